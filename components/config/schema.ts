@@ -1,0 +1,322 @@
+/**
+ * The typed stack config, validated with zod before a single resource is registered.
+ * Pure: takes the raw config map (as the Pulumi engine hands it to the program) and returns
+ * the typed config or every error, each naming the exact key (`nodes[2].address: ...`).
+ */
+import { z } from "zod";
+import { PHASES, Phase, DEFAULT_SOAK_SECONDS } from "../phases";
+import { formatPath } from "../evidence";
+
+export const NAMESPACE = "pve-migration";
+
+/** A Proxmox VE node name: a DNS label (pvecm refuses anything else). */
+export const NODE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
+const HOST_KEY_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/;
+/** Debian package version (policy 5.6.12), without an epoch. */
+export const DEB_VERSION_RE = /^[0-9][A-Za-z0-9.+~-]*$/;
+const SHA256_RE = /^[0-9a-f]{64}$/;
+const UNIT_RE = /^[A-Za-z0-9@._-]+\.service$/;
+/** An absolute path without `..` segments, NUL or newline. */
+const ABS_PATH_RE = /^\/(?!.*(^|\/)\.\.(\/|$))[^\0\n]*$/;
+
+const address = z
+    .string()
+    .refine((a) => IPV4_RE.test(a) || (a.includes(":") && IPV6_RE.test(a)) || HOST_RE.test(a), {
+        message: "must be an IPv4 or IPv6 address or a DNS name",
+    });
+
+const argv = z
+    .array(z.string().min(1, "must not be empty").refine((s) => !s.includes("\0"), "must not contain NUL"))
+    .min(1, "must name a command (a list of arguments)");
+
+export const NodeSchema = z
+    .object({
+        /** Proxmox VE node name (as in /etc/pve/nodes/<name>). */
+        name: z.string().regex(NODE_NAME_RE, "must be a Proxmox VE node name (letters, digits, '-', at most 63)"),
+        /** Address the SSH connection goes to (ssh transport). */
+        address: address.optional(),
+        /** SSH port. */
+        port: z.number().int().min(1).max(65535).default(22),
+        /** SSH user; a non-root user runs the node steps through `sudo -n`. */
+        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
+        /** The node's SSH host key (`ssh-ed25519 AAAA...`); connections to any other key fail. */
+        hostKey: z.string().regex(HOST_KEY_RE, "must be an OpenSSH public host key ('ssh-ed25519 AAAA...')").optional(),
+        /** Name of the entry of the secret `sshPrivateKeys` this node logs in with. */
+        sshKey: z.string().min(1).default("default"),
+    })
+    .strict();
+
+const PackageSchema = z
+    .object({
+        /** Debian version of pve-network-rs, pinned. */
+        version: z.string().regex(DEB_VERSION_RE, "must be a Debian package version such as 0.4.2-1"),
+        /** sha256 of the .deb, pinned; checked on the node before dpkg -i. */
+        sha256: z.string().regex(SHA256_RE, "must be 64 lowercase hex digits"),
+        /** Path of the .deb on the machine running Pulumi (copied to each node). */
+        path: z.string().min(1).optional(),
+        /** https URL the node downloads the .deb from (a package repository). */
+        url: z
+            .string()
+            .refine((u) => safeUrl(u, ["https:"]), "must be an https:// URL without credentials")
+            .optional(),
+    })
+    .strict()
+    .refine((p) => (p.path === undefined) !== (p.url === undefined), {
+        message: "set exactly one of path or url",
+        path: ["path"],
+    });
+
+const PerlApiSchema = z
+    .object({
+        /** Base URL of the Perl API, https only (`https://<cluster>:8006`). */
+        baseUrl: z
+            .string()
+            .refine((u) => safeUrl(u, ["https:"]), "must be an https:// URL without credentials, query or fragment"),
+        /** Request timeout in seconds. */
+        timeout: z.number().int().min(1, "must be at least 1 second").max(600, "must be at most 600 seconds").default(60),
+    })
+    .strict();
+
+const MigrationConfigSchema = z
+    .object({
+        /** `cluster`: one file under /etc/pve for all nodes (pmxcfs); `node`: one file per node. */
+        scope: z.enum(["cluster", "node"]).default("cluster"),
+        /** Path; `{node}` is replaced by the node name (required for scope `node`). */
+        path: z.string().regex(ABS_PATH_RE, "must be an absolute path without '..'").optional(),
+        /** Node that writes cluster-wide files (scope `cluster`); default: the first node. */
+        writerNode: z.string().optional(),
+    })
+    .strict();
+
+const CommandsSchema = z
+    .object({
+        legacyApply: argv.default(["pvenet-legacy", "apply"]),
+        legacyValidate: argv.default(["pvenet-legacy", "validate", "--config", "/etc/network/interfaces"]),
+        verify: argv.default(["pvenet", "status", "--verbose"]),
+        middlewareService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network-migration.service"),
+        rustService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network-rs.service"),
+        legacyService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network.service"),
+    })
+    .strict();
+
+const RingSchema = z
+    .object({
+        /** Ring name (canary-a, canary-b, prod, dev). */
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be a lower-case ring name"),
+        /** Fully qualified stack the ring follows (`org/project/stack`). */
+        upstream: z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, "must be org/project/stack").optional(),
+        /** Stay at least one phase behind the upstream until the upstream has soaked. */
+        behindUntilSoaked: z.boolean().default(false),
+    })
+    .strict();
+
+const soakKeys = Object.fromEntries(PHASES.map((p) => [p, z.number().int().nonnegative().optional()])) as Record<
+    Phase,
+    z.ZodOptional<z.ZodNumber>
+>;
+
+export const StackConfigSchema = z
+    .object({
+        cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be a cluster name (letters, digits, '.', '_', '-')"),
+        phase: z.enum(PHASES, { errorMap: () => ({ message: `must be one of ${PHASES.join(", ")}` }) }),
+        perlApi: PerlApiSchema,
+        fallbackEnabled: z.boolean().default(true),
+        logMigrationDecisions: z.boolean().default(true),
+        package: PackageSchema,
+        nodes: z.array(NodeSchema).min(1, "must list at least one node"),
+        /** `ssh`: real nodes; `local`: sandbox node roots on this machine (the dev stack). */
+        transport: z.enum(["ssh", "local"]).default("ssh"),
+        /** Folder holding one sandbox root per node (transport `local`). */
+        sandboxDir: z.string().min(1).optional(),
+        migrationConfig: MigrationConfigSchema.default({}),
+        backups: z.object({ retention: z.number().int().min(1, "must keep at least 1 backup").max(100).default(5) }).strict().default({}),
+        commands: CommandsSchema.default({}),
+        ring: RingSchema.optional(),
+        /** Soak per phase before the next promotion, seconds; defaults from the phase model. */
+        soakSeconds: z.object(soakKeys).strict().default({}),
+        ssh: z
+            .object({
+                /** Dial attempts before a step fails (bounds an unreachable host). */
+                dialErrorLimit: z.number().int().min(1).max(20).default(3),
+                /** Seconds per dial attempt. */
+                perDialTimeout: z.number().int().min(1).max(120).default(10),
+            })
+            .strict()
+            .default({}),
+        /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
+        sshPrivateKeys: z.record(z.string().min(1)).optional(),
+        /** Blue-green Kubernetes releases (validated by its own component). */
+        blueGreen: z.unknown().optional(),
+        /** Alert rules and monitoring host (validated by its own component). */
+        monitoring: z.unknown().optional(),
+    })
+    .strict();
+
+type Parsed = z.infer<typeof StackConfigSchema>;
+
+export interface NodeConfig extends z.infer<typeof NodeSchema> {
+    /** Root folder the node's files live under: "/" on real nodes, the sandbox root in dev. */
+    readonly root: string;
+}
+
+export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys"> {
+    readonly stack: string;
+    readonly nodes: NodeConfig[];
+    readonly migrationConfig: { scope: "cluster" | "node"; path: string; writerNode: string };
+    readonly soakSeconds: Record<Phase, number>;
+    /** Names of the SSH keys present (values stay secret, read separately). */
+    readonly sshKeyNames: string[];
+}
+
+export const DEFAULT_CLUSTER_CONFIG_PATH = "/etc/pve/network/migration.toml";
+export const DEFAULT_NODE_CONFIG_PATH = "/etc/pve/nodes/{node}/network/migration.toml";
+
+export class ConfigError extends Error {
+    constructor(readonly errors: string[]) {
+        super(`invalid stack config:\n${errors.map((e) => `  ${e}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Keys whose values are JSON (objects, lists, numbers, booleans) rather than plain strings. */
+const JSON_KEYS = new Set([
+    "perlApi", "fallbackEnabled", "logMigrationDecisions", "package", "nodes", "migrationConfig", "backups",
+    "commands", "ring", "soakSeconds", "ssh", "sshPrivateKeys", "blueGreen", "monitoring",
+]);
+
+const SECRET_KEYS = ["sshPrivateKeys"] as const;
+
+export interface RawConfig {
+    /** Config values by key without the namespace, as strings (objects as JSON). */
+    readonly values: Record<string, string>;
+    /** Keys (without namespace) whose values are Pulumi secrets. */
+    readonly secretKeys: ReadonlySet<string>;
+    readonly stack: string;
+    /** Folder relative paths (sandboxDir, package.path) are resolved against. */
+    readonly projectDir: string;
+}
+
+/**
+ * Validate the stack config. Throws ConfigError listing every problem, each as
+ * `pve-migration:<key path>: <reason>`.
+ */
+export function parseStackConfig(raw: RawConfig): StackConfig {
+    const errors: string[] = [];
+    const input: Record<string, unknown> = {};
+    for (const [key, text] of Object.entries(raw.values)) {
+        if (JSON_KEYS.has(key)) {
+            try {
+                input[key] = JSON.parse(text);
+            } catch {
+                errors.push(`${NAMESPACE}:${key}: must be ${key === "fallbackEnabled" || key === "logMigrationDecisions" ? "true or false" : "a YAML object or list"}`);
+            }
+        } else {
+            input[key] = text;
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        if (key in raw.values && !raw.secretKeys.has(key)) {
+            errors.push(`${NAMESPACE}:${key}: must be a Pulumi secret (pulumi config set --secret --path '${key}.default' ...)`);
+        }
+    }
+    if (errors.length > 0) throw new ConfigError(errors);
+
+    const r = StackConfigSchema.safeParse(input);
+    if (!r.success) {
+        throw new ConfigError(
+            r.error.issues.map((i) => {
+                const p = formatPath(i.path);
+                if (i.code === "unrecognized_keys") {
+                    const where = p ? `${NAMESPACE}:${p}` : NAMESPACE;
+                    return `${where}: unknown key(s) ${i.keys.map((k) => (p ? k : `${NAMESPACE}:${k}`)).join(", ")}`;
+                }
+                return `${NAMESPACE}:${p}: ${i.message}`;
+            }),
+        );
+    }
+    return finish(r.data, raw, errors);
+}
+
+function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
+    const seen = new Map<string, number>();
+    c.nodes.forEach((n, i) => {
+        const k = n.name.toLowerCase();
+        if (seen.has(k)) errors.push(`${NAMESPACE}:nodes[${i}].name: duplicate node name ${n.name} (also nodes[${seen.get(k)}])`);
+        seen.set(k, i);
+        if (c.transport === "ssh") {
+            if (n.address === undefined) errors.push(`${NAMESPACE}:nodes[${i}].address: required with transport ssh`);
+            if (n.hostKey === undefined) errors.push(`${NAMESPACE}:nodes[${i}].hostKey: required with transport ssh (host keys are pinned)`);
+            if (!(c.sshPrivateKeys && n.sshKey in c.sshPrivateKeys)) {
+                errors.push(`${NAMESPACE}:nodes[${i}].sshKey: no entry '${n.sshKey}' in the secret ${NAMESPACE}:sshPrivateKeys`);
+            }
+        }
+    });
+    if (c.transport === "local" && c.sandboxDir === undefined) {
+        errors.push(`${NAMESPACE}:sandboxDir: required with transport local`);
+    }
+    if (c.transport === "ssh" && c.sandboxDir !== undefined) {
+        errors.push(`${NAMESPACE}:sandboxDir: only valid with transport local`);
+    }
+    const scope = c.migrationConfig.scope;
+    const cfgPath = c.migrationConfig.path ?? (scope === "cluster" ? DEFAULT_CLUSTER_CONFIG_PATH : DEFAULT_NODE_CONFIG_PATH);
+    if (scope === "node" && !cfgPath.includes("{node}")) {
+        errors.push(`${NAMESPACE}:migrationConfig.path: must contain {node} with scope node (one file per node)`);
+    }
+    if (scope === "cluster" && cfgPath.includes("{node}")) {
+        errors.push(`${NAMESPACE}:migrationConfig.path: must not contain {node} with scope cluster`);
+    }
+    if (scope === "cluster" && !cfgPath.startsWith("/etc/pve/")) {
+        errors.push(`${NAMESPACE}:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)`);
+    }
+    if (scope === "cluster" && cfgPath.startsWith("/etc/pve/nodes/")) {
+        errors.push(`${NAMESPACE}:migrationConfig.path: /etc/pve/nodes/ is node-scoped; use scope node`);
+    }
+    const writerNode = c.migrationConfig.writerNode ?? c.nodes[0].name;
+    if (!c.nodes.some((n) => n.name === writerNode)) {
+        errors.push(`${NAMESPACE}:migrationConfig.writerNode: ${writerNode} is not one of the stack's nodes`);
+    }
+    if (c.ring?.behindUntilSoaked && !c.ring.upstream) {
+        errors.push(`${NAMESPACE}:ring.behindUntilSoaked: needs ring.upstream`);
+    }
+    if (!c.fallbackEnabled && c.phase !== "rust-full") {
+        errors.push(`${NAMESPACE}:fallbackEnabled: must be true in phase ${c.phase} (only rust-full may disable the fallback)`);
+    }
+    if (errors.length > 0) throw new ConfigError(errors);
+
+    const path = require("path") as typeof import("path");
+    const sandbox = c.sandboxDir !== undefined ? path.resolve(raw.projectDir, c.sandboxDir) : undefined;
+    const { sshPrivateKeys, ...rest } = c;
+    return {
+        ...rest,
+        stack: raw.stack,
+        package: { ...c.package, path: c.package.path !== undefined ? path.resolve(raw.projectDir, c.package.path) : undefined },
+        nodes: c.nodes.map((n) => ({ ...n, root: sandbox !== undefined ? path.join(sandbox, n.name) : "/" })),
+        migrationConfig: { scope, path: cfgPath, writerNode },
+        soakSeconds: { ...DEFAULT_SOAK_SECONDS, ...stripUndefined(c.soakSeconds) },
+        sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
+    };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+    return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Is `u` a URL with one of `protocols`, a host, and no credentials, query or fragment? */
+export function safeUrl(u: string, protocols: string[]): boolean {
+    if (/[\s"'`$\\]/.test(u)) return false;
+    let url: URL;
+    try {
+        url = new URL(u);
+    } catch {
+        return false;
+    }
+    return protocols.includes(url.protocol) && url.hostname !== "" && url.username === "" && url.password === "" && url.search === "" && url.hash === "";
+}
+
+/** The migration config path for `node` (scope node substitutes the node name). */
+export function migrationConfigPath(cfg: Pick<StackConfig, "migrationConfig">, node: string): string {
+    return cfg.migrationConfig.path.split("{node}").join(node);
+}

@@ -1,0 +1,157 @@
+/**
+ * Promotion evidence (design.md section 6): one schema, defined once, read by the policy pack,
+ * `migration-ctl check` and the gate tools, and written by the gate tools.
+ *
+ * Evidence for leaving phase P lives beside the stack config at
+ * `stacks/evidence/<stack>/<P>.json`.
+ */
+import * as path from "path";
+import { z } from "zod";
+import { PHASES, Phase } from "../phases";
+
+const isoTime = z.string().datetime({ offset: true });
+
+export const ContractResultsSchema = z
+    .object({
+        /** Endpoints compared between the Perl and the Rust API (summed over nodes). */
+        endpointsCompared: z.number().int().nonnegative(),
+        passed: z.number().int().nonnegative(),
+        failed: z.number().int().nonnegative(),
+        /** Path of the full report (relative to the evidence file), for audit. */
+        report: z.string().optional(),
+    })
+    .strict()
+    .refine((c) => c.passed + c.failed === c.endpointsCompared, {
+        message: "passed + failed must equal endpointsCompared",
+    });
+
+export const NodeMetricsSchema = z
+    .object({
+        node: z.string().min(1),
+        /** Increase of pve_network_fallback_total over the window (counter resets accounted). */
+        fallbacks: z.number().nonnegative(),
+        /** Mean apply latency over the window in seconds (sum / count); null when no applies. */
+        applyLatencySeconds: z.number().nonnegative().nullable(),
+    })
+    .strict();
+
+export const MetricResultsSchema = z
+    .object({
+        /** Where the numbers came from (Prometheus base URL). */
+        source: z.string().min(1),
+        windowStart: isoTime,
+        windowEnd: isoTime,
+        /** Total fallbacks over the window, all nodes. */
+        fallbacks: z.number().nonnegative(),
+        /** Mean apply latency over the window, all nodes, seconds; null when no applies. */
+        applyLatencySeconds: z.number().nonnegative().nullable(),
+        /** The Perl implementation's mean apply latency, seconds. */
+        perlBaselineSeconds: z.number().positive(),
+        perNode: z.array(NodeMetricsSchema),
+    })
+    .strict();
+
+export const EvidenceSchema = z
+    .object({
+        schemaVersion: z.literal(1),
+        stack: z.string().min(1),
+        nodes: z.array(z.string().min(1)).min(1),
+        phase: z.enum(PHASES),
+        phaseEnteredAt: isoTime,
+        collectedAt: isoTime,
+        contractTests: ContractResultsSchema,
+        metrics: MetricResultsSchema,
+    })
+    .strict();
+
+export type Evidence = z.infer<typeof EvidenceSchema>;
+export type ContractResults = z.infer<typeof ContractResultsSchema>;
+export type MetricResults = z.infer<typeof MetricResultsSchema>;
+
+/** Where the evidence for leaving `phase` lives, relative to the repository root. */
+export function evidencePath(stack: string, phase: Phase, stacksDir = "stacks"): string {
+    return path.posix.join(stacksDir, "evidence", stack, `${phase}.json`);
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+/** Parse evidence JSON text; errors name the exact field (`metrics.fallbacks: ...`). */
+export function parseEvidence(text: string): ParseResult<Evidence> {
+    let raw: unknown;
+    try {
+        raw = JSON.parse(text);
+    } catch (e) {
+        return { ok: false, errors: [`not valid JSON: ${(e as Error).message}`] };
+    }
+    const r = EvidenceSchema.safeParse(raw);
+    if (!r.success) {
+        return { ok: false, errors: r.error.issues.map((i) => `${formatPath(i.path) || "(root)"}: ${i.message}`) };
+    }
+    return { ok: true, value: r.data };
+}
+
+export function formatPath(p: readonly (string | number)[]): string {
+    return p.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), "");
+}
+
+export interface GateOptions {
+    /** The stack the promotion is for. */
+    readonly stack: string;
+    /** The phase being left (the evidence's phase). */
+    readonly phase: Phase;
+    /** Nodes of the ring: each must be covered. */
+    readonly nodes: readonly string[];
+    /** Soak required in `phase`, seconds. */
+    readonly soakSeconds: number;
+    /** Allowed ratio of Rust apply latency to the Perl baseline (1.0: not above). */
+    readonly maxLatencyRatio?: number;
+    /** Allowed fallbacks over the window (the runbooks: 0). */
+    readonly maxFallbacks?: number;
+}
+
+/**
+ * Does this evidence allow leaving `phase` by promotion? Returns the reasons it does not
+ * (empty: it passes). Missing data is a failure, never a pass.
+ */
+export function evaluateEvidence(ev: Evidence, opts: GateOptions): string[] {
+    const reasons: string[] = [];
+    const maxRatio = opts.maxLatencyRatio ?? 1.0;
+    const maxFallbacks = opts.maxFallbacks ?? 0;
+    if (ev.stack !== opts.stack) reasons.push(`evidence is for stack ${ev.stack}, not ${opts.stack}`);
+    if (ev.phase !== opts.phase) reasons.push(`evidence is for phase ${ev.phase}, not ${opts.phase}`);
+    const missing = opts.nodes.filter((n) => !ev.nodes.includes(n));
+    if (missing.length > 0) reasons.push(`evidence does not cover node(s) ${missing.join(", ")}`);
+    const soaked = (Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000;
+    if (soaked < opts.soakSeconds) {
+        reasons.push(`soak ${formatDuration(soaked)} in ${opts.phase} is shorter than the required ${formatDuration(opts.soakSeconds)}`);
+    }
+    const c = ev.contractTests;
+    if (c.endpointsCompared === 0) reasons.push("contract tests compared no endpoint");
+    if (c.failed > 0) reasons.push(`contract tests: ${c.failed} of ${c.endpointsCompared} endpoint(s) differ`);
+    const m = ev.metrics;
+    if (Date.parse(m.windowStart) > Date.parse(ev.phaseEnteredAt) + 60_000) {
+        reasons.push(`metrics window starts ${m.windowStart}, after the phase was entered (${ev.phaseEnteredAt})`);
+    }
+    if (m.fallbacks > maxFallbacks) reasons.push(`${m.fallbacks} fallback(s) over the soak window (allowed: ${maxFallbacks})`);
+    const noMetrics = opts.nodes.filter((n) => !m.perNode.some((p) => p.node === n));
+    if (noMetrics.length > 0) reasons.push(`no metrics for node(s) ${noMetrics.join(", ")}`);
+    if (m.applyLatencySeconds === null) {
+        reasons.push("no apply latency measured over the window");
+    } else if (m.applyLatencySeconds > m.perlBaselineSeconds * maxRatio) {
+        reasons.push(
+            `apply latency ${m.applyLatencySeconds}s is above the Perl baseline ${m.perlBaselineSeconds}s` +
+                (maxRatio !== 1 ? ` x ${maxRatio}` : ""),
+        );
+    }
+    return reasons;
+}
+
+export function formatDuration(seconds: number): string {
+    const s = Math.max(0, Math.floor(seconds));
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    if (d > 0) return `${d}d${h}h`;
+    if (h > 0) return `${h}h${m}m`;
+    return `${m}m${s % 60}s`;
+}
