@@ -19,8 +19,8 @@ const HOST_KEY_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp3
 export const DEB_VERSION_RE = /^[0-9][A-Za-z0-9.+~-]*$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
 const UNIT_RE = /^[A-Za-z0-9@._-]+\.service$/;
-/** An absolute path without `..` segments, NUL or newline. */
-const ABS_PATH_RE = /^\/(?!.*(^|\/)\.\.(\/|$))[^\0\n]*$/;
+/** An absolute path of plain characters (letters, digits, . _ - / and {node}), without `..`. */
+const ABS_PATH_RE = /^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/{}-]+$/;
 
 const address = z
     .string()

@@ -1,0 +1,233 @@
+# Shared prelude of every node step (concatenated before the step body, never sourced at
+# run time). Values arrive only as arguments (--name value ... [-- argv...]); nothing here
+# evaluates them as code.
+set -euo pipefail
+umask 022
+export LC_ALL=C
+
+declare -A OPT=()
+CMD=()
+ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0
+
+usage() {
+  printf 'pve-migration %s: %s\n' "$STEP" "$*" >&2
+  exit 64
+}
+
+parse_args() {
+  local name
+  while [ "$#" -gt 0 ]; do
+    case "$1" in
+      --) shift; CMD=("$@"); return 0 ;;
+      --*)
+        name=${1#--}
+        [[ $name =~ ^[a-z0-9-]+$ ]] || usage "bad option name"
+        [ "$#" -ge 2 ] || usage "option --$name needs a value"
+        OPT[$name]=$2
+        shift 2 ;;
+      *) usage "unexpected argument (options are --name value)" ;;
+    esac
+  done
+}
+
+require_opts() {
+  local o
+  for o in "$@"; do
+    [ -n "${OPT[$o]+set}" ] || usage "missing --$o"
+  done
+}
+
+is_phase() {
+  case "$1" in
+    perl-only|rust-read-only|rust-basic-write|rust-advanced|rust-sdn|rust-full) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+is_write_phase() {
+  case "$1" in
+    rust-basic-write|rust-advanced|rust-sdn|rust-full) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+check_unit_name() {
+  [[ $1 =~ ^[A-Za-z0-9@._-]+\.service$ ]] || usage "not a service name"
+}
+
+check_abs_path() {
+  [[ $1 == /* && $1 != *$'\n'* && $1 != */../* && $1 != */.. ]] || usage "not an absolute path"
+}
+
+# Path of $1 under the node root ("/" on a real node, a sandbox folder in dev and tests).
+R() {
+  printf '%s%s' "${ROOT%/}" "$1"
+}
+
+is_sandbox() {
+  [ "$ROOT" != "/" ]
+}
+
+# Common options: --root --node [--to] [--from]; sets up the lock and the decision log.
+# Without --to (steps that do not depend on the phase) from/to are those of the transition in
+# progress, else of the last completed one.
+init_step() {
+  require_opts root node
+  ROOT=${OPT[root]}
+  check_abs_path "$ROOT"
+  [ -d "$ROOT" ] || usage "root $ROOT is not a directory"
+  [[ ${OPT[node]} =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] || usage "--node is not a node name"
+  NODE=${OPT[node]}
+  STATE_DIR=$(R /var/lib/pve-network-rs)
+  local t_from t_to
+  t_from=$(state_field transition from)
+  t_to=$(state_field transition to)
+  if [ -n "${OPT[to]+set}" ]; then
+    is_phase "${OPT[to]}" || usage "--to is not a phase"
+    TO=${OPT[to]}
+    FROM=$TO
+    if [ "$t_to" = "$TO" ] && is_phase "$t_from"; then FROM=$t_from; fi
+  elif is_phase "$t_to"; then
+    TO=$t_to
+    FROM=$t_from
+  else
+    TO=$(state_field transition.last to)
+    is_phase "$TO" || TO=-
+    FROM=$TO
+  fi
+  if [ -n "${OPT[from]+set}" ]; then
+    is_phase "${OPT[from]}" || usage "--from is not a phase"
+    FROM=${OPT[from]}
+  fi
+  mkdir -p -- "$STATE_DIR" "$(R /var/log/pve-network)"
+  LOG_READY=1
+  exec 9>>"$STATE_DIR/.lock"
+  flock -w "${OPT[lock-timeout]:-120}" 9 || fail 75 "another migration step holds $STATE_DIR/.lock"
+}
+
+# state_field FILE KEY: a key=value line of a state file under /var/lib/pve-network-rs.
+state_field() {
+  local f line
+  f="$STATE_DIR/$1"
+  [ -f "$f" ] || return 0
+  while IFS= read -r line; do
+    case "$line" in
+      "$2="*) printf '%s' "${line#"$2"=}"; return 0 ;;
+    esac
+  done < "$f"
+}
+
+clean_field() {
+  printf '%s' "$1" | tr -c '[:print:]' '?'
+}
+
+# One line per decision: time node from to step result detail.
+log_line() {
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) node=$NODE from=$FROM to=$TO step=$STEP result=$1 detail=$(clean_field "$2")"
+  printf '%s\n' "$line" >> "$(R /var/log/pve-network/migration.log)"
+  printf '%s\n' "$line"
+}
+
+# Finish the step: log the result and exit 0.
+done_step() {
+  log_line "$1" "$2"
+  STEP_LOGGED=1
+  exit 0
+}
+
+# Fail the step with an exit code: log and exit.
+fail() {
+  local code=$1
+  shift
+  printf 'pve-migration %s on %s: %s\n' "$STEP" "$NODE" "$*" >&2
+  if [ "$LOG_READY" = 1 ]; then
+    log_line failed "$*"
+  fi
+  STEP_LOGGED=1
+  exit "$code"
+}
+
+on_exit() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$STEP_LOGGED" = 0 ] && [ "$LOG_READY" = 1 ]; then
+    log_line failed "exit $rc"
+  fi
+}
+trap on_exit EXIT
+
+sha256_file() {
+  local out
+  out=$(sha256sum -- "$1")
+  printf '%s' "${out%% *}"
+}
+
+sha256_text() {
+  local out
+  out=$(printf '%s' "$1" | sha256sum)
+  printf '%s' "${out%% *}"
+}
+
+# atomic_write PATH MODE CONTENT: temp file in the same folder, fsync, rename.
+atomic_write() {
+  local path=$1 mode=$2 content=$3 dir tmp
+  dir=$(dirname -- "$path")
+  mkdir -p -- "$dir"
+  tmp=$(mktemp -- "$dir/.${path##*/}.XXXXXX")
+  printf '%s' "$content" > "$tmp"
+  if ! chmod "$mode" -- "$tmp" 2>/dev/null; then
+    # pmxcfs (/etc/pve) has fixed permissions and refuses chmod.
+    [[ $path == "$(R /etc/pve)/"* ]] || { rm -f -- "$tmp"; fail 73 "cannot chmod $mode $tmp"; }
+  fi
+  sync -- "$tmp" 2>/dev/null || true
+  mv -f -- "$tmp" "$path"
+}
+
+# Service manager: a real node has systemd; a sandbox root has none, so only enablement
+# (systemctl --root) is changed there, and start/stop/restart are reported as skipped.
+unit_is_enabled() {
+  if is_sandbox; then
+    systemctl --root="$ROOT" is-enabled --quiet -- "$1" 2>/dev/null
+  else
+    systemctl is-enabled --quiet -- "$1" 2>/dev/null
+  fi
+}
+
+unit_is_active() {
+  ! is_sandbox && systemctl is-active --quiet -- "$1" 2>/dev/null
+}
+
+unit_exists() {
+  [ -f "$(R /etc/systemd/system/"$1")" ] || [ -f "$(R /lib/systemd/system/"$1")" ] || [ -f "$(R /usr/lib/systemd/system/"$1")" ]
+}
+
+# run_site_command ARGV...: a site command (legacy apply, verify). In a sandbox the node's
+# own binaries come first on PATH and PVE_ROOT names the root.
+run_site_command() {
+  if is_sandbox; then
+    PATH="$(R /usr/sbin):$(R /usr/bin):$PATH" PVE_ROOT="$ROOT" timeout "${OPT[command-timeout]:-300}" "$@"
+  else
+    timeout "${OPT[command-timeout]:-300}" "$@"
+  fi
+}
+
+# Backups ------------------------------------------------------------------------------
+
+backups_dir() {
+  R /var/lib/pve-network-rs/backups
+}
+
+# verify_backup DIR: every file listed, every listed file present, every checksum right.
+verify_backup() {
+  local dir=$1 listed present
+  [ -f "$dir/MANIFEST.sha256" ] || return 1
+  (cd -- "$dir" && sha256sum --quiet --strict -c MANIFEST.sha256 >/dev/null 2>&1) || return 1
+  listed=$(sed -E 's/^[0-9a-f]{64}  //' "$dir/MANIFEST.sha256" | LC_ALL=C sort)
+  present=$(cd -- "$dir" && find . -type f ! -name MANIFEST.sha256 | sed 's#^\./##' | LC_ALL=C sort)
+  [ "$listed" = "$present" ]
+}
+
+# meta_get DIR KEY
+meta_get() {
+  sed -n "s/^$2=//p" "$1/meta" 2>/dev/null | head -n 1
+}

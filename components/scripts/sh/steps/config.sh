@@ -1,0 +1,22 @@
+# config: write the migration config (migration.toml) atomically, mode 0640.
+# Options: --path ABS --content TEXT --sha256 HEX --require-quorum 0|1
+require_opts path content sha256 require-quorum
+check_abs_path "${OPT[path]}"
+[[ ${OPT[sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
+init_step
+
+TARGET=$(R "${OPT[path]}")
+[ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
+if [ -f "$TARGET" ] && [ "$(sha256_file "$TARGET")" = "${OPT[sha256]}" ]; then
+  done_step unchanged "${OPT[path]} already says phase $TO"
+fi
+if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
+  timeout 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
+    || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"
+fi
+OLD=none
+if [ -f "$TARGET" ]; then
+  OLD=$(sed -n 's/^phase = "\([a-z-]*\)"$/\1/p' "$TARGET" | head -n 1)
+fi
+atomic_write "$TARGET" 0640 "${OPT[content]}"
+done_step changed "${OPT[path]}: phase ${OLD:-unknown} -> $TO"

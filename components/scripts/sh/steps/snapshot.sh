@@ -1,0 +1,65 @@
+# snapshot: the first step of every transition. Records the transition in progress and,
+# when the transition enters or leaves a write phase, takes a verified backup.
+# Options: --from --to --id --backup 0|1 --retention N
+require_opts id backup retention from
+ID=${OPT[id]}
+[[ $ID =~ ^[0-9a-f]{4,64}$ ]] || usage "--id must be hex"
+[[ ${OPT[retention]} =~ ^[1-9][0-9]?$ ]] || usage "--retention must be 1..99"
+init_step
+
+atomic_write "$STATE_DIR/transition" 0644 "id=$ID
+from=$FROM
+to=$TO
+"
+[ "${OPT[backup]}" = 1 ] || done_step unchanged "transition $ID recorded; no backup needed from $FROM to $TO"
+
+BDIR=$(backups_dir)
+mkdir -p -- "$BDIR"
+shopt -s nullglob
+for existing in "$BDIR"/*-"$ID"; do
+  if verify_backup "$existing"; then
+    done_step unchanged "backup ${existing##*/} exists and verifies"
+  fi
+  rm -rf -- "$existing"
+done
+rm -rf -- "$BDIR"/.tmp-*
+
+NAME="$(date -u +%Y%m%dT%H%M%SZ)-$ID"
+TMP="$BDIR/.tmp-$NAME"
+mkdir -p -- "$TMP/lxc"
+ABSENT=""
+[ -f "$(R /etc/network/interfaces)" ] || fail 66 "$(R /etc/network/interfaces) is missing: nothing to back up"
+for f in /etc/network/interfaces /etc/pve/sdn.cfg /etc/pve/storage.cfg; do
+  if [ -f "$(R "$f")" ]; then
+    cp -p -- "$(R "$f")" "$TMP/${f##*/}"
+  else
+    ABSENT="$ABSENT ${f##*/}"
+  fi
+done
+for conf in "$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf; do
+  cp -p -- "$conf" "$TMP/lxc/"
+done
+PERL_STATE=0
+is_write_phase "$FROM" || PERL_STATE=1
+printf 'id=%s\nnode=%s\nfrom=%s\nto=%s\ncreated=%s\nperl_state=%s\nabsent=%s\n' \
+  "$ID" "$NODE" "$FROM" "$TO" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
+(cd -- "$TMP" && find . -type f ! -name MANIFEST.sha256 -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed 's#  \./#  #') > "$TMP/MANIFEST.sha256"
+verify_backup "$TMP" || fail 70 "backup $NAME does not verify after writing"
+sync -f -- "$TMP/MANIFEST.sha256" 2>/dev/null || true
+mv -- "$TMP" "$BDIR/$NAME"
+
+# Retention: keep the newest N, and always the newest backup of a Perl-managed state (the
+# one a rollback to a non-write phase restores).
+mapfile -t ALL < <(cd -- "$BDIR" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' | sed 's#^\./##' | LC_ALL=C sort -r)
+ANCHOR=""
+for b in "${ALL[@]}"; do
+  if [ "$(meta_get "$BDIR/$b" perl_state)" = 1 ]; then ANCHOR=$b; break; fi
+done
+PRUNED=0
+for i in "${!ALL[@]}"; do
+  if [ "$i" -ge "${OPT[retention]}" ] && [ "${ALL[$i]}" != "$ANCHOR" ]; then
+    rm -rf -- "${BDIR:?}/${ALL[$i]}"
+    PRUNED=$((PRUNED + 1))
+  fi
+done
+done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED"

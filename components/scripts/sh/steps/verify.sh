@@ -1,0 +1,43 @@
+# verify: the node is in the phase it was asked for: the pinned package is installed, the
+# migration config is the one rendered, the Rust daemon is enabled (running) exactly when the
+# phase needs it, and the site's verify command (`pvenet status --verbose`) succeeds. Closes
+# the transition in progress.
+# Options: --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service [-- VERIFY_ARGV...]
+require_opts version config-path config-sha256 daemon rust-service middleware-service
+check_abs_path "${OPT[config-path]}"
+check_unit_name "${OPT[rust-service]}"
+check_unit_name "${OPT[middleware-service]}"
+[[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
+init_step
+
+PROBLEMS=()
+INSTALLED=$(dpkg-query --admindir="$(R /var/lib/dpkg)" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
+[ "$INSTALLED" = "ii ${OPT[version]}" ] || PROBLEMS+=("pve-network-rs is '${INSTALLED:-not installed}', expected ${OPT[version]}")
+CFG=$(R "${OPT[config-path]}")
+if [ ! -f "$CFG" ]; then
+  PROBLEMS+=("${OPT[config-path]} is missing")
+elif [ "$(sha256_file "$CFG")" != "${OPT[config-sha256]}" ]; then
+  PROBLEMS+=("${OPT[config-path]} differs from the rendered config for $TO")
+fi
+if [ "${OPT[daemon]}" = 1 ]; then
+  unit_is_enabled "${OPT[rust-service]}" || PROBLEMS+=("${OPT[rust-service]} is not enabled")
+  is_sandbox || unit_is_active "${OPT[rust-service]}" || PROBLEMS+=("${OPT[rust-service]} is not running")
+else
+  unit_is_enabled "${OPT[rust-service]}" && PROBLEMS+=("${OPT[rust-service]} is enabled in $TO")
+  unit_is_active "${OPT[rust-service]}" && PROBLEMS+=("${OPT[rust-service]} is running in $TO")
+fi
+is_sandbox || unit_is_active "${OPT[middleware-service]}" || PROBLEMS+=("${OPT[middleware-service]} is not running")
+if [ "${#CMD[@]}" -gt 0 ] && [ "${#PROBLEMS[@]}" -eq 0 ]; then
+  if ! OUT=$(run_site_command "${CMD[@]}" 2>&1); then
+    PROBLEMS+=("${CMD[0]} failed: $OUT")
+  fi
+fi
+if [ "${#PROBLEMS[@]}" -gt 0 ]; then
+  fail 70 "$(IFS=';'; printf '%s' "${PROBLEMS[*]}")"
+fi
+T="$STATE_DIR/transition"
+if [ -f "$T" ]; then
+  mv -f -- "$T" "$STATE_DIR/transition.last"
+  done_step ok "phase $TO verified; transition from $FROM complete"
+fi
+done_step ok "phase $TO verified"
