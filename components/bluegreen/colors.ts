@@ -40,6 +40,11 @@ export interface ColorChange {
     readonly message: string;
 }
 
+/** An ISO UTC time to the second, as written into `lastFlip.at`: 2025-06-01T10:00:00Z. */
+export function isoSeconds(d: Date): string {
+    return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
 function isColor(c: string): c is Color {
     return (COLORS as readonly string[]).includes(c);
 }
@@ -83,7 +88,7 @@ export function validateFlip(cfg: BlueGreenConfig, to: string, now: Date = new D
     if (rel === undefined) return [`cannot flip to ${to}: it has no release (${key(["releases", to])} is not set)`];
     if (rel.replicas < 1) return [`cannot flip to ${to}: ${key(["releases", to, "replicas"])} is 0`];
     if (idleReplicas(cfg, now) < 1) {
-        const at = idleScaleDownAt(cfg)!.toISOString();
+        const at = isoSeconds(idleScaleDownAt(cfg)!);
         return [
             `cannot flip to ${to}: it was scaled down at ${at} (idle, not the rollback target); ` +
                 `set ${key(["rollbackTarget"])} to true and run pulumi up to bring it back first`,
@@ -101,7 +106,7 @@ export function setColor(cfg: BlueGreenConfig, to: string, now: Date = new Date(
         return { changed: false, fragment: unchanged, message: `${key(["activeColor"])} is already ${to}; nothing to change` };
     }
     const from = cfg.releases[cfg.activeColor]!;
-    const at = new Date(Math.floor(now.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+    const at = isoSeconds(now);
     return {
         changed: true,
         fragment: {
@@ -139,7 +144,7 @@ export function setRollbackTarget(cfg: BlueGreenConfig, hold: boolean): ColorCha
             ? `${key(["rollbackTarget"])}: true; ${idle} is kept at ${rel!.replicas} replica(s) as the rollback target`
             : `${key(["rollbackTarget"])}: false; ${idle} is no longer the rollback target` +
               (idleScaleDownAt({ ...cfg, rollbackTarget: false }) !== undefined
-                  ? ` and scales down at ${idleScaleDownAt({ ...cfg, rollbackTarget: false })!.toISOString()} or the first pulumi up after`
+                  ? ` and scales down at ${isoSeconds(idleScaleDownAt({ ...cfg, rollbackTarget: false })!)} or the first pulumi up after`
                   : ""),
     };
 }
@@ -188,7 +193,7 @@ export function colorStatus(cfg: BlueGreenConfig, now: Date = new Date()): Color
         colors,
         rollbackTarget: holdsRollbackTarget(cfg) && cfg.releases[idle] !== undefined ? idle : null,
         lastFlip: cfg.lastFlip ?? null,
-        idleScaleDownAt: at === undefined ? null : at.toISOString(),
+        idleScaleDownAt: at === undefined ? null : isoSeconds(at),
     };
 }
 

@@ -24,6 +24,7 @@ export {
     formatColorStatus,
     idleReplicas,
     idleScaleDownAt,
+    isoSeconds,
     setColor,
     setRollbackTarget,
     validateFlip,
