@@ -58,7 +58,7 @@ export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): S
                 },
             };
         case "package": {
-            const source =
+            const source: Record<string, string> =
                 cfg.package.url !== undefined
                     ? { url: cfg.package.url }
                     : { "deb-path": cfg.transport === "local" ? (cfg.package.path as string) : remoteDebPath(cfg.package.version) };
