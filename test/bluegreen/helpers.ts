@@ -142,7 +142,7 @@ export function diffRuns(before: Registration[], after: Registration[]): string[
             out.push(`${k}: ${ra ? "removed" : "added"}`);
             continue;
         }
-        const strip = (r: Registration) => ({ inputs: r.inputs, parent: r.parent, provider: r.provider });
+        const strip = (r: Registration) => ({ inputs: r.inputs, parent: r.parent, provider: r.provider, dependencies: r.dependencies });
         out.push(...diffValues(strip(ra), strip(rb)).map((d) => `${k} ${d}`));
     }
     return out;
