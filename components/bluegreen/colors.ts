@@ -136,16 +136,14 @@ export function setRollbackTarget(cfg: BlueGreenConfig, hold: boolean): ColorCha
         const why = rel === undefined ? `${key(["releases", idle])} is not set` : `${key(["releases", idle, "replicas"])} is 0`;
         throw new Error(`cannot hold ${idle} as the rollback target: ${why}`);
     }
-    const changed = cfg.rollbackTarget !== hold;
+    const downAt = idleScaleDownAt({ ...cfg, rollbackTarget: false });
     return {
-        changed,
+        changed: cfg.rollbackTarget !== hold,
         fragment: { activeColor: cfg.activeColor, lastFlip: cfg.lastFlip, rollbackTarget: hold },
         message: hold
             ? `${key(["rollbackTarget"])}: true; ${idle} is kept at ${rel!.replicas} replica(s) as the rollback target`
             : `${key(["rollbackTarget"])}: false; ${idle} is no longer the rollback target` +
-              (idleScaleDownAt({ ...cfg, rollbackTarget: false }) !== undefined
-                  ? ` and scales down at ${isoSeconds(idleScaleDownAt({ ...cfg, rollbackTarget: false })!)} or the first pulumi up after`
-                  : ""),
+              (downAt !== undefined ? ` and scales down on the first pulumi up at or after ${isoSeconds(downAt)}` : ""),
     };
 }
 

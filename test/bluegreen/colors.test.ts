@@ -171,7 +171,7 @@ describe("setRollbackTarget", () => {
             changed: true,
             fragment: { activeColor: "green", lastFlip: { at: T, from: "blue", version: "0.4.2", imageTag: "0.4.2" }, rollbackTarget: false },
             message:
-                "pve-migration:blueGreen.rollbackTarget: false; blue is no longer the rollback target and scales down at 2025-06-01T11:00:00Z or the first pulumi up after",
+                "pve-migration:blueGreen.rollbackTarget: false; blue is no longer the rollback target and scales down on the first pulumi up at or after 2025-06-01T11:00:00Z",
         });
     });
     test("hold again after a scale-down brings the replicas back", () => {
