@@ -53,8 +53,8 @@ const PackageSchema = z
     .object({
         /** Debian version of pve-network-rs, pinned. */
         version: z.string().regex(DEB_VERSION_RE, "must be a Debian package version such as 0.4.2-1"),
-        /** sha256 of the .deb, pinned; checked on the node before dpkg -i. */
-        sha256: z.string().regex(SHA256_RE, "must be 64 lowercase hex digits"),
+        /** sha256 of the .deb, pinned; checked on the node before dpkg -i (required: a guard). */
+        sha256: z.string().regex(SHA256_RE, "must be 64 lowercase hex digits").optional(),
         /** Path of the .deb on the machine running Pulumi (copied to each node). */
         path: z.string().min(1).optional(),
         /** https URL the node downloads the .deb from (a package repository). */
@@ -74,7 +74,7 @@ const PerlApiSchema = z
         /** Base URL of the Perl API, https only (`https://<cluster>:8006`). */
         baseUrl: z
             .string()
-            .refine((u) => safeUrl(u, ["https:"]), "must be an https:// URL without credentials, query or fragment"),
+            .refine((u) => safeUrl(u, ["https:", "http:"]), "must be an https:// URL without credentials, query or fragment"),
         /** Request timeout in seconds. */
         timeout: z.number().int().min(1, "must be at least 1 second").max(600, "must be at most 600 seconds").default(60),
     })
@@ -135,6 +135,16 @@ export const StackConfigSchema = z
         backups: z.object({ retention: z.number().int().min(1, "must keep at least 1 backup").max(100).default(5) }).strict().default({}),
         commands: CommandsSchema.default({}),
         ring: RingSchema.optional(),
+        /** Promotion gates: evidence for leaving a phase (stacks/evidence/<stack>/<phase>.json). */
+        gates: z
+            .object({
+                /** A promotion needs passing evidence (the dev sandbox turns this off). */
+                requireEvidence: z.boolean().default(true),
+                /** Allowed ratio of Rust apply latency to the Perl baseline. */
+                maxLatencyRatio: z.number().positive().max(10).default(1),
+            })
+            .strict()
+            .default({}),
         /** Soak per phase before the next promotion, seconds; defaults from the phase model. */
         soakSeconds: z.object(soakKeys).strict().default({}),
         ssh: z
@@ -148,8 +158,10 @@ export const StackConfigSchema = z
             .default({}),
         /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
         sshPrivateKeys: z.record(z.string().min(1)).optional(),
-        /** Blue-green Kubernetes releases (validated by its own component). */
+        /** Blue-green Kubernetes releases (validated by components/bluegreen). */
         blueGreen: z.unknown().optional(),
+        /** Kubeconfig of the blue-green cluster, as a Pulumi secret. */
+        kubeconfig: z.string().min(1).optional(),
         /** Alert rules and monitoring host (validated by its own component). */
         monitoring: z.unknown().optional(),
     })
@@ -162,7 +174,7 @@ export interface NodeConfig extends z.infer<typeof NodeSchema> {
     readonly root: string;
 }
 
-export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys"> {
+export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig"> {
     readonly stack: string;
     readonly nodes: NodeConfig[];
     readonly migrationConfig: { scope: "cluster" | "node"; path: string; writerNode: string };
@@ -183,11 +195,22 @@ export class ConfigError extends Error {
 
 /** Keys whose values are JSON (objects, lists, numbers, booleans) rather than plain strings. */
 const JSON_KEYS = new Set([
+    "gates",
     "perlApi", "fallbackEnabled", "logMigrationDecisions", "package", "nodes", "migrationConfig", "backups",
     "commands", "ring", "soakSeconds", "ssh", "sshPrivateKeys", "blueGreen", "monitoring",
 ]);
 
-const SECRET_KEYS = ["sshPrivateKeys"] as const;
+const SECRET_KEYS = ["sshPrivateKeys", "kubeconfig"] as const;
+
+export interface ParseOptions {
+    /**
+     * The safety rules the policy pack also enforces (https Perl API, package pinned by
+     * sha256, SSH keys as secrets, fallback below rust-full, one writer of a cluster-wide
+     * file). On by default; only the offline policy check turns them off, to show that the
+     * policies alone stop such a change.
+     */
+    readonly guards?: boolean;
+}
 
 export interface RawConfig {
     /** Config values by key without the namespace, as strings (objects as JSON). */
@@ -203,7 +226,8 @@ export interface RawConfig {
  * Validate the stack config. Throws ConfigError listing every problem, each as
  * `pve-migration:<key path>: <reason>`.
  */
-export function parseStackConfig(raw: RawConfig): StackConfig {
+export function parseStackConfig(raw: RawConfig, opts: ParseOptions = {}): StackConfig {
+    const guards = opts.guards ?? true;
     const errors: string[] = [];
     const input: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(raw.values)) {
@@ -218,7 +242,7 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
         }
     }
     for (const key of SECRET_KEYS) {
-        if (key in raw.values && !raw.secretKeys.has(key)) {
+        if (guards && key in raw.values && !raw.secretKeys.has(key)) {
             errors.push(`${NAMESPACE}:${key}: must be a Pulumi secret (pulumi config set --secret --path '${key}.default' ...)`);
         }
     }
@@ -237,10 +261,10 @@ export function parseStackConfig(raw: RawConfig): StackConfig {
             }),
         );
     }
-    return finish(r.data, raw, errors);
+    return finish(r.data, raw, errors, guards);
 }
 
-function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
+function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): StackConfig {
     const seen = new Map<string, number>();
     c.nodes.forEach((n, i) => {
         const k = n.name.toLowerCase();
@@ -254,6 +278,9 @@ function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
             }
         }
     });
+    if (c.blueGreen !== undefined && c.kubeconfig === undefined) {
+        errors.push(`${NAMESPACE}:kubeconfig: required with ${NAMESPACE}:blueGreen (pulumi config set --secret ${NAMESPACE}:kubeconfig < file)`);
+    }
     if (c.transport === "local" && c.sandboxDir === undefined) {
         errors.push(`${NAMESPACE}:sandboxDir: required with transport local`);
     }
@@ -262,7 +289,7 @@ function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
     }
     const scope = c.migrationConfig.scope;
     const cfgPath = c.migrationConfig.path ?? (scope === "cluster" ? DEFAULT_CLUSTER_CONFIG_PATH : DEFAULT_NODE_CONFIG_PATH);
-    if (scope === "node" && !cfgPath.includes("{node}")) {
+    if (guards && scope === "node" && !cfgPath.includes("{node}")) {
         errors.push(`${NAMESPACE}:migrationConfig.path: must contain {node} with scope node (one file per node)`);
     }
     if (scope === "cluster" && cfgPath.includes("{node}")) {
@@ -281,14 +308,12 @@ function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
     if (c.ring?.behindUntilSoaked && !c.ring.upstream) {
         errors.push(`${NAMESPACE}:ring.behindUntilSoaked: needs ring.upstream`);
     }
-    if (!c.fallbackEnabled && c.phase !== "rust-full") {
-        errors.push(`${NAMESPACE}:fallbackEnabled: must be true in phase ${c.phase} (only rust-full may disable the fallback)`);
-    }
+    if (guards) errors.push(...safetyErrors(c));
     if (errors.length > 0) throw new ConfigError(errors);
 
     const path = require("path") as typeof import("path");
     const sandbox = c.sandboxDir !== undefined ? path.resolve(raw.projectDir, c.sandboxDir) : undefined;
-    const { sshPrivateKeys, ...rest } = c;
+    const { sshPrivateKeys, kubeconfig, ...rest } = c;
     return {
         ...rest,
         stack: raw.stack,
@@ -298,6 +323,21 @@ function finish(c: Parsed, raw: RawConfig, errors: string[]): StackConfig {
         soakSeconds: { ...DEFAULT_SOAK_SECONDS, ...stripUndefined(c.soakSeconds) },
         sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
     };
+}
+
+/** The safety rules shared with the policy pack, as config errors. */
+export function safetyErrors(c: Pick<Parsed, "fallbackEnabled" | "phase" | "perlApi" | "package">): string[] {
+    const errors: string[] = [];
+    if (!c.fallbackEnabled && c.phase !== "rust-full") {
+        errors.push(`${NAMESPACE}:fallbackEnabled: must be true in phase ${c.phase} (only rust-full may disable the fallback)`);
+    }
+    if (!c.perlApi.baseUrl.startsWith("https://")) {
+        errors.push(`${NAMESPACE}:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)`);
+    }
+    if (c.package.sha256 === undefined) {
+        errors.push(`${NAMESPACE}:package.sha256: required: the package is pinned by version and sha256`);
+    }
+    return errors;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
