@@ -1,0 +1,215 @@
+/**
+ * `diagnostics` / `diagnostics compare` as migration-ctl dispatches them, on a project with a
+ * local-transport stack and sandbox node roots; and the ssh plan (pure).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { diagnosticsCommand, sshPlan, shQuote, bundleName, stamp } from "../../components/diagnostics/command";
+import { dpkgStatus, extract, makeSandbox, tempDir } from "./sandbox";
+
+let project: string;
+let roots: Record<string, string>;
+const T1 = new Date("2024-05-01T10:00:00Z");
+const T2 = new Date("2024-05-01T10:30:00Z");
+
+function io() {
+    const o = { out: "", err: "" };
+    return { o, io: { stdout: (s: string) => (o.out += s), stderr: (s: string) => (o.err += s) } };
+}
+
+const STACK = `config:
+  pve-migration:cluster: dev-lab
+  pve-migration:phase: rust-read-only
+  pve-migration:transport: local
+  pve-migration:sandboxDir: .sandbox/dev
+  pve-migration:nodes:
+    - name: pve1
+    - name: pve2
+  pve-migration:migrationConfig:
+    scope: cluster
+`;
+
+beforeAll(() => {
+    project = tempDir("diag-command-");
+    fs.mkdirSync(path.join(project, "stacks"));
+    fs.writeFileSync(path.join(project, "stacks", "Pulumi.dev.yaml"), STACK);
+    roots = makeSandbox(path.join(project, ".sandbox", "dev"), ["pve1", "pve2"], "rust-basic-write");
+});
+afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
+
+const evidenceDir = () => path.join(project, "stacks", "evidence", "dev", "diagnostics");
+
+describe("collect, change, collect, compare (runbook 004 post-mortem)", () => {
+    const before = () => path.join(evidenceDir(), "pve1-20240501T100000Z-pre-deploy.tar.gz");
+    const after = () => path.join(evidenceDir(), "pve1-20240501T103000Z-post-rollback.tar.gz");
+
+    beforeAll(async () => {
+        const first = io();
+        expect(await diagnosticsCommand(["--stack", "dev", "--label", "pre-deploy"], first.io, project, () => T1)).toBe(0);
+        expect(first.o.err).toBe("");
+        expect(first.o.out).toBe(
+            `pve1: ${before()}\npve2: ${path.join(evidenceDir(), "pve2-20240501T100000Z-pre-deploy.tar.gz")}\n`,
+        );
+        // The rollback: phase back to perl-only, the interfaces file restored differently, the
+        // Rust package removed (config files kept).
+        const toml = path.join(roots.pve1, "etc/pve/network/migration.toml");
+        fs.writeFileSync(toml, fs.readFileSync(toml, "utf8").replace('phase = "rust-basic-write"', 'phase = "perl-only"'));
+        fs.appendFileSync(path.join(roots.pve1, "etc/network/interfaces"), "\nauto vmbr1\niface vmbr1 inet manual\n");
+        fs.writeFileSync(
+            path.join(roots.pve1, "var/lib/dpkg/status"),
+            dpkgStatus([{ pkg: "pve-network-rs", version: "0.4.2-1", status: "deinstall ok config-files" }, { pkg: "ifupdown2", version: "3.2.0-1+pmx8" }]),
+        );
+        const second = io();
+        expect(await diagnosticsCommand(["--stack", "dev", "--node", "pve1", "--label", "post-rollback"], second.io, project, () => T2)).toBe(0);
+        expect(second.o.out).toBe(`pve1: ${after()}\n`);
+    });
+
+    test("the bundles hold what was on each sandbox node", () => {
+        const f = extract(before(), path.join(project, "x-before"));
+        expect(f["node.txt"]).toBe("pve1");
+        expect(f["phase.txt"]).toBe("rust-basic-write\n");
+        expect(f["meta.txt"]).toContain(`\nroot=${roots.pve1}\n`);
+        const g = extract(path.join(evidenceDir(), "pve2-20240501T100000Z-pre-deploy.tar.gz"), path.join(project, "x-pve2"));
+        expect(g["node.txt"]).toBe("pve2");
+        expect(g["config/sha256sums.txt"]).toContain("  /etc/pve/nodes/pve2/lxc/201.conf\n");
+    });
+
+    test("compare --json names the changed files, the phase change and the package change", async () => {
+        const c = io();
+        expect(await diagnosticsCommand(["compare", before(), after(), "--json"], c.io, project)).toBe(0);
+        const r = JSON.parse(c.o.out);
+        expect(r.phase).toEqual({ before: "rust-basic-write", after: "perl-only", changed: true });
+        expect(r.config.changed.map((x: { path: string }) => x.path)).toEqual(["/etc/network/interfaces", "/etc/pve/network/migration.toml"]);
+        expect(r.config.added).toEqual([]);
+        expect(r.config.removed).toEqual([]);
+        expect(r.packages).toEqual([{ name: "pve-network-rs", before: "0.4.2-1 (install ok installed)", after: "0.4.2-1 (deinstall ok config-files)" }]);
+        expect(r.files.changed.map((x: { path: string }) => x.path)).toEqual([
+            "config/files/etc/network/interfaces",
+            "config/files/etc/pve/network/migration.toml",
+            "config/sha256sums.txt",
+            "packages/versions.txt",
+            "phase.txt",
+        ]);
+        expect(r.a.node).toBe("pve1");
+        expect(r.b.collectedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+        const toml = r.textDiffs.find((d: { file: string }) => d.file === "config/files/etc/pve/network/migration.toml");
+        expect(toml.diff).toBe(
+            "--- a/config/files/etc/pve/network/migration.toml\n+++ b/config/files/etc/pve/network/migration.toml\n" +
+                '@@ -1,4 +1,4 @@\n-phase = "rust-basic-write"\n+phase = "perl-only"\n fallback_enabled = true\n' +
+                ' perl_api_base_url = "https://dev-lab:8006"\n perl_api_timeout = 60\n',
+        );
+    });
+
+    test("compare prints a readable report", async () => {
+        const c = io();
+        expect(await diagnosticsCommand(["compare", before(), after()], c.io, project)).toBe(0);
+        expect(c.o.out).toContain(`A: ${before()}\n   node pve1, collected `);
+        expect(c.o.out).toContain("phase: rust-basic-write -> perl-only\n");
+        expect(c.o.out).toMatch(/node config files \(sha256\):\n {2}changed {2}\/etc\/network\/interfaces {2}[0-9a-f]{12} -> [0-9a-f]{12}\n {2}changed {2}\/etc\/pve\/network\/migration\.toml /);
+        expect(c.o.out).toContain("packages:\n  pve-network-rs: 0.4.2-1 (install ok installed) -> 0.4.2-1 (deinstall ok config-files)\n");
+        expect(c.o.out).toContain("+auto vmbr1\n+iface vmbr1 inet manual\n");
+    });
+
+    test("a bundle compared with itself shows no change", async () => {
+        const c = io();
+        expect(await diagnosticsCommand(["compare", before(), before()], c.io, project)).toBe(0);
+        expect(c.o.out).toContain("phase: rust-basic-write (unchanged)\nnode config files (sha256): no change\npackages: no change\nbundle files: no change\n");
+    });
+});
+
+test("node-scoped migration config: the phase is read from /etc/pve/nodes/<node>/network/migration.toml", async () => {
+    fs.writeFileSync(
+        path.join(project, "stacks", "Pulumi.canary.yaml"),
+        STACK.replace("scope: cluster", "scope: node").replace("    - name: pve2\n", ""),
+    );
+    fs.mkdirSync(path.join(roots.pve1, "etc/pve/nodes/pve1/network"), { recursive: true });
+    fs.writeFileSync(path.join(roots.pve1, "etc/pve/nodes/pve1/network/migration.toml"), 'phase = "rust-sdn"\n');
+    const out = path.join(project, "out-canary");
+    const c = io();
+    expect(await diagnosticsCommand(["--stack", "canary", "--out", out], c.io, project, () => T1)).toBe(0);
+    const f = extract(path.join(out, "pve1-20240501T100000Z.tar.gz"), path.join(project, "x-canary"));
+    expect(f["phase.txt"]).toBe("rust-sdn\n");
+    expect(f["meta.txt"]).toContain("\nphase_file=/etc/pve/nodes/pve1/network/migration.toml\n");
+});
+
+describe("usage and config errors exit 2", () => {
+    test.each<[string[], string]>([
+        [[], "diagnostics: --stack: required\n"],
+        [["--stack", "nope"], `diagnostics: --stack nope: cannot read ${"<project>"}/stacks/Pulumi.nope.yaml: ENOENT\n`],
+        [["--stack", "dev", "--node", "pve9"], 'diagnostics: --node: "pve9" is not a node of stack dev (pve1, pve2)\n'],
+        [["--stack", "dev", "--label", "Pre Deploy"], 'diagnostics: --label: must be lower-case letters, digits and \'-\' (got "Pre Deploy")\n'],
+        [["--stack", "../x"], 'diagnostics: --stack: "../x" is not a stack name\n'],
+        [["compare", "a.tar.gz"], "diagnostics: compare needs two bundles: compare A.tar.gz B.tar.gz\n"],
+        [["compare", "a.tar.gz", "b.tar.gz"], `diagnostics: <project>/a.tar.gz: no such file\n`],
+    ])("%j", async (argv, err) => {
+        const c = io();
+        expect(await diagnosticsCommand(argv, c.io, project, () => T1)).toBe(2);
+        expect(c.o.err.split("usage:")[0]).toBe(err.split("<project>").join(project));
+    });
+
+    test("a stack file with a bad key names it", async () => {
+        fs.writeFileSync(path.join(project, "stacks", "Pulumi.bad.yaml"), STACK.replace("transport: local", "transport: telnet"));
+        const c = io();
+        expect(await diagnosticsCommand(["--stack", "bad"], c.io, project)).toBe(2);
+        expect(c.o.err).toBe(`diagnostics: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: must be ssh or local (got "telnet")\n`);
+    });
+
+    test("a missing sandbox root is named", async () => {
+        fs.writeFileSync(path.join(project, "stacks", "Pulumi.ghost.yaml"), STACK.replace("- name: pve2", "- name: pve7"));
+        const c = io();
+        expect(await diagnosticsCommand(["--stack", "ghost", "--node", "pve7"], c.io, project)).toBe(2);
+        expect(c.o.err.split("\n")[0]).toBe(
+            `diagnostics: node pve7: sandbox root ${path.join(project, ".sandbox/dev/pve7")} (pve-migration:sandboxDir/<node>) is not a folder`,
+        );
+    });
+});
+
+describe("ssh transport plan (pure)", () => {
+    const node = { name: "pve-east-01", address: "10.20.0.11", port: 22, sshUser: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey" };
+    const base = (port: string, user: string, extra: string[] = []) => [
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/tmp/kh", "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", "ConnectTimeout=10", "-p", port, ...extra, "-l", user, "--", "10.20.0.11",
+    ];
+
+    test("root: bash -s with quoted arguments, host key pinned", () => {
+        const p = sshPlan(node, { phaseFile: "/etc/pve/nodes/pve-east-01/network/migration.toml", when: T1, knownHostsFile: "/tmp/kh" });
+        expect(p.knownHosts).toBe("10.20.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey\n");
+        expect(p.remoteOut).toBe("/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz");
+        expect(p.collect).toEqual([
+            ...base("22", "root"),
+            "'bash' '-s' '--' '--root' '/' '--node' 'pve-east-01' '--phase-file' '/etc/pve/nodes/pve-east-01/network/migration.toml' '--out' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'",
+        ]);
+        expect(p.fetch).toEqual([...base("22", "root"), "'cat' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
+        expect(p.cleanup).toEqual([...base("22", "root"), "'rm' '-f' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
+    });
+
+    test("a non-root user goes through sudo -n; another port; an identity file", () => {
+        const p = sshPlan({ ...node, port: 2222, sshUser: "deploy" }, { phaseFile: "/etc/pve/network/migration.toml", when: T1, knownHostsFile: "/tmp/kh", identity: "/home/op/.ssh/id" });
+        expect(p.knownHosts).toBe("[10.20.0.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey\n");
+        expect(p.fetch).toEqual([...base("2222", "deploy", ["-i", "/home/op/.ssh/id", "-o", "IdentitiesOnly=yes"]), "'sudo' '-n' 'cat' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
+    });
+
+    test("address and host key are required", () => {
+        expect(() => sshPlan({ ...node, hostKey: undefined }, { phaseFile: "/x", when: T1, knownHostsFile: "/tmp/kh" })).toThrow(
+            "node pve-east-01: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)",
+        );
+        expect(() => sshPlan({ ...node, address: undefined }, { phaseFile: "/x", when: T1, knownHostsFile: "/tmp/kh" })).toThrow(
+            "node pve-east-01: pve-migration:nodes[].address is required with transport ssh",
+        );
+    });
+
+    test.each([
+        ["plain", "'plain'"],
+        ["it's", "'it'\\''s'"],
+        ["$(touch /tmp/pwn)", "'$(touch /tmp/pwn)'"],
+        ["a b\nc", "'a b\nc'"],
+    ])("shQuote(%j)", (s, q) => {
+        expect(shQuote(s)).toBe(q);
+    });
+
+    test("bundle names sort by time", () => {
+        expect(stamp(new Date("2024-05-01T10:00:00.123Z"))).toBe("20240501T100000Z");
+        expect(bundleName("pve1", T1)).toBe("pve1-20240501T100000Z.tar.gz");
+        expect(bundleName("pve1", T1, "post-rollback")).toBe("pve1-20240501T100000Z-post-rollback.tar.gz");
+    });
+});
