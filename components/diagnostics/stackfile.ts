@@ -27,6 +27,8 @@ export interface StackFile {
     readonly migrationConfig: { scope: "cluster" | "node"; path: string };
     readonly phase?: Phase;
     readonly soakSeconds: Record<Phase, number>;
+    /** `pve-migration:gates.maxLatencyRatio` (default 1). */
+    readonly maxLatencyRatio: number;
 }
 
 export class StackFileError extends Error {
@@ -120,9 +122,20 @@ export function parseStackFile(text: string, stack: string, file: string, projec
             soak[p] = v;
         }
     }
+    let maxLatencyRatio = 1;
+    const gates = c[key("gates")];
+    if (gates !== undefined) {
+        if (gates === null || typeof gates !== "object") throw bad("gates", "must be an object", gates);
+        const r = (gates as Record<string, unknown>).maxLatencyRatio;
+        if (r !== undefined) {
+            if (typeof r !== "number" || !(r > 0) || r > 10) throw bad("gates.maxLatencyRatio", "must be a number in (0, 10]", r);
+            maxLatencyRatio = r;
+        }
+    }
     return {
         stack,
         file,
+        maxLatencyRatio,
         transport,
         sandboxDir,
         nodes,

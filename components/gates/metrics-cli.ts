@@ -11,7 +11,7 @@ import * as path from "path";
 import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence, evidencePath } from "../evidence";
 import { NODE_NAME_RE } from "../config/schema";
 import { isPhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
-import { readStackFile, StackFileError } from "../diagnostics/stackfile";
+import { readStackFile, stackFilePath, StackFile, StackFileError } from "../diagnostics/stackfile";
 import { parseArgs, str, list, num, isoTime, UsageError, FlagSpecs } from "./argv";
 import { getJson } from "./http";
 import { writeFileAtomic } from "./files";
@@ -105,7 +105,10 @@ export interface MetricsGateOptions {
     readonly prometheus: PrometheusClientOptions;
     readonly stack: string;
     readonly phase: Phase;
+    /** Nodes to query; each gets a perNode entry when it has data. */
     readonly nodes: readonly string[];
+    /** Nodes the verdict requires (the ring: the stack file's nodes); default `nodes`. */
+    readonly ringNodes?: readonly string[];
     readonly phaseEnteredAtMs: number;
     /** Window end and collection time; default now. */
     readonly atMs?: number;
@@ -178,7 +181,7 @@ export async function runMetricsGate(o: MetricsGateOptions): Promise<MetricsGate
     const reasons = evaluateEvidence(evidence, {
         stack: o.stack,
         phase: o.phase,
-        nodes: o.nodes,
+        nodes: o.ringNodes ?? o.nodes,
         soakSeconds: o.soakSeconds,
         maxLatencyRatio: o.maxLatencyRatio,
         maxFallbacks: o.maxFallbacks,
@@ -213,7 +216,9 @@ export const METRICS_USAGE = `usage: metrics-gate --prometheus-url URL --stack S
                     [--output FILE] [--root-dir DIR] [--at ISO] [--soak-seconds N]
                     [--node-label LABEL] [--instance-label-template '{node}:9187']
                     [--max-latency-ratio R] [--max-fallbacks N] [--ca FILE] [--timeout S] [--retries N]
-  Nodes default to the stack file's pve-migration:nodes (stacks/Pulumi.<S>.yaml under --root-dir).
+  stacks/Pulumi.<S>.yaml under --root-dir, when present, gives the default nodes, the soak
+  (pve-migration:soakSeconds) and the latency ratio (pve-migration:gates.maxLatencyRatio), and the
+  verdict requires every node of the stack, as the Pulumi program does.
   A node's series are those with <node-label>="<template with {node} replaced>" (default instance="<node>:9187").
   Output defaults to <root-dir>/${evidencePath("<S>", "perl-only").replace("perl-only", "<P>")}.
   Exit: 0 evidence passes, 1 it fails (reasons printed), 2 usage error, 3 Prometheus error.`;
@@ -250,27 +255,24 @@ export function parseMetricsArgs(argv: readonly string[], cwd: string): MetricsG
     const contractReport = need("contract-report");
     const rootDir = path.resolve(cwd, str(p, "root-dir") ?? ".");
 
+    // The stack file, when there is one, gives the ring's nodes, soak and latency ratio, so that
+    // this verdict is the one the Pulumi program and `migration-ctl check` reach.
     let nodes = list(p, "node");
-    let soakSeconds: number = DEFAULT_SOAK_SECONDS[phase];
-    let stackFileLoaded = false;
-    const loadStack = () => {
+    let sf: StackFile | undefined;
+    if (nodes.length === 0 || fs.existsSync(stackFilePath(rootDir, stack))) {
         try {
-            return readStackFile(rootDir, stack);
+            sf = readStackFile(rootDir, stack);
         } catch (e) {
-            if (e instanceof StackFileError) throw new UsageError(e.message);
+            if (e instanceof StackFileError) throw new UsageError(nodes.length === 0 ? `no --node given and ${e.message}` : e.message);
             throw e;
         }
-    };
-    if (nodes.length === 0) {
-        const sf = loadStack();
-        stackFileLoaded = true;
-        nodes = sf.nodes.map((n) => n.name);
-        soakSeconds = sf.soakSeconds[phase];
     }
+    if (nodes.length === 0) nodes = sf!.nodes.map((n) => n.name);
     for (const n of nodes) if (!NODE_NAME_RE.test(n)) throw new UsageError(`--node: ${JSON.stringify(n)} is not a Proxmox VE node name`);
     if (new Set(nodes).size !== nodes.length) throw new UsageError("--node: a node is listed twice");
-    if (str(p, "soak-seconds") !== undefined) soakSeconds = num(p, "soak-seconds", 0, { min: 0, integer: true });
-    else if (!stackFileLoaded && fs.existsSync(path.join(rootDir, "stacks", `Pulumi.${stack}.yaml`))) soakSeconds = loadStack().soakSeconds[phase];
+    const soakSeconds =
+        str(p, "soak-seconds") !== undefined ? num(p, "soak-seconds", 0, { min: 0, integer: true }) : (sf?.soakSeconds[phase] ?? DEFAULT_SOAK_SECONDS[phase]);
+    const maxLatencyRatio = num(p, "max-latency-ratio", sf?.maxLatencyRatio ?? 1, { min: 0, exclusiveMin: true });
 
     const output = path.resolve(cwd, str(p, "output") ?? path.join(rootDir, evidencePath(stack, phase)));
     const label = str(p, "node-label") ?? DEFAULT_NODE_LABEL;
@@ -292,8 +294,9 @@ export function parseMetricsArgs(argv: readonly string[], cwd: string): MetricsG
         perlBaselineSeconds,
         selector: { label, template },
         contractReport: path.resolve(cwd, contractReport),
+        ringNodes: sf?.nodes.map((n) => n.name),
         soakSeconds,
-        maxLatencyRatio: num(p, "max-latency-ratio", 1, { min: 0, exclusiveMin: true }),
+        maxLatencyRatio,
         maxFallbacks: num(p, "max-fallbacks", 0, { min: 0 }),
         output,
     };
