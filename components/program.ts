@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, NAMESPACE, RawConfig, StackConfig, parseStackConfig } from "./config/schema";
+import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { evaluateEvidence, evidencePath, parseEvidence } from "./evidence";
 import { Phase, checkTransition, isPhase, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
@@ -46,6 +46,11 @@ export async function readDeployed(ref: pulumi.StackReference): Promise<Deployed
         phase: isPhase(phase) ? phase : undefined,
         enteredAt: typeof enteredAt === "string" ? enteredAt : undefined,
     };
+}
+
+/** Secret-class keys present in the config without the secret mark. */
+export function plaintextSecrets(raw: RawConfig): string[] {
+    return SECRET_CONFIG_KEYS.filter((k) => k in raw.values && !raw.secretKeys.has(k));
 }
 
 export interface EvidenceVerdict {
@@ -108,7 +113,13 @@ export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projec
 }
 
 /** The keepers of the transition record. */
-export function transitionRecord(cfg: StackConfig, from: Phase, upstream: UpstreamState | undefined, evidence: string): TransitionRecord {
+export function transitionRecord(
+    cfg: StackConfig,
+    from: Phase,
+    upstream: UpstreamState | undefined,
+    evidence: string,
+    plaintextSecretKeys: readonly string[] = [],
+): TransitionRecord {
     return {
         kind: "pve-migration/transition",
         stack: cfg.stack,
@@ -131,6 +142,7 @@ export function transitionRecord(cfg: StackConfig, from: Phase, upstream: Upstre
         upstreamPhase: upstream?.phase ?? "",
         upstreamEnteredAt: upstream?.enteredAt ?? "",
         behindUntilSoaked: String(cfg.ring?.behindUntilSoaked ?? false),
+        plaintextSecretKeys: plaintextSecretKeys.join(","),
         evidence,
     };
 }
@@ -179,7 +191,22 @@ export interface ProgramOutputs {
     activeColor?: string;
 }
 
+export interface ProgramRun {
+    readonly outputs: ProgramOutputs;
+    /** Everything registered, for tests and the offline policy check to await. */
+    readonly resources: {
+        readonly cluster: ClusterMigration;
+        readonly blueGreen?: BlueGreenRelease;
+        readonly references: pulumi.StackReference[];
+    };
+}
+
+/** The stack's outputs (what `index.ts` exports). */
 export async function main(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
+    return (await run(opts)).outputs;
+}
+
+export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const projectDir = opts.projectDir ?? process.cwd();
     const guards = opts.guards ?? process.env[GUARDS_ENV] !== "off";
     const now = opts.now ?? new Date();
@@ -191,9 +218,11 @@ export async function main(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
     const deployed = await readDeployed(self);
     // A stack that has never deployed starts from perl-only (the runbook's starting point).
     const from: Phase = deployed.phase ?? "perl-only";
+    const references = [self];
     let upstream: UpstreamState | undefined;
     if (cfg.ring?.upstream) {
         const ref = new pulumi.StackReference("upstream", { name: cfg.ring.upstream });
+        references.push(ref);
         const up = await readDeployed(ref);
         upstream = { stack: cfg.ring.upstream.split("/").pop() as string, phase: up.phase ?? "perl-only", enteredAt: up.enteredAt };
     }
@@ -213,16 +242,21 @@ export async function main(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
             : pulumi.output(config.requireObject<Record<string, string>>("sshPrivateKeys"));
         transport = sshTransport(cfg, keys);
     }
-    const cluster = new ClusterMigration(cfg.cluster, { cfg, from, record: transitionRecord(cfg, from, upstream, evidence.summary), transport });
-    let activeColor: string | undefined;
+    const cluster = new ClusterMigration(cfg.cluster, {
+        cfg,
+        from,
+        record: transitionRecord(cfg, from, upstream, evidence.summary, plaintextSecrets(raw)),
+        transport,
+    });
+    let bg: BlueGreenRelease | undefined;
     if (blueGreen) {
         const config = new pulumi.Config(NAMESPACE);
         const kubeconfig = raw.secretKeys.has("kubeconfig") ? config.requireSecret("kubeconfig") : config.require("kubeconfig");
-        activeColor = new BlueGreenRelease("pve-network-rs", { config: blueGreen, kubeconfig, now, projectDir }).activeColor;
+        bg = new BlueGreenRelease("pve-network-rs", { config: blueGreen, kubeconfig, now, projectDir });
     }
 
     const t = transition(from, cfg.phase);
-    return {
+    const outputs: ProgramOutputs = {
         phase: cfg.phase,
         phaseEnteredAt: t.kind === "none" && deployed.enteredAt ? deployed.enteredAt : now.toISOString(),
         previousPhase: from,
@@ -231,6 +265,7 @@ export async function main(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
         nodes: cfg.nodes.map((n) => n.name),
         transition: cluster.transition.hex.apply((id) => ({ from, to: cfg.phase, kind: t.kind, id })),
         steps: cluster.stepIds,
-        ...(activeColor ? { activeColor } : {}),
+        ...(bg ? { activeColor: bg.activeColor } : {}),
     };
+    return { outputs, resources: { cluster, blueGreen: bg, references } };
 }

@@ -40,6 +40,8 @@ export interface TransitionRecord {
     readonly upstreamPhase: string;
     readonly upstreamEnteredAt: string;
     readonly behindUntilSoaked: string;
+    /** Secret-class config keys (sshPrivateKeys, kubeconfig) given without the secret mark, comma-separated (engine's own list). */
+    readonly plaintextSecretKeys: string;
     /** Evidence for leaving `from` by promotion: "" (not a promotion) or its JSON summary. */
     readonly evidence: string;
 }

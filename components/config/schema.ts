@@ -200,7 +200,9 @@ const JSON_KEYS = new Set([
     "commands", "ring", "soakSeconds", "ssh", "sshPrivateKeys", "blueGreen", "monitoring",
 ]);
 
-const SECRET_KEYS = ["sshPrivateKeys", "kubeconfig"] as const;
+/** Config keys whose values must be Pulumi secrets. */
+export const SECRET_CONFIG_KEYS = ["sshPrivateKeys", "kubeconfig"] as const;
+const SECRET_KEYS = SECRET_CONFIG_KEYS;
 
 export interface ParseOptions {
     /**

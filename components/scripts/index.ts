@@ -60,6 +60,35 @@ export function stepCommandLine(args: StepArgs, opts: { sudo?: boolean } = {}): 
     return (opts.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
 }
 
+/**
+ * The inverse of stepCommandLine: the step arguments of a registered command line (for the
+ * policy pack, which sees only the registered inputs). Throws on anything it did not render.
+ */
+export function parseStepCommandLine(line: string): StepArgs {
+    const words: string[] = [];
+    const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line)) !== null) {
+        words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]);
+    }
+    let i = 0;
+    if (words[0] === "sudo") {
+        if (words[1] !== "-n" || words[2] !== "--") throw new Error("not a step command line");
+        i = 3;
+    }
+    if (words[i] !== "bash" || words[i + 1] !== "-s" || words[i + 2] !== "--") throw new Error("not a step command line");
+    i += 3;
+    const options: Record<string, string> = {};
+    while (i < words.length && words[i] !== "--") {
+        const k = words[i];
+        if (!k.startsWith("--") || i + 1 >= words.length) throw new Error(`bad step option at ${k}`);
+        options[k.slice(2)] = words[i + 1];
+        i += 2;
+    }
+    const argv = i < words.length ? words.slice(i + 1) : undefined;
+    return argv ? { options, argv } : { options };
+}
+
 // ---------------------------------------------------------------------------------------
 // migration.toml
 

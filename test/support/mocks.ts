@@ -1,14 +1,71 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
 
 export interface Recorded {
     type: string;
     name: string;
     inputs: Record<string, any>;
+    /** Name of the parent resource ("" for the stack). */
+    parent: string;
+    /** Type of the parent resource. */
+    parentType: string;
+    /** Names of the resources it depends on (dependsOn), sorted. */
+    dependsOn: string[];
 }
 
 export interface StackOutputs {
     [fqName: string]: Record<string, unknown>;
+}
+
+class Recorder implements pulumi.runtime.Mocks {
+    readonly records: Recorded[] = [];
+    readonly pending = new Map<string, { parent: string; dependencies: string[] }>();
+    constructor(private readonly stacks: StackOutputs) {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const req = this.pending.get(`${args.type}::${args.name}`);
+        const nameOf = (urn: string) => urn.split("::").pop() as string;
+        const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop() as string;
+        const parent = req?.parent && !req.parent.endsWith("pulumi:pulumi:Stack::" + nameOf(req.parent)) ? req.parent : "";
+        this.records.push({
+            type: args.type,
+            name: args.name,
+            inputs: args.inputs,
+            parent: parent ? nameOf(parent) : "",
+            parentType: parent ? typeOf(parent) : "",
+            dependsOn: (req?.dependencies ?? []).map(nameOf).sort(),
+        });
+        if (args.type === "pulumi:pulumi:StackReference") {
+            return { id: args.inputs.name, state: { ...args.inputs, outputs: this.stacks[args.inputs.name] ?? {}, secretOutputNames: [] } };
+        }
+        if (args.type === "random:index/randomId:RandomId") {
+            const hex = crypto.createHash("sha256").update(JSON.stringify(args.inputs.keepers ?? {})).digest("hex").slice(0, 8);
+            return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
+        }
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        throw new Error(`unmocked call ${args.token}`);
+    }
+}
+
+// The SDK's mock monitor passes neither parent nor dependencies to newResource: learn them first.
+const proto = MockMonitor.prototype as any;
+if (!proto.__pveRecordsParents) {
+    const original = proto.registerResource;
+    proto.registerResource = function (this: { mocks: unknown }, req: any, callback: unknown) {
+        if (this.mocks instanceof Recorder) {
+            this.mocks.pending.set(`${req.getType()}::${req.getName()}`, {
+                parent: req.getParent(),
+                dependencies: [...req.getDependenciesList()],
+            });
+        }
+        return original.call(this, req, callback);
+    };
+    proto.__pveRecordsParents = true;
 }
 
 /**
@@ -17,30 +74,9 @@ export interface StackOutputs {
  * throws instead of echoing its inputs.
  */
 export async function installMocks(stacks: StackOutputs = {}, opts: { stack?: string; preview?: boolean } = {}): Promise<Recorded[]> {
-    const records: Recorded[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args: pulumi.runtime.MockResourceArgs) {
-                records.push({ type: args.type, name: args.name, inputs: args.inputs });
-                if (args.type === "pulumi:pulumi:StackReference") {
-                    return { id: args.inputs.name, state: { ...args.inputs, outputs: stacks[args.inputs.name] ?? {}, secretOutputNames: [] } };
-                }
-                if (args.type === "random:index/randomId:RandomId") {
-                    const hex = crypto.createHash("sha256").update(JSON.stringify(args.inputs.keepers ?? {})).digest("hex").slice(0, 8);
-                    return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
-                }
-                return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } };
-            },
-            call(args: pulumi.runtime.MockCallArgs) {
-                throw new Error(`unmocked call ${args.token}`);
-            },
-        },
-        "pve-network-migration",
-        opts.stack ?? "test",
-        opts.preview ?? false,
-        "organization",
-    );
-    return records;
+    const recorder = new Recorder(stacks);
+    await pulumi.runtime.setMocks(recorder, "pve-network-migration", opts.stack ?? "test", opts.preview ?? false, "organization");
+    return recorder.records;
 }
 
 /** Set the stack config (keys without namespace) for the next program run. */
@@ -50,15 +86,27 @@ export function setStackConfig(values: Record<string, string>, secretKeys: strin
     pulumi.runtime.setAllConfig(all, secretKeys.map((k) => `pve-migration:${k}`));
 }
 
-/** Resolve an output (to read a registered value in a test). */
-export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => o.apply((v) => resolve(v)));
+/** Await every resource's urn (registration settled) in a component tree. */
+export async function settleTree(root: unknown): Promise<number> {
+    const seen = new Set<unknown>();
+    const urns: Promise<string>[] = [];
+    const visit = (v: unknown) => {
+        if (v === null || typeof v !== "object" || seen.has(v)) return;
+        seen.add(v);
+        if (pulumi.Resource.isInstance(v)) {
+            urns.push(new Promise((resolve) => (v as pulumi.Resource).urn.apply((u) => resolve(u))));
+        }
+        if (pulumi.Output.isInstance(v)) return;
+        for (const child of Object.values(v as Record<string, unknown>)) visit(child);
+    };
+    visit(root);
+    await Promise.all(urns);
+    // Components register their outputs after their children: drain every outstanding RPC.
+    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    return urns.length;
 }
 
-/** Parent type of a resource, from its URN (`...::<parentType>$<type>::<name>`). */
-export async function parentTypeOf(r: pulumi.Resource): Promise<string | undefined> {
-    const urn = await valueOf(r.urn);
-    const qualified = urn.split("::")[2];
-    const parts = qualified.split("$");
-    return parts.length > 1 ? parts[parts.length - 2] : undefined;
+/** Resolve an output's value in a test. */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => resolve(v)));
 }

@@ -1,0 +1,397 @@
+/**
+ * The Pulumi program under the SDK's mock runtime: exact resources, parents, inputs and order
+ * for a 3-node stack; no perpetual diff; what a phase change and a rollback change.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { run } from "../../components/program";
+import { parseStepCommandLine, renderStepScript } from "../../components/scripts";
+import { sha256Text, migrationToml } from "../../components/steps";
+import { parseStackConfig } from "../../components/config/schema";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { Recorded, installMocks, setStackConfig, settleTree, valueOf } from "../support/mocks";
+
+const NOW = new Date("2026-11-21T12:00:00Z");
+const SELF = "organization/pve-network-migration/test";
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAtestkey\n-----END OPENSSH PRIVATE KEY-----\n";
+const SHA = "873668e63f5e47ba54045e70565b7ff320e94dc9769f94e14c38b78a4a68db2a";
+
+function values(phase: string, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        cluster: "pve-east",
+        phase,
+        perlApi: JSON.stringify({ baseUrl: "https://pve-east.example.internal:8006", timeout: 60 }),
+        package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "https://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb" }),
+        nodes: JSON.stringify(
+            [1, 2, 3].map((i) => ({ name: `pve${i}`, address: `10.20.0.1${i}`, hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey${i}` })),
+        ),
+        sshPrivateKeys: JSON.stringify({ default: KEY }),
+        ...extra,
+    };
+}
+
+let projectDir: string;
+beforeAll(() => {
+    projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-program-"));
+    const evidence = {
+        schemaVersion: 1,
+        stack: "test",
+        nodes: ["pve1", "pve2", "pve3"],
+        phase: "rust-read-only",
+        phaseEnteredAt: "2026-11-19T12:00:00Z",
+        collectedAt: "2026-11-21T11:00:00Z",
+        contractTests: { endpointsCompared: 12, passed: 12, failed: 0 },
+        metrics: {
+            source: "http://prometheus.example.internal:9090",
+            windowStart: "2026-11-19T12:00:00Z",
+            windowEnd: "2026-11-21T11:00:00Z",
+            fallbacks: 0,
+            applyLatencySeconds: 0.8,
+            perlBaselineSeconds: 1.2,
+            perNode: ["pve1", "pve2", "pve3"].map((node) => ({ node, fallbacks: 0, applyLatencySeconds: 0.8 })),
+        },
+    };
+    fs.mkdirSync(path.join(projectDir, "stacks/evidence/test"), { recursive: true });
+    fs.writeFileSync(path.join(projectDir, "stacks/evidence/test/rust-read-only.json"), JSON.stringify(evidence));
+});
+afterAll(() => fs.rmSync(projectDir, { recursive: true, force: true }));
+
+async function runStack(
+    vals: Record<string, string>,
+    deployed?: { phase: string; phaseEnteredAt: string },
+    more: Record<string, Record<string, unknown>> = {},
+    secretKeys = ["sshPrivateKeys"],
+) {
+    const records = await installMocks({ [SELF]: deployed ?? {}, ...more });
+    setStackConfig(vals, secretKeys);
+    const r = await run({ projectDir, now: NOW, guards: true });
+    await settleTree(r.resources);
+    return { records, run: r };
+}
+
+const byName = (records: Recorded[], name: string): Recorded => {
+    const r = records.find((x) => x.name === name);
+    if (!r) throw new Error(`no resource ${name}`);
+    return r;
+};
+const optionsOf = (records: Recorded[], name: string) => parseStepCommandLine(byName(records, name).inputs.create);
+const shape = (records: Recorded[]) => records.map((r) => `${r.type} ${r.name} <- ${r.parent || "(stack)"}`).sort();
+
+describe("first deployment of a 3-node ssh stack at perl-only", () => {
+    let records: Recorded[];
+    beforeAll(async () => {
+        ({ records } = await runStack(values("perl-only")));
+    });
+
+    test("registers exactly these resources with these parents", () => {
+        const node = (n: string) => [
+            `pve-migration:node:MigrationNode ${n} <- pve-east`,
+            `pve-migration:node:RustPackage ${n}-rust-package <- ${n}`,
+            `command:remote:Command ${n}-package <- ${n}-rust-package`,
+            `pve-migration:node:SystemdUnits ${n}-systemd <- ${n}`,
+            `command:remote:Command ${n}-units <- ${n}-systemd`,
+            `command:remote:Command ${n}-services <- ${n}-systemd`,
+            `command:remote:Command ${n}-verify <- ${n}`,
+        ];
+        expect(shape(records)).toEqual(
+            [
+                "pulumi:pulumi:StackReference deployed <- (stack)",
+                "pve-migration:cluster:ClusterMigration pve-east <- (stack)",
+                "random:index/randomId:RandomId pve-east-transition <- pve-east",
+                "pve-migration:node:MigrationConfigFile pve-east-migration-config <- pve-east",
+                "command:remote:Command pve-east-cluster-config <- pve-east-migration-config",
+                ...node("pve1"),
+                ...node("pve2"),
+                ...node("pve3"),
+            ].sort(),
+        );
+        expect(records).toHaveLength(26);
+    });
+
+    test("the cluster-wide migration.toml is written once, through the writer node, after every node's package and units", () => {
+        const writes = records.filter((r) => r.name.endsWith("-config") && r.type.startsWith("command:"));
+        expect(writes.map((w) => w.name)).toEqual(["pve-east-cluster-config"]);
+        const w = byName(records, "pve-east-cluster-config");
+        // The whole connection is registered as a Pulumi secret (it carries the private key).
+        expect(w.inputs.connection).toEqual({
+            [rpc.specialSigKey]: rpc.specialSecretSig,
+            value: {
+                host: "10.20.0.11",
+                port: 22,
+                user: "root",
+                hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey1",
+                privateKey: KEY,
+                dialErrorLimit: 3,
+                perDialTimeout: 10,
+            },
+        });
+        expect(w.inputs.stdin).toBe(renderStepScript("config"));
+        const cfg = parseStackConfig({ values: values("perl-only"), secretKeys: new Set(["sshPrivateKeys"]), stack: "test", projectDir });
+        const toml = migrationToml(cfg, "perl-only");
+        expect(parseStepCommandLine(w.inputs.create)).toEqual({
+            options: {
+                root: "/",
+                node: "pve1",
+                to: "perl-only",
+                path: "/etc/pve/network/migration.toml",
+                content: toml,
+                sha256: sha256Text(toml),
+                "require-quorum": "1",
+            },
+        });
+        expect(w.dependsOn).toEqual(["pve1-package", "pve1-units", "pve2-package", "pve2-units", "pve3-package", "pve3-units"]);
+        for (const n of ["pve1", "pve2", "pve3"]) {
+            expect(byName(records, `${n}-services`).dependsOn).toEqual(["pve-east-cluster-config"]);
+            expect(byName(records, `${n}-verify`).dependsOn).toEqual([`${n}-services`]);
+            expect(byName(records, `${n}-package`).dependsOn).toEqual([]);
+        }
+    });
+
+    test("the package step pins version and sha256 and the daemon stays off in perl-only", () => {
+        expect(optionsOf(records, "pve2-package")).toEqual({
+            options: {
+                root: "/",
+                node: "pve2",
+                version: "0.4.2-1",
+                sha256: SHA,
+                url: "https://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb",
+                "rust-service": "pve-network-rs.service",
+            },
+        });
+        expect(optionsOf(records, "pve2-services").options.daemon).toBe("0");
+        expect(optionsOf(records, "pve2-verify").argv).toEqual(["pvenet", "status", "--verbose"]);
+    });
+
+    test("the transition record carries the transition for the policies", () => {
+        const rec = byName(records, "pve-east-transition");
+        expect(rec.inputs.byteLength).toBe(4);
+        expect(rec.inputs.keepers).toEqual({
+            kind: "pve-migration/transition",
+            stack: "test",
+            cluster: "pve-east",
+            ring: "test",
+            from: "perl-only",
+            to: "perl-only",
+            nodes: "pve1,pve2,pve3",
+            scope: "cluster",
+            writerNode: "pve1",
+            configPath: "/etc/pve/network/migration.toml",
+            fallbackEnabled: "true",
+            logMigrationDecisions: "true",
+            backupRetention: "5",
+            perlApiBaseUrl: "https://pve-east.example.internal:8006",
+            perlApiTimeout: "60",
+            packageVersion: "0.4.2-1",
+            packageSha256: SHA,
+            upstreamStack: "",
+            upstreamPhase: "",
+            upstreamEnteredAt: "",
+            behindUntilSoaked: "false",
+            plaintextSecretKeys: "",
+            evidence: "",
+        });
+    });
+});
+
+describe("no perpetual diff", () => {
+    test("the same config and deployed state twice register identical inputs", async () => {
+        const deployed = { phase: "rust-basic-write", phaseEnteredAt: "2026-11-20T00:00:00Z" };
+        const a = await runStack(values("rust-basic-write"), deployed);
+        const b = await runStack(values("rust-basic-write"), deployed);
+        expect(b.records).toEqual(a.records);
+        expect(await valueOf(b.run.outputs.transition)).toEqual({ from: "rust-basic-write", to: "rust-basic-write", kind: "none", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+        expect(b.run.outputs.phaseEnteredAt).toBe("2026-11-20T00:00:00Z");
+    });
+});
+
+describe("a phase change changes exactly the expected resources", () => {
+    const inputsByName = (records: Recorded[]) => Object.fromEntries(records.map((r) => [r.name, JSON.stringify(r.inputs)]));
+
+    test("rust-read-only -> rust-basic-write: the promotion run and the state after it", async () => {
+        const before = await runStack(values("rust-read-only"), { phase: "rust-read-only", phaseEnteredAt: "2026-11-19T12:00:00Z" });
+        const during = await runStack(values("rust-basic-write"), { phase: "rust-read-only", phaseEnteredAt: "2026-11-19T12:00:00Z" });
+        const after = await runStack(values("rust-basic-write"), { phase: "rust-basic-write", phaseEnteredAt: NOW.toISOString() });
+        const b = inputsByName(before.records);
+        const d = inputsByName(during.records);
+        const a = inputsByName(after.records);
+        // The promotion adds the snapshot steps (with their Backups components) and nothing else.
+        expect(Object.keys(d).filter((k) => !(k in b)).sort()).toEqual([
+            "pve1-backups", "pve1-snapshot", "pve2-backups", "pve2-snapshot", "pve3-backups", "pve3-snapshot",
+        ]);
+        expect(Object.keys(b).filter((k) => !(k in d))).toEqual([]);
+        // Between the two steady states, only the phase-dependent inputs differ.
+        expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+        expect(Object.keys(a).filter((k) => a[k] !== b[k]).sort()).toEqual([
+            "pve-east-cluster-config", "pve-east-transition", "pve1-services", "pve1-verify", "pve2-services", "pve2-verify", "pve3-services", "pve3-verify",
+        ]);
+        for (const n of ["pve1", "pve2", "pve3"]) {
+            expect(optionsOf(during.records, `${n}-snapshot`).options).toEqual({
+                root: "/",
+                node: n,
+                from: "rust-read-only",
+                to: "rust-basic-write",
+                id: expect.stringMatching(/^[0-9a-f]{8}$/),
+                backup: "1",
+                retention: "5",
+            });
+            expect(byName(during.records, `${n}-package`).dependsOn).toEqual([`${n}-snapshot`]);
+            expect(byName(during.records, `${n}-units`).dependsOn).toEqual([`${n}-snapshot`]);
+        }
+        expect(JSON.parse(byName(during.records, "pve-east-transition").inputs.keepers.evidence)).toEqual({
+            required: true,
+            path: "stacks/evidence/test/rust-read-only.json",
+            present: true,
+            valid: true,
+            phase: "rust-read-only",
+            soakedSeconds: 169200,
+            requiredSoakSeconds: 86400,
+            fallbacks: 0,
+            contractCompared: 12,
+            contractFailed: 0,
+            applyLatencySeconds: 0.8,
+            perlBaselineSeconds: 1.2,
+            passed: true,
+        });
+        expect(during.run.outputs.phaseEnteredAt).toBe(NOW.toISOString());
+        expect(during.run.outputs.previousPhase).toBe("rust-read-only");
+    });
+
+    test("a rollback config rust-sdn -> perl-only produces the rollback steps in the runbook's order", async () => {
+        const { records, run: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
+        const deps = (n: string) => byName(records, n).dependsOn;
+        // The snapshot names its backups after the transition record's id.
+        expect(deps("pve1-snapshot")).toEqual(["pve-east-transition"]);
+        expect(deps("pve-east-cluster-config")).toEqual(["pve1-snapshot", "pve2-snapshot", "pve3-snapshot"]);
+        expect(deps("pve1-services")).toEqual(["pve-east-cluster-config"]);
+        expect(deps("pve1-restore")).toEqual(["pve1-services"]);
+        expect(deps("pve-east-cluster-restore")).toEqual(["pve-east-cluster-config"]);
+        expect(deps("pve1-legacy-apply")).toEqual(["pve-east-cluster-restore", "pve1-restore"]);
+        expect(deps("pve1-package")).toEqual(["pve1-services"]);
+        expect(deps("pve1-verify")).toEqual(["pve1-legacy-apply", "pve1-package", "pve1-units"]);
+        expect(optionsOf(records, "pve1-snapshot").options.backup).toBe("1");
+        expect(optionsOf(records, "pve1-services").options.daemon).toBe("0");
+        expect(optionsOf(records, "pve1-restore").options).toEqual({ root: "/", node: "pve1", from: "rust-sdn", to: "perl-only", part: "node" });
+        expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({ root: "/", node: "pve1", from: "rust-sdn", to: "perl-only", part: "cluster" });
+        expect(optionsOf(records, "pve2-legacy-apply")).toEqual({
+            options: { root: "/", node: "pve2", from: "rust-sdn", to: "perl-only", "validate-argc": "4", "legacy-service": "pve-network.service" },
+            argv: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces", "pvenet-legacy", "apply"],
+        });
+        expect(byName(records, "pve-east-cluster-restore").parent).toBe("pve-east-cluster-backups");
+        // Per node: snapshot, services, package, units, restore, legacy-apply, verify; plus the two cluster steps.
+        expect(r.outputs.steps).toHaveLength(3 * 7 + 2);
+        expect(await valueOf(r.outputs.transition)).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    });
+});
+
+describe("the program refuses an unsafe change before registering anything that acts", () => {
+    const acting = (records: Recorded[]) => records.filter((r) => r.type !== "pulumi:pulumi:StackReference");
+
+    test("a skipped phase", async () => {
+        const records = await installMocks({ [SELF]: { phase: "perl-only", phaseEnteredAt: "2026-11-01T00:00:00Z" } });
+        setStackConfig(values("rust-basic-write"), ["sshPrivateKeys"]);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            "invalid stack config:\n  pve-migration:phase: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+        );
+        expect(acting(records)).toEqual([]);
+    });
+
+    test("a promotion without evidence", async () => {
+        const records = await installMocks({ [SELF]: { phase: "rust-basic-write", phaseEnteredAt: "2026-11-01T00:00:00Z" } });
+        setStackConfig(values("rust-advanced"), ["sshPrivateKeys"]);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            "  pve-migration:phase: promotion from rust-basic-write to rust-advanced needs passing evidence: no evidence at stacks/evidence/test/rust-basic-write.json",
+        );
+        expect(acting(records)).toEqual([]);
+    });
+
+    test("an SSH key that is not a Pulumi secret", async () => {
+        const records = await installMocks({});
+        setStackConfig(values("perl-only"), []);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            "pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
+        );
+        expect(records).toEqual([]);
+    });
+});
+
+describe("rings: the upstream's deployed phase, read through a stack reference", () => {
+    const UP = "organization/pve-network-migration/canary-a";
+    const ringValues = (phase: string) =>
+        values(phase, { ring: JSON.stringify({ name: "canary-b", upstream: UP, behindUntilSoaked: true }), gates: JSON.stringify({ requireEvidence: false }) });
+
+    test("canary-b may not reach canary-a's phase before canary-a has soaked", async () => {
+        const records = await installMocks({
+            [SELF]: { phase: "perl-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
+            [UP]: { phase: "rust-read-only", phaseEnteredAt: "2026-11-21T11:00:00Z" },
+        });
+        setStackConfig(ringValues("rust-read-only"), ["sshPrivateKeys"]);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            "pve-migration:phase: ring test must stay at least one phase behind canary-a until canary-a has soaked in rust-read-only (1h0m of 1d0h)",
+        );
+        expect(records.map((r) => `${r.type} ${r.name}`)).toEqual([
+            "pulumi:pulumi:StackReference deployed",
+            "pulumi:pulumi:StackReference upstream",
+        ]);
+    });
+
+    test("once canary-a has soaked, canary-b follows; the upstream state is in the record", async () => {
+        const { records } = await runStack(
+            ringValues("rust-read-only"),
+            { phase: "perl-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
+            { [UP]: { phase: "rust-read-only", phaseEnteredAt: "2026-11-20T11:00:00Z" } },
+        );
+        expect(byName(records, "pve-east-transition").inputs.keepers).toMatchObject({
+            ring: "canary-b",
+            upstreamStack: "canary-a",
+            upstreamPhase: "rust-read-only",
+            upstreamEnteredAt: "2026-11-20T11:00:00Z",
+            behindUntilSoaked: "true",
+        });
+    });
+
+    test("a ring never goes ahead of its upstream, soaked or not", async () => {
+        await installMocks({
+            [SELF]: { phase: "rust-read-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
+            [UP]: { phase: "rust-read-only", phaseEnteredAt: "2026-10-01T00:00:00Z" },
+        });
+        setStackConfig(ringValues("rust-basic-write"), ["sshPrivateKeys"]);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            "pve-migration:phase: ring test would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+        );
+    });
+
+    test("a rollback is allowed even when the upstream went back first", async () => {
+        const { records } = await runStack(
+            ringValues("perl-only"),
+            { phase: "rust-read-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
+            { [UP]: { phase: "perl-only", phaseEnteredAt: "2026-11-21T11:30:00Z" } },
+        );
+        expect(records.some((r) => r.name === "pve1-legacy-apply")).toBe(true);
+    });
+});
+
+describe("the dev stack: local commands on sandbox roots", () => {
+    test("registers local commands whose root is the node's sandbox folder", async () => {
+        const dev = fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.dev.yaml"), "utf8");
+        const YAML = await import("yaml");
+        const cfg = YAML.parse(dev).config as Record<string, unknown>;
+        const vals = Object.fromEntries(
+            Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]),
+        );
+        const { records } = await runStack(vals, undefined, {}, []);
+        const pkg = byName(records, "pve1-package");
+        expect(pkg.type).toBe("command:local:Command");
+        expect(pkg.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
+        expect(parseStepCommandLine(pkg.inputs.create).options).toEqual({
+            root: path.join(projectDir, ".sandbox/dev/pve1"),
+            node: "pve1",
+            version: "0.4.2-1",
+            sha256: "873668e63f5e47ba54045e70565b7ff320e94dc9769f94e14c38b78a4a68db2a",
+            "deb-path": path.join(projectDir, ".sandbox/debs/pve-network-rs_0.4.2-1_amd64.deb"),
+            "rust-service": "pve-network-rs.service",
+        });
+        expect(records.filter((r) => r.type.startsWith("command:")).every((r) => r.type === "command:local:Command")).toBe(true);
+        expect(parseStepCommandLine(byName(records, "dev-lab-cluster-config").inputs.create).options["require-quorum"]).toBe("0");
+    });
+});
