@@ -243,9 +243,10 @@ describe("the lock", () => {
         expect(free.code).toBe(0);
         expect(extract(path.join(dir, "out-lock", "free.tar.gz"), path.join(dir, "xl1"))["meta.txt"]).toContain("\nlock=held\n");
 
-        holder = spawn("flock", ["-x", lock, "sleep", "60"], { stdio: "ignore" });
-        // Wait until the holder has the lock.
-        for (let i = 0; i < 50 && spawnSync("flock", ["-n", "-s", lock, "true"]).status === 0; i++) await new Promise((r) => setTimeout(r, 50));
+        // The holder process itself keeps the lock (exec), so ending it releases the lock.
+        holder = spawn("bash", ["-c", 'exec 9>>"$1"; flock -x 9; echo locked; exec sleep 60', "_", lock], { stdio: ["ignore", "pipe", "ignore"] });
+        await new Promise<void>((r) => holder!.stdout!.once("data", () => r()));
+        expect(spawnSync("flock", ["-n", "-s", lock, "true"]).status).toBe(1);
         const t0 = Date.now();
         const busy = await runScript(args("busy.tar.gz"), { PVE_DIAGNOSTICS_LOCK_WAIT: "1" });
         expect(busy.code).toBe(0);
