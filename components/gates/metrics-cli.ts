@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence, evidencePath } from "../evidence";
 import { NODE_NAME_RE } from "../config/schema";
-import { isPhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
+import { isPhase, isWritePhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
 import { readStackFile, stackFilePath, StackFile, StackFileError } from "../diagnostics/stackfile";
 import { parseArgs, str, list, num, isoTime, UsageError, FlagSpecs } from "./argv";
 import { getJson } from "./http";
@@ -166,6 +166,8 @@ export async function runMetricsGate(o: MetricsGateOptions): Promise<MetricsGate
         windowEndMs: endMs,
         perlBaselineSeconds: o.perlBaselineSeconds,
         queries,
+        // Rust applies only in the write phases; leaving rust-read-only it has nothing to time.
+        requireApplyData: isWritePhase(o.phase),
     });
     const evidence = EvidenceSchema.parse({
         schemaVersion: 1,

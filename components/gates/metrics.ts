@@ -88,15 +88,26 @@ export interface GateMetrics {
 
 /**
  * Turn per-node answers into the evidence's metrics. A node appears in `perNode` only when
- * both its fallback counter and its apply-duration series have data in the window; a node
- * without data is left out (the evidence then fails: "no metrics for node(s) ...") and named
- * in `problems`. Fallbacks of every node with data count in the total. The overall latency
- * is the weighted mean: sum of sums / sum of counts.
+ * its fallback counter has data in the window and, when `requireApplyData` (leaving a write
+ * phase, where Rust applies), its apply-duration series too; a node without data is left
+ * out (the evidence then fails: "no metrics for node(s) ...") and named in `problems`. In
+ * a phase where Rust applies nothing (rust-read-only) a node without apply series is kept
+ * with a null latency. Fallbacks of every node with data count in the total. The overall
+ * latency is the weighted mean: sum of sums / sum of counts.
  */
 export function buildMetrics(
     answers: readonly NodeAnswers[],
-    o: { source: string; windowStartMs: number; windowEndMs: number; perlBaselineSeconds: number; queries: (node: string) => NodeQueries },
+    o: {
+        source: string;
+        windowStartMs: number;
+        windowEndMs: number;
+        perlBaselineSeconds: number;
+        queries: (node: string) => NodeQueries;
+        /** Default true. */
+        requireApplyData?: boolean;
+    },
 ): GateMetrics {
+    const requireApply = o.requireApplyData ?? true;
     const problems: string[] = [];
     const perNode: MetricResults["perNode"] = [];
     let fallbacks = 0;
@@ -113,7 +124,7 @@ export function buildMetrics(
         const applyMissing = a.applySum === undefined || a.applyCount === undefined;
         if (a.applySum === undefined) problems.push(`node ${a.node}: no data for ${q.applySum}`);
         if (a.applyCount === undefined) problems.push(`node ${a.node}: no data for ${q.applyCount}`);
-        if (a.fallbacks === undefined || !Number.isFinite(a.fallbacks) || applyMissing) continue;
+        if (a.fallbacks === undefined || !Number.isFinite(a.fallbacks) || (applyMissing && requireApply)) continue;
         let latency: number | null = null;
         if (Number.isFinite(a.applySum) && Number.isFinite(a.applyCount) && a.applyCount! > 0) {
             latency = a.applySum! / a.applyCount!;
@@ -122,7 +133,7 @@ export function buildMetrics(
             if (latency > o.perlBaselineSeconds) {
                 problems.push(`node ${a.node}: mean apply latency ${formatNumber(latency)}s is above the Perl baseline ${o.perlBaselineSeconds}s`);
             }
-        } else {
+        } else if (!applyMissing) {
             problems.push(`node ${a.node}: no apply over the window (${q.applyCount} = ${a.applyCount})`);
         }
         perNode.push({ node: a.node, fallbacks: a.fallbacks, applyLatencySeconds: latency });

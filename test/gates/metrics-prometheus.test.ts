@@ -67,21 +67,26 @@ beforeAll(async () => {
         await sleep(250);
     }
     atMs = Date.now();
-    // A contract report, run after the phase was entered, all endpoints passing, for every node.
+    contractReport = writeContractReport("rust-basic-write");
+}, 60000);
+
+/** A contract report, run after the phase was entered, all endpoints passing, for every node. */
+function writeContractReport(phase: string): string {
     const nodes = [...Object.keys(SCRIPT), "absent"];
     const args = parseContractArgs([
         ...nodes.flatMap((n) => ["--node", n]),
         "--perl-url", "https://pve:8006", "--rust-url", "https://{node}:8006", "--output", "unused",
-        "--stack", "canary-a", "--phase", "rust-read-only", "--phase-entered-at", new Date(enteredMs).toISOString(),
+        "--stack", "canary-a", "--phase", phase, "--phase-entered-at", new Date(enteredMs).toISOString(),
     ]);
     const results: NodeResult[] = nodes.map((node) => ({
         node,
         endpoints: DEFAULT_ENDPOINTS.map((e): EndpointResult => ({ endpoint: e, perlUrl: "p", rustUrl: "r", status: "pass", differences: [], errors: [] })),
     }));
-    contractReport = path.join(dir, "evidence", "canary-a", "rust-read-only.contract.json");
-    fs.mkdirSync(path.dirname(contractReport), { recursive: true });
-    fs.writeFileSync(contractReport, JSON.stringify(buildReport(args, results, new Date(enteredMs + 100), new Date(enteredMs + 200))));
-}, 60000);
+    const file = path.join(dir, "evidence", "canary-a", `${phase}.contract.json`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(buildReport(args, results, new Date(enteredMs + 100), new Date(enteredMs + 200))));
+    return file;
+}
 
 afterAll(async () => {
     await prom?.stop();
@@ -93,7 +98,7 @@ function gate(nodes: string[], over: Partial<MetricsGateOptions> = {}): MetricsG
     return {
         prometheus: { url: prom.url, timeoutMs: 5000, retries: 0 },
         stack: "canary-a",
-        phase: "rust-read-only",
+        phase: "rust-basic-write",
         nodes,
         phaseEnteredAtMs: enteredMs,
         atMs,
@@ -118,12 +123,12 @@ test("zero fallbacks and latency under the baseline pass; the evidence file pars
     expect(m.windowStart).toBe(new Date(enteredMs).toISOString());
     expect(m.windowEnd).toBe(new Date(atMs).toISOString());
     expect(m.source).toBe(prom.url);
-    expect(r.evidence.contractTests).toEqual({ endpointsCompared: 4, passed: 4, failed: 0, report: "rust-read-only.contract.json" });
+    expect(r.evidence.contractTests).toEqual({ endpointsCompared: 4, passed: 4, failed: 0, report: "rust-basic-write.contract.json" });
     const parsed = parseEvidence(fs.readFileSync(r.output, "utf8"));
     expect(parsed.ok).toBe(true);
     if (parsed.ok) {
         expect(parsed.value).toEqual(r.evidence);
-        expect(evaluateEvidence(parsed.value, { stack: "canary-a", phase: "rust-read-only", nodes: ["quiet"], soakSeconds: 5 })).toEqual([]);
+        expect(evaluateEvidence(parsed.value, { stack: "canary-a", phase: "rust-basic-write", nodes: ["quiet"], soakSeconds: 5 })).toEqual([]);
     }
 });
 
@@ -163,6 +168,16 @@ test("no data fails: a node never scraped, and a node without the apply histogra
     expect(r.reasons).toEqual(["no metrics for node(s) absent, nohist"]);
 });
 
+test("leaving rust-read-only (Rust applies nothing): a node without the apply histogram keeps its fallback count", async () => {
+    const report = writeContractReport("rust-read-only");
+    const r = await runMetricsGate(gate(["nohist"], { phase: "rust-read-only", contractReport: report }));
+    expect(r.evidence.phase).toBe("rust-read-only");
+    expect(r.evidence.metrics.perNode).toEqual([{ node: "nohist", fallbacks: 0, applyLatencySeconds: null }]);
+    expect(r.evidence.contractTests.report).toBe("rust-read-only.contract.json");
+    const q = nodeQueries("nohist", `${Math.ceil((atMs - enteredMs) / 1000)}s`);
+    expect(r.problems).toEqual([`node nohist: no data for ${q.applySum}`, `node nohist: no data for ${q.applyCount}`]);
+});
+
 test("a histogram without any apply in the window gives no latency, which fails", async () => {
     const r = await runMetricsGate(gate(["idle"]));
     expect(r.evidence.metrics.perNode).toEqual([{ node: "idle", fallbacks: 0, applyLatencySeconds: null }]);
@@ -177,12 +192,18 @@ test("latency above the baseline fails", async () => {
     expect(r.reasons).toEqual([`apply latency ${l}s is above the Perl baseline 0.5s`]);
 });
 
+test("a contract report for another phase is refused", async () => {
+    await expect(runMetricsGate(gate(["quiet"], { phase: "rust-advanced" }))).rejects.toThrow(
+        `--contract-report ${contractReport}: the report is for stack canary-a phase rust-basic-write, not stack canary-a phase rust-advanced`,
+    );
+});
+
 test("a contract report from before the phase was entered is refused (exit 2, nothing written)", async () => {
     const out = path.join(dir, "stale.json");
     const io = { out: "", err: "" };
     const code = await metricsGateMain(
         [
-            "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-read-only",
+            "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-basic-write",
             "--phase-entered-at", new Date(enteredMs + 5000).toISOString(), "--at", new Date(atMs).toISOString(),
             "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--soak-seconds", "1",
         ],
@@ -202,7 +223,7 @@ test("Prometheus unreachable: exit 3, nothing written", async () => {
     const io = { out: "", err: "" };
     const code = await metricsGateMain(
         [
-            "--prometheus-url", "http://127.0.0.1:1", "--stack", "canary-a", "--phase", "rust-read-only",
+            "--prometheus-url", "http://127.0.0.1:1", "--stack", "canary-a", "--phase", "rust-basic-write",
             "--phase-entered-at", new Date(enteredMs).toISOString(), "--at", new Date(atMs).toISOString(),
             "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--retries", "0",
         ],
@@ -216,7 +237,7 @@ test("Prometheus unreachable: exit 3, nothing written", async () => {
 
 describe("the metrics-gate bin, end to end", () => {
     const base = () => [
-        "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-read-only",
+        "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-basic-write",
         "--phase-entered-at", new Date(enteredMs).toISOString(), "--at", new Date(atMs).toISOString(),
         "--perl-baseline", "0.5", "--contract-report", contractReport, "--soak-seconds", "5", "--root-dir", dir,
     ];
@@ -225,12 +246,12 @@ describe("the metrics-gate bin, end to end", () => {
         const r = await runBin("bin/metrics-gate.js", [...base(), "--node", "quiet"]);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
-        const file = path.join(dir, "stacks", "evidence", "canary-a", "rust-read-only.json");
+        const file = path.join(dir, "stacks", "evidence", "canary-a", "rust-basic-write.json");
         expect(r.stdout.split("\n")[0]).toBe(`evidence: ${file}`);
-        expect(r.stdout).toContain("PASS: the evidence allows leaving rust-read-only for stack canary-a\n");
+        expect(r.stdout).toContain("PASS: the evidence allows leaving rust-basic-write for stack canary-a\n");
         const ev = parseEvidence(fs.readFileSync(file, "utf8"));
         expect(ev.ok).toBe(true);
-        if (ev.ok) expect(ev.value.contractTests.report).toBe("../../../evidence/canary-a/rust-read-only.contract.json");
+        if (ev.ok) expect(ev.value.contractTests.report).toBe("../../../evidence/canary-a/rust-basic-write.contract.json");
     });
 
     test("exit 1 with each reason printed when the gate fails", async () => {
@@ -239,7 +260,7 @@ describe("the metrics-gate bin, end to end", () => {
         expect(r.code).toBe(1);
         const ev = JSON.parse(fs.readFileSync(out, "utf8"));
         expect(r.stdout).toContain(
-            "FAIL: the evidence does not allow leaving rust-read-only for stack canary-a:\n" +
+            "FAIL: the evidence does not allow leaving rust-basic-write for stack canary-a:\n" +
                 "  - no metrics for node(s) absent\n" +
                 `  - apply latency ${ev.metrics.applyLatencySeconds}s is above the Perl baseline 0.5s\n`,
         );

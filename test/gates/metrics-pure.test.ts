@@ -149,6 +149,13 @@ describe("buildMetrics", () => {
         ]);
     });
 
+    test("leaving a phase where Rust applies nothing: a node without apply series is kept, latency null", () => {
+        const r = buildMetrics([{ node: "a", fallbacks: 0, applySum: undefined, applyCount: undefined }], { ...o, requireApplyData: false });
+        expect(r.metrics.perNode).toEqual([{ node: "a", fallbacks: 0, applyLatencySeconds: null }]);
+        expect(r.metrics.applyLatencySeconds).toBeNull();
+        expect(r.problems).toEqual([`node a: no data for ${q("a").applySum}`, `node a: no data for ${q("a").applyCount}`]);
+    });
+
     test("no applies over the window: latency null, named", () => {
         const r = buildMetrics([{ node: "a", fallbacks: 0, applySum: 0, applyCount: 0 }], o);
         expect(r.metrics.perNode).toEqual([{ node: "a", fallbacks: 0, applyLatencySeconds: null }]);
