@@ -1,0 +1,304 @@
+/**
+ * The commands of migration-ctl, each a function of a Session (repository, clock, deployed
+ * lookup, output) and its parsed arguments, returning the exit code or throwing a CtlError.
+ */
+// The pure modules of components/bluegreen, not its index (which loads the Pulumi SDK).
+import { applyColorFragment, colorStatus, flipColor, formatColorStatus, setColor } from "../bluegreen/colors";
+import { COLORS, parseBlueGreenConfig } from "../bluegreen/config";
+import { ConfigError, NAMESPACE } from "../config/schema";
+import { PHASES, Phase, checkTransition, isPhase, phaseIndex, previousPhase, transition } from "../phases";
+import { planSteps } from "../plan";
+import { checkChanges } from "./check";
+import { DeployedLookup, deployedJson } from "./deployed";
+import { unifiedDiff } from "./diff";
+import { CtlError, EXIT } from "./errors";
+import { healthReport } from "./health";
+import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
+import { checkStackName, listStacks, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
+import { Context, Loaded, evidenceGate, resolveUpstream, ringReasons } from "./rules";
+import { LoadedStack, PREFIX, loadStack, requireConfig, stackFileRel } from "./stackfile";
+import { YamlEdit, editYaml, parseYaml } from "./yamledit";
+
+export interface Session {
+    readonly repo: string;
+    readonly now: Date;
+    readonly deployed: DeployedLookup;
+    readonly out: (s: string) => void;
+    readonly err: (s: string) => void;
+}
+
+export function contextOf(s: Session): Context {
+    return { deployed: s.deployed, readFile: (rel) => readRepoFile(s.repo, rel), now: s.now };
+}
+
+/** Every stack of the working tree; a malformed one is kept as an error entry. */
+export function loadAll(repo: string): Map<string, Loaded> {
+    const out = new Map<string, Loaded>();
+    for (const name of listStacks(repo)) out.set(name, loadEither(() => readStack(repo, name), name));
+    return out;
+}
+
+function loadEither(load: () => LoadedStack, name: string): Loaded {
+    try {
+        return { ok: true, stack: load() };
+    } catch (e) {
+        if (e instanceof CtlError && e.code === EXIT.MALFORMED_YAML) return { ok: false, name, file: stackFileRel(name), error: e.message };
+        throw e;
+    }
+}
+
+export function parsePhaseArg(value: string, what: string): Phase {
+    if (!isPhase(value)) throw new CtlError(EXIT.UNKNOWN_VALUE, `${what}: unknown phase ${JSON.stringify(value)} (one of ${PHASES.join(", ")})`);
+    return value;
+}
+
+// ---- phase get ----
+
+export function phaseGet(s: Session, stack: string | undefined, json: boolean): number {
+    const names = stack !== undefined ? (checkStackName(s.repo, stack), [stack]) : listStacks(s.repo);
+    let code: number = EXIT.OK;
+    const rows: { stack: string; file: string; phase: Phase | null; configValid: boolean; deployed: ReturnType<typeof deployedJson>; error?: string }[] = [];
+    for (const name of names) {
+        const l = loadEither(() => readStack(s.repo, name), name);
+        const dep = deployedJson(s.deployed(name));
+        if (!l.ok) {
+            if (stack !== undefined) throw new CtlError(EXIT.MALFORMED_YAML, l.error);
+            code = EXIT.MALFORMED_YAML;
+            rows.push({ stack: name, file: l.file, phase: null, configValid: false, deployed: dep, error: l.error });
+            continue;
+        }
+        rows.push({ stack: name, file: l.stack.file, phase: l.stack.phase ?? null, configValid: l.stack.config !== undefined, deployed: dep });
+    }
+    if (json) {
+        s.out(JSON.stringify({ schemaVersion: 1, command: "phase get", stacks: rows }, null, 2) + "\n");
+    } else {
+        const w = Math.max(...rows.map((r) => r.stack.length));
+        const pw = Math.max(...rows.map((r) => (r.phase ?? "?").length));
+        for (const r of rows) {
+            if (r.error !== undefined) {
+                s.out(`${r.stack.padEnd(w)}  error: ${r.error}\n`);
+                continue;
+            }
+            const pending = r.deployed.known && r.deployed.phase !== r.phase ? "  (pending pulumi up)" : "";
+            const invalid = r.configValid ? "" : "  (config invalid: run migration-ctl health)";
+            s.out(`${r.stack.padEnd(w)}  ${(r.phase ?? "?").padEnd(pw)}  deployed: ${describeDeployedJson(r.deployed)}${pending}${invalid}\n`);
+        }
+    }
+    return code;
+}
+
+// ---- phase set / rollback ----
+
+/** Apply `edits` to the stack file, print the diff, write it unless dry-run. Returns the new text. */
+function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: boolean): string {
+    const next = editYaml(st.text, st.file, edits);
+    const reloaded = loadStack(next, st.stack, s.repo);
+    if (!reloaded.config && st.config) {
+        throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: the change would make the stack config invalid; nothing written`, reloaded.errors);
+    }
+    s.out(unifiedDiff(st.text, next, `a/${st.file}`, `b/${st.file}`));
+    if (!dryRun) writeStackText(s.repo, st.stack, next);
+    return next;
+}
+
+function phaseEdits(st: LoadedStack, to: Phase): { edits: YamlEdit[]; notes: string[] } {
+    const edits: YamlEdit[] = [{ path: ["config", `${PREFIX}phase`], value: to }];
+    const notes: string[] = [];
+    if (to !== "rust-full" && st.config?.fallbackEnabled === false) {
+        edits.push({ path: ["config", `${PREFIX}fallbackEnabled`], value: true });
+        notes.push(`${PREFIX}fallbackEnabled set back to true (required below rust-full)`);
+    }
+    return { edits, notes };
+}
+
+function nextSteps(s: Session, stack: string, dryRun: boolean, file: string): void {
+    if (dryRun) {
+        s.out(`(dry run: ${file} not written)\n`);
+        return;
+    }
+    s.out(`next: commit ${file}, open a pull request (migration-ctl check --base <target branch> runs there), merge, then pulumi up --stack ${stack}\n`);
+}
+
+export function phaseSet(s: Session, phaseArg: string, stack: string, dryRun: boolean): number {
+    const to = parsePhaseArg(phaseArg, "phase set");
+    const st = loadStack(readStackText(s.repo, stack), stack, s.repo);
+    const cfg = requireConfig(st);
+    const from = cfg.phase;
+    if (from === to) {
+        s.out(`${stack}: already in ${to}; nothing to change\n`);
+        return EXIT.OK;
+    }
+    const t = transition(from, to);
+    const ctx = contextOf(s);
+    const dep = s.deployed(stack);
+    if (t.kind === "promotion") {
+        const reasons: string[] = [];
+        const verdict = checkTransition(from, to);
+        if (!verdict.allowed) reasons.push(verdict.reason);
+        if (dep.known && phaseIndex(to) > phaseIndex(dep.phase)) {
+            const d = checkTransition(dep.phase, to);
+            if (!d.allowed) reasons.push(`deployed phase is ${dep.phase}: ${d.reason}`);
+        }
+        const up = resolveUpstream(st, loadAll(s.repo), ctx);
+        if (up !== undefined && !up.ok) reasons.push(up.error);
+        if (up?.ok) reasons.push(...ringReasons(cfg, from, to, up.info, s.now));
+        if (reasons.length > 0) throw new CtlError(EXIT.REFUSED, `refused: ${stack} ${from} -> ${to}`, reasons);
+    }
+    const { edits, notes } = phaseEdits(st, to);
+    writeEdits(s, st, edits, dryRun);
+    s.out(`${stack}: ${from} -> ${to} (${t.kind})${dryRun ? "" : ` written to ${st.file}`}\n`);
+    for (const n of notes) s.out(`note: ${n}\n`);
+    if (t.kind === "promotion") {
+        const gate = evidenceGate(cfg, from, ctx, { deployed: dep });
+        for (const r of gate.reasons) s.err(`warning: migration-ctl check will refuse this promotion until: ${r}\n`);
+    } else {
+        s.out(`rollback: allowed at any time, no evidence needed${t.restoreRequired ? "; pulumi up restores the latest verified backup" : ""}\n`);
+    }
+    nextSteps(s, stack, dryRun, st.file);
+    return EXIT.OK;
+}
+
+export function rollback(s: Session, stack: string, toArg: string | undefined, dryRun: boolean): number {
+    const st = loadStack(readStackText(s.repo, stack), stack, s.repo);
+    const cfg = requireConfig(st);
+    const from = cfg.phase;
+    const to = toArg !== undefined ? parsePhaseArg(toArg, "--to") : previousPhase(from);
+    if (to === undefined) throw new CtlError(EXIT.REFUSED, `refused: ${stack} is in perl-only, the lowest phase; nothing to roll back to`);
+    if (phaseIndex(to) >= phaseIndex(from)) {
+        throw new CtlError(EXIT.REFUSED, `refused: --to ${to} is not lower than ${stack}'s configured phase ${from}; a rollback goes to a lower phase (promote with phase set)`);
+    }
+    const t = transition(from, to);
+    const { edits, notes } = phaseEdits(st, to);
+    writeEdits(s, st, edits, dryRun);
+    s.out(`${stack}: ${from} -> ${to} (rollback)${dryRun ? "" : ` written to ${st.file}`}\n`);
+    for (const n of notes) s.out(`note: ${n}\n`);
+    s.out(`rollback: allowed at any time, no evidence needed${t.restoreRequired ? "; pulumi up restores the latest verified backup" : ""}\n`);
+    nextSteps(s, stack, dryRun, st.file);
+    return EXIT.OK;
+}
+
+// ---- plan ----
+
+export interface PlanArgs {
+    readonly stack: string;
+    readonly from?: string;
+    readonly base?: string;
+    readonly to?: string;
+    readonly json: boolean;
+}
+
+export function plan(s: Session, a: PlanArgs): number {
+    const st = loadStack(readStackText(s.repo, a.stack), a.stack, s.repo);
+    const cfg = requireConfig(st);
+    const to = a.to !== undefined ? parsePhaseArg(a.to, "--to") : cfg.phase;
+    const toSource = a.to !== undefined ? "--to" : `configured in ${st.file}`;
+    const explicitFrom = a.from !== undefined ? parsePhaseArg(a.from, "--from") : undefined;
+    const dep = s.deployed(a.stack);
+    let from: Phase;
+    let fromSource: string;
+    if (dep.known) {
+        from = dep.phase;
+        fromSource = `deployed, ${describeDeployedJson(deployedJson(dep))}`;
+        if (explicitFrom !== undefined && explicitFrom !== from) s.err(`note: --from ${explicitFrom} ignored: the deployed phase is known (${from})\n`);
+    } else if (explicitFrom !== undefined) {
+        from = explicitFrom;
+        fromSource = `--from; deployed ${describeDeployedJson(deployedJson(dep))}`;
+    } else if (a.base !== undefined) {
+        const sha = resolveRev(s.repo, a.base);
+        const text = stacksAtRev(s.repo, sha).get(a.stack);
+        if (text === undefined) {
+            from = "perl-only";
+            fromSource = `${st.file} does not exist at ${a.base}: a new stack starts from perl-only`;
+        } else {
+            const old = loadStack(text, a.stack, s.repo);
+            if (old.phase === undefined) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file} at ${a.base}: no valid ${NAMESPACE}:phase`);
+            from = old.phase;
+            fromSource = `configured at ${a.base}`;
+        }
+    } else {
+        throw new CtlError(EXIT.USAGE, `plan: the deployed phase of ${a.stack} is ${describeDeployedJson(deployedJson(dep))}; give --from PHASE or --base REV`);
+    }
+    const nodes = cfg.nodes.map((n) => n.name);
+    const p = planSteps({ cluster: cfg.cluster, from, to, nodes, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode });
+    const view = { stack: a.stack, cluster: cfg.cluster, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode, nodes, from, fromSource, to, toSource, plan: p };
+    s.out(a.json ? JSON.stringify(planJson(view), null, 2) + "\n" : renderPlan(view));
+    return EXIT.OK;
+}
+
+// ---- health / check ----
+
+export function health(s: Session, json: boolean): number {
+    const report = healthReport(loadAll(s.repo), contextOf(s));
+    s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderHealth(report));
+    return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
+}
+
+export function check(s: Session, baseRev: string, json: boolean): number {
+    const sha = resolveRev(s.repo, baseRev);
+    const base = new Map<string, Loaded>();
+    for (const [name, text] of stacksAtRev(s.repo, sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
+    const report = checkChanges({ baseRev, base, head: loadAll(s.repo), ctx: contextOf(s) });
+    s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderCheck(report));
+    return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
+}
+
+// ---- color ----
+
+const BLUE_GREEN = `${PREFIX}blueGreen`;
+
+function blueGreenOf(st: { file: string; text: string }): { raw: unknown; cfg: ReturnType<typeof parseBlueGreenConfig> } {
+    const data = parseYaml(st.text, st.file).toJS() as { config?: Record<string, unknown> } | null;
+    const raw = data?.config?.[BLUE_GREEN];
+    if (raw === undefined) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: ${BLUE_GREEN} is not set (this stack has no blue-green releases)`);
+    try {
+        return { raw, cfg: parseBlueGreenConfig(raw) };
+    } catch (e) {
+        if (e instanceof ConfigError) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: invalid ${BLUE_GREEN} (${e.errors.length} error(s)); nothing written`, e.errors);
+        throw e;
+    }
+}
+
+export function colorCommand(s: Session, sub: string, colorArg: string | undefined, stack: string, json: boolean, dryRun: boolean): number {
+    const file = stackFileRel(stack);
+    const text = readStackText(s.repo, stack);
+    const { raw, cfg } = blueGreenOf({ file, text });
+    if (sub === "get") {
+        const status = colorStatus(cfg, s.now);
+        s.out(json ? JSON.stringify({ schemaVersion: 1, command: "color get", stack, ...status }, null, 2) + "\n" : formatColorStatus(status) + "\n");
+        return EXIT.OK;
+    }
+    if (sub === "set" && (colorArg === undefined || !(COLORS as readonly string[]).includes(colorArg))) {
+        throw new CtlError(EXIT.UNKNOWN_VALUE, `color set: unknown color ${JSON.stringify(colorArg ?? "")} (one of ${COLORS.join(", ")})`);
+    }
+    let change;
+    try {
+        change = sub === "flip" ? flipColor(cfg, s.now) : setColor(cfg, colorArg!, s.now);
+    } catch (e) {
+        if (e instanceof ConfigError) throw new CtlError(EXIT.INVALID_CONFIG, `${file}: invalid ${BLUE_GREEN}`, e.errors);
+        const lines = (e as Error).message.split("\n");
+        throw new CtlError(EXIT.REFUSED, `refused: color ${sub}${colorArg ? ` ${colorArg}` : ""} on ${stack}`, lines);
+    }
+    if (!change.changed) {
+        s.out(`${stack}: ${change.message}\n`);
+        return EXIT.OK;
+    }
+    try {
+        applyColorFragment(raw, change.fragment);
+    } catch (e) {
+        if (e instanceof ConfigError) throw new CtlError(EXIT.INVALID_CONFIG, `${file}: the flip would make ${BLUE_GREEN} invalid; nothing written`, e.errors);
+        throw e;
+    }
+    const f = change.fragment;
+    const path = (k: string) => ["config", BLUE_GREEN, k];
+    const edits: YamlEdit[] = [
+        { path: path("activeColor"), value: f.activeColor },
+        { path: path("lastFlip"), value: f.lastFlip === undefined ? undefined : { ...f.lastFlip } },
+        { path: path("rollbackTarget"), value: f.rollbackTarget },
+    ];
+    const next = editYaml(text, file, edits);
+    s.out(unifiedDiff(text, next, `a/${file}`, `b/${file}`));
+    if (!dryRun) writeStackText(s.repo, stack, next);
+    s.out(`${stack}: ${change.message}\n`);
+    nextSteps(s, stack, dryRun, file);
+    return EXIT.OK;
+}

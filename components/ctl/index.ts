@@ -1,0 +1,25 @@
+/**
+ * `migration-ctl` (issue 3): phase changes as reviewed stack config diffs. The CLI entry is
+ * `main` (cli.ts); the pure parts (in-place YAML edits, unified diff, the pull-request check,
+ * health, reports) are exported for tests and other tools.
+ */
+export { main } from "./cli";
+export type { CliIo } from "./cli";
+export { EXIT, CtlError } from "./errors";
+export type { ExitCode } from "./errors";
+export { unifiedDiff } from "./diff";
+export { editYaml, parseYaml, renderScalar } from "./yamledit";
+export type { YamlEdit, YamlPath, YamlValue } from "./yamledit";
+export { loadStack, rawConfigOf, requireConfig, stackFileRel, PREFIX, STACK_NAME_RE } from "./stackfile";
+export type { LoadedStack, RawConfigMap } from "./stackfile";
+export { deployedFromFile, deployedFromPulumi, defaultDeployedLookup, deployedJson, findOnPath, memoize, parseOutputs } from "./deployed";
+export type { Deployed, DeployedJson, DeployedLookup } from "./deployed";
+export { deployedMismatch, evidenceGate, resolveUpstream, ringReasons } from "./rules";
+export type { Context, EvidenceReport, GateOptions, Loaded, SoakSource, UpstreamInfo, UpstreamResult } from "./rules";
+export { changedKeys, checkChanges } from "./check";
+export type { ChangeKind, CheckInput, CheckReport, CheckStackReport, UpstreamJson } from "./check";
+export { healthReport } from "./health";
+export type { HealthReport, HealthStack, SoakStatus } from "./health";
+export { planJson, renderCheck, renderHealth, renderPlan } from "./render";
+export type { PlanJson, PlanView } from "./render";
+export { HELP, EXIT_CODES } from "./help";

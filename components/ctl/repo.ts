@@ -1,0 +1,127 @@
+/**
+ * The repository migration-ctl works on: stack files in the working tree and at a git
+ * revision, evidence files. All git calls go through execFileSync with an argument list
+ * (no shell) and `--end-of-options` before any user-given revision.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { writeFileAtomic } from "../gates/files";
+import { CtlError, EXIT } from "./errors";
+import { LoadedStack, STACK_NAME_RE, loadStack, stackFileRel } from "./stackfile";
+
+export const STACKS_DIR = "stacks";
+const STACK_FILE_RE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$/;
+
+function git(repo: string, args: string[]): { ok: true; out: string } | { ok: false; err: string } {
+    try {
+        const out = execFileSync("git", ["-C", repo, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+        return { ok: true, out };
+    } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        return { ok: false, err: (err.stderr || err.message).trim().split("\n")[0] ?? "" };
+    }
+}
+
+/** `--repo` when given, else the git top level of `cwd`, else `cwd`. */
+export function findRepo(cwd: string, repoFlag?: string): string {
+    if (repoFlag !== undefined) {
+        const dir = path.resolve(cwd, repoFlag);
+        if (!fs.existsSync(path.join(dir, STACKS_DIR))) {
+            throw new CtlError(EXIT.USAGE, `--repo: ${dir} has no ${STACKS_DIR}/ folder`);
+        }
+        return dir;
+    }
+    const top = git(cwd, ["rev-parse", "--show-toplevel"]);
+    return top.ok && top.out.trim() !== "" ? top.out.trim() : cwd;
+}
+
+/** Stack names with a `stacks/Pulumi.<stack>.yaml` in the working tree, sorted. */
+export function listStacks(repo: string): string[] {
+    let names: string[];
+    try {
+        names = fs.readdirSync(path.join(repo, STACKS_DIR));
+    } catch (e) {
+        throw new CtlError(EXIT.IO, `cannot list ${path.join(repo, STACKS_DIR)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    return names.flatMap((n) => STACK_FILE_RE.exec(n)?.[1] ?? []).sort();
+}
+
+/** Check `--stack`: a known stack name, else CtlError(UNKNOWN_STACK) listing the known ones. */
+export function checkStackName(repo: string, stack: string): void {
+    const known = listStacks(repo);
+    if (!STACK_NAME_RE.test(stack) || !known.includes(stack)) {
+        throw new CtlError(
+            EXIT.UNKNOWN_STACK,
+            `unknown stack ${JSON.stringify(stack)}: no ${stackFileRel(stack)} in ${repo} (stacks: ${known.join(", ") || "none"})`,
+        );
+    }
+}
+
+export function readStackText(repo: string, stack: string): string {
+    checkStackName(repo, stack);
+    const file = path.join(repo, stackFileRel(stack));
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch (e) {
+        throw new CtlError(EXIT.IO, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+}
+
+/** Read and parse one stack of the working tree (unknown stack and malformed YAML throw). */
+export function readStack(repo: string, stack: string): LoadedStack {
+    return loadStack(readStackText(repo, stack), stack, repo);
+}
+
+/** Write a stack file atomically (temp file + rename), keeping its mode. */
+export function writeStackText(repo: string, stack: string, text: string): void {
+    const file = path.join(repo, stackFileRel(stack));
+    try {
+        const mode = fs.statSync(file).mode & 0o777;
+        writeFileAtomic(file, text, mode);
+    } catch (e) {
+        throw new CtlError(EXIT.IO, `cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+}
+
+/** Read a file of the working tree by its repository-relative path; undefined when absent. */
+export function readRepoFile(repo: string, rel: string): string | undefined {
+    try {
+        return fs.readFileSync(path.join(repo, rel), "utf8");
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new CtlError(EXIT.IO, `cannot read ${rel}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+}
+
+/** Resolve a revision to a commit id; an unknown revision is CtlError(UNKNOWN_REV). */
+export function resolveRev(repo: string, rev: string, flag = "--base"): string {
+    if (rev === "" || rev.startsWith("-") || /[\0\n]/.test(rev)) {
+        throw new CtlError(EXIT.UNKNOWN_REV, `${flag}: ${JSON.stringify(rev)} is not a git revision`);
+    }
+    const inside = git(repo, ["rev-parse", "--is-inside-work-tree"]);
+    if (!inside.ok) throw new CtlError(EXIT.UNKNOWN_REV, `${flag} ${rev}: ${repo} is not a git repository`);
+    const r = git(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
+    if (!r.ok || r.out.trim() === "") throw new CtlError(EXIT.UNKNOWN_REV, `${flag}: unknown git revision ${JSON.stringify(rev)} in ${repo}`);
+    return r.out.trim();
+}
+
+/** The stack files at commit `sha` (stack name -> text). */
+export function stacksAtRev(repo: string, sha: string): Map<string, string> {
+    const ls = git(repo, ["ls-tree", "--name-only", sha, "--", `${STACKS_DIR}/`]);
+    if (!ls.ok) throw new CtlError(EXIT.IO, `git ls-tree ${sha} ${STACKS_DIR}/: ${ls.err}`);
+    const out = new Map<string, string>();
+    for (const line of ls.out.split("\n")) {
+        const m = STACK_FILE_RE.exec(path.posix.basename(line));
+        if (!m || path.posix.dirname(line) !== STACKS_DIR) continue;
+        const show = git(repo, ["show", `${sha}:./${line}`]);
+        if (!show.ok) throw new CtlError(EXIT.IO, `git show ${sha}:${line}: ${show.err}`);
+        out.set(m[1], show.out);
+    }
+    return out;
+}
+
+/** The text of one stack file at `sha`; undefined when the stack has no file there. */
+export function stackTextAtRev(repo: string, sha: string, stack: string): string | undefined {
+    return stacksAtRev(repo, sha).get(stack);
+}
