@@ -1,0 +1,15 @@
+/**
+ * The offline policy check (`npm run policy`): the real program under the SDK's mock runtime,
+ * every policy of the pack in policies/ evaluated on what it registers, as the policy server
+ * would. No Pulumi CLI, no backend: it can gate pull requests.
+ */
+export type { RecordedResource, RecordOptions, RecordResult, StackOutputsByName } from "./record";
+export { engineUrn, recordProgram } from "./record";
+export type { Evaluation, PackDefinition, ReportedLevel, Violation } from "./evaluate";
+export { evaluatePack, resolvePackConfig } from "./evaluate";
+export type { DeployedState, EngineConfig, StackFileConfig } from "./stackfile";
+export { configuredPhase, engineConfig, parseDeployed, placeholderValue, readProjectName, readStackFile, stackFilePath, upstreamOf } from "./stackfile";
+export type { CheckOptions, CheckResult, RecordStackOptions, RecordedStack } from "./check";
+export { PACK, checkStack, deployedOutputs, evaluateStack, recordStack } from "./check";
+export type { CliIo } from "./cli";
+export { USAGE, formatJson, formatText, policyCheckMain } from "./cli";

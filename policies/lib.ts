@@ -1,0 +1,229 @@
+/**
+ * Shared helpers of the policy families: reading the transition record, the node steps (their
+ * command line back into step options, their script), the rendered migration.toml, the
+ * dependency graph and the policy config. Pure functions over what the policy server hands a
+ * policy; nothing here constructs a PolicyPack.
+ *
+ * What a policy can see (design.md section 8): only the new inputs of each resource, props
+ * unwrapped (a secret looks like plaintext), unknown values during a preview (reading one
+ * throws UnknownValueError). The previous phase reaches the policies through the transition
+ * record's keepers.
+ */
+import { parse as parseToml } from "smol-toml";
+import { PHASES, Phase, isPhase, phaseIndex } from "../components/phases";
+import { parseStepCommandLine } from "../components/scripts";
+
+/** Type of the transition record and the `kind` its keepers carry. */
+export const RECORD_TYPE = "random:index/randomId:RandomId";
+export const RECORD_KIND = "pve-migration/transition";
+/** Resource types that run node steps. */
+export const REMOTE_COMMAND = "command:remote:Command";
+export const LOCAL_COMMAND = "command:local:Command";
+export const COPY_TO_REMOTE = "command:remote:CopyToRemote";
+export const CLUSTER_COMPONENT = "pve-migration:cluster:ClusterMigration";
+export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+export const K8S_SERVICE = "kubernetes:core/v1:Service";
+
+/** The policy server's proxy throws this when a policy reads a value unknown during preview. */
+const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: new (...args: never[]) => Error };
+
+export function isUnknownValueError(e: unknown): boolean {
+    return e instanceof UnknownValueError || (e instanceof Error && e.constructor.name === "UnknownValueError");
+}
+
+/** `read()`, or undefined when it reads a value that is unknown during preview. */
+export function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (e) {
+        if (isUnknownValueError(e)) return undefined;
+        throw e;
+    }
+}
+
+/** The policy's config: the schema defaults, overridden by what the pack config sets. */
+export function configOf<T extends object>(args: { getConfig<C extends object>(): C }, defaults: T): T {
+    return { ...defaults, ...(args.getConfig<Partial<T>>() ?? {}) };
+}
+
+/** The transition record's keepers (every value a string), as the program writes them. */
+export interface Record {
+    readonly stack: string;
+    readonly cluster: string;
+    readonly ring: string;
+    readonly from: string;
+    readonly to: string;
+    readonly nodes: string;
+    readonly scope: string;
+    readonly writerNode: string;
+    readonly configPath: string;
+    readonly fallbackEnabled: string;
+    readonly logMigrationDecisions: string;
+    readonly backupRetention: string;
+    readonly perlApiBaseUrl: string;
+    readonly perlApiTimeout: string;
+    readonly packageVersion: string;
+    readonly packageSha256: string;
+    readonly upstreamStack: string;
+    readonly upstreamPhase: string;
+    readonly upstreamEnteredAt: string;
+    readonly behindUntilSoaked: string;
+    readonly plaintextSecretKeys: string;
+    readonly evidence: string;
+}
+
+const RECORD_FIELDS: (keyof Record)[] = [
+    "stack", "cluster", "ring", "from", "to", "nodes", "scope", "writerNode", "configPath", "fallbackEnabled",
+    "logMigrationDecisions", "backupRetention", "perlApiBaseUrl", "perlApiTimeout", "packageVersion", "packageSha256",
+    "upstreamStack", "upstreamPhase", "upstreamEnteredAt", "behindUntilSoaked", "plaintextSecretKeys", "evidence",
+];
+
+/**
+ * The transition record carried by a RandomId's props, or undefined when the RandomId is not a
+ * transition record. A missing keeper reads as "" (the checks then say what is missing).
+ */
+export function recordOf(props: { keepers?: unknown }): Record | undefined {
+    const keepers = known(() => props.keepers) as { [k: string]: unknown } | undefined;
+    if (!keepers || typeof keepers !== "object" || keepers.kind !== RECORD_KIND) return undefined;
+    const out: { [k: string]: string } = {};
+    for (const f of RECORD_FIELDS) {
+        const v = known(() => keepers[f]);
+        out[f] = typeof v === "string" ? v : v === undefined || v === null ? "" : String(v);
+    }
+    return out as unknown as Record;
+}
+
+export interface Transition {
+    readonly from: Phase;
+    readonly to: Phase;
+    readonly kind: "none" | "promotion" | "rollback";
+}
+
+/** The record's transition, or undefined when from / to are not phases (phase-transition reports that). */
+export function transitionOf(r: Record): Transition | undefined {
+    if (!isPhase(r.from) || !isPhase(r.to)) return undefined;
+    const d = phaseIndex(r.to) - phaseIndex(r.from);
+    return { from: r.from, to: r.to, kind: d === 0 ? "none" : d > 0 ? "promotion" : "rollback" };
+}
+
+/** The record's nodes (comma list). */
+export function nodesOf(r: Record): string[] {
+    return r.nodes.split(",").map((n) => n.trim()).filter((n) => n !== "");
+}
+
+/** A node step: the script it runs and, when its command line is known, its options. */
+export interface Step {
+    /** Script name from the `STEP=<script>` line of stdin: snapshot, package, units, config, services, restore, legacy-apply, verify. */
+    readonly script: string;
+    /** Options of the command line (`--name value`); undefined while the command line is unknown (preview). */
+    readonly options: { readonly [k: string]: string } | undefined;
+    readonly argv: readonly string[];
+}
+
+/** The step a command resource runs, or undefined when it is not a node step. */
+export function stepOf(props: { stdin?: unknown; create?: unknown }): Step | undefined {
+    const stdin = known(() => props.stdin);
+    if (typeof stdin !== "string") return undefined;
+    const m = /^STEP=([a-z-]+)$/m.exec(stdin);
+    if (!m) return undefined;
+    const create = known(() => props.create);
+    if (create === undefined) return { script: m[1], options: undefined, argv: [] };
+    if (typeof create !== "string") return undefined;
+    try {
+        const a = parseStepCommandLine(create);
+        return { script: m[1], options: a.options, argv: a.argv ?? [] };
+    } catch {
+        return undefined;
+    }
+}
+
+export function isCommandType(type: string): boolean {
+    return type === REMOTE_COMMAND || type === LOCAL_COMMAND;
+}
+
+export type TomlResult = { ok: true; value: { [k: string]: unknown } } | { ok: false; error: string };
+
+/** The migration.toml a config step writes (its --content option). */
+export function parseMigrationToml(content: string): TomlResult {
+    try {
+        return { ok: true, value: parseToml(content) as { [k: string]: unknown } };
+    } catch (e) {
+        return { ok: false, error: (e as Error).message.split("\n")[0] };
+    }
+}
+
+/** A file under /etc/pve (pmxcfs) is one file for the whole cluster. */
+export function inPmxcfs(path: string): boolean {
+    return path.startsWith("/etc/pve/");
+}
+
+/** Cluster-wide (design.md section 3): under /etc/pve, not under /etc/pve/nodes/. */
+export function isClusterWide(path: string): boolean {
+    return inPmxcfs(path) && !path.startsWith("/etc/pve/nodes/");
+}
+
+/** https URL with a host and without credentials? */
+export function isHttpsUrl(u: string): boolean {
+    try {
+        const url = new URL(u);
+        return url.protocol === "https:" && url.hostname !== "";
+    } catch {
+        return false;
+    }
+}
+
+/** Does the URL carry a user name or password? */
+export function urlHasCredentials(u: string): boolean {
+    try {
+        const url = new URL(u);
+        return url.username !== "" || url.password !== "";
+    } catch {
+        return false;
+    }
+}
+
+/** The shape of a resource in a stack policy that the helpers below need. */
+export interface GraphResource {
+    readonly urn: string;
+    readonly name: string;
+    readonly type: string;
+    readonly dependencies: readonly GraphResource[];
+    readonly parent?: GraphResource;
+}
+
+/** Does `from` depend on `target`, directly or through other resources? */
+export function dependsOn(from: GraphResource, target: GraphResource): boolean {
+    const seen = new Set<string>();
+    const stack = [...from.dependencies];
+    while (stack.length > 0) {
+        const r = stack.pop() as GraphResource;
+        if (r.urn === target.urn) return true;
+        if (seen.has(r.urn)) continue;
+        seen.add(r.urn);
+        stack.push(...r.dependencies);
+    }
+    return false;
+}
+
+/** The nearest ancestor of `type` (the resource itself excluded). */
+export function ancestorOf(r: GraphResource, type: string): GraphResource | undefined {
+    for (let p = r.parent; p; p = p.parent) if (p.type === type) return p;
+    return undefined;
+}
+
+/** Soak per phase in seconds, as policy config (every phase present). */
+export type SoakSeconds = { [P in Phase]: number };
+
+export function soakSchema(defaults: SoakSeconds) {
+    return {
+        type: "object" as const,
+        description: "Soak per phase before the next promotion, in seconds.",
+        properties: Object.fromEntries(PHASES.map((p) => [p, { type: "integer" as const, minimum: 0, default: defaults[p] }])),
+        additionalProperties: false,
+        default: { ...defaults },
+    };
+}
+
+export function quote(v: unknown): string {
+    return JSON.stringify(v);
+}
