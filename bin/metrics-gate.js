@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require("ts-node").register({ transpileOnly: true }); require("./metrics-gate.ts");
+require("ts-node").register({ transpileOnly: true, project: require("path").join(__dirname, "../tsconfig.json") });
+require("./metrics-gate.ts");

@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-require("ts-node").register({ transpileOnly: true }); require("./migration-ctl.ts");
+require("ts-node").register({ transpileOnly: true, project: require("path").join(__dirname, "../tsconfig.json") });
+require("./migration-ctl.ts");

@@ -113,7 +113,10 @@ pve_collect_diagnostics() (
     exit 2
   fi
   local lock_state=none lock_file="$root/var/lib/pve-network-rs/.lock"
-  if [ -f "$lock_file" ]; then
+  if [ "\${PVE_DIAGNOSTICS_LOCK_HELD:-0}" = 1 ]; then
+    # Called from a node step, which already holds the lock exclusively.
+    lock_state=held-by-step
+  elif [ -f "$lock_file" ]; then
     exec 8<"$lock_file"
     if flock -s -w "$lock_wait" 8; then lock_state=held; else lock_state=busy; fi
   fi

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "smol-toml";
 import { Phase, phaseInfo } from "../phases";
+import { renderDiagnosticsFunction } from "../diagnostics/script";
 
 export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify"] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
@@ -27,6 +28,7 @@ export function renderStepScript(step: NodeStep): string {
         "# shellcheck disable=SC2034,SC2317",
         `STEP=${step}`,
         LIB,
+        ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
         BODIES[step],
     ].join("\n");

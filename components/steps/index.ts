@@ -55,6 +55,9 @@ export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): S
                     id: transitionId,
                     backup: transition(from, to).backupRequired ? "1" : "0",
                     retention: String(cfg.backups.retention),
+                    "config-path": cfgPath,
+                    "rust-service": cmds.rustService,
+                    "middleware-service": cmds.middlewareService,
                 },
             };
         case "package": {
@@ -63,7 +66,7 @@ export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): S
                     ? { url: cfg.package.url }
                     : { "deb-path": cfg.transport === "local" ? (cfg.package.path as string) : remoteDebPath(cfg.package.version) };
             return {
-                options: { ...base, version: cfg.package.version, sha256: cfg.package.sha256, ...source, "rust-service": cmds.rustService },
+                options: { ...base, version: cfg.package.version, sha256: cfg.package.sha256 ?? "", ...source, "rust-service": cmds.rustService },
             };
         }
         case "units": {

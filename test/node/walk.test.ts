@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { PHASES, Phase, phaseInfo } from "../../components/phases";
 import { runPlan } from "../../components/sandbox/run";
+import { compareBundles } from "../../components/diagnostics";
 import { Lab, configFiles, installedVersion, isEnabled, makeLab, mustRun, results, tomlAt, tree } from "../support/node";
 
 const PKG = "pve-network-rs";
@@ -187,9 +188,19 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
             );
         }
         expect(tomlAt(path.join(lab.sandbox, "cluster-pve/network/migration.toml")).phase).toBe("perl-only");
+        // Diagnostics bundles before the rollback and after it, kept as evidence (runbook 004).
+        const ddir = path.join(lab.root("pve1"), "var/lib/pve-network-rs/diagnostics");
+        const pre = fs.readdirSync(ddir).filter((f) => f.endsWith("-b0b0-pre.tar.gz"));
+        const post = fs.readdirSync(ddir).filter((f) => f.endsWith("-b0b0-post-rollback.tar.gz"));
+        expect([pre.length, post.length]).toEqual([1, 1]);
+        const cmp = compareBundles(path.join(ddir, pre[0]), path.join(ddir, post[0]));
+        expect(cmp.phase).toEqual({ before: "rust-full", after: "perl-only", changed: true });
+        expect(runs.find((r) => r.id === "pve1-verify")?.stdout).toMatch(
+            /result=ok detail=phase perl-only verified; transition from rust-full complete; diagnostics \d{8}T\d{6}Z-b0b0-post-rollback\n$/,
+        );
         // The pre-rollback snapshot keeps what Rust wrote: nothing is lost.
-        const pre = fs.readdirSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups")).find((b) => b.endsWith("-b0b0"));
-        expect(fs.readFileSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups", pre as string, "interfaces"), "utf8")).toContain(
+        const backup = fs.readdirSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups")).find((b) => b.endsWith("-b0b0"));
+        expect(fs.readFileSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups", backup as string, "interfaces"), "utf8")).toContain(
             "auto vmbr1",
         );
     });

@@ -234,6 +234,9 @@ describe("a phase change changes exactly the expected resources", () => {
                 id: expect.stringMatching(/^[0-9a-f]{8}$/),
                 backup: "1",
                 retention: "5",
+                "config-path": "/etc/pve/network/migration.toml",
+                "rust-service": "pve-network-rs.service",
+                "middleware-service": "pve-network-migration.service",
             });
             expect(byName(during.records, `${n}-package`).dependsOn).toEqual([`${n}-snapshot`]);
             expect(byName(during.records, `${n}-units`).dependsOn).toEqual([`${n}-snapshot`]);

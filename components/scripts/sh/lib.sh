@@ -211,6 +211,39 @@ run_site_command() {
   fi
 }
 
+phase_index() {
+  case "$1" in
+    perl-only) echo 0 ;; rust-read-only) echo 1 ;; rust-basic-write) echo 2 ;;
+    rust-advanced) echo 3 ;; rust-sdn) echo 4 ;; rust-full) echo 5 ;; *) echo -1 ;;
+  esac
+}
+
+# Diagnostics (rollback runbook: a bundle before each transition and after each rollback) ---
+
+diagnostics_dir() {
+  R /var/lib/pve-network-rs/diagnostics
+}
+
+# collect_diagnostics NAME: a bundle <diagnostics>/NAME.tar.gz, unless it exists. Prints what
+# happened; never fails the step (a missing bundle must not block a rollback). Runs as a job so
+# that the collector keeps its own errexit.
+collect_diagnostics() {
+  local out pid
+  out="$(diagnostics_dir)/$1.tar.gz"
+  if [ -f "$out" ]; then
+    printf 'diagnostics %s exists' "$1"
+    return 0
+  fi
+  PVE_DIAGNOSTICS_LOCK_HELD=1 pve_collect_diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
+    "${OPT[rust-service]}" "${OPT[middleware-service]}" >/dev/null 2>&1 &
+  pid=$!
+  if wait "$pid"; then
+    printf 'diagnostics %s' "$1"
+  else
+    printf 'diagnostics %s FAILED' "$1"
+  fi
+}
+
 # Backups ------------------------------------------------------------------------------
 
 backups_dir() {

@@ -1,7 +1,11 @@
-# snapshot: the first step of every transition. Records the transition in progress and,
-# when the transition enters or leaves a write phase, takes a verified backup.
-# Options: --from --to --id --backup 0|1 --retention N
-require_opts id backup retention from
+# snapshot: the first step of every transition. Records the transition in progress, collects
+# a diagnostics bundle of the state before it, and, when the transition enters or leaves a
+# write phase, takes a verified backup.
+# Options: --from --to --id --backup 0|1 --retention N --config-path P --rust-service S --middleware-service S
+require_opts id backup retention from config-path rust-service middleware-service
+check_abs_path "${OPT[config-path]}"
+check_unit_name "${OPT[rust-service]}"
+check_unit_name "${OPT[middleware-service]}"
 ID=${OPT[id]}
 [[ $ID =~ ^[0-9a-f]{4,64}$ ]] || usage "--id must be hex"
 [[ ${OPT[retention]} =~ ^[1-9][0-9]?$ ]] || usage "--retention must be 1..99"
@@ -11,14 +15,27 @@ atomic_write "$STATE_DIR/transition" 0644 "id=$ID
 from=$FROM
 to=$TO
 "
-[ "${OPT[backup]}" = 1 ] || done_step unchanged "transition $ID recorded; no backup needed from $FROM to $TO"
+shopt -s nullglob
+DDIR=$(diagnostics_dir)
+mkdir -p -- "$DDIR"
+EXISTING=("$DDIR"/*-"$ID"-pre.tar.gz)
+if [ "${#EXISTING[@]}" -gt 0 ]; then
+  DIAG="diagnostics $(basename -- "${EXISTING[0]}" .tar.gz) exists"
+else
+  DIAG=$(collect_diagnostics "$(date -u +%Y%m%dT%H%M%SZ)-$ID-pre")
+fi
+# Keep the newest 4 x retention bundles (a pre and a post-rollback bundle per transition).
+mapfile -t BUNDLES < <(cd -- "$DDIR" && find . -maxdepth 1 -name '*.tar.gz' | sed 's#^\./##' | LC_ALL=C sort -r)
+for i in "${!BUNDLES[@]}"; do
+  [ "$i" -lt $((4 * OPT[retention])) ] || rm -f -- "${DDIR:?}/${BUNDLES[$i]}"
+done
+[ "${OPT[backup]}" = 1 ] || done_step unchanged "transition $ID recorded; $DIAG; no backup needed from $FROM to $TO"
 
 BDIR=$(backups_dir)
 mkdir -p -- "$BDIR"
-shopt -s nullglob
 for existing in "$BDIR"/*-"$ID"; do
   if verify_backup "$existing"; then
-    done_step unchanged "backup ${existing##*/} exists and verifies"
+    done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG"
   fi
   rm -rf -- "$existing"
 done
@@ -62,4 +79,4 @@ for i in "${!ALL[@]}"; do
     PRUNED=$((PRUNED + 1))
   fi
 done
-done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED"
+done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED; $DIAG"

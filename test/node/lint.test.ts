@@ -1,0 +1,67 @@
+/**
+ * Static checks with the real tools: shellcheck on every rendered step script, and
+ * `systemd-analyze verify --root` on the rendered units inside a sandbox root where the real
+ * package is installed (so ExecStart binaries exist) and the host's unit tree is present.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { NODE_STEPS, renderStepScript } from "../../components/scripts";
+import { makeLab, mustRun } from "../support/node";
+
+describe("shellcheck", () => {
+    test.each(NODE_STEPS.map((s) => [s]))("step %s is shellcheck-clean", (step) => {
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: renderStepScript(step), encoding: "utf8" });
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    test("shellcheck is really checking (a known-bad script fails)", () => {
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: "#!/bin/bash\necho $1\n", encoding: "utf8" });
+        expect(r.status).toBe(1);
+        expect(r.stdout).toContain("SC2086");
+    });
+
+    test("no step restarts the network", () => {
+        // (ifupdown2 appears only as a package name the diagnostics bundle records.)
+        for (const s of NODE_STEPS) expect(renderStepScript(s)).not.toMatch(/networking|\bifreload\b|\bifup\b|\bifdown\b/);
+    });
+});
+
+describe("systemd-analyze verify --root on a sandbox node", () => {
+    test("the rendered units of every scope verify; a broken unit does not", () => {
+        const lab = makeLab(["pve1"], { withSystemdUnits: true });
+        try {
+            for (const scope of ["cluster", "node"] as const) {
+                mustRun(lab.config("perl-only", { scope }), "perl-only", "perl-only", "0");
+                for (const unit of ["pve-network-rs.service", "pve-network-migration.service"]) {
+                    const r = spawnSync("systemd-analyze", ["verify", `--root=${lab.root("pve1")}`, unit], { encoding: "utf8" });
+                    expect(r.stderr).toBe("");
+                    expect(r.status).toBe(0);
+                }
+            }
+            const unitFile = path.join(lab.root("pve1"), "etc/systemd/system/pve-network-rs.service");
+            require("fs").writeFileSync(unitFile, require("fs").readFileSync(unitFile, "utf8").replace("/usr/sbin/pve-network-rs", "/usr/sbin/missing"));
+            const bad = spawnSync("systemd-analyze", ["verify", `--root=${lab.root("pve1")}`, "pve-network-rs.service"], { encoding: "utf8" });
+            expect(bad.status).toBe(1);
+            expect(bad.stderr).toContain("Command /usr/sbin/missing is not executable");
+        } finally {
+            lab.cleanup();
+        }
+    });
+
+    test("unit enablement follows the phase (systemctl --root; the sandbox has no running service manager)", () => {
+        const lab = makeLab(["pve1"]);
+        try {
+            const isEnabled = () =>
+                spawnSync("systemctl", [`--root=${lab.root("pve1")}`, "is-enabled", "pve-network-rs.service"], { encoding: "utf8" }).stdout.trim();
+            mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            expect(isEnabled()).toBe("disabled");
+            mustRun(lab.config("rust-read-only"), "perl-only", "rust-read-only", "a1a1");
+            expect(isEnabled()).toBe("enabled");
+            mustRun(lab.config("perl-only"), "rust-read-only", "perl-only", "a2a2");
+            expect(isEnabled()).toBe("disabled");
+        } finally {
+            lab.cleanup();
+        }
+    });
+});

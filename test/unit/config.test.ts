@@ -1,0 +1,142 @@
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+
+const SHA = "a".repeat(64);
+function base(): Record<string, string> {
+    return {
+        cluster: "pve-east",
+        phase: "rust-read-only",
+        perlApi: JSON.stringify({ baseUrl: "https://pve-east.example.internal:8006", timeout: 60 }),
+        package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "https://apt.example.internal/p.deb" }),
+        nodes: JSON.stringify([
+            { name: "pve1", address: "10.0.0.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1" },
+            { name: "pve2", address: "pve2.example.internal", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK2" },
+            { name: "pve3", address: "fd00::3", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK3" },
+        ]),
+        sshPrivateKeys: JSON.stringify({ default: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n" }),
+    };
+}
+const parse = (values: Record<string, string>, secret = ["sshPrivateKeys"], guards = true) =>
+    parseStackConfig({ values, secretKeys: new Set(secret), stack: "s", projectDir: "/repo" }, { guards });
+
+function errorsOf(values: Record<string, string>, secret = ["sshPrivateKeys"]): string[] {
+    try {
+        parse(values, secret);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as ConfigError).errors;
+    }
+    throw new Error("expected a ConfigError");
+}
+const withNodes = (nodes: unknown[]) => ({ ...base(), nodes: JSON.stringify(nodes) });
+const node = (o: Record<string, unknown>) => ({ name: "pve1", address: "10.0.0.1", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1", ...o });
+
+describe("stack config", () => {
+    test("a valid config parses with the runbook defaults", () => {
+        const c = parse(base());
+        expect(c.commands).toEqual({
+            legacyApply: ["pvenet-legacy", "apply"],
+            legacyValidate: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces"],
+            verify: ["pvenet", "status", "--verbose"],
+            middlewareService: "pve-network-migration.service",
+            rustService: "pve-network-rs.service",
+            legacyService: "pve-network.service",
+        });
+        expect(c.migrationConfig).toEqual({ scope: "cluster", path: "/etc/pve/network/migration.toml", writerNode: "pve1" });
+        expect(c.fallbackEnabled).toBe(true);
+        expect(c.logMigrationDecisions).toBe(true);
+        expect(c.backups).toEqual({ retention: 5 });
+        expect(c.nodes.map((n) => [n.name, n.port, n.sshUser, n.sshKey, n.root])).toEqual([
+            ["pve1", 22, "root", "default", "/"],
+            ["pve2", 22, "root", "default", "/"],
+            ["pve3", 22, "root", "default", "/"],
+        ]);
+        expect(c.soakSeconds["rust-read-only"]).toBe(86400);
+        expect(c.sshKeyNames).toEqual(["default"]);
+        expect(JSON.stringify(c)).not.toContain("BEGIN OPENSSH");
+    });
+
+    test.each([
+        ["phase", { phase: "rust-everything" }, ["pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full"]],
+        ["http Perl API", { perlApi: JSON.stringify({ baseUrl: "http://pve:8006" }) }, ["pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)"]],
+        ["credentials in the Perl API URL", { perlApi: JSON.stringify({ baseUrl: "https://root:pw@pve:8006" }) }, ["pve-migration:perlApi.baseUrl: must be an https:// URL without credentials, query or fragment"]],
+        ["timeout 0", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timeout: 0 }) }, ["pve-migration:perlApi.timeout: must be at least 1 second"]],
+        ["timeout 601", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timeout: 601 }) }, ["pve-migration:perlApi.timeout: must be at most 600 seconds"]],
+        ["fallback off below rust-full", { fallbackEnabled: "false" }, ["pve-migration:fallbackEnabled: must be true in phase rust-read-only (only rust-full may disable the fallback)"]],
+        ["fallback not a boolean", { fallbackEnabled: "maybe" }, ["pve-migration:fallbackEnabled: must be true or false"]],
+        ["unpinned package", { package: JSON.stringify({ version: "0.4.2-1", url: "https://a/p.deb" }) }, ["pve-migration:package.sha256: required: the package is pinned by version and sha256"]],
+        ["bad sha256", { package: JSON.stringify({ version: "0.4.2-1", sha256: "abc", url: "https://a/p.deb" }) }, ["pve-migration:package.sha256: must be 64 lowercase hex digits"]],
+        ["bad version", { package: JSON.stringify({ version: "latest", sha256: SHA, url: "https://a/p.deb" }) }, ["pve-migration:package.version: must be a Debian package version such as 0.4.2-1"]],
+        ["no source", { package: JSON.stringify({ version: "0.4.2-1", sha256: SHA }) }, ["pve-migration:package.path: set exactly one of path or url"]],
+        ["http package url", { package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "http://a/p.deb" }) }, ["pve-migration:package.url: must be an https:// URL without credentials"]],
+        ["no nodes", { nodes: "[]" }, ["pve-migration:nodes: must list at least one node"]],
+        ["retention 0", { backups: JSON.stringify({ retention: 0 }) }, ["pve-migration:backups.retention: must keep at least 1 backup"]],
+        ["unknown key", { phse: "perl-only" }, ["pve-migration: unknown key(s) pve-migration:phse"]],
+        ["unknown nested key", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timout: 3 }) }, ["pve-migration:perlApi: unknown key(s) timout"]],
+        ["scope node without {node}", { migrationConfig: JSON.stringify({ scope: "node", path: "/etc/pve/network/migration.toml" }) }, ["pve-migration:migrationConfig.path: must contain {node} with scope node (one file per node)"]],
+        ["cluster file outside /etc/pve", { migrationConfig: JSON.stringify({ scope: "cluster", path: "/etc/pve-network/migration.toml" }) }, ["pve-migration:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)"]],
+        ["path with ..", { migrationConfig: JSON.stringify({ path: "/etc/pve/../migration.toml" }) }, ["pve-migration:migrationConfig.path: must be an absolute path without '..'"]],
+        ["unknown writer", { migrationConfig: JSON.stringify({ writerNode: "pve9" }) }, ["pve-migration:migrationConfig.writerNode: pve9 is not one of the stack's nodes"]],
+        ["bad service name", { commands: JSON.stringify({ rustService: "pve-network-rs; reboot" }) }, ["pve-migration:commands.rustService: must be a systemd service name"]],
+        ["empty legacy command", { commands: JSON.stringify({ legacyApply: [] }) }, ["pve-migration:commands.legacyApply: must name a command (a list of arguments)"]],
+        ["ring upstream not fully qualified", { ring: JSON.stringify({ name: "canary-b", upstream: "canary-a" }) }, ["pve-migration:ring.upstream: must be org/project/stack"]],
+        ["behindUntilSoaked without upstream", { ring: JSON.stringify({ name: "canary-b", behindUntilSoaked: true }) }, ["pve-migration:ring.behindUntilSoaked: needs ring.upstream"]],
+        ["blueGreen without kubeconfig", { blueGreen: JSON.stringify({ namespace: "x" }) }, ["pve-migration:kubeconfig: required with pve-migration:blueGreen (pulumi config set --secret pve-migration:kubeconfig < file)"]],
+        ["local transport without sandboxDir", { transport: "local" }, ["pve-migration:sandboxDir: required with transport local"]],
+    ])("%s", (_name, patch, expected) => {
+        expect(errorsOf({ ...base(), ...(patch as Record<string, string>) })).toEqual(expected);
+    });
+
+    test.each([
+        ["bad node name", [node({ name: "pve_1;rm" })], ["pve-migration:nodes[0].name: must be a Proxmox VE node name (letters, digits, '-', at most 63)"]],
+        ["bad address", [node({}), node({ name: "pve2", address: "10.0.0.1;reboot" })], ["pve-migration:nodes[1].address: must be an IPv4 or IPv6 address or a DNS name"]],
+        ["missing address", [node({}), node({ name: "pve2" }), node({ name: "pve3", address: undefined })], ["pve-migration:nodes[2].address: required with transport ssh"]],
+        ["missing host key", [node({ hostKey: undefined })], ["pve-migration:nodes[0].hostKey: required with transport ssh (host keys are pinned)"]],
+        ["bad host key", [node({ hostKey: "AAAA" })], ["pve-migration:nodes[0].hostKey: must be an OpenSSH public host key ('ssh-ed25519 AAAA...')"]],
+        ["bad port", [node({ port: 70000 })], ["pve-migration:nodes[0].port: Number must be less than or equal to 65535"]],
+        ["duplicate names", [node({}), node({ name: "PVE1" })], ["pve-migration:nodes[1].name: duplicate node name PVE1 (also nodes[0])"]],
+        ["unknown key name", [node({ sshKey: "ops" })], ["pve-migration:nodes[0].sshKey: no entry 'ops' in the secret pve-migration:sshPrivateKeys"]],
+    ])("nodes: %s", (_name, nodes, expected) => {
+        expect(errorsOf(withNodes(nodes as unknown[]))).toEqual(expected);
+    });
+
+    test("an SSH key that is not a Pulumi secret is refused, naming the key and how to set it", () => {
+        expect(errorsOf(base(), [])).toEqual(["pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)"]);
+    });
+
+    test("every problem is reported at once, and the error message lists them", () => {
+        try {
+            parse({ ...base(), phase: "nope", perlApi: JSON.stringify({ baseUrl: "ftp://x" }) });
+            throw new Error("no error");
+        } catch (e) {
+            expect((e as Error).message).toBe(
+                "invalid stack config:\n  pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full\n  pve-migration:perlApi.baseUrl: must be an https:// URL without credentials, query or fragment",
+            );
+        }
+    });
+
+    test("with the program's guards off (offline policy check only) the safety rules are left to the policies", () => {
+        const c = parse(
+            {
+                ...base(),
+                fallbackEnabled: "false",
+                perlApi: JSON.stringify({ baseUrl: "http://pve:8006" }),
+                package: JSON.stringify({ version: "0.4.2-1", url: "https://a/p.deb" }),
+            },
+            [],
+            false,
+        );
+        expect([c.fallbackEnabled, c.perlApi.baseUrl, c.package.sha256]).toEqual([false, "http://pve:8006", undefined]);
+    });
+
+    test("local transport: node roots under the sandbox folder, relative paths from the project folder", () => {
+        const c = parse({
+            ...base(),
+            transport: "local",
+            sandboxDir: ".sandbox/dev",
+            nodes: JSON.stringify([{ name: "pve1" }]),
+            package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, path: "debs/p.deb" }),
+        });
+        expect(c.nodes[0].root).toBe("/repo/.sandbox/dev/pve1");
+        expect(c.package.path).toBe("/repo/debs/p.deb");
+    });
+});
