@@ -13,6 +13,7 @@ import { checkRing, UpstreamState } from "./rings";
 import { ClusterMigration, TransitionRecord } from "./cluster";
 import { localTransport, sshTransport, Transport } from "./node/transport";
 import { BlueGreenRelease, parseBlueGreenConfig } from "./bluegreen";
+import { AlertRules, parseMonitoringConfig } from "./monitoring";
 
 /** Set to "off" only by the offline policy check, to show that the policies alone stop an unsafe change. */
 export const GUARDS_ENV = "PVE_MIGRATION_GUARDS";
@@ -197,6 +198,7 @@ export interface ProgramRun {
     readonly resources: {
         readonly cluster: ClusterMigration;
         readonly blueGreen?: BlueGreenRelease;
+        readonly alerts?: AlertRules;
         readonly references: pulumi.StackReference[];
     };
 }
@@ -213,6 +215,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const raw = rawConfigFromRuntime(projectDir);
     const cfg = parseStackConfig(raw, { guards });
     const blueGreen = cfg.blueGreen !== undefined ? parseBlueGreenConfig(cfg.blueGreen) : undefined;
+    const monitoring = cfg.monitoring !== undefined ? parseMonitoringConfig(cfg.monitoring, cfg) : undefined;
 
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
     const deployed = await readDeployed(self);
@@ -254,6 +257,9 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         const kubeconfig = raw.secretKeys.has("kubeconfig") ? config.requireSecret("kubeconfig") : config.require("kubeconfig");
         bg = new BlueGreenRelease("pve-network-rs", { config: blueGreen, kubeconfig, now, projectDir });
     }
+    const alerts = monitoring
+        ? new AlertRules(`${cfg.cluster}-alert-rules`, { cfg, monitoring, transport, k8sProvider: bg?.provider })
+        : undefined;
 
     const t = transition(from, cfg.phase);
     const outputs: ProgramOutputs = {
@@ -267,5 +273,5 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         steps: cluster.stepIds,
         ...(bg ? { activeColor: bg.activeColor } : {}),
     };
-    return { outputs, resources: { cluster, blueGreen: bg, references } };
+    return { outputs, resources: { cluster, blueGreen: bg, alerts, references } };
 }

@@ -10,7 +10,7 @@ import { stringify } from "smol-toml";
 import { Phase, phaseInfo } from "../phases";
 import { renderDiagnosticsFunction } from "../diagnostics/script";
 
-export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify"] as const;
+export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
 
 const SH_DIR = path.join(__dirname, "sh");
