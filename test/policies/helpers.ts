@@ -1,0 +1,117 @@
+/**
+ * Policy test helpers: record an example stack with the real program under the mock runtime
+ * (the happy-path factory), mutate a copy of what was registered, and run one policy (or the
+ * whole pack) over it the way the policy server does.
+ */
+import * as path from "path";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { Policy, PolicyPackConfig } from "@pulumi/policy";
+import { PACK, RecordedStack, recordStack, RecordStackOptions, StackFileConfig } from "../../components/policycheck";
+import { evaluatePack, Violation } from "../../components/policycheck/evaluate";
+import { RecordedResource } from "../../components/policycheck/record";
+import { readStackFile, stackFilePath } from "../../components/policycheck/stackfile";
+import { parseStepCommandLine, stepCommandLine } from "../../components/scripts";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
+export const STACKS = ["dev", "canary-a", "canary-b", "prod"] as const;
+export const DAY = 86400;
+
+/** The `config:` map of an example stack, edited on a copy. */
+export function stackConfig(stack: string, edit: (c: Record<string, any>) => void = () => {}): StackFileConfig {
+    const c = structuredClone(readStackFile(stackFilePath(PROJECT_DIR, stack))) as Record<string, any>;
+    edit(c);
+    return c;
+}
+
+/** Record a stack (the real program under the mock runtime, guards off). */
+export function record(stack: string, o: Partial<RecordStackOptions> = {}): Promise<RecordedStack> {
+    return recordStack({ projectDir: PROJECT_DIR, stack, ...o });
+}
+
+/** A deep copy of plain data; anything else (an asset) is shared. */
+function clonePlain<T>(v: T): T {
+    if (Array.isArray(v)) return v.map(clonePlain) as T;
+    if (v !== null && typeof v === "object" && [Object.prototype, null].includes(Object.getPrototypeOf(v))) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clonePlain(x)])) as T;
+    }
+    return v;
+}
+
+/** A deep copy of the recorded resources, to mutate. */
+export function copy(resources: readonly RecordedResource[]): RecordedResource[] {
+    return resources.map((r) => ({ ...r, props: clonePlain(r.props), dependencies: [...r.dependencies] }));
+}
+
+export function byName(resources: readonly RecordedResource[], name: string): RecordedResource {
+    const r = resources.find((x) => x.name === name && x.custom);
+    if (!r) throw new Error(`no resource ${name} in ${resources.map((x) => x.name).join(", ")}`);
+    return r;
+}
+
+/** Edit the step options of the command resource `name` (its command line is re-rendered). */
+export function editOptions(resources: RecordedResource[], name: string, edit: (o: Record<string, string | undefined>) => void): RecordedResource[] {
+    const r = byName(resources, name);
+    const create = r.props.create as string;
+    const args = parseStepCommandLine(create);
+    const options: Record<string, string | undefined> = { ...args.options };
+    edit(options);
+    const kept = Object.fromEntries(Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined));
+    r.props.create = stepCommandLine({ options: kept, argv: args.argv }, { sudo: create.startsWith("sudo ") });
+    return resources;
+}
+
+/** Edit the migration.toml a config step writes. */
+export function editToml(resources: RecordedResource[], name: string, edit: (t: Record<string, unknown>) => void): RecordedResource[] {
+    return editOptions(resources, name, (o) => {
+        const t = parseToml(o.content as string) as Record<string, unknown>;
+        edit(t);
+        o.content = stringifyToml(t);
+    });
+}
+
+/** The transition record's resource. */
+export function recordResource(resources: readonly RecordedResource[]): RecordedResource {
+    const r = resources.find((x) => x.type === "random:index/randomId:RandomId");
+    if (!r) throw new Error("no transition record");
+    return r;
+}
+
+/** Edit the transition record's keepers. */
+export function editKeepers(resources: RecordedResource[], edit: (k: Record<string, string>) => void): RecordedResource[] {
+    edit(recordResource(resources).props.keepers);
+    return resources;
+}
+
+/** Remove a resource and every dependency on it. */
+export function drop(resources: RecordedResource[], name: string): RecordedResource[] {
+    const gone = byName(resources, name);
+    return resources.filter((r) => r !== gone).map((r) => ({ ...r, dependencies: r.dependencies.filter((d) => d !== gone.urn) }));
+}
+
+export function policy(name: string): Policy {
+    const p = PACK.policies.find((x) => x.name === name);
+    if (!p) throw new Error(`no policy ${name}`);
+    return p;
+}
+
+/** Run one policy (as its own pack) over resources; violations with the resource name. */
+export async function violations(p: Policy | string, resources: readonly RecordedResource[], config?: PolicyPackConfig): Promise<Violation[]> {
+    const pol = typeof p === "string" ? policy(p) : p;
+    const ev = await evaluatePack({ name: "test", policies: [pol as never] }, resources, config);
+    if (ev.errors.length > 0) throw new Error(ev.errors.join("\n"));
+    return ev.violations;
+}
+
+/** Messages of one policy's violations. */
+export async function messages(p: Policy | string, resources: readonly RecordedResource[], config?: PolicyPackConfig): Promise<string[]> {
+    return (await violations(p, resources, config)).map((v) => v.message);
+}
+
+/** `policy: name: message` for every violation (short form for whole-pack assertions). */
+export function summary(vs: readonly Violation[]): string[] {
+    return vs.map((v) => `${v.enforcementLevel} ${v.policy} ${v.name || "(stack)"}: ${v.message}`);
+}
+
+export function isoAgo(seconds: number, now = Date.now()): string {
+    return new Date(now - seconds * 1000).toISOString();
+}

@@ -1,0 +1,538 @@
+/**
+ * Each policy on its own: a happy path recorded from the real program (an example stack in a
+ * transition), then one mutation per rule, asserting the exact violation message.
+ */
+import { ringOrderPolicy } from "../../policies/rings";
+import { RecordedResource } from "../../components/policycheck/record";
+import {
+    DAY,
+    byName,
+    copy,
+    drop,
+    editKeepers,
+    editOptions,
+    editToml,
+    messages,
+    record,
+    recordResource,
+    stackConfig,
+    violations,
+} from "./helpers";
+
+/** canary-a promoted rust-read-only -> rust-basic-write (node-scoped config, package by URL, blue-green, committed evidence). */
+let canary: RecordedResource[];
+/** prod rolled back rust-basic-write -> perl-only (4 nodes, cluster-wide config, restores). */
+let prodRollback: RecordedResource[];
+/** dev (local commands) promoted perl-only -> rust-read-only. */
+let dev: RecordedResource[];
+/** canary-a with the .deb as a local file copied over SSH. */
+let copied: RecordedResource[];
+/** dev with node-scoped migration configs. */
+let devNodeScoped: RecordedResource[];
+
+beforeAll(async () => {
+    canary = (await record("canary-a", { from: "rust-read-only" })).resources;
+    prodRollback = (await record("prod", { from: "rust-basic-write" })).resources;
+    dev = (await record("dev", { stackConfig: stackConfig("dev", (c) => (c["pve-migration:phase"] = "rust-read-only")), from: "perl-only" })).resources;
+    copied = (
+        await record("canary-a", {
+            stackConfig: stackConfig("canary-a", (c) => {
+                const p = c["pve-migration:package"];
+                delete p.url;
+                p.path = ".sandbox/debs/pve-network-rs_0.4.2-1_amd64.deb";
+            }),
+        })
+    ).resources;
+    devNodeScoped = (await record("dev", { stackConfig: stackConfig("dev", (c) => (c["pve-migration:migrationConfig"] = { scope: "node" })) })).resources;
+});
+
+const CANARY_TOML = "/etc/pve/nodes/pve-east-01/network/migration.toml";
+const PROD_TOML = "/etc/pve/network/migration.toml";
+
+describe("happy paths: no policy of the pack reports anything", () => {
+    const all = [
+        "phase-transition", "transition-record", "backup-before-write", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
+        "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "blue-green-safe", "log-migration-decisions", "backup-retention",
+    ];
+    test.each(all)("%s", async (name) => {
+        for (const rs of [canary, prodRollback, dev, copied]) expect(await messages(name, rs)).toEqual([]);
+    });
+    test("the fixtures hold what the mutations below edit", () => {
+        expect(recordResource(canary).props.keepers).toMatchObject({ from: "rust-read-only", to: "rust-basic-write", stack: "canary-a" });
+        expect(recordResource(prodRollback).props.keepers).toMatchObject({ from: "rust-basic-write", to: "perl-only", scope: "cluster" });
+        expect(byName(dev, "dev-lab-cluster-config").type).toBe("command:local:Command");
+        expect(byName(copied, "pve-east-01-package-deb").type).toBe("command:remote:CopyToRemote");
+    });
+});
+
+describe("phase-transition", () => {
+    test("a skipped phase", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.from = "perl-only"));
+        expect(await messages("phase-transition", rs)).toEqual([
+            "stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+        ]);
+    });
+    test("a rollback of any number of phases is allowed", async () => {
+        const rs = editKeepers(copy(canary), (k) => ((k.from = "rust-full"), (k.to = "perl-only")));
+        expect(await messages("phase-transition", rs)).toEqual([]);
+    });
+    test("a phase that does not exist", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.to = "rust-turbo"));
+        expect(await messages("phase-transition", rs)).toEqual([
+            'transition record of stack canary-a: to "rust-turbo" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
+        ]);
+    });
+    test("reported against the transition record", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.from = "perl-only"));
+        expect((await violations("phase-transition", rs)).map((v) => [v.name, v.enforcementLevel])).toEqual([["pve-east-transition", "mandatory"]]);
+    });
+});
+
+describe("transition-record", () => {
+    test("node steps without a record", async () => {
+        const rs = drop(copy(canary), "pve-east-transition");
+        expect(await messages("transition-record", rs)).toEqual([
+            '6 node step(s) are registered without a transition record (a random:index/randomId:RandomId with keepers.kind "pve-migration/transition"): the phase policies cannot check them',
+        ]);
+    });
+    test("two records", async () => {
+        const rs = copy(canary);
+        const rec = recordResource(rs);
+        rs.push({ ...rec, name: "second-transition", urn: rec.urn.replace(/pve-east-transition$/, "second-transition"), props: structuredClone(rec.props) });
+        expect(await messages("transition-record", rs)).toEqual([
+            "more than one transition record in the stack (pve-east-transition, second-transition): one stack is one ring with one transition",
+        ]);
+    });
+    test("a step told another phase than the record", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-services", (o) => (o.to = "rust-sdn"));
+        expect(await messages("transition-record", rs)).toEqual([
+            'step pve-east-01-services: --to "rust-sdn" does not match the transition record (to "rust-basic-write")',
+        ]);
+    });
+    test("a migration.toml that holds another phase than the record", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-advanced"));
+        expect(await messages("transition-record", rs)).toEqual([
+            `step pve-east-01-config: ${CANARY_TOML} says phase = "rust-advanced", but the transition record says to "rust-basic-write"`,
+        ]);
+    });
+    test("a record of another stack", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.stack = "prod"));
+        expect(await messages("transition-record", rs)).toEqual(['transition record pve-east-transition is for stack "prod", but this is stack "canary-a"']);
+    });
+});
+
+describe("backup-before-write", () => {
+    test("entering a write phase without a snapshot step", async () => {
+        const rs = drop(copy(canary), "pve-east-01-snapshot");
+        expect(await messages("backup-before-write", rs)).toEqual([
+            "node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
+        ]);
+    });
+    test("leaving a write phase without a snapshot step (cluster-wide config, one of four nodes)", async () => {
+        const rs = drop(copy(prodRollback), "pve-west-03-snapshot");
+        expect(await messages("backup-before-write", rs)).toEqual([
+            "node pve-west-03 leaves write phase rust-basic-write (rust-basic-write -> perl-only) without a snapshot step: take a verified backup before its migration config changes",
+        ]);
+    });
+    test("a snapshot step that takes no backup", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.backup = "0"));
+        expect(await messages("backup-before-write", rs)).toEqual([
+            'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
+        ]);
+    });
+    test("a config change not ordered after the snapshot (node scope: through package and units)", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-east-01-config").dependencies.length = 0;
+        expect(await messages("backup-before-write", rs)).toEqual([
+            "config step pve-east-01-config changes the migration config of node pve-east-01 without being ordered after its snapshot step pve-east-01-snapshot (dependsOn)",
+        ]);
+    });
+    test("a cluster-wide config change must follow every node's snapshot", async () => {
+        const rs = copy(prodRollback);
+        const step = byName(rs, "pve-west-cluster-config");
+        step.dependencies.splice(0, step.dependencies.length, ...step.dependencies.filter((d) => !d.endsWith("pve-west-02-snapshot")));
+        expect(await messages("backup-before-write", rs)).toEqual([
+            "config step pve-west-cluster-config changes the migration config of node pve-west-02 without being ordered after its snapshot step pve-west-02-snapshot (dependsOn)",
+        ]);
+    });
+    test("no write phase involved: no backup needed", async () => {
+        const rs = drop(copy(dev), "pve2-snapshot");
+        expect(await messages("backup-before-write", rs)).toEqual([]);
+    });
+});
+
+describe("ring-order", () => {
+    const NOW = new Date("2026-11-21T12:00:00Z");
+    const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();
+    const ring = ringOrderPolicy(() => NOW);
+    /** canary-b promoted rust-read-only -> rust-basic-write behind canary-a, which entered rust-basic-write 8 days ago. */
+    const canaryB = () =>
+        editKeepers(copy(canary), (k) =>
+            Object.assign(k, { stack: "canary-b", ring: "canary-b", upstreamStack: "canary-a", upstreamPhase: "rust-basic-write", upstreamEnteredAt: ago(8 * DAY), behindUntilSoaked: "true" }),
+        );
+    test("happy: canary-a has soaked", async () => {
+        expect(await messages(ring, canaryB())).toEqual([]);
+    });
+    test("ahead of the upstream", async () => {
+        const rs = editKeepers(canaryB(), (k) => (k.upstreamPhase = "rust-read-only"));
+        expect(await messages(ring, rs)).toEqual(["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)"]);
+    });
+    test("level with the upstream before it has soaked", async () => {
+        const rs = editKeepers(canaryB(), (k) => (k.upstreamEnteredAt = ago(2 * DAY)));
+        expect(await messages(ring, rs)).toEqual([
+            "ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (2d0h of 7d0h)",
+        ]);
+    });
+    test("the stack's own behindUntilSoaked cannot switch the rule off for canary-b", async () => {
+        const rs = editKeepers(canaryB(), (k) => ((k.upstreamEnteredAt = ago(2 * DAY)), (k.behindUntilSoaked = "false")));
+        expect(await messages(ring, rs)).toEqual([
+            "ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (2d0h of 7d0h)",
+        ]);
+    });
+    test("soak durations are policy config", async () => {
+        const rs = editKeepers(canaryB(), (k) => (k.upstreamEnteredAt = ago(2 * DAY)));
+        expect(await messages(ring, rs, { "ring-order": { soakSeconds: { "rust-basic-write": DAY } } })).toEqual([]);
+    });
+    test("a ring that drops its upstream", async () => {
+        const rs = editKeepers(canaryB(), (k) => (k.upstreamStack = ""));
+        expect(await messages(ring, rs)).toEqual([
+            'ring canary-b must follow canary-a (policy config upstreams), but its transition record names upstream "": set ring.upstream to the canary-a stack',
+        ]);
+    });
+    test("an upstream phase that is not a phase", async () => {
+        const rs = editKeepers(canaryB(), (k) => (k.upstreamPhase = "rust-someday"));
+        expect(await messages(ring, rs)).toEqual([
+            'ring canary-b: upstream canary-a phase "rust-someday" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
+        ]);
+    });
+    test("a rollback is never held back by the upstream", async () => {
+        const rs = editKeepers(canaryB(), (k) => ((k.from = "rust-sdn"), (k.upstreamPhase = "perl-only")));
+        expect(await messages(ring, rs)).toEqual([]);
+    });
+});
+
+describe("soak-and-evidence", () => {
+    const at = "promotion of canary-a from rust-read-only to rust-basic-write";
+    const ev = "evidence stacks/evidence/canary-a/rust-read-only.json";
+    const withSummary = (edit: (s: Record<string, unknown>) => void) =>
+        editKeepers(copy(canary), (k) => {
+            const s = JSON.parse(k.evidence);
+            edit(s);
+            k.evidence = JSON.stringify(s);
+        });
+    test("no evidence summary", async () => {
+        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = "")))).toEqual([`${at}: the transition record carries no evidence summary`]);
+    });
+    test("a summary that is not JSON", async () => {
+        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = "{")))).toEqual([
+            `${at}: the evidence summary in the transition record is not JSON`,
+        ]);
+    });
+    test("evidence switched off in a stack not allowed to skip it", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.evidence = JSON.stringify({ required: false, path: "stacks/evidence/canary-a/rust-read-only.json" })));
+        expect(await messages("soak-and-evidence", rs)).toEqual([
+            `${at}: gates.requireEvidence is false, but canary-a is not in skipEvidenceStacks (dev); commit passing evidence at stacks/evidence/canary-a/rust-read-only.json`,
+        ]);
+        expect(await messages("soak-and-evidence", rs, { "soak-and-evidence": { skipEvidenceStacks: ["dev", "canary-a"] } })).toEqual([]);
+    });
+    test("the dev stack may skip evidence", async () => {
+        const rs = editKeepers(copy(canary), (k) => ((k.stack = "dev"), (k.evidence = JSON.stringify({ required: false, path: "x" }))));
+        expect(await messages("soak-and-evidence", rs)).toEqual([]);
+    });
+    test("no evidence file", async () => {
+        const rs = withSummary((s) => {
+            for (const k of Object.keys(s)) if (!["required", "path"].includes(k)) delete s[k];
+            s.present = false;
+        });
+        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: no evidence at stacks/evidence/canary-a/rust-read-only.json`]);
+    });
+    test("evidence that does not follow the schema", async () => {
+        const rs = withSummary((s) => (s.valid = false));
+        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: the evidence at stacks/evidence/canary-a/rust-read-only.json does not follow the evidence schema`]);
+    });
+    test("evidence of another phase", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.phase = "perl-only")))).toEqual([`${at}: ${ev}: it is for phase "perl-only", not rust-read-only`]);
+    });
+    test("a soak shorter than the policy's", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.soakedSeconds = 3600)))).toEqual([
+            `${at}: ${ev}: soak 1h0m in rust-read-only is shorter than the required 1d0h`,
+        ]);
+        // The stack's own soak does not count; the policy config does.
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.soakedSeconds = 3600)), { "soak-and-evidence": { soakSeconds: { "rust-read-only": 3600 } } })).toEqual([]);
+    });
+    test("a fallback", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = 2)))).toEqual([`${at}: ${ev}: 2 fallback(s) over the soak window (allowed: 0)`]);
+    });
+    test("contract tests below 100 %", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.contractFailed = 3)))).toEqual([
+            `${at}: ${ev}: contract tests passed 145 of 148 endpoint(s) (97.9 %), below 100 %`,
+        ]);
+    });
+    test("no contract test", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => ((s.contractCompared = 0), (s.contractFailed = 0))))).toEqual([
+            `${at}: ${ev}: contract tests compared no endpoint`,
+        ]);
+    });
+    test("apply latency above the Perl baseline", async () => {
+        const slow = withSummary((s) => (s.applyLatencySeconds = 0.9));
+        expect(await messages("soak-and-evidence", slow)).toEqual([`${at}: ${ev}: apply latency 0.9s is above the Perl baseline 0.587s`]);
+        expect(await messages("soak-and-evidence", slow, { "soak-and-evidence": { maxLatencyRatio: 2 } })).toEqual([]);
+        expect(await messages("soak-and-evidence", slow, { "soak-and-evidence": { maxLatencyRatio: 1.5 } })).toEqual([
+            `${at}: ${ev}: apply latency 0.9s is above the Perl baseline 0.587s x 1.5`,
+        ]);
+    });
+    test("no apply latency measured", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.applyLatencySeconds = null)))).toEqual([`${at}: ${ev}: no apply latency measured against the Perl baseline`]);
+    });
+    test("evidence the program's gate refused for another reason", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.passed = false)))).toEqual([
+            `${at}: ${ev}: the program's gate did not pass it (stack, nodes or metrics window do not match)`,
+        ]);
+    });
+    test("perl-only -> rust-read-only needs none", async () => {
+        const rs = editKeepers(copy(canary), (k) => ((k.from = "perl-only"), (k.to = "rust-read-only"), (k.evidence = "")));
+        expect(await messages("soak-and-evidence", rs)).toEqual([]);
+    });
+});
+
+describe("fallback-enabled", () => {
+    test("fallback_enabled false below rust-full", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.fallback_enabled = false));
+        expect(await messages("fallback-enabled", rs)).toEqual([
+            `${CANARY_TOML}: fallback_enabled must be true in phase rust-basic-write (got false); only rust-full may disable the fallback`,
+        ]);
+    });
+    test("rust-full may disable it", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => ((t.phase = "rust-full"), (t.fallback_enabled = false)));
+        expect(await messages("fallback-enabled", rs)).toEqual([]);
+    });
+    test("a local step (dev) is checked too", async () => {
+        const rs = editToml(copy(dev), "dev-lab-cluster-config", (t) => delete t.fallback_enabled);
+        expect(await messages("fallback-enabled", rs)).toEqual([
+            "/etc/pve/network/migration.toml: fallback_enabled must be true in phase rust-read-only (got null); only rust-full may disable the fallback",
+        ]);
+    });
+    test("a migration config that is not TOML", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-config", (o) => (o.content = "phase = "));
+        expect(await messages("fallback-enabled", rs)).toEqual([`${CANARY_TOML}: the migration config is not valid TOML: Invalid TOML document: incomplete key-value declaration: no value specified`]);
+    });
+    test("a phase that does not exist", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-everything"));
+        expect(await messages("fallback-enabled", rs)).toEqual([`${CANARY_TOML}: phase "rust-everything" is not a phase`]);
+    });
+    test("the transition record", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.fallbackEnabled = "false"));
+        expect(await messages("fallback-enabled", rs)).toEqual([
+            'transition record of stack canary-a: fallbackEnabled must be "true" in phase rust-basic-write (got "false"); only rust-full may disable the fallback',
+        ]);
+    });
+});
+
+describe("perl-api", () => {
+    test("http", async () => {
+        const rs = editToml(copy(prodRollback), "pve-west-cluster-config", (t) => (t.perl_api_base_url = "http://pve-west.example.internal:8006"));
+        expect(await messages("perl-api", rs)).toEqual([`${PROD_TOML}: perl_api_base_url must be an https:// URL (got "http://pve-west.example.internal:8006")`]);
+    });
+    test("credentials in the URL", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.perl_api_base_url = "https://root:secret@pve-east:8006"));
+        expect(await messages("perl-api", rs)).toEqual([`${CANARY_TOML}: perl_api_base_url must not carry credentials (user:password@)`]);
+    });
+    test("a timeout outside the range, and the range is policy config", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.perl_api_timeout = 600));
+        expect(await messages("perl-api", rs)).toEqual([`${CANARY_TOML}: perl_api_timeout must be a whole number of seconds between 5 and 300 (got 600)`]);
+        expect(await messages("perl-api", rs, { "perl-api": { maxTimeoutSeconds: 900 } })).toEqual([]);
+        expect(await messages("perl-api", copy(canary), { "perl-api": { minTimeoutSeconds: 90 } })).toEqual([
+            "transition record of stack canary-a: perlApiTimeout must be a whole number of seconds between 90 and 300 (got 60)",
+            `${CANARY_TOML}: perl_api_timeout must be a whole number of seconds between 90 and 300 (got 60)`,
+        ]);
+    });
+    test("the transition record", async () => {
+        const rs = editKeepers(copy(canary), (k) => ((k.perlApiBaseUrl = "http://pve-east:8006"), (k.perlApiTimeout = "1")));
+        expect(await messages("perl-api", rs)).toEqual([
+            'transition record of stack canary-a: perlApiBaseUrl must be an https:// URL (got "http://pve-east:8006")',
+            "transition record of stack canary-a: perlApiTimeout must be a whole number of seconds between 5 and 300 (got 1)",
+        ]);
+    });
+});
+
+describe("package-pinned", () => {
+    test("an unpinned version", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-package", (o) => (o.version = "latest"));
+        expect(await messages("package-pinned", rs)).toEqual(['package step: --version must be an exact Debian version such as 0.4.2-1 (got "latest")']);
+    });
+    test("no sha256", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-package", (o) => (o.sha256 = ""));
+        expect(await messages("package-pinned", rs)).toEqual(['package step: --sha256 must be 64 lowercase hex digits (got "")']);
+    });
+    test("no source, or two", async () => {
+        expect(await messages("package-pinned", editOptions(copy(canary), "pve-east-01-package", (o) => (o.url = undefined)))).toEqual([
+            "package step: set exactly one of --url or --deb-path (got neither)",
+        ]);
+        expect(await messages("package-pinned", editOptions(copy(canary), "pve-east-01-package", (o) => (o["deb-path"] = "/tmp/x.deb")))).toEqual([
+            "package step: set exactly one of --url or --deb-path (got both)",
+        ]);
+    });
+    test("a URL over http", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-package", (o) => (o.url = "http://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb"));
+        expect(await messages("package-pinned", rs)).toEqual(['package step: --url must be an https:// URL (got "http://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb")']);
+    });
+    test("a .deb that does not carry the pinned version (local step)", async () => {
+        const rs = editOptions(copy(dev), "pve2-package", (o) => (o["deb-path"] = "/srv/debs/pve-network-rs_latest_amd64.deb"));
+        expect(await messages("package-pinned", rs)).toEqual([
+            'package step: --deb-path must name pve-network-rs_0.4.2-1_<arch>.deb, the pinned version (got "/srv/debs/pve-network-rs_latest_amd64.deb")',
+        ]);
+    });
+    test("a copied .deb under an unpinned name", async () => {
+        const rs = copy(copied);
+        byName(rs, "pve-east-01-package-deb").props.remotePath = "/var/tmp/pve-network-rs.deb";
+        expect(await messages("package-pinned", rs)).toEqual([
+            'copy of the package: remotePath must name a pinned pve-network-rs_<version>_<arch>.deb (got "/var/tmp/pve-network-rs.deb")',
+        ]);
+    });
+    test("the transition record", async () => {
+        const rs = editKeepers(copy(canary), (k) => ((k.packageSha256 = ""), (k.packageVersion = "*")));
+        expect(await messages("package-pinned", rs)).toEqual([
+            'transition record of stack canary-a: packageVersion must be an exact Debian version such as 0.4.2-1 (got "*")',
+            'transition record of stack canary-a: packageSha256 must be 64 lowercase hex digits (got "")',
+        ]);
+    });
+});
+
+describe("no-plaintext-secrets", () => {
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const HINT = "pass it only as a Pulumi secret input (pve-migration:sshPrivateKeys, pve-migration:kubeconfig)";
+    test("a secret config key set without --secret (the engine's list, through the record)", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.plaintextSecretKeys = "sshPrivateKeys"));
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([
+            "stack config pve-migration:sshPrivateKeys is not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)",
+        ]);
+    });
+    test("a key in a command's environment", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-east-01-units").props.environment = { SSH_KEY: KEY };
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([`environment.SSH_KEY holds private key material (-----BEGIN / PRIVATE KEY): ${HINT}`]);
+    });
+    test("a key on a command line", async () => {
+        const rs = editOptions(copy(dev), "pve1-verify", (o) => (o.key = KEY));
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([`create holds private key material (-----BEGIN / PRIVATE KEY): ${HINT}`]);
+    });
+    test("kubeconfig credentials in Helm values", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-network-rs-green").props.values.extra = "users:\n- name: admin\n  user:\n    client-key-data: LS0tLS1CRUdJTg==\n";
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([`values.extra holds kubeconfig credentials: ${HINT}`]);
+    });
+    test("a Proxmox API token in the keepers", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.note = "PVEAPIToken=root@pam!ci=0b8f"));
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([`keepers.note holds a Proxmox API token: ${HINT}`]);
+    });
+    test("a password for SSH", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-east-01-verify").props.connection.password = "hunter2";
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([
+            "connection.password is set: log in to nodes with a key from the secret pve-migration:sshPrivateKeys, never a password",
+        ]);
+    });
+    test("where a secret belongs, key material is not reported", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-east-01-verify").props.connection.privateKey = KEY;
+        byName(rs, "pve-network-rs-provider").props.kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    client-key-data: AAAA\n";
+        expect(await messages("no-plaintext-secrets", rs)).toEqual([]);
+    });
+});
+
+describe("cluster-file-single-writer", () => {
+    test("two writers of the cluster-wide migration.toml", async () => {
+        const rs = copy(prodRollback);
+        const writer = byName(rs, "pve-west-cluster-config");
+        rs.push({ ...writer, name: "pve-west-02-config", urn: writer.urn.replace(/pve-west-cluster-config$/, "pve-west-02-config"), props: structuredClone(writer.props) });
+        expect(await messages("cluster-file-single-writer", rs)).toEqual([
+            "/etc/pve/network/migration.toml is a cluster-wide file in cluster pve-west, but 2 resources write it (pve-west-cluster-config, pve-west-02-config): " +
+                "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
+        ]);
+    });
+    test("node-scoped files: one writer each", async () => {
+        expect(byName(devNodeScoped, "pve2-config").type).toBe("command:local:Command");
+        expect(await messages("cluster-file-single-writer", devNodeScoped)).toEqual([]);
+    });
+    test("one node's file in pmxcfs written from two steps", async () => {
+        const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/nodes/pve1/network/migration.toml"));
+        expect(await messages("cluster-file-single-writer", rs)).toEqual([
+            "/etc/pve/nodes/pve1/network/migration.toml is one file in pmxcfs in cluster dev-lab, but 2 resources write it (pve1-config, pve2-config): " +
+                "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
+        ]);
+    });
+    test("sdn.cfg and storage.cfg restored twice", async () => {
+        const rs = editOptions(copy(prodRollback), "pve-west-02-restore", (o) => (o.part = "cluster"));
+        expect(await messages("cluster-file-single-writer", rs)).toEqual([
+            "sdn.cfg and storage.cfg are cluster-wide in cluster pve-west, but 2 resources restore them (pve-west-cluster-restore, pve-west-02-restore): restore them once, through one node",
+        ]);
+    });
+});
+
+describe("blue-green-safe", () => {
+    test("the active color has no release", async () => {
+        const rs = drop(copy(canary), "pve-network-rs-blue");
+        expect(await messages("blue-green-safe", rs)).toEqual([
+            "active Service pve-network-canary/pve-network-rs selects color blue of pve-network-rs, but no Helm release of that color exists in namespace pve-network-canary",
+        ]);
+    });
+    test("the active color has no replica", async () => {
+        const rs = copy(prodRollback);
+        byName(rs, "pve-network-rs-blue").props.values.replicaCount = 0;
+        expect(await messages("blue-green-safe", rs)).toEqual([
+            "active Service pve-network/pve-network-rs selects color blue of pve-network-rs, but its release pve-network-rs-blue has replicaCount 0 (at least 1 needed)",
+        ]);
+    });
+    test("the rollback target is scaled to zero or removed", async () => {
+        const held = () => {
+            const rs = copy(canary);
+            byName(rs, "pve-network-rs-preview").props.metadata.annotations["pve-migration/rollback-target"] = "true";
+            return rs;
+        };
+        expect(await messages("blue-green-safe", held())).toEqual([]);
+        const scaled = held();
+        byName(scaled, "pve-network-rs-green").props.values.replicaCount = 0;
+        expect(await messages("blue-green-safe", scaled)).toEqual([
+            "preview Service pve-network-canary/pve-network-rs-preview holds color green as the rollback target of pve-network-rs, but its release pve-network-rs-green has replicaCount 0 (at least 1 needed)",
+        ]);
+        expect(await messages("blue-green-safe", drop(held(), "pve-network-rs-green"))).toEqual([
+            "preview Service pve-network-canary/pve-network-rs-preview holds color green as the rollback target of pve-network-rs, but no Helm release of that color exists in namespace pve-network-canary",
+        ]);
+    });
+    test("an idle color that is not the rollback target may go", async () => {
+        expect(await messages("blue-green-safe", drop(copy(canary), "pve-network-rs-green"))).toEqual([]);
+    });
+    test("a release in another namespace does not count", async () => {
+        const rs = copy(canary);
+        byName(rs, "pve-network-rs-blue").props.namespace = "elsewhere";
+        expect(await messages("blue-green-safe", rs)).toEqual([
+            "active Service pve-network-canary/pve-network-rs selects color blue of pve-network-rs, but no Helm release of that color exists in namespace pve-network-canary",
+        ]);
+    });
+});
+
+describe("hygiene (advisory)", () => {
+    test("log_migration_decisions off", async () => {
+        const rs = editKeepers(editToml(copy(canary), "pve-east-01-config", (t) => (t.log_migration_decisions = false)), (k) => (k.logMigrationDecisions = "false"));
+        const vs = await violations("log-migration-decisions", rs);
+        expect(vs.map((v) => [v.enforcementLevel, v.message])).toEqual([
+            ["advisory", 'transition record of stack canary-a: logMigrationDecisions should be "true" (got "false")'],
+            ["advisory", `${CANARY_TOML}: log_migration_decisions should be true (got false): the decision log is how fallbacks are audited`],
+        ]);
+    });
+    test("fewer than 2 backups kept", async () => {
+        const rs = editKeepers(editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.retention = "1")), (k) => (k.backupRetention = "1"));
+        const vs = await violations("backup-retention", rs);
+        expect(vs.map((v) => [v.enforcementLevel, v.message])).toEqual([
+            ["advisory", 'transition record of stack canary-a: backupRetention should be at least 2 (got "1")'],
+            ["advisory", 'snapshot step: --retention should keep at least 2 backups (got "1")'],
+        ]);
+    });
+    test("the minimum is policy config", async () => {
+        expect(await messages("backup-retention", copy(prodRollback), { "backup-retention": { minRetention: 7 } })).toEqual([]);
+        expect(await messages("backup-retention", copy(canary), { "backup-retention": { minRetention: 6 } })).toEqual([
+            'transition record of stack canary-a: backupRetention should be at least 6 (got "5")',
+            'snapshot step: --retention should keep at least 6 backups (got "5")',
+        ]);
+    });
+});
