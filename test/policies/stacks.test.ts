@@ -1,0 +1,149 @@
+/**
+ * The whole pack over the real program's registrations (in-process offline check): every
+ * example stack passes, and each unsafe change is blocked with the right policy named even
+ * though the program's own guards are off.
+ */
+import { checkStack, evaluateStack, CheckResult } from "../../components/policycheck";
+import { PHASES } from "../../components/phases";
+import { DAY, PROJECT_DIR, STACKS, byName, drop, isoAgo, record, stackConfig, summary } from "./helpers";
+
+const mandatory = (r: CheckResult) => summary(r.violations.filter((v) => v.enforcementLevel === "mandatory"));
+
+describe("every example stack passes the whole pack", () => {
+    test.each(STACKS)("%s, deployed in its configured phase", async (stack) => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack });
+        expect(summary(r.violations)).toEqual([]);
+        expect(r.errors).toEqual([]);
+        expect(r.passed).toBe(true);
+        expect(r.policiesRun).toHaveLength(13);
+        expect(r.from).toBe(r.to);
+    });
+
+    test("canary-a promoted from rust-read-only with the committed evidence", async () => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", from: "rust-read-only" });
+        expect([r.from, r.to]).toEqual(["rust-read-only", "rust-basic-write"]);
+        expect(summary(r.violations)).toEqual([]);
+    });
+
+    test("prod rolled back from rust-advanced to perl-only (restores, legacy apply)", async () => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "prod", from: "rust-advanced" });
+        expect(r.resources.filter((x) => x.name.endsWith("-restore"))).toHaveLength(5);
+        expect(summary(r.violations)).toEqual([]);
+    });
+
+    const walk = PHASES.slice(1).map((to, i) => [PHASES[i], to] as const);
+    test.each(walk)("dev (no evidence required in the sandbox) promoted %s -> %s", async (from, to) => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "dev", stackConfig: stackConfig("dev", (c) => (c["pve-migration:phase"] = to)), from });
+        expect(summary(r.violations)).toEqual([]);
+    });
+});
+
+describe("unsafe changes are blocked by the policies alone (guards off)", () => {
+    test("a skipped phase: phase-transition", async () => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", from: "perl-only" });
+        expect(mandatory(r)).toEqual([
+            "mandatory phase-transition pve-east-transition: stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+        ]);
+        expect(r.passed).toBe(false);
+    });
+
+    test("canary-b overtaking canary-a: ring-order", async () => {
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "canary-b",
+            stackConfig: stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-basic-write")),
+            deployed: { "canary-a": { phase: "rust-read-only", phaseEnteredAt: isoAgo(30 * DAY) }, "canary-b": { phase: "rust-read-only" } },
+        });
+        expect(mandatory(r)).toEqual([
+            "mandatory ring-order pve-east-transition: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+            "mandatory soak-and-evidence pve-east-transition: promotion of canary-b from rust-read-only to rust-basic-write: no evidence at stacks/evidence/canary-b/rust-read-only.json",
+        ]);
+    });
+
+    test("canary-b level with canary-a before canary-a has soaked: ring-order", async () => {
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "canary-b",
+            deployed: { "canary-a": { phase: "rust-read-only", phaseEnteredAt: isoAgo(3 * 3600) }, "canary-b": { phase: "perl-only" } },
+        });
+        expect(mandatory(r)).toEqual([
+            "mandatory ring-order pve-east-transition: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-read-only (3h0m of 1d0h)",
+        ]);
+    });
+
+    test("fallback disabled in rust-sdn: fallback-enabled", async () => {
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "canary-a",
+            stackConfig: stackConfig("canary-a", (c) => ((c["pve-migration:phase"] = "rust-sdn"), (c["pve-migration:fallbackEnabled"] = false))),
+            from: "rust-sdn",
+        });
+        expect(mandatory(r)).toEqual([
+            'mandatory fallback-enabled pve-east-transition: transition record of stack canary-a: fallbackEnabled must be "true" in phase rust-sdn (got "false"); only rust-full may disable the fallback',
+            "mandatory fallback-enabled pve-east-01-config: /etc/pve/nodes/pve-east-01/network/migration.toml: fallback_enabled must be true in phase rust-sdn (got false); only rust-full may disable the fallback",
+        ]);
+    });
+
+    test("an unpinned package: package-pinned", async () => {
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", stackConfig: stackConfig("canary-a", (c) => delete c["pve-migration:package"].sha256) });
+        expect(mandatory(r)).toEqual([
+            'mandatory package-pinned pve-east-transition: transition record of stack canary-a: packageSha256 must be 64 lowercase hex digits (got "")',
+            'mandatory package-pinned pve-east-01-package: package step: --sha256 must be 64 lowercase hex digits (got "")',
+        ]);
+    });
+
+    test("a plaintext SSH key: no-plaintext-secrets", async () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-b", stackConfig: stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: key })) });
+        expect(r.placeholders).toEqual([]);
+        expect(mandatory(r)).toEqual([
+            "mandatory no-plaintext-secrets pve-east-transition: stack config pve-migration:sshPrivateKeys is not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)",
+        ]);
+    });
+
+    test("an http Perl API: perl-api", async () => {
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "prod",
+            stackConfig: stackConfig("prod", (c) => (c["pve-migration:perlApi"].baseUrl = "http://pve-west.example.internal:8006")),
+        });
+        expect(mandatory(r)).toEqual([
+            'mandatory perl-api pve-west-transition: transition record of stack prod: perlApiBaseUrl must be an https:// URL (got "http://pve-west.example.internal:8006")',
+            'mandatory perl-api pve-west-cluster-config: /etc/pve/network/migration.toml: perl_api_base_url must be an https:// URL (got "http://pve-west.example.internal:8006")',
+        ]);
+    });
+
+    test("a write phase without backup: backup-before-write", async () => {
+        const rec = await record("canary-a", { from: "rust-read-only" });
+        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([byName(rec.resources, "pve-east-transition").urn]);
+        const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
+        expect(mandatory(r)).toEqual([
+            "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
+        ]);
+    });
+
+    test("two writers of the cluster-wide migration.toml: cluster-file-single-writer", async () => {
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "dev",
+            stackConfig: stackConfig("dev", (c) => (c["pve-migration:migrationConfig"] = { scope: "node", path: "/etc/pve/network/migration.toml" })),
+        });
+        expect(mandatory(r)).toEqual([
+            "mandatory cluster-file-single-writer pve2-config: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-config, pve2-config, pve3-config): " +
+                "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
+        ]);
+    });
+});
+
+describe("during a preview the snapshot's command line is unknown", () => {
+    const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    test("the pack runs without a 'can't run during preview' and still blocks a missing backup", async () => {
+        const rec = await record("canary-a", { from: "rust-read-only", preview: true });
+        expect(byName(rec.resources, "pve-east-01-snapshot").props.create).toBe(UNKNOWN_STRING);
+        expect(summary((await evaluateStack(rec)).violations)).toEqual([]);
+        const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
+        expect(mandatory(r)).toEqual([
+            "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
+        ]);
+    });
+});
