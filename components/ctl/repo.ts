@@ -6,6 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { UsageError } from "../gates/argv";
 import { writeFileAtomic } from "../gates/files";
 import { CtlError, EXIT } from "./errors";
 import { LoadedStack, STACK_NAME_RE, loadStack, stackFileRel } from "./stackfile";
@@ -28,7 +29,7 @@ export function findRepo(cwd: string, repoFlag?: string): string {
     if (repoFlag !== undefined) {
         const dir = path.resolve(cwd, repoFlag);
         if (!fs.existsSync(path.join(dir, STACKS_DIR))) {
-            throw new CtlError(EXIT.USAGE, `--repo: ${dir} has no ${STACKS_DIR}/ folder`);
+            throw new UsageError(`--repo: ${dir} has no ${STACKS_DIR}/ folder`);
         }
         return dir;
     }

@@ -59,7 +59,9 @@ export function resolveUpstream(down: LoadedStack, stacks: ReadonlyMap<string, L
     let source: SoakSource = "unknown";
     let note: string | undefined;
     const dep = ctx.deployed(name, down.upstreamRef);
-    if (dep.known && !dep.neverDeployed && dep.phase === phase && dep.phaseEnteredAt !== undefined) {
+    if (soakSeconds[phase] === 0) {
+        // No soak in this phase: the upstream counts as soaked whenever it entered it.
+    } else if (dep.known && !dep.neverDeployed && dep.phase === phase && dep.phaseEnteredAt !== undefined) {
         enteredAt = dep.phaseEnteredAt;
         source = "deployed";
     } else {
@@ -135,27 +137,38 @@ export interface GateOptions {
  * the phase than the deployed one, and the soak measured from the deployed entry time.
  */
 export function evidenceGate(cfg: StackConfig, from: Phase, ctx: Context, opts: GateOptions = {}): EvidenceReport {
-    const rel = evidencePath(cfg.stack, from);
+    const path = evidencePath(cfg.stack, from);
     const requiredSoakSeconds = Math.max(cfg.soakSeconds[from], opts.minSoakSeconds ?? 0);
-    const base = { path: rel, requiredSoakSeconds };
+    // One key order for every report (the JSON shape is documented and compared byte for byte).
+    const report = (r: Omit<EvidenceReport, "path" | "requiredSoakSeconds">): EvidenceReport => ({
+        path,
+        required: r.required,
+        notRequiredBecause: r.notRequiredBecause,
+        present: r.present,
+        valid: r.valid,
+        passed: r.passed,
+        soakedSeconds: r.soakedSeconds,
+        requiredSoakSeconds,
+        reasons: r.reasons,
+    });
+    const text = ctx.readFile(path);
     const notRequired = !cfg.gates.requireEvidence
         ? `${NAMESPACE}:gates.requireEvidence is false`
         : from === "perl-only" && requiredSoakSeconds === 0
           ? "nothing routes to Rust in perl-only"
           : null;
     if (notRequired !== null) {
-        return { ...base, required: false, notRequiredBecause: notRequired, present: ctx.readFile(rel) !== undefined, valid: null, passed: true, soakedSeconds: null, reasons: [] };
+        return report({ required: false, notRequiredBecause: notRequired, present: text !== undefined, valid: null, passed: true, soakedSeconds: null, reasons: [] });
     }
-    const text = ctx.readFile(rel);
     if (text === undefined) {
-        return {
-            ...base, required: true, notRequiredBecause: null, present: false, valid: null, passed: false, soakedSeconds: null,
-            reasons: [`missing evidence ${rel} (needed to leave ${from} by promotion: contract tests and metrics over the soak)`],
-        };
+        return report({
+            required: true, notRequiredBecause: null, present: false, valid: null, passed: false, soakedSeconds: null,
+            reasons: [`missing evidence ${path} (needed to leave ${from} by promotion: contract tests and metrics over the soak)`],
+        });
     }
     const parsed = parseEvidence(text);
     if (!parsed.ok) {
-        return { ...base, required: true, notRequiredBecause: null, present: true, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${rel}: ${e}`) };
+        return report({ required: true, notRequiredBecause: null, present: true, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${path}: ${e}`) });
     }
     const ev = parsed.value;
     const reasons = evaluateEvidence(ev, {
@@ -164,10 +177,10 @@ export function evidenceGate(cfg: StackConfig, from: Phase, ctx: Context, opts: 
         nodes: cfg.nodes.map((n) => n.name),
         soakSeconds: requiredSoakSeconds,
         maxLatencyRatio: cfg.gates.maxLatencyRatio,
-    }).map((r) => `${rel}: ${r}`);
-    reasons.push(...timeReasons(ev, rel, from, requiredSoakSeconds, ctx.now, opts.deployed));
+    }).map((r) => `${path}: ${r}`);
+    reasons.push(...timeReasons(ev, path, from, requiredSoakSeconds, ctx.now, opts.deployed));
     const soakedSeconds = Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000);
-    return { ...base, required: true, notRequiredBecause: null, present: true, valid: true, passed: reasons.length === 0, soakedSeconds, reasons };
+    return report({ required: true, notRequiredBecause: null, present: true, valid: true, passed: reasons.length === 0, soakedSeconds, reasons });
 }
 
 function timeReasons(ev: Evidence, rel: string, from: Phase, soak: number, now: Date, dep: Deployed | undefined): string[] {

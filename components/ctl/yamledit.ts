@@ -47,10 +47,15 @@ export function renderScalar(v: string | number | boolean, style?: Scalar.Type):
     return JSON.stringify(v);
 }
 
+/** A map key: plain when unambiguous (`pve-migration:phase` included), else double-quoted. */
+export function renderKey(k: string): string {
+    return /^[A-Za-z_][A-Za-z0-9_.\/-]*(:[A-Za-z0-9_.\/-]+)*$/.test(k) && !YAML11_WORDS.test(k) ? k : JSON.stringify(k);
+}
+
 /** Block-style lines of `value` under `key` at `indent` spaces. */
 function renderPair(key: string, value: YamlValue, indent: number, step: number): string[] {
     const pad = " ".repeat(indent);
-    const k = renderScalar(key);
+    const k = renderKey(key);
     if (typeof value !== "object") return [`${pad}${k}: ${renderScalar(value)}`];
     const entries = Object.entries(value);
     if (entries.length === 0) return [`${pad}${k}: {}`];
@@ -61,7 +66,7 @@ function renderPair(key: string, value: YamlValue, indent: number, step: number)
 function renderFlow(value: YamlValue): string {
     if (typeof value !== "object") return renderScalar(value);
     const entries = Object.entries(value);
-    return entries.length === 0 ? "{}" : `{ ${entries.map(([k, v]) => `${renderScalar(k)}: ${renderFlow(v)}`).join(", ")} }`;
+    return entries.length === 0 ? "{}" : `{ ${entries.map(([k, v]) => `${renderKey(k)}: ${renderFlow(v)}`).join(", ")} }`;
 }
 
 function lineStart(text: string, offset: number): number {

@@ -1,0 +1,152 @@
+/**
+ * `migration-ctl plan`: which nodes change and the steps on each, in order, with the
+ * from-phase taken from the deployed state, --from, or --base (and said which).
+ */
+import { EXIT } from "../../components/ctl/errors";
+import { PlanJson } from "../../components/ctl/render";
+import { planSteps } from "../../components/plan";
+import { NODES, TestRepo } from "./helpers";
+
+let repo: TestRepo;
+beforeEach(() => {
+    repo = new TestRepo();
+    repo.setPhases({ "canary-a": "rust-basic-write", "canary-b": "rust-read-only", prod: "perl-only", dev: "perl-only" });
+    repo.commit("baseline");
+});
+afterEach(() => repo.cleanup());
+
+async function planJson(args: string[]): Promise<PlanJson> {
+    const r = await repo.ctl(["plan", "--json", ...args]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(EXIT.OK);
+    return JSON.parse(r.stdout) as PlanJson;
+}
+
+/** Every step comes after the steps it depends on, in the order printed (nodes, then cluster steps)? */
+function orderRespected(p: PlanJson): boolean {
+    const order = [...p.nodes.flatMap((n) => n.steps), ...p.clusterSteps];
+    const pos = new Map(order.map((s, i) => [s.id, i]));
+    // Node lists are per node; within one node a step never precedes its same-node dependencies.
+    return p.nodes.every((n) =>
+        n.steps.every((s, i) => s.dependsOn.every((d) => !n.steps.some((x, j) => x.id === d && j > i))),
+    ) && order.every((s) => s.dependsOn.every((d) => pos.has(d)));
+}
+
+test("a node-scoped canary promotion from --from: snapshot, package, units, config, services, verify", async () => {
+    const p = await planJson(["--stack", "canary-b", "--from", "perl-only"]);
+    expect(p).toMatchObject({
+        stack: "canary-b",
+        cluster: "pve-east",
+        scope: "node",
+        writerNode: "pve-east-02",
+        from: "perl-only",
+        fromSource: "--from; deployed unknown (no pulumi CLI)",
+        to: "rust-read-only",
+        toSource: "configured in stacks/Pulumi.canary-b.yaml",
+        transition: { kind: "promotion", steps: 1, backupRequired: false, restoreRequired: false },
+        changingNodes: ["pve-east-02"],
+        clusterSteps: [],
+    });
+    expect(p.nodes).toEqual([
+        {
+            node: "pve-east-02",
+            steps: [
+                { id: "pve-east-02-snapshot", kind: "snapshot", dependsOn: [] },
+                { id: "pve-east-02-package", kind: "package", dependsOn: ["pve-east-02-snapshot"] },
+                { id: "pve-east-02-units", kind: "units", dependsOn: ["pve-east-02-snapshot"] },
+                { id: "pve-east-02-config", kind: "config", dependsOn: ["pve-east-02-package", "pve-east-02-units"] },
+                { id: "pve-east-02-services", kind: "services", dependsOn: ["pve-east-02-config"] },
+                { id: "pve-east-02-verify", kind: "verify", dependsOn: ["pve-east-02-services"] },
+            ],
+        },
+    ]);
+    expect(p.criticalPath).toEqual(["pve-east-02-snapshot", "pve-east-02-package", "pve-east-02-config", "pve-east-02-services", "pve-east-02-verify"]);
+    expect(orderRespected(p)).toBe(true);
+});
+
+test("a cluster-wide rollback from the deployed phase: every node, restore, one cluster config and restore", async () => {
+    const deployed = repo.writeDeployed({ prod: { phase: "rust-sdn", phaseEnteredAt: "2026-10-01T00:00:00Z" } });
+    const p = await planJson(["--stack", "prod", "--deployed-file", deployed]);
+    expect(p.from).toBe("rust-sdn");
+    expect(p.fromSource).toBe("deployed, rust-sdn since 2026-10-01T00:00:00Z (--deployed-file)");
+    expect(p.transition).toEqual({ kind: "rollback", steps: -4, backupRequired: true, restoreRequired: true });
+    expect(p.changingNodes).toEqual(NODES.prod);
+    for (const n of p.nodes) {
+        expect(n.steps.map((s) => s.kind)).toEqual(["snapshot", "services", "package", "units", "restore", "legacy-apply", "verify"]);
+        expect(n.steps.find((s) => s.kind === "services")?.dependsOn).toEqual(["pve-west-cluster-config"]);
+    }
+    expect(p.clusterSteps).toEqual([
+        { id: "pve-west-cluster-config", kind: "cluster-config", node: "pve-west-01", dependsOn: NODES.prod.map((n) => `${n}-snapshot`) },
+        { id: "pve-west-cluster-restore", kind: "cluster-restore", node: "pve-west-01", dependsOn: ["pve-west-cluster-config"] },
+    ]);
+    // Exactly the plan the program registers (components/plan), nothing dropped or added.
+    const expected = planSteps({ cluster: "pve-west", from: "rust-sdn", to: "perl-only", nodes: NODES.prod, scope: "cluster", writerNode: "pve-west-01" });
+    expect([...p.nodes.flatMap((n) => n.steps.map((s) => s.id)), ...p.clusterSteps.map((s) => s.id)].sort()).toEqual(expected.steps.map((s) => s.id).sort());
+    expect(orderRespected(p)).toBe(true);
+});
+
+test("--base takes the from-phase from the stack file at that revision", async () => {
+    repo.setPhase("canary-a", "rust-advanced");
+    const p = await planJson(["--stack", "canary-a", "--base", "main"]);
+    expect([p.from, p.fromSource, p.to]).toEqual(["rust-basic-write", "configured at main", "rust-advanced"]);
+    expect(p.transition.kind).toBe("promotion");
+});
+
+test("--base for a stack that did not exist there: from perl-only, said so", async () => {
+    repo.write("stacks/Pulumi.canary-c.yaml", repo.read("stacks/Pulumi.canary-b.yaml").replace(/pve-east-02/g, "pve-east-03"));
+    const p = await planJson(["--stack", "canary-c", "--base", "main"]);
+    expect([p.from, p.fromSource]).toEqual(["perl-only", "stacks/Pulumi.canary-c.yaml does not exist at main: a new stack starts from perl-only"]);
+});
+
+test("no change: no node changes phase, steps re-run idempotently", async () => {
+    const p = await planJson(["--stack", "dev", "--from", "perl-only"]);
+    expect(p.transition.kind).toBe("none");
+    expect(p.changingNodes).toEqual([]);
+    expect(p.nodes[0].steps.map((s) => s.kind)).toEqual(["package", "units", "services", "verify"]);
+});
+
+test("--to plans towards another phase; the deployed phase wins over --from, with a note", async () => {
+    const deployed = repo.writeDeployed({ "canary-a": { phase: "rust-basic-write", phaseEnteredAt: "2026-10-01T00:00:00Z" } });
+    const r = await repo.ctl(["plan", "--json", "--stack", "canary-a", "--to", "perl-only", "--from", "rust-sdn", "--deployed-file", deployed]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stderr).toBe("note: --from rust-sdn ignored: the deployed phase is known (rust-basic-write)\n");
+    const p = JSON.parse(r.stdout) as PlanJson;
+    expect([p.from, p.to, p.toSource]).toEqual(["rust-basic-write", "perl-only", "--to"]);
+});
+
+test("without a deployed phase, --from or --base: exit 2, saying what to give", async () => {
+    expect(await repo.ctl(["plan", "--stack", "canary-a"])).toEqual({
+        code: EXIT.USAGE,
+        stdout: "",
+        stderr: "migration-ctl: plan: the deployed phase of canary-a is unknown (no pulumi CLI); give --from PHASE or --base REV\n",
+    });
+});
+
+test("text output", async () => {
+    const r = await repo.ctl(["plan", "--stack", "canary-b", "--from", "rust-basic-write"]);
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout).toBe(
+        [
+            "plan for canary-b: cluster pve-east, migration config node-scoped",
+            "from: rust-basic-write (--from; deployed unknown (no pulumi CLI))",
+            "to:   rust-read-only (configured in stacks/Pulumi.canary-b.yaml)",
+            "transition: rollback, 1 phase(s); verified backup first; restores the latest verified backup",
+            "nodes changing: pve-east-02",
+            "",
+            "pve-east-02:",
+            "   1. pve-east-02-snapshot      snapshot",
+            "   2. pve-east-02-config        config           after pve-east-02-snapshot",
+            "   3. pve-east-02-services      services         after pve-east-02-config",
+            "   4. pve-east-02-package       package          after pve-east-02-services",
+            "   5. pve-east-02-units         units            after pve-east-02-services",
+            "   6. pve-east-02-restore       restore          after pve-east-02-services",
+            "   7. pve-east-02-legacy-apply  legacy-apply     after pve-east-02-restore, pve-east-cluster-restore",
+            "   8. pve-east-02-verify        verify           after pve-east-02-legacy-apply, pve-east-02-package, pve-east-02-units",
+            "cluster pve-east (once, through pve-east-02):",
+            "   1. pve-east-cluster-restore  cluster-restore  after pve-east-02-services",
+            "",
+            "critical path (6 steps): pve-east-02-snapshot -> pve-east-02-config -> pve-east-02-services -> pve-east-02-restore -> pve-east-02-legacy-apply -> pve-east-02-verify",
+            "",
+        ].join("\n"),
+    );
+});

@@ -1,0 +1,97 @@
+/**
+ * migration-ctl as a real process through bin/migration-ctl.js (the npm bin): exit codes,
+ * stdout/stderr, files written, and the deployed phase from a `pulumi` binary on PATH.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EXIT } from "../../components/ctl/errors";
+import { HELP } from "../../components/ctl/help";
+import { FIXTURES, GOLDEN, TestRepo, expectGolden } from "./helpers";
+
+let repo: TestRepo;
+beforeEach(() => {
+    repo = new TestRepo();
+    repo.setPhases({ "canary-a": "rust-read-only", "canary-b": "perl-only", prod: "perl-only", dev: "perl-only" });
+    repo.commit("baseline");
+});
+afterEach(() => repo.cleanup());
+
+test("the shim is executable on its own (#!/usr/bin/env node) and prints help", () => {
+    expect(fs.statSync(path.join(__dirname, "../../bin/migration-ctl.js")).mode & 0o111).toBe(0o111);
+    const r = repo.run(["--help"], { direct: true });
+    expect(r).toEqual({ code: EXIT.OK, stdout: HELP.main, stderr: "" });
+});
+
+test("phase set writes the golden file; check --json on the pull request matches the golden report", () => {
+    repo.write("stacks/Pulumi.lab.yaml", fs.readFileSync(path.join(FIXTURES, "Pulumi.lab.yaml"), "utf8"));
+    repo.commit("add lab");
+    repo.git("checkout", "-q", "-b", "pr");
+    const set = repo.run(["phase", "set", "rust-basic-write", "--stack", "lab"]);
+    expect(set.code).toBe(EXIT.OK);
+    expect(repo.read("stacks/Pulumi.lab.yaml")).toBe(fs.readFileSync(path.join(GOLDEN, "Pulumi.lab.after-phase-set.yaml"), "utf8"));
+
+    const promote = repo.run(["phase", "set", "rust-basic-write", "--stack", "canary-a"]);
+    expect(promote.code).toBe(EXIT.OK);
+    repo.commit("promote canary-a and lab");
+    const deployed = repo.writeDeployed({});
+    const check = repo.run(["check", "--base", "main", "--json", "--now", "2026-11-01T12:00:00Z", "--deployed-file", deployed]);
+    expect(check.stderr).toBe("");
+    expect(check.code).toBe(EXIT.OK);
+    expectGolden("check-process.json", check.stdout);
+});
+
+test("errors from the process: malformed YAML (5, file untouched) and unknown revision (7)", () => {
+    const broken = "config:\n  pve-migration:phase: perl-only\n  - not: a map\n";
+    repo.write("stacks/Pulumi.dev.yaml", broken);
+    const bad = repo.run(["rollback", "--stack", "dev"]);
+    expect(bad.code).toBe(EXIT.MALFORMED_YAML);
+    expect(bad.stdout).toBe("");
+    expect(bad.stderr).toBe("migration-ctl: stacks/Pulumi.dev.yaml: malformed YAML at line 3, column 1: A block sequence may not be used as an implicit map key\n");
+    expect(repo.read("stacks/Pulumi.dev.yaml")).toBe(broken);
+    const rev = repo.run(["check", "--base", "origin/main"]);
+    expect(rev).toEqual({ code: EXIT.UNKNOWN_REV, stdout: "", stderr: `migration-ctl: --base: unknown git revision "origin/main" in ${repo.dir}\n` });
+});
+
+test("with a pulumi binary on PATH the deployed phase comes from `pulumi stack output --json --stack S`", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-pulumi-"));
+    try {
+        // A stand-in for the pulumi CLI: answers for canary-a (by short and by qualified name),
+        // fails like pulumi does for a stack it does not know, and logs every call.
+        fs.writeFileSync(
+            path.join(bin, "pulumi"),
+            [
+                "#!/bin/sh",
+                'printf "%s\\n" "$*" >> "$(dirname "$0")/calls.log"',
+                'case "$5" in',
+                '  canary-a|organization/pve-network-migration/canary-a) echo \'{"phase":"rust-read-only","phaseEnteredAt":"2026-10-20T08:00:00Z","previousPhase":"perl-only","nodes":["pve-east-01"]}\' ;;',
+                '  *) echo "error: no stack named \'$5\' found" >&2; exit 255 ;;',
+                "esac",
+                "",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const r = repo.run(["phase", "get"], { pathDirs: [bin] });
+        expect(r).toEqual({
+            code: EXIT.OK,
+            stderr: "",
+            stdout:
+                "canary-a  rust-read-only  deployed: rust-read-only since 2026-10-20T08:00:00Z (pulumi stack output --stack canary-a)\n" +
+                "canary-b  perl-only       deployed: unknown (pulumi stack output --stack canary-b failed: error: no stack named 'canary-b' found)\n" +
+                "dev       perl-only       deployed: unknown (pulumi stack output --stack dev failed: error: no stack named 'dev' found)\n" +
+                "prod      perl-only       deployed: unknown (pulumi stack output --stack prod failed: error: no stack named 'prod' found)\n",
+        });
+        expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8")).toBe(
+            ["canary-a", "canary-b", "dev", "prod"].map((s) => `stack output --json --stack ${s}\n`).join(""),
+        );
+        // The upstream of canary-b is asked for by its fully qualified name.
+        fs.rmSync(path.join(bin, "calls.log"));
+        const set = repo.run(["phase", "set", "rust-read-only", "--stack", "canary-b", "--now", "2026-11-01T12:00:00Z"], { pathDirs: [bin] });
+        expect(set.code).toBe(EXIT.OK);
+        expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8")).toBe(
+            "stack output --json --stack canary-b\nstack output --json --stack organization/pve-network-migration/canary-a\n",
+        );
+    } finally {
+        fs.rmSync(bin, { recursive: true, force: true });
+    }
+});

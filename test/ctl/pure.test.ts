@@ -1,0 +1,220 @@
+/**
+ * The pure parts of migration-ctl, called directly: unified diff (against GNU diff -u),
+ * in-place YAML edits, the raw config handed to parseStackConfig (secrets), deployed outputs.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import YAML from "yaml";
+import { deployedFromFile, parseOutputs } from "../../components/ctl/deployed";
+import { unifiedDiff } from "../../components/ctl/diff";
+import { CtlError, EXIT } from "../../components/ctl/errors";
+import { loadStack, rawConfigOf } from "../../components/ctl/stackfile";
+import { editYaml, renderScalar } from "../../components/ctl/yamledit";
+
+describe("unifiedDiff matches diff -u", () => {
+    const lines = (n: number, f = (i: number) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join("\n") + "\n";
+    const cases: [string, string, string][] = [
+        ["one change in the middle", lines(20), lines(20).replace("line 10\n", "line ten\n")],
+        ["change at the start", lines(8), lines(8).replace("line 1\n", "first\n")],
+        ["change at the end", lines(8), lines(8).replace("line 8\n", "last\n")],
+        ["insertions only", lines(5), lines(5).replace("line 3\n", "line 3\nnew a\nnew b\n")],
+        ["deletions only", lines(9), lines(9).replace("line 4\nline 5\n", "")],
+        ["two hunks far apart", lines(40), lines(40).replace("line 3\n", "three\n").replace("line 30\n", "thirty\n")],
+        ["two changes merged into one hunk", lines(30), lines(30).replace("line 10\n", "ten\n").replace("line 16\n", "sixteen\n")],
+        ["two changes just too far apart to merge", lines(30), lines(30).replace("line 10\n", "ten\n").replace("line 17\n", "seventeen\n")],
+        ["from empty", "", lines(3)],
+        ["to empty", lines(3), ""],
+        ["old lacks the final newline", "a\nb\nc", "a\nb\nc\n"],
+        ["new lacks the final newline", "a\nb\nc\n", "a\nb\nC"],
+        ["both lack it, change before", "a\nb\nc", "A\nb\nc"],
+        ["repeated lines", "x\nx\ny\nx\nx\n", "x\ny\nx\ny\nx\n"],
+    ];
+
+    test.each(cases)("%s", (_name, a, b) => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-diff-"));
+        try {
+            fs.writeFileSync(path.join(dir, "a"), a);
+            fs.writeFileSync(path.join(dir, "b"), b);
+            const r = spawnSync("diff", ["-u", "a", "b"], { cwd: dir, encoding: "utf8" });
+            expect(r.status).toBe(1);
+            const gnu = r.stdout.split("\n").slice(2).join("\n");
+            const ours = unifiedDiff(a, b, "a", "b");
+            expect(ours.split("\n").slice(0, 2)).toEqual(["--- a", "+++ b"]);
+            // Hunks as GNU diff prints them (its headers carry timestamps).
+            const oursHunks = ours.split("\n").slice(2).join("\n");
+            if (_name === "repeated lines") {
+                // Several minimal scripts exist; ours must still apply: rebuild both sides from it.
+                const hunkLines = oursHunks.split("\n").filter((l) => /^[ +-]/.test(l));
+                expect(hunkLines.filter((l) => l[0] !== "+").map((l) => l.slice(1)).join("\n") + "\n").toBe(a);
+                expect(hunkLines.filter((l) => l[0] !== "-").map((l) => l.slice(1)).join("\n") + "\n").toBe(b);
+                expect(hunkLines.filter((l) => l[0] !== " ").length).toBe(gnu.split("\n").filter((l) => /^[+-]/.test(l)).length);
+            } else {
+                expect(oursHunks).toBe(gnu);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    test("equal texts: empty diff", () => {
+        expect(unifiedDiff("a\n", "a\n", "x", "y")).toBe("");
+    });
+});
+
+describe("editYaml", () => {
+    const F = "stacks/Pulumi.t.yaml";
+
+    test.each([
+        ["plain", "config:\n  k: old # c\n", "config:\n  k: new-value # c\n"],
+        ["single-quoted", "config:\n  k: 'old'   # c\n", "config:\n  k: 'new-value'   # c\n"],
+        ["double-quoted", 'config:\n  k: "old"\n', 'config:\n  k: "new-value"\n'],
+        ["in a flow map", "config: { k: old, j: 1 }\n", "config: { k: new-value, j: 1 }\n"],
+        ["no final newline", "config:\n  k: old", "config:\n  k: new-value"],
+    ])("replace a %s scalar in place", (_n, before, after) => {
+        expect(editYaml(before, F, [{ path: ["config", "k"], value: "new-value" }])).toBe(after);
+    });
+
+    test("add a key to a block map at the map's indentation, after its last entry", () => {
+        const before = "config:\n    a: 1   # one\n    b:\n        c: 2\n# end\n";
+        const after = editYaml(before, F, [{ path: ["config", "d"], value: { e: "2026-01-01T00:00:00Z", f: true } }]);
+        expect(after).toBe("config:\n    a: 1   # one\n    b:\n        c: 2\n    d:\n        e: \"2026-01-01T00:00:00Z\"\n        f: true\n# end\n");
+    });
+
+    test("add a key at the end of a file without a final newline", () => {
+        expect(editYaml("config:\n  a: 1", F, [{ path: ["config", "b"], value: 2 }])).toBe("config:\n  a: 1\n  b: 2\n");
+    });
+
+    test("remove a key (its lines only), and a key of a flow map", () => {
+        expect(editYaml("config:\n  a: 1\n  b:\n    c: 2\n  d: 3\n", F, [{ path: ["config", "b"], value: undefined }])).toBe("config:\n  a: 1\n  d: 3\n");
+        expect(editYaml("config: { a: 1, b: 2 }\n", F, [{ path: ["config", "b"], value: undefined }])).toBe("config: { a: 1 }\n");
+        expect(editYaml("config:\n  a: 1\n", F, [{ path: ["config", "zz"], value: undefined }])).toBe("config:\n  a: 1\n");
+    });
+
+    test("replace a flow map value", () => {
+        expect(editYaml('r:\n  g: { v: "0.5.0", count: 1 }  # keep\n', F, [{ path: ["r", "g"], value: { v: "0.5.1", count: 2 } }])).toBe(
+            'r:\n  g: { v: "0.5.1", count: 2 }  # keep\n',
+        );
+        // A key YAML 1.1 reads as a boolean is quoted.
+        expect(editYaml("r:\n  g: { a: 1 }\n", F, [{ path: ["r", "g"], value: { n: 2 } }])).toBe('r:\n  g: { "n": 2 }\n');
+    });
+
+    test("values that YAML readers would take for something else are quoted", () => {
+        expect(["yes", "off", "1.0", "2026-01-01", "null", "a b", "-x", "rust-sdn", "pve-east-01"].map((v) => renderScalar(v))).toEqual([
+            '"yes"', '"off"', '"1.0"', '"2026-01-01"', '"null"', '"a b"', '"-x"', "rust-sdn", "pve-east-01",
+        ]);
+    });
+
+    test("a block scalar or a list is not rewritten; the error names the key", () => {
+        expect(() => editYaml("config:\n  k: |\n    text\n", F, [{ path: ["config", "k"], value: "x" }])).toThrow(
+            new CtlError(EXIT.INVALID_CONFIG, `${F}: config.k: written as a block scalar; edit it by hand`),
+        );
+        expect(() => editYaml("config:\n  k:\n    - a\n", F, [{ path: ["config", "k"], value: "x" }])).toThrow(
+            `${F}: config.k: cannot replace a list with this value; edit it by hand`,
+        );
+    });
+
+    test("every edit reads back as intended (random edits over the repository's stack files)", () => {
+        const dir = path.resolve(__dirname, "../../stacks");
+        for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".yaml"))) {
+            const text = fs.readFileSync(path.join(dir, f), "utf8");
+            const out = editYaml(text, f, [
+                { path: ["config", "pve-migration:phase"], value: "rust-sdn" },
+                { path: ["config", "pve-migration:backups", "retention"], value: 9 },
+                { path: ["config", "pve-migration:extra"], value: { a: "b" } },
+                { path: ["config", "pve-migration:logMigrationDecisions"], value: undefined },
+            ]);
+            const data = YAML.parse(out).config;
+            expect([data["pve-migration:phase"], data["pve-migration:backups"].retention, data["pve-migration:extra"], "pve-migration:logMigrationDecisions" in data]).toEqual([
+                "rust-sdn", 9, { a: "b" }, false,
+            ]);
+            expect(out.split("\n").filter((l) => !text.split("\n").includes(l))).toEqual([
+                "  pve-migration:phase: rust-sdn",
+                "    retention: 9",
+                "  pve-migration:extra:",
+                "    a: b",
+            ]);
+        }
+    });
+});
+
+describe("the raw config handed to parseStackConfig", () => {
+    const doc = (text: string) => YAML.parseDocument(text);
+
+    test("strings as they are, everything else as JSON; other namespaces ignored", () => {
+        const raw = rawConfigOf(
+            doc("config:\n  pve-migration:cluster: c1\n  pve-migration:transport: local\n  pve-migration:fallbackEnabled: true\n  pve-migration:nodes:\n    - name: n1\n  aws:region: x\n"),
+            "f",
+        );
+        expect(raw).toEqual({
+            values: { cluster: "c1", transport: "local", fallbackEnabled: "true", nodes: '[{"name":"n1"}]' },
+            secretKeys: new Set(),
+            notes: [],
+        });
+    });
+
+    test("secure values are redacted and marked secret; never their ciphertext", () => {
+        const raw = rawConfigOf(
+            doc("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}]\n  pve-migration:sshPrivateKeys:\n    ops:\n      secure: v1:AAAAcipher\n  pve-migration:kubeconfig:\n    secure: v1:BBBB\n"),
+            "f",
+        );
+        expect(raw.values.sshPrivateKeys).toBe('{"ops":"[secret]"}');
+        expect(raw.values.kubeconfig).toBe("[secret]");
+        expect(raw.secretKeys).toEqual(new Set(["sshPrivateKeys", "kubeconfig"]));
+        expect(JSON.stringify(raw)).not.toContain("cipher");
+    });
+
+    test("missing secrets get stand-ins and a note; a plaintext secret is reported by the config rules", () => {
+        const raw = rawConfigOf(doc("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}, {name: n2}]\n"), "stacks/Pulumi.x.yaml");
+        expect(raw.values.sshPrivateKeys).toBe('{"ops":"[secret]","default":"[secret]"}');
+        expect(raw.notes).toEqual([
+            "pve-migration:sshPrivateKeys is not in stacks/Pulumi.x.yaml; set it before pulumi up (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
+        ]);
+        const text = fs.readFileSync(path.resolve(__dirname, "../../stacks/Pulumi.canary-b.yaml"), "utf8") + "  pve-migration:sshPrivateKeys:\n    default: '-----BEGIN OPENSSH PRIVATE KEY-----'\n";
+        const s = loadStack(text, "canary-b", "/tmp");
+        expect(s.config).toBeUndefined();
+        expect(s.errors).toContain(
+            "stacks/Pulumi.canary-b.yaml: pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
+        );
+    });
+});
+
+describe("deployed outputs", () => {
+    test("parseOutputs: phase, entry time, never deployed, and errors naming the field", () => {
+        expect(parseOutputs({ phase: "rust-sdn", phaseEnteredAt: "2026-10-01T00:00:00Z", previousPhase: "rust-advanced", nodes: ["a"] }, "src")).toEqual({
+            known: true, phase: "rust-sdn", phaseEnteredAt: "2026-10-01T00:00:00Z", previousPhase: "rust-advanced", source: "src",
+        });
+        expect(parseOutputs({}, "src")).toEqual({ known: true, phase: "perl-only", source: "src (never deployed)", neverDeployed: true });
+        expect(() => parseOutputs({ cluster: "x" }, "src")).toThrow("phase: missing (not outputs of this project's program?)");
+        expect(() => parseOutputs({ phase: "rust-max" }, "src")).toThrow(/^phase: Invalid enum value/);
+        expect(() => parseOutputs({ phase: "perl-only", phaseEnteredAt: "yesterday" }, "src")).toThrow("phaseEnteredAt: Invalid datetime");
+    });
+
+    test("--deployed-file errors are usage errors naming the stack and field", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-dep-"));
+        try {
+            const f = path.join(dir, "d.json");
+            fs.writeFileSync(f, JSON.stringify({ "canary-a": { phase: "rust-turbo" } }));
+            expect(() => deployedFromFile(f)).toThrow(/^--deployed-file: .*d\.json: canary-a\.phase: Invalid enum value/);
+            fs.writeFileSync(f, "[1]");
+            expect(() => deployedFromFile(f)).toThrow(/must hold a JSON object/);
+            fs.writeFileSync(f, "{");
+            expect(() => deployedFromFile(f)).toThrow(/^--deployed-file: cannot read .*d\.json: /);
+            let err: unknown;
+            try {
+                deployedFromFile(path.join(dir, "missing.json"));
+            } catch (e) {
+                err = e;
+            }
+            expect(err).toBeInstanceOf(CtlError);
+            expect([(err as CtlError).code, (err as CtlError).message]).toEqual([EXIT.USAGE, `--deployed-file: cannot read ${path.join(dir, "missing.json")}: ENOENT`]);
+            fs.writeFileSync(f, JSON.stringify({ prod: { phase: "perl-only" } }));
+            const lookup = deployedFromFile(f);
+            expect(lookup("prod")).toEqual({ known: true, phase: "perl-only", phaseEnteredAt: undefined, previousPhase: undefined, source: "--deployed-file" });
+            expect(lookup("dev")).toEqual({ known: false, reason: "not in --deployed-file" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
