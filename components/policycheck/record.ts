@@ -42,7 +42,7 @@ export interface RecordedResource {
 }
 
 /** Outputs a StackReference answers with, by stack name (the last segment of org/project/stack). */
-export type StackOutputsByName = Record<string, Record<string, unknown>>;
+export type StackOutputsByName = Record<string, Record<string, unknown> | undefined>;
 
 export interface RecordOptions {
     readonly project: string;

@@ -1,0 +1,160 @@
+/**
+ * `npm run policy -- --stack S ...`: as a subprocess (the real entry, exit status and output)
+ * and in-process (flags, usage errors, policy config, placeholders).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { USAGE, policyCheckMain } from "../../components/policycheck";
+import { DAY, PROJECT_DIR, isoAgo, stackConfig } from "./helpers";
+
+let tmp: string;
+beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "policy-check-"));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function writeStackFile(name: string, config: Record<string, unknown>): string {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, YAML.stringify({ config }));
+    return file;
+}
+
+function writeJson(name: string, value: unknown): string {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, typeof value === "string" ? value : JSON.stringify(value));
+    return file;
+}
+
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = "";
+    let stderr = "";
+    const code = await policyCheckMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: PROJECT_DIR });
+    return { code, stdout, stderr };
+}
+
+function npmPolicy(...argv: string[]) {
+    const r = spawnSync("npm", ["run", "-s", "policy", "--", ...argv], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 90000 });
+    // npm may warn about the user's npmrc on stderr; the check's own lines start with "policy-check:".
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => !l.startsWith("npm warn")).join("\n") };
+}
+
+const PLACEHOLDER_NOTES = [
+    "note: pve-migration:sshPrivateKeys: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')",
+    "note: pve-migration:kubeconfig: placeholder secret (not in the stack file; set it with pulumi config set --secret pve-migration:kubeconfig < kubeconfig)",
+];
+const RECORD_URN = "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$random:index/randomId:RandomId::pve-east-transition";
+
+describe("as a subprocess (npm run policy)", () => {
+    test("a skipped phase: exit 1, the violation with policy, resource and level", () => {
+        const r = npmPolicy("--stack", "canary-a", "--from", "perl-only");
+        expect(r.status).toBe(1);
+        const lines = r.stdout.trimEnd().split("\n");
+        expect(lines[0]).toMatch(/^policy check of stack canary-a: perl-only -> rust-basic-write, \d+ resources, 13 policies \(pack pve-network-migration\)$/);
+        expect(lines.slice(1)).toEqual([
+            ...PLACEHOLDER_NOTES,
+            `mandatory phase-transition  ${RECORD_URN}`,
+            "          stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            "1 violation(s): 1 mandatory, 0 advisory -> FAILED",
+        ]);
+        expect(r.stderr.trim()).toBe("");
+    });
+
+    test("--json with a deployed file: canary-b overtaking canary-a", () => {
+        const deployed = writeJson("deployed.json", { "canary-a": { phase: "rust-read-only", phaseEnteredAt: isoAgo(30 * DAY) }, "canary-b": { phase: "rust-read-only" } });
+        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-basic-write")));
+        const r = npmPolicy("--stack", "canary-b", "--stack-file", file, "--deployed-file", deployed, "--json");
+        expect(r.status).toBe(1);
+        const out = JSON.parse(r.stdout);
+        expect([out.stack, out.from, out.to, out.passed, out.mandatory, out.advisory]).toEqual(["canary-b", "rust-read-only", "rust-basic-write", false, 2, 0]);
+        expect(out.violations.map((v: { policy: string; enforcementLevel: string; name: string }) => [v.policy, v.enforcementLevel, v.name])).toEqual([
+            ["ring-order", "mandatory", "pve-east-transition"],
+            ["soak-and-evidence", "mandatory", "pve-east-transition"],
+        ]);
+        expect(out.violations[0].message).toBe("ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)");
+    });
+});
+
+describe("in-process", () => {
+    test("a passing stack exits 0", async () => {
+        const r = await cli("--stack", "canary-b");
+        expect(r.code).toBe(0);
+        expect(r.stdout.trimEnd().split("\n").slice(1)).toEqual([PLACEHOLDER_NOTES[0], "0 violation(s): 0 mandatory, 0 advisory -> passed"]);
+    });
+
+    test("the policy config sets enforcement levels (a mandatory violation made advisory exits 0)", async () => {
+        const advisory = writeJson("advisory.json", { "phase-transition": "advisory" });
+        const r = await cli("--stack", "canary-a", "--from", "perl-only", "--policy-config", advisory);
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`advisory  phase-transition  ${RECORD_URN}\n`);
+        expect(r.stdout).toContain("1 violation(s): 0 mandatory, 1 advisory -> passed\n");
+        const disabled = writeJson("disabled.json", { "phase-transition": { enforcementLevel: "disabled" } });
+        const d = await cli("--stack", "canary-a", "--from", "perl-only", "--policy-config", disabled, "--json");
+        expect(d.code).toBe(0);
+        expect(JSON.parse(d.stdout)).toMatchObject({ passed: true, violations: [], policies: expect.not.arrayContaining(["phase-transition"]) });
+    });
+
+    test("policy config properties reach the policies", async () => {
+        const strict = writeJson("strict.json", { "perl-api": { maxTimeoutSeconds: 30 } });
+        const r = await cli("--stack", "canary-b", "--policy-config", strict, "--json");
+        expect(r.code).toBe(1);
+        expect(JSON.parse(r.stdout).violations.map((v: { message: string }) => v.message)).toEqual([
+            "transition record of stack canary-b: perlApiTimeout must be a whole number of seconds between 5 and 30 (got 60)",
+            "/etc/pve/nodes/pve-east-02/network/migration.toml: perl_api_timeout must be a whole number of seconds between 5 and 30 (got 60)",
+        ]);
+    });
+
+    test("a secure value in the stack file becomes a marked placeholder secret", async () => {
+        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: { secure: "v1:AAAAencrypted" } })));
+        const r = await cli("--stack", "canary-b", "--stack-file", file);
+        expect(r.code).toBe(0);
+        expect(r.stdout.split("\n")[1]).toBe(
+            "note: pve-migration:sshPrivateKeys: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)",
+        );
+    });
+
+    test("a config the program refuses: exit 1, its error", async () => {
+        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")));
+        const r = await cli("--stack", "canary-b", "--stack-file", file);
+        expect(r).toEqual({
+            code: 1,
+            stdout: "",
+            stderr:
+                "policy-check: the program failed: invalid stack config:\n  pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full\n",
+        });
+    });
+
+    test("--help", async () => {
+        expect(await cli("--help")).toEqual({ code: 0, stdout: USAGE, stderr: "" });
+    });
+
+    const usage: [string, string[], string][] = [
+        ["no --stack", [], "--stack is required"],
+        ["an unknown flag", ["--stack", "dev", "--frm", "perl-only"], "unknown flag --frm"],
+        ["a phase that does not exist", ["--stack", "dev", "--from", "rust-x"], '--from: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust-x")'],
+        ["a stack without a stack file", ["--stack", "staging"], `no stack file ${path.join(PROJECT_DIR, "stacks", "Pulumi.staging.yaml")}`],
+        ["a stray argument", ["--stack", "dev", "prod"], 'unexpected argument "prod"'],
+    ];
+    test.each(usage)("usage error: %s (exit 2)", async (_what, argv, message) => {
+        const r = await cli(...argv);
+        expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `policy-check: ${message}\n${USAGE}`]);
+    });
+
+    test("usage errors in the deployed file and the policy config", async () => {
+        const cases: [string[], string][] = [
+            [["--deployed-file", writeJson("bad1.json", "{")], `--deployed-file ${path.join(tmp, "bad1.json")}: not valid JSON: `],
+            [["--deployed-file", writeJson("bad2.json", { dev: { phase: "rust" } })], `--deployed-file ${path.join(tmp, "bad2.json")}: dev.phase must be a phase (got "rust")`],
+            [["--deployed-file", path.join(tmp, "missing.json")], `--deployed-file: cannot read ${path.join(tmp, "missing.json")}`],
+            [["--policy-config", writeJson("c1.json", { "no-such-policy": "mandatory" })], "policy config: no-such-policy is not a policy of pack pve-network-migration (one of phase-transition, "],
+            [["--policy-config", writeJson("c2.json", { "ring-order": "loud" })], 'policy config: ring-order.enforcementLevel must be one of advisory, mandatory, remediate, disabled (got "loud")'],
+            [["--policy-config", writeJson("c3.json", { "perl-api": { maxTimeoutSeconds: "long" } })], "policy config: perl-api: /maxTimeoutSeconds must be integer"],
+        ];
+        for (const [extra, message] of cases) {
+            const r = await cli("--stack", "dev", "--json", ...extra);
+            expect([r.code, r.stdout]).toEqual([2, ""]);
+            expect(r.stderr.startsWith(`policy-check: ${message}`)).toBe(true);
+        }
+    });
+});
