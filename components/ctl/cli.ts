@@ -93,6 +93,7 @@ function resolveCommand(p: ParsedArgs): Resolved | { help: string } {
         if (wantsHelp) return { help: key in HELP ? key : cmd };
         return { key, args: rest.slice(1) };
     }
+    if (cmd === "diagnostics" && wantsHelp) return { help: "main" };
     if (!(cmd in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(cmd)} (phase, rollback, plan, health, check, color, diagnostics)`);
     if (wantsHelp) return { help: cmd };
     return { key: cmd, args: rest };
@@ -153,12 +154,41 @@ const processIo: CliIo = {
     env: process.env,
 };
 
+/** Index of the first word that is not a global flag or its value (the command), or -1. */
+function commandIndex(args: readonly string[]): number {
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (!a.startsWith("--")) return i;
+        const name = a.slice(2).split("=")[0];
+        if (SPECS[name]?.kind === "string" && !a.includes("=")) i++;
+    }
+    return -1;
+}
+
+/**
+ * `migration-ctl [global flags] diagnostics ...`: handed to diagnosticsCommand
+ * (components/diagnostics) with the words after `diagnostics` untouched, plus `--root-dir
+ * <repo>` unless given (global --repo or the repository found from the current folder).
+ */
+async function diagnostics(prefix: string[], rest: string[], io: CliIo): Promise<number> {
+    const p = parseArgs(prefix, Object.fromEntries(GLOBAL_FLAGS.map((f) => [f, SPECS[f]])));
+    const s = session(p, io);
+    const { diagnosticsCommand } = await import("../diagnostics");
+    const hasRoot = rest.some((a) => a === "--root-dir" || a.startsWith("--root-dir="));
+    const argv = rest[0] === "compare" || hasRoot || rest.includes("--help") ? rest : [...rest, "--root-dir", s.repo];
+    return diagnosticsCommand(argv, { stdout: io.stdout, stderr: io.stderr }, io.cwd, () => s.now);
+}
+
 /** Run migration-ctl with `argv` (without the program name); returns the exit code. */
 export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
     const cio: CliIo = { ...processIo, ...io };
     const args = argv.map((a) => (a === "-h" ? "--help" : a));
     let p: ParsedArgs | undefined;
     try {
+        const at = commandIndex(args);
+        if (at >= 0 && args[at] === "diagnostics" && !args.slice(0, at).includes("--help")) {
+            return await diagnostics(args.slice(0, at), args.slice(at + 1), cio);
+        }
         p = parseArgs(args, SPECS);
         const r = resolveCommand(p);
         if ("help" in r) {

@@ -43,7 +43,10 @@ commands:
   health [--json]                                   phase uniformity, ring order, soak of all stacks
   check --base REV [--json]                         check every stack config change since REV (pull requests)
   color get|set <blue|green>|flip --stack S         blue-green active color (pve-migration:blueGreen)
-  diagnostics ...                                   diagnostics bundles (migration-ctl diagnostics --help)
+  diagnostics ...                                   diagnostics bundles: collect (--stack S) or compare two;
+                                                    see migration-ctl diagnostics --help (its own exit codes:
+                                                    0 done, 1 a node's collection failed, 2 usage or config error);
+                                                    global flags go before the word: --repo DIR --now ISO diagnostics ...
 
 Run migration-ctl <command> --help for details.
 
