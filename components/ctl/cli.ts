@@ -79,7 +79,10 @@ function resolveCommand(p: ParsedArgs): Resolved | { help: string } {
     const [cmd, ...rest] = p.positionals;
     const wantsHelp = p.flags.help === true;
     if (cmd === undefined || cmd === "help") {
-        if (wantsHelp || cmd === "help") return { help: rest.length > 0 && rest[0] in HELP ? rest[0] : rest.length > 1 && `${rest[0]} ${rest[1]}` in HELP ? `${rest[0]} ${rest[1]}` : "main" };
+        if (wantsHelp || cmd === "help") {
+            const two = rest.slice(0, 2).join(" ");
+            return { help: two in HELP ? two : rest[0] in HELP ? rest[0] : "main" };
+        }
         throw new UsageError("missing command (phase, rollback, plan, health, check, color, diagnostics)");
     }
     if (cmd in GROUPS) {

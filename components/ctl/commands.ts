@@ -57,7 +57,7 @@ export function parsePhaseArg(value: string, what: string): Phase {
 export function phaseGet(s: Session, stack: string | undefined, json: boolean): number {
     const names = stack !== undefined ? (checkStackName(s.repo, stack), [stack]) : listStacks(s.repo);
     let code: number = EXIT.OK;
-    const rows: { stack: string; file: string; phase: Phase | null; configValid: boolean; deployed: ReturnType<typeof deployedJson>; error?: string }[] = [];
+    const rows: { stack: string; file: string; phase: Phase | null; configValid: boolean; deployed: ReturnType<typeof deployedJson>; error: string | null }[] = [];
     for (const name of names) {
         const l = loadEither(() => readStack(s.repo, name), name);
         const dep = deployedJson(s.deployed(name));
@@ -67,7 +67,7 @@ export function phaseGet(s: Session, stack: string | undefined, json: boolean): 
             rows.push({ stack: name, file: l.file, phase: null, configValid: false, deployed: dep, error: l.error });
             continue;
         }
-        rows.push({ stack: name, file: l.stack.file, phase: l.stack.phase ?? null, configValid: l.stack.config !== undefined, deployed: dep });
+        rows.push({ stack: name, file: l.stack.file, phase: l.stack.phase ?? null, configValid: l.stack.config !== undefined, deployed: dep, error: null });
     }
     if (json) {
         s.out(JSON.stringify({ schemaVersion: 1, command: "phase get", stacks: rows }, null, 2) + "\n");
@@ -75,7 +75,7 @@ export function phaseGet(s: Session, stack: string | undefined, json: boolean): 
         const w = Math.max(...rows.map((r) => r.stack.length));
         const pw = Math.max(...rows.map((r) => (r.phase ?? "?").length));
         for (const r of rows) {
-            if (r.error !== undefined) {
+            if (r.error !== null) {
                 s.out(`${r.stack.padEnd(w)}  error: ${r.error}\n`);
                 continue;
             }

@@ -68,7 +68,8 @@ stack, and the deployed phase where known. A stack whose deployed phase differs 
 one is marked "pending pulumi up".
 
   --stack S   only this stack
-  --json      {"schemaVersion":1,"command":"phase get","stacks":[{"stack","file","phase","configValid","deployed"}]}
+  --json      {"schemaVersion":1,"command":"phase get","stacks":[{"stack","file","phase","configValid",
+              "deployed":{"known","phase","phaseEnteredAt","source","reason"},"error"}]}
 
 ${GLOBAL}
 

@@ -146,6 +146,13 @@ describe("--help", () => {
         for (const code of Object.values(EXIT)) expect(HELP[key]).toMatch(new RegExp(`\\n  ${code} +\\S`));
     });
 
+    test("migration-ctl help <command> [<sub-command>]", async () => {
+        expect((await repo.ctl(["help"])).stdout).toBe(HELP.main);
+        expect((await repo.ctl(["help", "check"])).stdout).toBe(HELP.check);
+        expect((await repo.ctl(["help", "phase", "set"])).stdout).toBe(HELP["phase set"]);
+        expect((await repo.ctl(["help", "phase"])).stdout).toBe(HELP.phase);
+    });
+
     test("help needs no repository and ignores other flags", async () => {
         const r = await repo.ctl(["phase", "set", "rust-sdn", "--stack", "nope", "--help"], { cwd: os.tmpdir() });
         expect(r).toEqual({ code: EXIT.OK, stdout: HELP["phase set"], stderr: "" });

@@ -271,6 +271,7 @@ describe("phase get", () => {
                     phase: "rust-read-only",
                     configValid: true,
                     deployed: { known: false, phase: null, phaseEnteredAt: null, source: null, reason: "no pulumi CLI" },
+                    error: null,
                 },
             ],
         });
