@@ -5,7 +5,7 @@
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
 import { PHASES, checkTransition, isPhase } from "../components/phases";
-import { RECORD_TYPE, isCommandType, known, parseMigrationToml, quote, recordOf, stepOf } from "./lib";
+import { RECORD_TYPE, isCommandType, parseMigrationToml, quote, recordOf, stepOf } from "./lib";
 
 export const phaseTransition: ResourceValidationPolicy = {
     name: "phase-transition",
@@ -69,8 +69,8 @@ export const transitionRecord: StackValidationPolicy = {
             }
         }
         // The record's own stack must be this stack (a record copied from another stack would lie).
-        const stackName = known(() => records[0].res.urn.split("::")[0].replace(/^urn:pulumi:/, ""));
-        if (stackName !== undefined && rec.stack !== stackName) {
+        const stackName = records[0].res.urn.split("::")[0].replace(/^urn:pulumi:/, "");
+        if (rec.stack !== stackName) {
             report(`transition record ${records[0].res.name} is for stack ${quote(rec.stack)}, but this is stack ${quote(stackName)}`, records[0].res.urn);
         }
     },

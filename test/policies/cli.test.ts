@@ -106,6 +106,18 @@ describe("in-process", () => {
         ]);
     });
 
+    test("the pack config shown in policies/README.md is accepted and applied", async () => {
+        const readme = fs.readFileSync(path.join(PROJECT_DIR, "policies", "README.md"), "utf8");
+        const block = /```json\n([\s\S]*?)```/.exec(readme);
+        const file = writeJson("readme-config.json", block![1]);
+        const r = await cli("--stack", "canary-b", "--policy-config", file, "--json");
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout).policies).toEqual([
+            "phase-transition", "transition-record", "backup-before-write", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
+            "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "blue-green-safe", "log-migration-decisions",
+        ]);
+    });
+
     test("a secure value in the stack file becomes a marked placeholder secret", async () => {
         const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: { secure: "v1:AAAAencrypted" } })));
         const r = await cli("--stack", "canary-b", "--stack-file", file);
