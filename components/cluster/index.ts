@@ -12,7 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackConfig } from "../config/schema";
 import { Phase } from "../phases";
-import { Plan, planSteps } from "../plan";
+import { Plan } from "../plan";
+import { planFor } from "../steps";
 import { Backups, MigrationConfigFile, MigrationNode, StepScope } from "../node";
 import { StepRegistry, Transport } from "../node/transport";
 
@@ -70,14 +71,7 @@ export class ClusterMigration extends pulumi.ComponentResource {
         const { cfg, from, record } = args;
         const to = cfg.phase;
         this.transition = new random.RandomId(`${name}-transition`, { byteLength: 4, keepers: { ...record } }, { parent: this });
-        this.plan = planSteps({
-            cluster: cfg.cluster,
-            from,
-            to,
-            nodes: cfg.nodes.map((n) => n.name),
-            scope: cfg.migrationConfig.scope,
-            writerNode: cfg.migrationConfig.writerNode,
-        });
+        this.plan = planFor(cfg, from, to);
         const registry = new StepRegistry();
         const scopeOf = (nodeName: string): StepScope => ({
             cfg,

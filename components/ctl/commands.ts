@@ -10,7 +10,7 @@ import { PHASES, Phase, checkTransition, isPhase, phaseIndex, previousPhase, tra
 import { planSteps } from "../plan";
 import { checkChanges } from "./check";
 import { DeployedLookup, deployedJson } from "./deployed";
-import { unifiedDiff } from "./diff";
+import { unifiedDiff } from "../textdiff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";

@@ -7,7 +7,7 @@ export { main } from "./cli";
 export type { CliIo } from "./cli";
 export { EXIT, CtlError } from "./errors";
 export type { ExitCode } from "./errors";
-export { unifiedDiff } from "./diff";
+export { unifiedDiff } from "../textdiff";
 export { editYaml, parseYaml, renderScalar } from "./yamledit";
 export type { YamlEdit, YamlPath, YamlValue } from "./yamledit";
 export { loadStack, rawConfigOf, requireConfig, stackFileRel, PREFIX, STACK_NAME_RE } from "./stackfile";

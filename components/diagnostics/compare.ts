@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BUNDLE_FORMAT } from "./script";
-import { unifiedDiff } from "./diff";
+import { unifiedDiff } from "../textdiff";
 
 /** Files of one bundle, by path relative to `bundle/`. */
 export type BundleFiles = ReadonlyMap<string, Buffer>;

@@ -6,9 +6,9 @@
 import { spawnSync } from "child_process";
 import { Phase } from "../phases";
 import { StackConfig } from "../config/schema";
-import { planSteps, PlannedStep } from "../plan";
+import { PlannedStep } from "../plan";
 import { renderStepScript, stepCommandLine } from "../scripts";
-import { scriptOf, stepArgs } from "../steps";
+import { planFor, scriptOf, stepArgs } from "../steps";
 
 export interface StepRun {
     readonly id: string;
@@ -46,14 +46,7 @@ export function runStep(
  * Returns the runs (the failed one last).
  */
 export function runPlan(cfg: StackConfig, from: Phase, to: Phase, transitionId: string): StepRun[] {
-    const plan = planSteps({
-        cluster: cfg.cluster,
-        from,
-        to,
-        nodes: cfg.nodes.map((n) => n.name),
-        scope: cfg.migrationConfig.scope,
-        writerNode: cfg.migrationConfig.writerNode,
-    });
+    const plan = planFor(cfg, from, to);
     const runs: StepRun[] = [];
     for (const step of plan.steps) {
         const r = runStep(cfg, step, from, to, transitionId);

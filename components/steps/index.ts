@@ -5,7 +5,7 @@
 import * as crypto from "crypto";
 import { Phase, phaseInfo, transition } from "../phases";
 import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
-import { StepKind } from "../plan";
+import { Plan, StepKind, planSteps } from "../plan";
 import { StepArgs, renderMigrationToml, renderMiddlewareUnit, renderRustUnit } from "../scripts";
 
 /** Where the .deb is put on a node reached over SSH (CopyToRemote); the package step then copies it into its own cache. */
@@ -15,6 +15,18 @@ export function remoteDebPath(version: string): string {
 
 export function sha256Text(text: string): string {
     return crypto.createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** The step plan of a stack's nodes for the transition from `from` to `to`. */
+export function planFor(cfg: StackConfig, from: Phase, to: Phase): Plan {
+    return planSteps({
+        cluster: cfg.cluster,
+        from,
+        to,
+        nodes: cfg.nodes.map((n) => n.name),
+        scope: cfg.migrationConfig.scope,
+        writerNode: cfg.migrationConfig.writerNode,
+    });
 }
 
 export interface StepContext {

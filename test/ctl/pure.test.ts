@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { deployedFromFile, parseOutputs } from "../../components/ctl/deployed";
-import { unifiedDiff } from "../../components/ctl/diff";
+import { unifiedDiff } from "../../components/textdiff";
 import { CtlError, EXIT } from "../../components/ctl/errors";
 import { loadStack, rawConfigOf } from "../../components/ctl/stackfile";
 import { editYaml, renderScalar } from "../../components/ctl/yamledit";

@@ -2,7 +2,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { unifiedDiff, splitLines } from "../../components/diagnostics/diff";
+import { unifiedDiff } from "../../components/textdiff";
 import {
     BundleError,
     compareBundleFiles,
@@ -51,18 +51,13 @@ describe("unifiedDiff matches diff -u", () => {
     });
 
     test("only the final newline differs", () => {
-        expect(unifiedDiff("a\n", "a", "x", "y")).toBe("--- x\n+++ y\n@@ final newline differs @@\n");
+        expect(unifiedDiff("a\n", "a", "x", "y")).toBe("--- x\n+++ y\n@@ -1 +1 @@\n-a\n+a\n\\ No newline at end of file\n");
     });
 
     test("refuses huge inputs", () => {
         expect(() => unifiedDiff("a\n".repeat(10), "b\n", "a", "b", 3, 5)).toThrow("too many lines to diff (10, 1; at most 5)");
     });
 
-    test("splitLines", () => {
-        expect(splitLines("")).toEqual([]);
-        expect(splitLines("a\nb\n")).toEqual(["a", "b"]);
-        expect(splitLines("a\n\n")).toEqual(["a", ""]);
-    });
 });
 
 describe("parsers", () => {
@@ -131,7 +126,7 @@ describe("compareBundleFiles (pure)", () => {
             "--- a/config/files/etc/network/interfaces\n+++ b/config/files/etc/network/interfaces\n@@ -1,3 +1,3 @@\n auto vmbr0\n iface vmbr0 inet static\n-\taddress 10.0.0.2/24\n+\taddress 10.0.0.9/24\n",
         );
         expect(c.textDiffs.find((d) => d.file === "logs/migration.log.MISSING")!.diff).toBe(
-            "--- /dev/null\n+++ b/logs/migration.log.MISSING\n@@ -0,0 +1,1 @@\n+/var/log/pve-network/migration.log is missing\n",
+            "--- /dev/null\n+++ b/logs/migration.log.MISSING\n@@ -0,0 +1 @@\n+/var/log/pve-network/migration.log is missing\n",
         );
         const text = formatComparison(c);
         expect(text).toContain("phase: rust-basic-write -> perl-only\n");

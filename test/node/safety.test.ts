@@ -8,22 +8,12 @@ import * as os from "os";
 import * as path from "path";
 import { StackConfig } from "../../components/config/schema";
 import { Phase } from "../../components/phases";
-import { planSteps } from "../../components/plan";
 import { runPlan, runStep } from "../../components/sandbox/run";
 import { NODE_STEPS, renderStepScript, stepCommandLine, shQuote } from "../../components/scripts";
-import { scriptOf, stepArgs } from "../../components/steps";
+import { planFor, scriptOf, stepArgs } from "../../components/steps";
 import { configFiles, installedVersion, makeLab, mustRun, results, tomlAt, tree } from "../support/node";
 
-function planOf(cfg: StackConfig, from: Phase, to: Phase) {
-    return planSteps({
-        cluster: cfg.cluster,
-        from,
-        to,
-        nodes: cfg.nodes.map((n) => n.name),
-        scope: cfg.migrationConfig.scope,
-        writerNode: cfg.migrationConfig.writerNode,
-    });
-}
+const planOf = planFor;
 
 /**
  * Start one step with a `sync` whose `nth` call blocks, wait until the step is inside it, and

@@ -1,6 +1,7 @@
 /**
- * A unified diff (the format of `diff -u` / `git diff`) of two texts, line by line, for
- * `migration-ctl phase set` and friends to show what they write. Pure.
+ * A unified diff (the format of `diff -u` / `git diff`) of two texts, line by line: what
+ * `migration-ctl phase set` and friends write, and what changed between two diagnostics
+ * bundles. Pure.
  */
 
 interface Lines {
@@ -55,12 +56,16 @@ function range(start: number, count: number): string {
 
 /**
  * Unified diff of `oldText` and `newText` with `context` lines around each change, headed
- * `--- <oldName>` / `+++ <newName>`. Empty string when the texts are equal.
+ * `--- <oldName>` / `+++ <newName>`. Empty string when the texts are equal. Refuses texts of
+ * more than `maxLines` lines (the line-by-line LCS is quadratic).
  */
-export function unifiedDiff(oldText: string, newText: string, oldName: string, newName: string, context = 3): string {
+export function unifiedDiff(oldText: string, newText: string, oldName: string, newName: string, context = 3, maxLines = Infinity): string {
     if (oldText === newText) return "";
     const A = splitText(oldText);
     const B = splitText(newText);
+    if (A.lines.length > maxLines || B.lines.length > maxLines) {
+        throw new RangeError(`too many lines to diff (${A.lines.length}, ${B.lines.length}; at most ${maxLines})`);
+    }
     const ops = editScript(A.lines, B.lines);
     // Only the newline at the end differs for the last common line: show it as changed.
     const last = ops.length - 1;
