@@ -1,0 +1,472 @@
+/**
+ * bench/results.md from the measurements: the machine, each figure as median [min–max] of its
+ * runs, the targets of issue 7 with a verdict, and for each missed target why and what would
+ * fix it (from the diagnosis runs). Pure: no I/O.
+ */
+import { PHASES, Phase } from "../components/phases";
+import type { ProgramSample } from "./program-child";
+import type { PlanSample } from "./node-side";
+import type { CodeState, Machine } from "./machine";
+import { Summary, formatSummary, summarize } from "./stats";
+
+export interface MeasuredSample extends ProgramSample {
+    /** Spawn to exit of the run's process, measured by the parent, ms. */
+    readonly wallMs: number;
+}
+
+export interface CostSize {
+    readonly nodes: number;
+    readonly samples: MeasuredSample[];
+}
+
+export interface Diagnosis {
+    /** One run with V8's own stack formatting (ts-node's source-map formatter removed), counting the SDK's promises. */
+    readonly unmapped: MeasuredSample;
+}
+
+export interface PathRow {
+    readonly from: Phase;
+    readonly to: Phase;
+    readonly nodes: number;
+    /** Node steps registered. */
+    readonly steps: number;
+    readonly registered: string[];
+    readonly plan: string[];
+}
+
+export interface FlipResult {
+    readonly nodes: number;
+    /** `type name` of every resource the flip changes. */
+    readonly changed: string[];
+    /** Longest chain among the changed resources. */
+    readonly chain: string[];
+    /** Resources that change when the same config runs twice (no perpetual diff: 0). */
+    readonly secondRunChanged: number;
+    /** Policy problems on the flipped config (none expected). */
+    readonly problems: string[];
+}
+
+export interface BenchData {
+    readonly date: Date;
+    readonly argv: string[];
+    readonly durationS: number;
+    readonly machine: Machine;
+    readonly code: CodeState;
+    readonly loadStart: number;
+    readonly loadEnd: number;
+    readonly runs: number;
+    readonly cost: { readonly from: Phase; readonly to: Phase; readonly sizes: CostSize[]; readonly diagnosis?: Diagnosis };
+    readonly paths: { readonly rollbacks: PathRow[]; readonly flip: FlipResult };
+    readonly nodeSide: {
+        readonly runs: number;
+        readonly samples: PlanSample[];
+        /** `/bin/sh -c 'bash -s --'` with an empty script. */
+        readonly spawnFloor: Summary;
+        /** The diagnostics bundle collector alone on a node root. */
+        readonly collector: Summary;
+    };
+}
+
+export const TARGETS = {
+    cost256Ms: 3000,
+    growth1024over256: 4.5,
+    stepsPerNode: 6,
+    flipSteps: 1,
+    rollbackFullMs: 300,
+    noopRatio: 0.2,
+} as const;
+
+export interface Verdict {
+    readonly figure: string;
+    readonly target: string;
+    readonly measured: string;
+    /** undefined: not measured in this run (e.g. a size left out). */
+    readonly met: boolean | undefined;
+}
+
+const total = (s: ProgramSample) => s.programMs + s.policyMs;
+const sizeOf = (d: BenchData, n: number) => d.cost.sizes.find((s) => s.nodes === n);
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const secSummary = (x: Summary) => formatSummary({ ...x, median: x.median / 1000, min: x.min / 1000, max: x.max / 1000 }, 2) + " s";
+const mib = (kib: number) => kib / 1024;
+const pct = (r: number) => `${(r * 100).toFixed(0)} %`;
+
+function nodeSamples(d: BenchData, kind: PlanSample["kind"], from: Phase, to: Phase): PlanSample[] {
+    return d.nodeSide.samples.filter((s) => s.kind === kind && s.from === from && s.to === to);
+}
+
+function msOf(samples: PlanSample[]): Summary {
+    return summarize(samples.map((s) => s.ms));
+}
+
+export interface NoopPair {
+    readonly noopAt: Phase;
+    readonly after: string;
+    readonly noop: Summary;
+    readonly transition: Summary;
+    readonly ratio: number;
+}
+
+/** Each second run next to the transition that preceded it (median / median). */
+export function noopPairs(d: BenchData): NoopPair[] {
+    const out: NoopPair[] = [];
+    for (const top of PHASES.slice(1)) {
+        const i = PHASES.indexOf(top);
+        const promo = nodeSamples(d, "promotion", PHASES[i - 1], top);
+        // The second run at `top` happens in the walks that stop at `top`.
+        const noopTop = d.nodeSide.samples.filter((s, k, all) => s.kind === "noop" && s.from === top && all[k + 1]?.kind === "rollback");
+        if (promo.length && noopTop.length) {
+            const noop = msOf(noopTop);
+            const transition = msOf(promo);
+            out.push({ noopAt: top, after: `promotion ${PHASES[i - 1]} → ${top}`, noop, transition, ratio: noop.median / transition.median });
+        }
+    }
+    for (const top of PHASES.slice(1)) {
+        const rb = nodeSamples(d, "rollback", top, "perl-only");
+        const noopPerl = d.nodeSide.samples.filter((s, k, all) => s.kind === "noop" && s.from === "perl-only" && all[k - 1]?.kind === "rollback" && all[k - 1].from === top);
+        if (rb.length && noopPerl.length) {
+            const noop = msOf(noopPerl);
+            const transition = msOf(rb);
+            out.push({ noopAt: "perl-only", after: `rollback ${top} → perl-only`, noop, transition, ratio: noop.median / transition.median });
+        }
+    }
+    return out;
+}
+
+export function verdicts(d: BenchData): Verdict[] {
+    const v: Verdict[] = [];
+    const s256 = sizeOf(d, 256);
+    const s1024 = sizeOf(d, 1024);
+    const m256 = s256 ? summarize(s256.samples.map(total)) : undefined;
+    const m1024 = s1024 ? summarize(s1024.samples.map(total)) : undefined;
+    v.push({
+        figure: "1. Plan + every policy, 256 nodes (in-process)",
+        target: `< ${sec(TARGETS.cost256Ms)}`,
+        measured: m256 ? secSummary(m256) : "not measured (256 not in --sizes)",
+        met: m256 ? m256.median < TARGETS.cost256Ms : undefined,
+    });
+    const growth = m256 && m1024 ? m1024.median / m256.median : undefined;
+    v.push({
+        figure: "1. Growth, 1024 nodes / 256 nodes",
+        target: `≤ ${TARGETS.growth1024over256} ×`,
+        measured: growth !== undefined ? `${growth.toFixed(2)} ×` : "not measured (needs 256 and 1024 in --sizes)",
+        met: growth !== undefined ? growth <= TARGETS.growth1024over256 : undefined,
+    });
+    const one = d.paths.rollbacks.find((r) => r.nodes === 1 && r.from === "rust-full");
+    const big = [...d.paths.rollbacks].filter((r) => r.from === "rust-full").sort((a, b) => b.nodes - a.nodes)[0];
+    v.push({
+        figure: `2. Rollback rust-full → perl-only, longest chain of steps, 1 node vs ${big?.nodes ?? "?"} nodes`,
+        target: `equal, ≤ ${TARGETS.stepsPerNode}`,
+        measured: one && big ? `${one.registered.length} and ${big.registered.length}` : "not measured",
+        met: one && big ? one.registered.length === big.registered.length && big.registered.length <= TARGETS.stepsPerNode : undefined,
+    });
+    v.push({
+        figure: "2. Blue-green flip, longest chain of changed resources",
+        target: `${TARGETS.flipSteps} step`,
+        measured: `${d.paths.flip.chain.length}`,
+        met: d.paths.flip.chain.length === TARGETS.flipSteps,
+    });
+    const rb = nodeSamples(d, "rollback", "rust-full", "perl-only");
+    const rbm = rb.length ? msOf(rb) : undefined;
+    v.push({
+        figure: "3. Rollback rust-full → perl-only, script time on a sandbox node (restarts excluded)",
+        target: `< ${TARGETS.rollbackFullMs} ms`,
+        measured: rbm ? `${formatSummary(rbm)} ms` : "not measured",
+        met: rbm ? rbm.median < TARGETS.rollbackFullMs : undefined,
+    });
+    const pairs = noopPairs(d);
+    const worst = [...pairs].sort((a, b) => b.ratio - a.ratio)[0];
+    v.push({
+        figure: "4. Second run with nothing to do / the transition before it (worst pair)",
+        target: `< ${pct(TARGETS.noopRatio)}`,
+        measured: worst ? `${pct(worst.ratio)} (at ${worst.noopAt}, after ${worst.after})` : "not measured",
+        met: worst ? worst.ratio < TARGETS.noopRatio : undefined,
+    });
+    return v;
+}
+
+function table(head: string[], rows: string[][]): string {
+    const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+    return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function stepKinds(ids: readonly string[]): string {
+    return ids.map((id) => id.replace(/^pve\d{4}-/, "").replace(/^bench-|^lab-/, "")).join(" → ");
+}
+
+function costSection(d: BenchData): string {
+    const rows = d.cost.sizes.map((s) => {
+        const x = s.samples;
+        const tot = summarize(x.map(total));
+        return [
+            String(s.nodes),
+            String(x[0].resources),
+            String(x[0].steps),
+            formatSummary(summarize(x.map((y) => y.programMs))),
+            formatSummary(summarize(x.map((y) => y.policyMs))),
+            formatSummary(tot),
+            formatSummary(summarize(x.map((y) => y.gcMs))),
+            (tot.median / s.nodes).toFixed(1),
+            formatSummary(summarize(x.map((y) => y.loadMs))),
+            formatSummary(summarize(x.map((y) => y.wallMs))),
+            formatSummary(summarize(x.map((y) => mib(y.maxRssKiB)))),
+        ];
+    });
+    const growth: string[] = [];
+    for (let i = 1; i < d.cost.sizes.length; i++) {
+        const a = d.cost.sizes[i - 1];
+        const b = d.cost.sizes[i];
+        const r = summarize(b.samples.map(total)).median / summarize(a.samples.map(total)).median;
+        growth.push(`${a.nodes} → ${b.nodes} nodes (× ${(b.nodes / a.nodes).toFixed(0)}): time × ${r.toFixed(2)}`);
+    }
+    const first = d.cost.sizes[0]?.samples[0];
+    const perNode = d.cost.sizes.length >= 2 ? perNodeResources(d) : "";
+    return [
+        "## 1. Plan and policy cost against ring size",
+        "",
+        `The real program (components/program.ts) under the SDK's mock runtime, recorded as the offline policy check records it, then every policy of the pack (${first?.policiesRun ?? "?"} policies) evaluated on what it registered (components/policycheck \`evaluatePack\`). ` +
+            `Scenario: an SSH ring deployed at ${d.cost.from}, configured at ${d.cost.to} (the rollback: the largest plan, 7 steps per node), guards on. ` +
+            "Each run is a process of its own (`node -r ts-node/register/transpile-only bench/program-child.ts`), so peak memory is per run: peak RSS is the process's getrusage maximum (the figure `/usr/bin/time -v` prints). " +
+            "Every run must pass every policy (no violation, no policy error) or the benchmark fails.",
+        "",
+        table(
+            ["nodes", "resources registered", "node steps", "program (ms)", "policies (ms)", "program + policies (ms)", "of which GC (ms)", "per node (ms)", "process start to program ready (ms)", "process spawn to exit (ms)", "peak RSS (MiB)"],
+            rows,
+        ),
+        "",
+        `Resources registered are registrations (what the policy server sees); the program also reads ${first?.stackReferences ?? "?"} stack reference (its own deployed phase). ${perNode}`,
+        "",
+        "Growth: " + (growth.length ? growth.join("; ") : "one size only") + ".",
+        "",
+        "The target applies to program + policies; the process start (Node.js, ts-node, the Pulumi SDKs, compiling the program) comes on top once per `pulumi preview`, whatever the size. Under `pulumi preview` the engine's own work (gRPC, state, diff) comes on top as well; it is not measured here (no Pulumi CLI).",
+        "",
+        diagnosisText(d),
+    ].join("\n");
+}
+
+function perNodeResources(d: BenchData): string {
+    const [a, b] = [d.cost.sizes[0], d.cost.sizes[d.cost.sizes.length - 1]];
+    const per = (b.samples[0].resources - a.samples[0].resources) / (b.nodes - a.nodes);
+    const fixed = a.samples[0].resources - per * a.nodes;
+    const types = Object.entries(b.samples[0].byType)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(", ");
+    return `Per node: ${per} registrations, plus ${fixed} per stack. At ${b.nodes} nodes: ${types}.`;
+}
+
+function diagnosisText(d: BenchData): string {
+    const diag = d.cost.diagnosis;
+    if (!diag) return "";
+    const u = diag.unmapped;
+    const measured = sizeOf(d, u.nodes);
+    if (!measured) return "";
+    const m = summarize(measured.samples.map((s) => s.programMs));
+    const perResource = u.promises !== undefined ? (u.promises / u.resources).toFixed(1) : "?";
+    return [
+        `Diagnosis (${u.nodes} nodes, one run): the same program with V8's own stack formatting instead of ts-node's source-mapped one took ` +
+            `${u.programMs.toFixed(0)} ms of program time (measured above: ${formatSummary(m)} ms), peak RSS ${mib(u.maxRssKiB).toFixed(0)} MiB. ` +
+            `The Pulumi Node.js SDK created ${u.promises ?? "?"} debuggable promises in that run, ${perResource} per registered resource; ` +
+            "each captures `new Error().stack` (runtime/debuggable.js), and each resource also captures a full stack for its source position (resource.js). " +
+            "Under ts-node (how `npm run bench` and `pulumi` run a TypeScript program: Pulumi.yaml has `typescript: true`) every captured stack is rewritten frame by frame through the source maps.",
+    ].join("\n");
+}
+
+function pathsSection(d: BenchData): string {
+    const rows = d.paths.rollbacks.map((r) => [
+        `${r.from} → ${r.to}`,
+        String(r.nodes),
+        String(r.steps),
+        String(r.registered.length),
+        String(r.plan.length),
+        stepKinds(r.registered),
+    ]);
+    const f = d.paths.flip;
+    return [
+        "## 2. Rollback critical path",
+        "",
+        "The longest chain of node steps in the graph a rollback config registers: the command resources and the dependencies each was registered with (through the transition record and components to the steps behind them), next to components/plan's `criticalPath` of the plan for the same transition. Nodes roll back in parallel; the cluster-wide migration.toml and the cluster files are written once, through the writer node.",
+        "",
+        table(["rollback", "nodes", "node steps registered", "longest chain (registered)", "longest chain (plan)", "chain"], rows),
+        "",
+        `Blue-green flip (${f.nodes}-node stack with the prod stack's blueGreen block, activeColor flipped with \`flipColor\`): the resources whose registration changes are ${f.changed.map((c) => `\`${c}\``).join(", ")}; ` +
+            `the longest chain among them is ${f.chain.length} (${f.chain.join(" ∥ ") || "none"}): the Services' selectors change together, no release is upgraded and no node step runs. ` +
+            `The same config run twice changes ${f.secondRunChanged} resources (no perpetual diff). Policies on the flipped config: ${f.problems.length === 0 ? "all pass" : f.problems.join("; ")}.`,
+    ].join("\n");
+}
+
+function nodeSection(d: BenchData): string {
+    const promoRows: string[][] = [];
+    const deploy = d.nodeSide.samples.filter((s) => s.kind === "deploy");
+    if (deploy.length) promoRows.push(["first deployment at perl-only", String(deploy[0].steps.length), formatSummary(msOf(deploy)), String(deploy.length)]);
+    for (let i = 1; i < PHASES.length; i++) {
+        const s = nodeSamples(d, "promotion", PHASES[i - 1], PHASES[i]);
+        if (s.length) promoRows.push([`${PHASES[i - 1]} → ${PHASES[i]}`, String(s[0].steps.length), formatSummary(msOf(s)), String(s.length)]);
+    }
+    const rbRows: string[][] = [];
+    for (const top of PHASES.slice(1)) {
+        const s = nodeSamples(d, "rollback", top, "perl-only");
+        if (s.length) {
+            const restored = s[0].steps.some((x) => x.id.endsWith("-restore"));
+            rbRows.push([`${top} → perl-only`, String(s[0].steps.length), restored ? "yes" : "no (nothing written by Rust)", formatSummary(msOf(s)), String(s.length)]);
+        }
+    }
+    const full = nodeSamples(d, "rollback", "rust-full", "perl-only");
+    const stepRows = full.length
+        ? full[0].steps.map((st, k) => [st.id, st.result, st.diagnostics ? "yes" : "", formatSummary(summarize(full.map((f) => f.steps[k].ms)))])
+        : [];
+    const skipped = [...new Set(d.nodeSide.samples.flatMap((s) => s.skipped).map((s) => s.replace(/^(enabled|disabled) \S+ /, "")))].sort();
+    return [
+        "## 3. Node-side script time",
+        "",
+        `The rendered step scripts run with bash on a sandbox node root, exactly as the local transport runs them (components/sandbox/run.ts: \`/bin/sh -c 'bash -s -- <args>'\`, script on stdin), one step after another: a one-node cluster with the cluster-wide migration.toml, so the node runs the cluster steps too, as the writer node does. Script time is the sum of the steps' times, each from spawn to exit. ` +
+            `${d.nodeSide.runs} walk(s) per rollback source: fresh root, first deployment, promotions one phase at a time, a second run, Rust's writes, the rollback, a second run. A rollback from a write phase restores the latest verified backup (its manifest checked before anything is restored), and every rollback must bring back the Perl-era files byte for byte, or the benchmark fails.`,
+        "",
+        `**Service restarts are excluded**: the sandbox has no service manager, so the scripts skip them and log that they did (${skipped.map((s) => `“${s}”`).join(", ") || "none seen"}); unit enablement is changed with \`systemctl --root\`. On a real node the restart of the middleware (and the stop of the Rust daemon) come on top.`,
+        "",
+        `Floor per step on this machine: spawning \`/bin/sh -c 'bash -s --'\` with an empty script takes ${formatSummary(d.nodeSide.spawnFloor, 1)} ms (n = ${d.nodeSide.spawnFloor.n}).`,
+        "",
+        "Promotions:",
+        "",
+        table(["transition", "steps", "script time (ms)", "n"], promoRows),
+        "",
+        "Rollbacks to perl-only:",
+        "",
+        table(["rollback", "steps", "restore", "script time (ms)", "n"], rbRows),
+        "",
+        "Rollback rust-full → perl-only, step by step:",
+        "",
+        table(["step", "result", "collects a diagnostics bundle", "ms"], stepRows),
+        "",
+        `The diagnostics bundle collector alone (components/diagnostics/script.ts, which the snapshot step calls before a transition and the verify step after a rollback), on the node root after the rollback: ${formatSummary(d.nodeSide.collector)} ms (n = ${d.nodeSide.collector.n}).`,
+    ].join("\n");
+}
+
+function noopSection(d: BenchData): string {
+    const rows = noopPairs(d).map((p) => [p.noopAt, formatSummary(p.noop), p.after, formatSummary(p.transition), pct(p.ratio)]);
+    const n = d.nodeSide.samples.filter((s) => s.kind === "noop");
+    return [
+        "## 4. No-op cost",
+        "",
+        `A second run of the plan with nothing to do, on the node root the transition just converged: every step must report \`unchanged\` or \`ok\` and nothing but the decision log may change (checked on all ${n.length} second runs, by hashing every file of the sandbox before and after). ` +
+            `Under Pulumi a second \`pulumi up\` with the same config does not even run the steps: the program registers the same inputs (section 2: ${d.paths.flip.secondRunChanged} resources change), so the engine has nothing to update. The figure below is the cost when the steps do run again (a replaced resource, a manual re-run).`,
+        "",
+        table(["second run at", "script time (ms)", "after", "transition (ms)", "ratio of medians"], rows),
+    ].join("\n");
+}
+
+function missesSection(d: BenchData, v: Verdict[]): string {
+    const out: string[] = ["## Missed targets: why, and what would fix it", ""];
+    const missed = v.filter((x) => x.met === false);
+    if (missed.length === 0) return [...out, "None."].join("\n");
+    for (const m of missed) {
+        out.push(`- **${m.figure}** (target ${m.target}, measured ${m.measured}).`);
+        out.push(`  ${whyText(d, m)}`);
+    }
+    return out.join("\n");
+}
+
+function whyText(d: BenchData, m: Verdict): string {
+    if (m.figure.startsWith("1. Plan")) {
+        const s = sizeOf(d, 256)!;
+        const x = s.samples;
+        const res = x[0].resources;
+        const tot = summarize(x.map(total)).median;
+        const prog = summarize(x.map((y) => y.programMs)).median;
+        const pol = summarize(x.map((y) => y.policyMs)).median;
+        const gc = summarize(x.map((y) => y.gcMs)).median;
+        const parts = [
+            `Why: the cost is per registered resource: ${(tot / res).toFixed(2)} ms each at 256 nodes (${res} resources; per node the 7 step commands and 4 components). ` +
+                `Of the ${tot.toFixed(0)} ms, the program under the SDK takes ${prog.toFixed(0)} ms and the policies ${pol.toFixed(0)} ms; garbage collection ${gc.toFixed(0)} ms of it. ` +
+                "The program's own logic (config validation, plans, rendering) is a small part: the Pulumi Node.js SDK captures a stack trace for every internal promise and every resource, and ts-node rewrites each captured stack through the source maps.",
+        ];
+        const u = d.cost.diagnosis?.unmapped;
+        const um = u ? sizeOf(d, u.nodes) : undefined;
+        if (u && um) {
+            const measured = summarize(um.samples.map((y) => y.programMs)).median;
+            const perRes = u.programMs / u.resources;
+            const budgetPerNode = (TARGETS.cost256Ms - pol) / 256;
+            parts.push(
+                `Measured at ${u.nodes} nodes: ${u.promises ?? "?"} SDK promises (${u.promises !== undefined ? (u.promises / u.resources).toFixed(1) : "?"} per resource); with V8's own stack formatting the program part takes ${u.programMs.toFixed(0)} ms instead of ${measured.toFixed(0)} ms (${perRes.toFixed(2)} ms per resource).`,
+            );
+            parts.push(
+                "What would fix it: (a) run the program as compiled JavaScript (a `tsc` build, Pulumi.yaml `main` pointing at the output and `typescript: false`), which removes the source-map rewriting (the diagnosis run shows what remains); " +
+                    `(b) fewer registrations per node: with the policies' ${pol.toFixed(0)} ms, 3 s at 256 nodes leaves ${budgetPerNode.toFixed(1)} ms per node, about ${Math.max(0, Math.floor(budgetPerNode / perRes))} resources per node at the diagnosed per-resource cost, against 11 now (4 of them component wrappers); ` +
+                    "(c) smaller rings: each stack is planned on its own, so a 1024-node cluster split into rings of at most 256 nodes waits for one ring at a time.",
+            );
+        } else {
+            parts.push("What would fix it: run with the diagnosis (drop --no-diagnose) to see the share of the stack formatting.");
+        }
+        return parts.join(" ");
+    }
+    if (m.figure.startsWith("1. Growth")) {
+        const a = sizeOf(d, 256)!.samples;
+        const b = sizeOf(d, 1024)!.samples;
+        const per = (x: MeasuredSample[]) => summarize(x.map(total)).median / x[0].resources;
+        const gcShare = (x: MeasuredSample[]) => summarize(x.map((y) => y.gcMs)).median / summarize(x.map(total)).median;
+        return (
+            `Why: the cost per resource rises from ${per(a).toFixed(2)} ms at 256 nodes to ${per(b).toFixed(2)} ms at 1024, while the share of garbage collection goes from ${pct(gcShare(a))} to ${pct(gcShare(b))} and peak RSS to ${mib(summarize(b.map((y) => y.maxRssKiB)).median).toFixed(0)} MiB: ` +
+            "the SDK keeps a captured stack string per promise alive as long as its resource. What would fix it: the fixes for the 256-node time (fewer captured stacks per resource, fewer resources per node), or rings of at most 256 nodes."
+        );
+    }
+    if (m.figure.startsWith("3.")) {
+        const full = nodeSamples(d, "rollback", "rust-full", "perl-only");
+        const total3 = msOf(full).median;
+        const per = full[0].steps
+            .map((st, k) => ({ id: st.id, diag: st.diagnostics, ms: summarize(full.map((f) => f.steps[k].ms)).median }))
+            .sort((a, b) => b.ms - a.ms);
+        const collecting = per.filter((p) => p.diag);
+        const c = d.nodeSide.collector.median;
+        const floor = d.nodeSide.spawnFloor.median;
+        const rest = total3 - collecting.length * c;
+        return (
+            `Why: the ${per.length} steps run one after another, each a fresh \`/bin/sh\` and \`bash\` (floor ${floor.toFixed(1)} ms per step, ${(per.length * floor).toFixed(0)} ms for the rollback) that parses the shared prelude, takes the lock and writes its decision line, and each check or write is a process of its own (dpkg-query, sha256sum, systemctl --root, mktemp, mv). ` +
+            `${collecting.length} of the steps (${collecting.map((p) => p.id).join(", ") || "none"}) collect a diagnostics bundle: the collector alone takes ${c.toFixed(0)} ms on this root, so about ${(collecting.length * c).toFixed(0)} ms of the ${total3.toFixed(0)} ms; the rest is ${rest.toFixed(0)} ms. Slowest steps: ${per.slice(0, 3).map((p) => `${p.id} ${p.ms.toFixed(0)} ms`).join(", ")}. ` +
+            "What would fix it: collect the post-rollback bundle after the verify step has reported (in the background or outside the rollback's chain: the pre-rollback bundle has to stay before the change); and fewer process starts, in the collector first (it runs dpkg-query once per package, systemctl once per unit, and sha256sum, wc, dirname, mkdir and cat once per file)."
+        );
+    }
+    if (m.figure.startsWith("4.")) {
+        const noop = d.nodeSide.samples.filter((s) => s.kind === "noop");
+        const perStep = summarize(noop.flatMap((s) => s.steps.map((x) => x.ms)));
+        return (
+            `Why: a second run still runs every step of the steady-state plan (${noop[0]?.steps.length ?? "?"} steps), and a step that finds nothing to do pays the same fixed cost as one that acts (process start, prelude, lock, its own checks with dpkg-query, sha256sum, systemctl --root and the verify command, the decision line): ${formatSummary(perStep, 1)} ms per no-op step against a floor of ${d.nodeSide.spawnFloor.median.toFixed(1)} ms per process start. ` +
+            "A transition is only a few steps more, so the ratio stays far above 20 % while each step re-checks on its own. What would fix it: one check per node first, comparing the node's recorded state (phase, config sha256, package version, unit enablement) with the plan and ending the other steps at once when nothing differs. Under Pulumi the no-op costs no script time at all: the inputs do not change, so no step runs."
+        );
+    }
+    return "";
+}
+
+export function renderResults(d: BenchData): string {
+    const v = verdicts(d);
+    const mach = d.machine;
+    const code = d.code.uncommitted.length
+        ? `commit ${d.code.commit} with uncommitted changes in ${d.code.uncommitted.join(", ")}`
+        : `commit ${d.code.commit}`;
+    return [
+        "# Benchmarks",
+        "",
+        `Written by \`npm run bench${d.argv.length ? " -- " + d.argv.join(" ") : ""}\` (bench/run.ts) on ${d.date.toISOString().replace(/\.\d+Z$/, "Z")}, in ${Math.round(d.durationS)} s. Code: ${code}.`,
+        "",
+        `Machine: ${mach.cpuModel}, ${mach.nproc} CPUs (nproc), ${mach.memoryGiB.toFixed(1)} GiB memory, Node.js ${mach.node}, ${mach.os}. ` +
+            `Load average (1 min) ${d.loadStart.toFixed(2)} at the start and ${d.loadEnd.toFixed(2)} at the end: other work on the machine shares the CPUs and inflates every timing.`,
+        "",
+        `Each figure is the median of its runs with [min–max]; ${d.runs} runs per figure unless a table says otherwise (n).`,
+        "",
+        "## Targets (issue 7)",
+        "",
+        table(
+            ["figure", "target", "measured", "verdict"],
+            v.map((x) => [x.figure, x.target, x.measured, x.met === undefined ? "not measured" : x.met ? "met" : "**missed**"]),
+        ),
+        "",
+        costSection(d),
+        "",
+        pathsSection(d),
+        "",
+        nodeSection(d),
+        "",
+        noopSection(d),
+        "",
+        missesSection(d, v),
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,255 @@
+/**
+ * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose]`
+ *
+ * Issue 7's benchmarks: (1) plan + policy cost against ring size, one process per run;
+ * (2) the rollback critical path from the registered graph, and the blue-green flip;
+ * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do.
+ * Writes bench/results.md (or --out) with the machine, the date and each figure as
+ * median [min–max], against the targets.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PHASES, Phase } from "../components/phases";
+import { planSteps, criticalPath } from "../components/plan";
+import { applyColorFragment, flipColor, parseBlueGreenConfig } from "../components/bluegreen";
+import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
+import { codeState, load1, machine } from "./machine";
+import { measureNodeSide } from "./node-side";
+import { evaluatePolicies, policyProblems, recordRun } from "./record";
+import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
+import { summarize, Summary } from "./stats";
+import type { ProgramRequest, ProgramSample } from "./program-child";
+import { CLUSTER, KUBECONFIG, NOW, PROJECT_DIR, SECRET_KEYS, nodeNames, prodBlueGreen, ringValues } from "./stacks";
+
+export const USAGE = `usage: npm run bench -- [--quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose]
+  --runs N       runs per figure (default 5; at least 1)
+  --quick        3 runs per figure
+  --sizes LIST   ring sizes for the plan and policy cost (default 3,32,256,1024)
+  --out FILE     results file (default bench/results.md)
+  --no-diagnose  skip the diagnosis run (stack formatting, SDK promise count)`;
+
+export interface BenchOptions {
+    readonly runs: number;
+    readonly sizes: number[];
+    readonly out: string;
+    readonly diagnose: boolean;
+}
+
+export class UsageError extends Error {}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+    let runs = 5;
+    let runsSet = false;
+    let quick = false;
+    let sizes = [3, 32, 256, 1024];
+    let out = path.join(PROJECT_DIR, "bench", "results.md");
+    let diagnose = true;
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const value = () => {
+            const v = argv[i + 1];
+            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
+            i++;
+            return v;
+        };
+        switch (a) {
+            case "--runs": {
+                const v = value();
+                if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--runs must be a positive integer (got ${JSON.stringify(v)})`);
+                runs = Number(v);
+                runsSet = true;
+                break;
+            }
+            case "--quick":
+                quick = true;
+                break;
+            case "--sizes": {
+                const v = value();
+                const parts = v.split(",");
+                if (!parts.every((p) => /^[1-9][0-9]*$/.test(p))) throw new UsageError(`--sizes must be node counts separated by commas, such as 3,32,256 (got ${JSON.stringify(v)})`);
+                sizes = [...new Set(parts.map(Number))].sort((x, y) => x - y);
+                if (sizes.some((n) => n > 4096)) throw new UsageError(`--sizes: at most 4096 nodes (got ${JSON.stringify(v)})`);
+                break;
+            }
+            case "--out":
+                out = path.resolve(value());
+                break;
+            case "--no-diagnose":
+                diagnose = false;
+                break;
+            case "--help":
+            case "-h":
+                throw new UsageError(USAGE);
+            default:
+                throw new UsageError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
+        }
+    }
+    if (quick && runsSet) throw new UsageError("--quick and --runs: give one of them");
+    return { runs: quick ? 3 : runs, sizes, out, diagnose };
+}
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+/** One program + policy run in a process of its own. */
+export function runProgramChild(req: Omit<ProgramRequest, "out">, workDir: string): MeasuredSample {
+    const out = path.join(workDir, `sample-${req.nodes}-${process.hrtime.bigint()}.json`);
+    const reqFile = `${out}.request`;
+    fs.writeFileSync(reqFile, JSON.stringify({ ...req, out }));
+    const started = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "program-child.ts"), reqFile], {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        timeout: 20 * 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+    if (r.status !== 0) throw new Error(`program run (${req.nodes} nodes) failed: ${r.error?.message ?? `exit ${r.status} ${r.signal ?? ""}`}\n${r.stderr}`);
+    const sample = JSON.parse(fs.readFileSync(out, "utf8")) as ProgramSample;
+    fs.rmSync(out);
+    fs.rmSync(reqFile);
+    if (sample.problems.length > 0) throw new Error(`the benchmark config of ${req.nodes} nodes does not pass the policies:\n${sample.problems.slice(0, 10).join("\n")}`);
+    if (sample.registeredChain.length !== sample.planChain.length) {
+        throw new Error(`${req.nodes} nodes: the registered graph's longest chain (${sample.registeredChain.join(" -> ")}) differs from the plan's (${sample.planChain.join(" -> ")})`);
+    }
+    return { ...sample, wallMs };
+}
+
+/** Spawn `/bin/sh -c 'bash -s --'` with an empty script: the floor under every step's time. */
+export function spawnFloor(n: number): Summary {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+        const t = process.hrtime.bigint();
+        const r = spawnSync("/bin/sh", ["-c", "bash -s --"], { input: "#!/bin/bash\nexit 0\n", encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`bash -s failed: ${r.stderr}`);
+        ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return summarize(ms);
+}
+
+/** Rollback X -> perl-only on a 1-node ring for every X, from the registered graph. */
+async function rollbackPaths(): Promise<PathRow[]> {
+    const rows: PathRow[] = [];
+    const names = nodeNames(1);
+    for (const from of PHASES.slice(1)) {
+        const rec = await recordRun({ values: ringValues(1, "perl-only"), deployed: from });
+        const plan = planSteps({ cluster: CLUSTER, from, to: "perl-only", nodes: names, scope: "cluster", writerNode: names[0] });
+        const registered = longestChain(stepGraph(rec.resources));
+        const planChain = criticalPath(plan.steps);
+        if (registered.length !== planChain.length) throw new Error(`rollback ${from}: registered chain ${registered.join(" -> ")} differs from the plan's ${planChain.join(" -> ")}`);
+        rows.push({ from, to: "perl-only", nodes: 1, steps: rec.resources.filter(isNodeStep).length, registered, plan: planChain });
+    }
+    return rows;
+}
+
+/** The prod stack's blue-green block on a 3-node stack at rest: before, the same again, and flipped. */
+async function flip(): Promise<FlipResult> {
+    const raw = prodBlueGreen();
+    const flipped = applyColorFragment(raw, flipColor(parseBlueGreenConfig(raw), NOW).fragment);
+    const secretKeys = [...SECRET_KEYS, "kubeconfig"];
+    const values = (bg: unknown) => ringValues(3, "perl-only", { blueGreen: JSON.stringify(bg), kubeconfig: KUBECONFIG });
+    const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+    const before = await recordRun({ values: values(raw), secretKeys, deployed: "perl-only", now: at(0) });
+    const again = await recordRun({ values: values(raw), secretKeys, deployed: "perl-only", now: at(0) });
+    const after = await recordRun({ values: values(flipped), secretKeys, deployed: "perl-only", now: at(1) });
+    const changed = changedResources(before.resources, after.resources);
+    const chain = longestChain(stepGraph(after.resources, (r) => changed.has(r.urn)));
+    const pol = await evaluatePolicies(after.resources);
+    return {
+        nodes: 3,
+        changed: after.resources.filter((r) => changed.has(r.urn)).map((r) => `${r.type} ${r.name}`),
+        chain,
+        secondRunChanged: changedResources(before.resources, again.resources).size,
+        problems: policyProblems(pol.evaluation),
+    };
+}
+
+export async function runBench(o: BenchOptions, argv: readonly string[]): Promise<BenchData> {
+    const started = Date.now();
+    const date = new Date();
+    const loadStart = load1();
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-"));
+    try {
+        log("rollback critical paths (1 node) and the blue-green flip, from the registered graphs");
+        const rollbacks = await rollbackPaths();
+        const flipResult = await flip();
+
+        log(`node-side scripts on sandbox roots, ${o.runs} run(s)`);
+        const floor = spawnFloor(Math.max(10, o.runs * 4));
+        const nodeSide = measureNodeSide({ runs: o.runs, workDir: path.join(workDir, "node"), log });
+
+        const from: Phase = "rust-full";
+        const to: Phase = "perl-only";
+        const sizes: CostSize[] = [];
+        for (const nodes of o.sizes) {
+            const samples: MeasuredSample[] = [];
+            for (let r = 0; r < o.runs; r++) {
+                const s = runProgramChild({ nodes, from, to }, workDir);
+                if (samples.length && s.resources !== samples[0].resources) throw new Error(`${nodes} nodes: ${s.resources} resources registered, ${samples[0].resources} in the run before`);
+                samples.push(s);
+                log(`plan + policies, ${nodes} nodes, run ${r + 1}/${o.runs}: ${(s.programMs + s.policyMs).toFixed(0)} ms, ${s.resources} resources, peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`);
+            }
+            sizes.push({ nodes, samples });
+        }
+        const largest = sizes[sizes.length - 1];
+        const big = largest.samples[0];
+        rollbacks.push({ from, to, nodes: largest.nodes, steps: big.steps, registered: big.registeredChain, plan: big.planChain });
+
+        let diagnosis: BenchData["cost"]["diagnosis"];
+        if (o.diagnose) {
+            const n = [...o.sizes].filter((x) => x <= 256).pop() ?? o.sizes[0];
+            log(`diagnosis run at ${n} nodes (V8 stack formatting, SDK promise count)`);
+            diagnosis = { unmapped: runProgramChild({ nodes: n, from, to, unmappedStacks: true, countPromises: true }, workDir) };
+        }
+
+        return {
+            date,
+            argv: [...argv],
+            durationS: (Date.now() - started) / 1000,
+            machine: machine(),
+            code: codeState(PROJECT_DIR),
+            loadStart,
+            loadEnd: load1(),
+            runs: o.runs,
+            cost: { from, to, sizes, diagnosis },
+            paths: { rollbacks, flip: flipResult },
+            nodeSide: { runs: o.runs, samples: nodeSide.samples, spawnFloor: floor, collector: nodeSide.collector },
+        };
+    } finally {
+        fs.rmSync(workDir, { recursive: true, force: true });
+    }
+}
+
+export async function benchMain(argv: readonly string[]): Promise<number> {
+    let o: BenchOptions;
+    try {
+        o = parseBenchArgs(argv);
+    } catch (e) {
+        if (e instanceof UsageError) {
+            process.stderr.write(`${e.message}\n`);
+            return 2;
+        }
+        throw e;
+    }
+    const data = await runBench(o, argv);
+    const text = renderResults(data);
+    fs.mkdirSync(path.dirname(o.out), { recursive: true });
+    const tmp = `${o.out}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, o.out);
+    for (const v of verdicts(data)) log(`${v.met === undefined ? "n/a   " : v.met ? "met   " : "MISSED"} ${v.figure}: ${v.measured} (target ${v.target})`);
+    log(`wrote ${path.relative(process.cwd(), o.out) || o.out} in ${Math.round(data.durationS)} s`);
+    return 0;
+}
+
+if (require.main === module) {
+    benchMain(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e) => {
+            process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
+            process.exit(1);
+        },
+    );
+}

@@ -1,0 +1,276 @@
+/**
+ * Smoke test of the benchmark harness (bench/run.ts): a tiny real run (rings of 3 nodes, one run
+ * per figure) into a temp file, and the structure of the results file it writes: sections,
+ * tables, rows, and the resource count against what the program registers. No timing is
+ * asserted. Plus table tests of the harness's pure parts (arguments, statistics, step graphs).
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PHASES } from "../../components/phases";
+import { run } from "../../components/program";
+import type { RecordedResource } from "../../components/policycheck";
+import { USAGE, UsageError, parseBenchArgs } from "../../bench/run";
+import { changedResources, longestChain, stepGraph } from "../../bench/graph";
+import { formatSummary, summarize } from "../../bench/stats";
+import { NOW, PROJECT_DIR, SECRET_KEYS, ringValues } from "../../bench/stacks";
+import { installMocks, setStackConfig, settleTree } from "../support/mocks";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** The rows of the first markdown table after the line that starts with `after`. */
+function tableAfter(text: string, after: string): string[][] {
+    const lines = text.split("\n");
+    const start = lines.findIndex((l) => l.startsWith(after));
+    if (start < 0) throw new Error(`no line starting with ${JSON.stringify(after)}`);
+    let i = start + 1;
+    while (i < lines.length && !lines[i].startsWith("|")) i++;
+    const rows: string[][] = [];
+    for (; i < lines.length && lines[i].startsWith("|"); i++) {
+        rows.push(
+            lines[i]
+                .slice(1, -1)
+                .split("|")
+                .map((c) => c.trim()),
+        );
+    }
+    if (rows.length < 2 || !rows[1].every((c) => c === "---")) throw new Error(`no table after ${JSON.stringify(after)}`);
+    return [rows[0], ...rows.slice(2)];
+}
+
+describe("a tiny run of the harness (3 nodes, 1 run)", () => {
+    let dir: string;
+    let out: string;
+    let status: number | null;
+    let stderr: string;
+    let text: string;
+
+    beforeAll(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-smoke-"));
+        out = path.join(dir, "results.md");
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/run.ts", "--sizes", "3", "--runs", "1", "--out", out], {
+            cwd: ROOT,
+            encoding: "utf8",
+            timeout: 110_000,
+        });
+        status = r.status;
+        stderr = r.stderr;
+        text = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
+    }, 120_000);
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    test("exits 0, says where it wrote, and leaves no temp file beside the results", () => {
+        expect({ status, stderr: status === 0 ? "" : stderr }).toEqual({ status: 0, stderr: "" });
+        expect(stderr).toContain(`wrote ${path.relative(ROOT, out)}`);
+        expect(fs.readdirSync(dir)).toEqual(["results.md"]);
+    });
+
+    test("has the sections in order, and names the machine and the command", () => {
+        const headings = text.split("\n").filter((l) => /^#{1,2} /.test(l));
+        expect(headings).toEqual([
+            "# Benchmarks",
+            "## Targets (issue 7)",
+            "## 1. Plan and policy cost against ring size",
+            "## 2. Rollback critical path",
+            "## 3. Node-side script time",
+            "## 4. No-op cost",
+            "## Missed targets: why, and what would fix it",
+        ]);
+        const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
+        expect(text).toMatch(/^Written by `npm run bench -- --sizes 3 --runs 1 --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m);
+        expect(text).toContain(`, ${nproc} CPUs (nproc), `);
+        expect(text).toContain(`Node.js ${process.version}, `);
+        expect(text).toMatch(/Load average \(1 min\) \d+\.\d\d at the start and \d+\.\d\d at the end/);
+        expect(text).toContain("1 runs per figure");
+    });
+
+    test("targets table: the six figures of issue 7; the 256- and 1024-node ones are not measured in this run", () => {
+        const rows = tableAfter(text, "## Targets");
+        expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
+        expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
+            ["1. Plan + every policy, 256 nodes (in-process)", "< 3.00 s"],
+            ["1. Growth, 1024 nodes / 256 nodes", "≤ 4.5 ×"],
+            ["2. Rollback rust-full → perl-only, longest chain of steps, 1 node vs 3 nodes", "equal, ≤ 6"],
+            ["2. Blue-green flip, longest chain of changed resources", "1 step"],
+            ["3. Rollback rust-full → perl-only, script time on a sandbox node (restarts excluded)", "< 300 ms"],
+            ["4. Second run with nothing to do / the transition before it (worst pair)", "< 20 %"],
+        ]);
+        expect(rows.slice(1).map((r) => r[3])).toEqual(["not measured", "not measured", "met", "met", expect.stringMatching(/^(met|\*\*missed\*\*)$/), expect.stringMatching(/^(met|\*\*missed\*\*)$/)]);
+        expect(rows[3][2]).toBe("6 and 6");
+        expect(rows[4][2]).toBe("1");
+        // Every missed target has its why.
+        const missed = rows.slice(1).filter((r) => r[3] === "**missed**");
+        const why = text.slice(text.indexOf("## Missed targets"));
+        for (const m of missed) expect(why).toContain(`- **${m[0]}** (target ${m[1]}, measured ${m[2]}).\n  Why: `);
+        if (missed.length === 0) expect(why).toContain("None.");
+    });
+
+    test("cost table: one row for 3 nodes whose resource and step counts are exactly what the program registers", async () => {
+        const rows = tableAfter(text, "## 1. Plan and policy cost");
+        expect(rows[0]).toEqual([
+            "nodes",
+            "resources registered",
+            "node steps",
+            "program (ms)",
+            "policies (ms)",
+            "program + policies (ms)",
+            "of which GC (ms)",
+            "per node (ms)",
+            "process start to program ready (ms)",
+            "process spawn to exit (ms)",
+            "peak RSS (MiB)",
+        ]);
+        expect(rows).toHaveLength(2);
+        // The same rollback, recorded by the program tests' own mocks (a different recorder).
+        const records = await installMocks({ "organization/pve-network-migration/bench": { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" } }, { stack: "bench" });
+        setStackConfig(ringValues(3, "perl-only"), SECRET_KEYS);
+        const r = await run({ projectDir: PROJECT_DIR, now: NOW, guards: true });
+        await settleTree(r.resources);
+        const registered = records.filter((x) => x.type !== "pulumi:pulumi:StackReference");
+        const steps = records.filter((x) => x.type.startsWith("command:"));
+        expect(rows[1].slice(0, 3)).toEqual(["3", String(registered.length), String(steps.length)]);
+        expect(steps.map((s) => s.name).sort()).toEqual([...r.outputs.steps].sort());
+        expect(records.length - registered.length).toBe(1);
+        expect(text).toContain("the program also reads 1 stack reference");
+        for (const cell of rows[1].slice(3)) expect(cell).toMatch(/^\d+(\.\d+)?$/);
+        expect(text).toMatch(/Diagnosis \(3 nodes, one run\): .* took \d+ ms of program time/);
+    });
+
+    test("critical path table: every rollback source at 1 node and rust-full at 3 nodes, registered chain = plan chain", () => {
+        const rows = tableAfter(text, "## 2. Rollback critical path");
+        expect(rows[0]).toEqual(["rollback", "nodes", "node steps registered", "longest chain (registered)", "longest chain (plan)", "chain"]);
+        const restoring = "snapshot → cluster-config → services → restore → legacy-apply → verify";
+        expect(rows.slice(1)).toEqual([
+            ["rust-read-only → perl-only", "1", "7", "5", "5", "snapshot → cluster-config → services → legacy-apply → verify"],
+            ["rust-basic-write → perl-only", "1", "9", "6", "6", restoring],
+            ["rust-advanced → perl-only", "1", "9", "6", "6", restoring],
+            ["rust-sdn → perl-only", "1", "9", "6", "6", restoring],
+            ["rust-full → perl-only", "1", "9", "6", "6", restoring],
+            ["rust-full → perl-only", "3", "23", "6", "6", restoring],
+        ]);
+        expect(text).toContain(
+            "the resources whose registration changes are `kubernetes:core/v1:Service pve-network-rs-active`, `kubernetes:core/v1:Service pve-network-rs-preview`; the longest chain among them is 1",
+        );
+        expect(text).toContain("The same config run twice changes 0 resources (no perpetual diff). Policies on the flipped config: all pass.");
+    });
+
+    test("node-side tables: the first deployment, each promotion, each rollback, the rust-full rollback step by step", () => {
+        expect(text).toContain("**Service restarts are excluded**");
+        expect(text).toContain("restart of pve-network-migration.service skipped: the sandbox has no service manager");
+        const promos = tableAfter(text, "Promotions:");
+        expect(promos[0]).toEqual(["transition", "steps", "script time (ms)", "n"]);
+        expect(promos.slice(1).map((r) => [r[0], r[1], r[3]])).toEqual([
+            ["first deployment at perl-only", "5", "5"],
+            ...PHASES.slice(1).map((to, i) => [`${PHASES[i]} → ${to}`, "6", String(5 - i)]),
+        ]);
+        const rollbacks = tableAfter(text, "Rollbacks to perl-only:");
+        expect(rollbacks.slice(1).map((r) => [r[0], r[1], r[2], r[4]])).toEqual([
+            ["rust-read-only → perl-only", "7", "no (nothing written by Rust)", "1"],
+            ...PHASES.slice(2).map((p) => [`${p} → perl-only`, "9", "yes", "1"]),
+        ]);
+        const steps = tableAfter(text, "Rollback rust-full → perl-only, step by step:");
+        expect(steps.slice(1).map((r) => [r[0], r[1], r[2]])).toEqual([
+            ["pve0001-snapshot", "changed", "yes"],
+            ["bench-cluster-config", "changed", ""],
+            ["pve0001-services", "changed", ""],
+            ["pve0001-package", "unchanged", ""],
+            ["pve0001-units", "unchanged", ""],
+            ["pve0001-restore", "changed", ""],
+            ["bench-cluster-restore", "changed", ""],
+            ["pve0001-legacy-apply", "changed", ""],
+            ["pve0001-verify", "ok", "yes"],
+        ]);
+        expect(text).toMatch(/The diagnostics bundle collector alone .*: \d+( \[\d+–\d+\])? ms \(n = 2\)\./);
+    });
+
+    test("no-op table: the second run after each promotion and after each rollback", () => {
+        const rows = tableAfter(text, "## 4. No-op cost");
+        expect(rows[0]).toEqual(["second run at", "script time (ms)", "after", "transition (ms)", "ratio of medians"]);
+        expect(rows.slice(1).map((r) => [r[0], r[2]])).toEqual([
+            ...PHASES.slice(1).map((to, i) => [to, `promotion ${PHASES[i]} → ${to}`]),
+            ...PHASES.slice(1).map((p) => ["perl-only", `rollback ${p} → perl-only`]),
+        ]);
+        for (const r of rows.slice(1)) expect(r[4]).toMatch(/^\d+ %$/);
+        expect(text).toContain("checked on all 10 second runs");
+    });
+});
+
+describe("parseBenchArgs", () => {
+    const out = path.join(ROOT, "bench", "results.md");
+    test.each([
+        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true }],
+        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out, diagnose: true }],
+        [["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"], { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false }],
+    ])("%j", (argv, expected) => {
+        expect(parseBenchArgs(argv)).toEqual(expected);
+    });
+    test.each([
+        [["--runs", "0"], '--runs must be a positive integer (got "0")'],
+        [["--runs"], "--runs needs a value"],
+        [["--sizes", "3,,32"], '--sizes must be node counts separated by commas, such as 3,32,256 (got "3,,32")'],
+        [["--sizes", "5000"], '--sizes: at most 4096 nodes (got "5000")'],
+        [["--quick", "--runs", "2"], "--quick and --runs: give one of them"],
+        [["--size", "3"], `unknown argument "--size"\n${USAGE}`],
+    ])("%j is refused", (argv, message) => {
+        expect(() => parseBenchArgs(argv)).toThrow(new UsageError(message));
+    });
+});
+
+describe("summarize and formatSummary", () => {
+    test.each([
+        [[5], { n: 1, median: 5, min: 5, max: 5 }, "5"],
+        [[3, 1, 2], { n: 3, median: 2, min: 1, max: 3 }, "2 [1–3]"],
+        [[4, 1, 3, 2], { n: 4, median: 2.5, min: 1, max: 4 }, "3 [1–4]"],
+    ])("%j", (samples, summary, text) => {
+        expect(summarize(samples)).toEqual(summary);
+        expect(formatSummary(summarize(samples))).toBe(text);
+    });
+    test("no samples, or a non-finite one, is an error", () => {
+        expect(() => summarize([])).toThrow("no samples to summarize");
+        expect(() => summarize([1, NaN])).toThrow("not a finite sample in 1, NaN");
+    });
+});
+
+describe("step graphs from registrations", () => {
+    const res = (name: string, type: string, deps: string[] = []): RecordedResource => ({
+        type,
+        name,
+        urn: `urn:${name}`,
+        props: { name },
+        parent: "",
+        dependencies: deps.map((d) => `urn:${d}`),
+        provider: "",
+        custom: true,
+    });
+    const C = "command:remote:Command";
+    const resources = [
+        res("record", "random:index/randomId:RandomId"),
+        res("a-snapshot", C, ["record"]),
+        res("b-snapshot", C, ["record"]),
+        res("comp", "pve-migration:node:Backups", ["a-snapshot"]),
+        res("config", C, ["a-snapshot", "b-snapshot"]),
+        res("a-services", C, ["config"]),
+        res("a-restore", C, ["comp", "a-services"]),
+        res("b-services", C, ["config"]),
+    ];
+    test("dependencies through resources that are not steps lead to the steps behind them; the longest chain", () => {
+        const g = stepGraph(resources);
+        expect(g.waitsFor).toEqual({
+            "a-snapshot": [],
+            "b-snapshot": [],
+            config: ["a-snapshot", "b-snapshot"],
+            "a-services": ["config"],
+            "a-restore": ["a-services", "a-snapshot"],
+            "b-services": ["config"],
+        });
+        expect(longestChain(g)).toEqual(["a-snapshot", "config", "a-services", "a-restore"]);
+    });
+    test("a dependency on something never registered is an error", () => {
+        expect(() => stepGraph([res("x", C, ["ghost"])])).toThrow("x depends on urn:ghost, which was not registered");
+    });
+    test("changed resources: other inputs, added and removed", () => {
+        const after = [...resources.slice(0, 5), { ...resources[5], props: { name: "a-services", x: 1 } }, res("c", C)];
+        expect([...changedResources(resources, after)].sort()).toEqual(["urn:a-restore", "urn:a-services", "urn:b-services", "urn:c"]);
+    });
+});
