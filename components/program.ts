@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
-import { evaluateEvidence, evidencePath, parseEvidence } from "./evidence";
+import { evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, isPhase, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
 import { ClusterMigration, TransitionRecord } from "./cluster";
@@ -61,62 +61,41 @@ export interface EvidenceVerdict {
     readonly reasons: string[];
 }
 
-/** Evidence for leaving `from` by promotion (design.md section 6). */
-export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projectDir: string, now: Date): EvidenceVerdict {
-    const t = transition(from, to);
-    if (t.kind !== "promotion") return { summary: "", reasons: [] };
-    const rel = evidencePath(cfg.stack, from);
-    if (!cfg.gates.requireEvidence) {
-        return { summary: JSON.stringify({ required: false, path: rel }), reasons: [] };
-    }
-    if (cfg.soakSeconds[from] === 0 && from === "perl-only") {
-        // Nothing routes to Rust in perl-only: there is nothing to measure before the first step.
-        return { summary: JSON.stringify({ required: false, path: rel, why: "nothing routes to Rust in perl-only" }), reasons: [] };
-    }
-    const file = path.join(projectDir, rel);
-    if (!fs.existsSync(file)) {
-        return { summary: JSON.stringify({ required: true, path: rel, present: false }), reasons: [`no evidence at ${rel}`] };
-    }
-    const parsed = parseEvidence(fs.readFileSync(file, "utf8"));
-    if (!parsed.ok) {
-        return {
-            summary: JSON.stringify({ required: true, path: rel, present: true, valid: false }),
-            reasons: parsed.errors.map((e) => `${rel}: ${e}`),
-        };
-    }
-    const ev = parsed.value;
-    const reasons = evaluateEvidence(ev, {
+/** Evidence for leaving `from` by promotion (design.md section 6), summarised for the transition record. */
+export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projectDir: string): EvidenceVerdict {
+    if (transition(from, to).kind !== "promotion") return { summary: "", reasons: [] };
+    const file = path.join(projectDir, evidencePath(cfg.stack, from));
+    const { evidence: ev, reasons, ...gate } = gateEvidence({
         stack: cfg.stack,
-        phase: from,
+        from,
         nodes: cfg.nodes.map((n) => n.name),
         soakSeconds: cfg.soakSeconds[from],
+        requireEvidence: cfg.gates.requireEvidence,
+        requireEvidenceKey: `${NAMESPACE}:gates.requireEvidence`,
         maxLatencyRatio: cfg.gates.maxLatencyRatio,
+        text: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined,
     });
-    const soaked = Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000);
-    return {
-        summary: JSON.stringify({
-            required: true,
-            path: rel,
-            present: true,
-            valid: true,
-            phase: ev.phase,
-            soakedSeconds: soaked,
-            requiredSoakSeconds: cfg.soakSeconds[from],
-            fallbacks: ev.metrics.fallbacks,
-            contractCompared: ev.contractTests.endpointsCompared,
-            contractFailed: ev.contractTests.failed,
-            applyLatencySeconds: ev.metrics.applyLatencySeconds,
-            perlBaselineSeconds: ev.metrics.perlBaselineSeconds,
-            passed: reasons.length === 0,
-        }),
-        reasons: reasons.map((r) => `${rel}: ${r}`),
+    const summary = {
+        ...gate,
+        ...(ev
+            ? {
+                  phase: ev.phase,
+                  fallbacks: ev.metrics.fallbacks,
+                  contractCompared: ev.contractTests.endpointsCompared,
+                  contractFailed: ev.contractTests.failed,
+                  applyLatencySeconds: ev.metrics.applyLatencySeconds,
+                  perlBaselineSeconds: ev.metrics.perlBaselineSeconds,
+              }
+            : {}),
     };
+    return { summary: JSON.stringify(summary), reasons };
 }
 
 /** The keepers of the transition record. */
 export function transitionRecord(
     cfg: StackConfig,
     from: Phase,
+    fromEnteredAt: string,
     upstream: UpstreamState | undefined,
     evidence: string,
     plaintextSecretKeys: readonly string[] = [],
@@ -127,6 +106,7 @@ export function transitionRecord(
         cluster: cfg.cluster,
         ring: cfg.ring?.name ?? cfg.stack,
         from,
+        fromEnteredAt,
         to: cfg.phase,
         nodes: cfg.nodes.map((n) => n.name).join(","),
         scope: cfg.migrationConfig.scope,
@@ -186,7 +166,7 @@ export interface ProgramOutputs {
     cluster: string;
     ring: string;
     nodes: string[];
-    transition: pulumi.Output<{ from: Phase; to: Phase; kind: string; id: string }>;
+    transition: { from: Phase; to: Phase; kind: string; id: string };
     steps: string[];
     /** The blue-green active color, when the stack has Kubernetes. */
     activeColor?: string;
@@ -229,7 +209,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         const up = await readDeployed(ref);
         upstream = { stack: cfg.ring.upstream.split("/").pop() as string, phase: up.phase ?? "perl-only", enteredAt: up.enteredAt };
     }
-    const evidence = evidenceVerdict(cfg, from, cfg.phase, projectDir, now);
+    const evidence = evidenceVerdict(cfg, from, cfg.phase, projectDir);
     if (guards) {
         const errors = guardErrors(cfg, from, upstream, evidence, now);
         if (errors.length > 0) throw new ConfigError(errors);
@@ -248,7 +228,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const cluster = new ClusterMigration(cfg.cluster, {
         cfg,
         from,
-        record: transitionRecord(cfg, from, upstream, evidence.summary, plaintextSecrets(raw)),
+        record: transitionRecord(cfg, from, deployed.enteredAt ?? "", upstream, evidence.summary, plaintextSecrets(raw)),
         transport,
     });
     let bg: BlueGreenRelease | undefined;
@@ -269,7 +249,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         cluster: cfg.cluster,
         ring: cfg.ring?.name ?? cfg.stack,
         nodes: cfg.nodes.map((n) => n.name),
-        transition: cluster.transition.hex.apply((id) => ({ from, to: cfg.phase, kind: t.kind, id })),
+        transition: { from, to: cfg.phase, kind: t.kind, id: cluster.transitionId },
         steps: cluster.stepIds,
         ...(bg ? { activeColor: bg.activeColor } : {}),
     };

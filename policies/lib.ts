@@ -12,6 +12,7 @@
 import { parse as parseToml } from "smol-toml";
 import { PHASES, Phase, isPhase, phaseIndex } from "../components/phases";
 import { parseStepCommandLine } from "../components/scripts";
+import { TRANSITION_RECORD_FIELDS, TransitionRecord } from "../components/cluster/record";
 
 /** Type of the transition record and the `kind` its keepers carry. */
 export const RECORD_TYPE = "random:index/randomId:RandomId";
@@ -47,41 +48,11 @@ export function configOf<T extends object>(args: { getConfig<C extends object>()
 }
 
 /** The transition record's keepers (every value a string), as the program writes them. */
-export interface Record {
-    readonly stack: string;
-    readonly cluster: string;
-    readonly ring: string;
-    readonly from: string;
-    readonly to: string;
-    readonly nodes: string;
-    readonly scope: string;
-    readonly writerNode: string;
-    readonly configPath: string;
-    readonly fallbackEnabled: string;
-    readonly logMigrationDecisions: string;
-    readonly backupRetention: string;
-    readonly perlApiBaseUrl: string;
-    readonly perlApiTimeout: string;
-    readonly packageVersion: string;
-    readonly packageSha256: string;
-    readonly upstreamStack: string;
-    readonly upstreamPhase: string;
-    readonly upstreamEnteredAt: string;
-    readonly behindUntilSoaked: string;
-    readonly plaintextSecretKeys: string;
-    readonly evidence: string;
-}
+/** The transition record's keepers (components/cluster/record.ts, shared with the program). */
+export type Record = Omit<TransitionRecord, "kind" | "from" | "to" | "scope"> & { readonly from: string; readonly to: string; readonly scope: string };
 
-const RECORD_FIELDS: (keyof Record)[] = [
-    "stack", "cluster", "ring", "from", "to", "nodes", "scope", "writerNode", "configPath", "fallbackEnabled",
-    "logMigrationDecisions", "backupRetention", "perlApiBaseUrl", "perlApiTimeout", "packageVersion", "packageSha256",
-    "upstreamStack", "upstreamPhase", "upstreamEnteredAt", "behindUntilSoaked", "plaintextSecretKeys", "evidence",
-];
+const RECORD_FIELDS = TRANSITION_RECORD_FIELDS;
 
-/**
- * The transition record carried by a RandomId's props, or undefined when the RandomId is not a
- * transition record. A missing keeper reads as "" (the checks then say what is missing).
- */
 export function recordOf(props: { keepers?: unknown }): Record | undefined {
     const keepers = known(() => props.keepers) as { [k: string]: unknown } | undefined;
     if (!keepers || typeof keepers !== "object" || keepers.kind !== RECORD_KIND) return undefined;

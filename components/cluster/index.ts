@@ -3,8 +3,9 @@
  *
  * - The transition record (`<cluster>-transition`, a random.RandomId) carries the transition
  *   in its keepers, as structured inputs the policy pack can read (CrossGuard sees only new
- *   inputs: the deployed phase is carried in here). Its id names the transition's backups.
- *   Its keepers do not change while the phase does not, so a second run has no diff.
+ *   inputs: the deployed phase is carried in here). The transition id (record.ts) names the
+ *   transition's backups; it is known in a preview. The keepers do not change while the phase
+ *   does not, so a second run has no diff.
  * - A cluster-wide migration.toml is written once, through the writer node; sdn.cfg and
  *   storage.cfg are restored once, through the writer node.
  */
@@ -16,36 +17,9 @@ import { Plan } from "../plan";
 import { planFor } from "../steps";
 import { Backups, MigrationConfigFile, MigrationNode, StepScope } from "../node";
 import { StepRegistry, Transport } from "../node/transport";
+import { TransitionRecord, transitionId } from "./record";
 
-/** Keepers of the transition record: what the policies check. All values are strings. */
-export interface TransitionRecord {
-    readonly kind: "pve-migration/transition";
-    readonly stack: string;
-    readonly cluster: string;
-    readonly ring: string;
-    readonly from: Phase;
-    readonly to: Phase;
-    readonly nodes: string;
-    readonly scope: "cluster" | "node";
-    readonly writerNode: string;
-    readonly configPath: string;
-    readonly fallbackEnabled: string;
-    readonly logMigrationDecisions: string;
-    readonly backupRetention: string;
-    readonly perlApiBaseUrl: string;
-    readonly perlApiTimeout: string;
-    readonly packageVersion: string;
-    readonly packageSha256: string;
-    /** Upstream ring: stack, deployed phase, when it entered it ("" when none). */
-    readonly upstreamStack: string;
-    readonly upstreamPhase: string;
-    readonly upstreamEnteredAt: string;
-    readonly behindUntilSoaked: string;
-    /** Secret-class config keys (sshPrivateKeys, kubeconfig) given without the secret mark, comma-separated (engine's own list). */
-    readonly plaintextSecretKeys: string;
-    /** Evidence for leaving `from` by promotion: "" (not a promotion) or its JSON summary. */
-    readonly evidence: string;
-}
+export { TransitionRecord, TRANSITION_RECORD_FIELDS, transitionId } from "./record";
 
 export interface ClusterMigrationArgs {
     /** The typed stack config. */
@@ -58,7 +32,10 @@ export interface ClusterMigrationArgs {
 }
 
 export class ClusterMigration extends pulumi.ComponentResource {
+    /** The transition record (its keepers); its own random value is not used. */
     public readonly transition: random.RandomId;
+    /** The transition's id (names its backups and diagnostics bundles). */
+    public readonly transitionId: string;
     public readonly plan: Plan;
     public readonly nodes: Record<string, MigrationNode>;
     public readonly clusterConfig: MigrationConfigFile | undefined;
@@ -71,6 +48,7 @@ export class ClusterMigration extends pulumi.ComponentResource {
         const { cfg, from, record } = args;
         const to = cfg.phase;
         this.transition = new random.RandomId(`${name}-transition`, { byteLength: 4, keepers: { ...record } }, { parent: this });
+        this.transitionId = transitionId(record);
         this.plan = planFor(cfg, from, to);
         const registry = new StepRegistry();
         const scopeOf = (nodeName: string): StepScope => ({
@@ -78,7 +56,7 @@ export class ClusterMigration extends pulumi.ComponentResource {
             node: cfg.nodes.find((n) => n.name === nodeName)!,
             from,
             to,
-            transitionId: this.transition.hex,
+            transitionId: this.transitionId,
             transport: args.transport,
             registry,
         });
@@ -99,6 +77,6 @@ export class ClusterMigration extends pulumi.ComponentResource {
             : undefined;
         registry.finish();
         this.stepIds = this.plan.steps.map((s) => s.id);
-        this.registerOutputs({ transition: this.transition, stepIds: this.stepIds });
+        this.registerOutputs({ transition: this.transition, transitionId: this.transitionId, stepIds: this.stepIds });
     }
 }

@@ -5,7 +5,7 @@
  * deployed states come in through the Context functions.
  */
 import { NAMESPACE, StackConfig } from "../config/schema";
-import { evaluateEvidence, evidencePath, formatDuration, parseEvidence, Evidence } from "../evidence";
+import { EvidenceGateResult, evaluateEvidence, evidencePath, formatDuration, gateEvidence, parseEvidence, Evidence } from "../evidence";
 import { DEFAULT_SOAK_SECONDS, Phase } from "../phases";
 import { UpstreamState, checkRing, upstreamSoaked } from "../rings";
 import { Deployed, DeployedLookup } from "./deployed";
@@ -105,22 +105,8 @@ export function ringReasons(down: StackConfig, from: Phase, to: Phase, up: Upstr
     });
 }
 
-export interface EvidenceReport {
-    /** Repository-relative path of the evidence for leaving the phase. */
-    readonly path: string;
-    readonly required: boolean;
-    /** Why none is required, when it is not. */
-    readonly notRequiredBecause: string | null;
-    readonly present: boolean;
-    /** Schema-valid (null when absent). */
-    readonly valid: boolean | null;
-    /** Allows the promotion (true when not required). */
-    readonly passed: boolean;
-    /** collectedAt - phaseEnteredAt of the evidence, seconds (null when absent or invalid). */
-    readonly soakedSeconds: number | null;
-    readonly requiredSoakSeconds: number;
-    readonly reasons: string[];
-}
+/** The evidence gate's result as the reports show it (the shared gate without the parsed evidence). */
+export type EvidenceReport = Omit<EvidenceGateResult, "evidence">;
 
 export interface GateOptions {
     /** Soak at least this long even when the config asks for less (the base config's value). */
@@ -137,50 +123,35 @@ export interface GateOptions {
  * the phase than the deployed one, and the soak measured from the deployed entry time.
  */
 export function evidenceGate(cfg: StackConfig, from: Phase, ctx: Context, opts: GateOptions = {}): EvidenceReport {
-    const path = evidencePath(cfg.stack, from);
     const requiredSoakSeconds = Math.max(cfg.soakSeconds[from], opts.minSoakSeconds ?? 0);
-    // One key order for every report (the JSON shape is documented and compared byte for byte).
-    const report = (r: Omit<EvidenceReport, "path" | "requiredSoakSeconds">): EvidenceReport => ({
-        path,
+    const { evidence, ...gate } = gateEvidence({
+        stack: cfg.stack,
+        from,
+        nodes: cfg.nodes.map((n) => n.name),
+        soakSeconds: requiredSoakSeconds,
+        requireEvidence: cfg.gates.requireEvidence,
+        requireEvidenceKey: `${NAMESPACE}:gates.requireEvidence`,
+        maxLatencyRatio: cfg.gates.maxLatencyRatio,
+        text: ctx.readFile(evidencePath(cfg.stack, from)),
+    });
+    if (evidence === undefined) return report(gate);
+    const reasons = [...gate.reasons, ...timeReasons(evidence, gate.path, from, requiredSoakSeconds, ctx.now, opts.deployed)];
+    return report({ ...gate, passed: reasons.length === 0, reasons });
+}
+
+/** One key order for every report (the JSON shape is documented and compared byte for byte). */
+function report(r: EvidenceReport): EvidenceReport {
+    return {
+        path: r.path,
         required: r.required,
         notRequiredBecause: r.notRequiredBecause,
         present: r.present,
         valid: r.valid,
         passed: r.passed,
         soakedSeconds: r.soakedSeconds,
-        requiredSoakSeconds,
+        requiredSoakSeconds: r.requiredSoakSeconds,
         reasons: r.reasons,
-    });
-    const text = ctx.readFile(path);
-    const notRequired = !cfg.gates.requireEvidence
-        ? `${NAMESPACE}:gates.requireEvidence is false`
-        : from === "perl-only" && requiredSoakSeconds === 0
-          ? "nothing routes to Rust in perl-only"
-          : null;
-    if (notRequired !== null) {
-        return report({ required: false, notRequiredBecause: notRequired, present: text !== undefined, valid: null, passed: true, soakedSeconds: null, reasons: [] });
-    }
-    if (text === undefined) {
-        return report({
-            required: true, notRequiredBecause: null, present: false, valid: null, passed: false, soakedSeconds: null,
-            reasons: [`missing evidence ${path} (needed to leave ${from} by promotion: contract tests and metrics over the soak)`],
-        });
-    }
-    const parsed = parseEvidence(text);
-    if (!parsed.ok) {
-        return report({ required: true, notRequiredBecause: null, present: true, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${path}: ${e}`) });
-    }
-    const ev = parsed.value;
-    const reasons = evaluateEvidence(ev, {
-        stack: cfg.stack,
-        phase: from,
-        nodes: cfg.nodes.map((n) => n.name),
-        soakSeconds: requiredSoakSeconds,
-        maxLatencyRatio: cfg.gates.maxLatencyRatio,
-    }).map((r) => `${path}: ${r}`);
-    reasons.push(...timeReasons(ev, path, from, requiredSoakSeconds, ctx.now, opts.deployed));
-    const soakedSeconds = Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000);
-    return report({ required: true, notRequiredBecause: null, present: true, valid: true, passed: reasons.length === 0, soakedSeconds, reasons });
+    };
 }
 
 function timeReasons(ev: Evidence, rel: string, from: Phase, soak: number, now: Date, dep: Deployed | undefined): string[] {

@@ -147,6 +147,85 @@ export function evaluateEvidence(ev: Evidence, opts: GateOptions): string[] {
     return reasons;
 }
 
+/** What the promotion gate found for leaving a phase (one shape for the program, check and the policy summary). */
+export interface EvidenceGateResult {
+    /** Repository-relative path of the evidence for leaving the phase. */
+    readonly path: string;
+    readonly required: boolean;
+    /** Why none is required, when it is not. */
+    readonly notRequiredBecause: string | null;
+    readonly present: boolean;
+    /** Schema-valid (null when absent or not required). */
+    readonly valid: boolean | null;
+    /** Allows the promotion (true when not required). */
+    readonly passed: boolean;
+    /** collectedAt - phaseEnteredAt of the evidence, seconds (null when absent or invalid). */
+    readonly soakedSeconds: number | null;
+    readonly requiredSoakSeconds: number;
+    readonly reasons: string[];
+    /** The parsed evidence, when present and valid. */
+    readonly evidence?: Evidence;
+}
+
+export interface EvidenceGateInput {
+    readonly stack: string;
+    /** The phase being left by promotion. */
+    readonly from: Phase;
+    readonly nodes: readonly string[];
+    /** Soak required in `from`, seconds. */
+    readonly soakSeconds: number;
+    /** `gates.requireEvidence` of the stack. */
+    readonly requireEvidence: boolean;
+    readonly maxLatencyRatio?: number;
+    /** The evidence file's text, undefined when the file does not exist. */
+    readonly text: string | undefined;
+    /** Name of the requireEvidence key, for the reason it is not required. */
+    readonly requireEvidenceKey?: string;
+}
+
+/**
+ * The promotion gate of design.md section 6, defined once: no evidence is needed when the stack
+ * opts out or when leaving perl-only without a soak (nothing routes to Rust there); otherwise
+ * the evidence must be present, valid and pass evaluateEvidence.
+ */
+export function gateEvidence(input: EvidenceGateInput): EvidenceGateResult {
+    const path = evidencePath(input.stack, input.from);
+    const base = { path, requiredSoakSeconds: input.soakSeconds, present: input.text !== undefined };
+    const notRequired = !input.requireEvidence
+        ? `${input.requireEvidenceKey ?? "gates.requireEvidence"} is false`
+        : input.from === "perl-only" && input.soakSeconds === 0
+          ? "nothing routes to Rust in perl-only"
+          : null;
+    if (notRequired !== null) {
+        return { ...base, required: false, notRequiredBecause: notRequired, valid: null, passed: true, soakedSeconds: null, reasons: [] };
+    }
+    if (input.text === undefined) {
+        return {
+            ...base,
+            required: true,
+            notRequiredBecause: null,
+            valid: null,
+            passed: false,
+            soakedSeconds: null,
+            reasons: [`missing evidence ${path} (needed to leave ${input.from} by promotion: contract tests and metrics over the soak)`],
+        };
+    }
+    const parsed = parseEvidence(input.text);
+    if (!parsed.ok) {
+        return { ...base, required: true, notRequiredBecause: null, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${path}: ${e}`) };
+    }
+    const ev = parsed.value;
+    const reasons = evaluateEvidence(ev, {
+        stack: input.stack,
+        phase: input.from,
+        nodes: input.nodes,
+        soakSeconds: input.soakSeconds,
+        maxLatencyRatio: input.maxLatencyRatio,
+    }).map((r) => `${path}: ${r}`);
+    const soakedSeconds = Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000);
+    return { ...base, required: true, notRequiredBecause: null, valid: true, passed: reasons.length === 0, soakedSeconds, reasons, evidence: ev };
+}
+
 export function formatDuration(seconds: number): string {
     const s = Math.max(0, Math.floor(seconds));
     const d = Math.floor(s / 86400);

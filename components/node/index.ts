@@ -21,8 +21,8 @@ export interface StepScope {
     readonly from: Phase;
     /** Configured phase. */
     readonly to: Phase;
-    /** Id of the transition record (used by the snapshot step). */
-    readonly transitionId: pulumi.Input<string>;
+    /** The transition's id (names the snapshot's backup and diagnostics bundle). */
+    readonly transitionId: string;
     readonly transport: Transport;
     readonly registry: StepRegistry;
 }
@@ -35,7 +35,7 @@ export function registerStep(
     extraDeps: pulumi.Input<pulumi.Resource>[] = [],
 ): pulumi.CustomResource {
     const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
-    const args = step.kind === "snapshot" ? pulumi.output(scope.transitionId).apply((id) => stepArgs(ctx, step.kind, id)) : stepArgs(ctx, step.kind);
+    const args = stepArgs(ctx, step.kind, step.kind === "snapshot" ? scope.transitionId : "");
     const res = scope.transport.command(
         step.id,
         scope.node,

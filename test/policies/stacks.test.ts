@@ -6,6 +6,7 @@
 import { checkStack, evaluateStack, CheckResult } from "../../components/policycheck";
 import { PHASES } from "../../components/phases";
 import { DAY, PROJECT_DIR, STACKS, byName, drop, isoAgo, record, stackConfig, summary } from "./helpers";
+import { parseStepCommandLine } from "../../components/scripts";
 
 const mandatory = (r: CheckResult) => summary(r.violations.filter((v) => v.enforcementLevel === "mandatory"));
 
@@ -115,7 +116,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
 
     test("a write phase without backup: backup-before-write", async () => {
         const rec = await record("canary-a", { from: "rust-read-only" });
-        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([byName(rec.resources, "pve-east-transition").urn]);
+        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([]);
         const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
         expect(mandatory(r)).toEqual([
             "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
@@ -135,11 +136,11 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
     });
 });
 
-describe("during a preview the snapshot's command line is unknown", () => {
-    const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    test("the pack runs without a 'can't run during preview' and still blocks a missing backup", async () => {
+describe("during a preview the snapshot's command line is known (its id comes from the record)", () => {
+    test("the pack sees --backup 1 in a preview and blocks a missing backup", async () => {
         const rec = await record("canary-a", { from: "rust-read-only", preview: true });
-        expect(byName(rec.resources, "pve-east-01-snapshot").props.create).toBe(UNKNOWN_STRING);
+        const create = byName(rec.resources, "pve-east-01-snapshot").props.create as string;
+        expect(parseStepCommandLine(create).options.backup).toBe("1");
         expect(summary((await evaluateStack(rec)).violations)).toEqual([]);
         const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
         expect(mandatory(r)).toEqual([

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { run } from "../../components/program";
+import { transitionId } from "../../components/cluster/record";
 import { parseStepCommandLine, renderStepScript } from "../../components/scripts";
 import { sha256Text, migrationToml } from "../../components/steps";
 import { parseStackConfig } from "../../components/config/schema";
@@ -172,6 +173,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             cluster: "pve-east",
             ring: "test",
             from: "perl-only",
+            fromEnteredAt: "",
             to: "perl-only",
             nodes: "pve1,pve2,pve3",
             scope: "cluster",
@@ -200,7 +202,7 @@ describe("no perpetual diff", () => {
         const a = await runStack(values("rust-basic-write"), deployed);
         const b = await runStack(values("rust-basic-write"), deployed);
         expect(b.records).toEqual(a.records);
-        expect(await valueOf(b.run.outputs.transition)).toEqual({ from: "rust-basic-write", to: "rust-basic-write", kind: "none", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+        expect(b.run.outputs.transition).toEqual({ from: "rust-basic-write", to: "rust-basic-write", kind: "none", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
         expect(b.run.outputs.phaseEnteredAt).toBe("2026-11-20T00:00:00Z");
     });
 });
@@ -242,19 +244,20 @@ describe("a phase change changes exactly the expected resources", () => {
             expect(byName(during.records, `${n}-units`).dependsOn).toEqual([`${n}-snapshot`]);
         }
         expect(JSON.parse(byName(during.records, "pve-east-transition").inputs.keepers.evidence)).toEqual({
-            required: true,
             path: "stacks/evidence/test/rust-read-only.json",
-            present: true,
-            valid: true,
-            phase: "rust-read-only",
-            soakedSeconds: 169200,
             requiredSoakSeconds: 86400,
+            present: true,
+            required: true,
+            notRequiredBecause: null,
+            valid: true,
+            passed: true,
+            soakedSeconds: 169200,
+            phase: "rust-read-only",
             fallbacks: 0,
             contractCompared: 12,
             contractFailed: 0,
             applyLatencySeconds: 0.8,
             perlBaselineSeconds: 1.2,
-            passed: true,
         });
         expect(during.run.outputs.phaseEnteredAt).toBe(NOW.toISOString());
         expect(during.run.outputs.previousPhase).toBe("rust-read-only");
@@ -263,8 +266,9 @@ describe("a phase change changes exactly the expected resources", () => {
     test("a rollback config rust-sdn -> perl-only produces the rollback steps in the runbook's order", async () => {
         const { records, run: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
         const deps = (n: string) => byName(records, n).dependsOn;
-        // The snapshot names its backups after the transition record's id.
-        expect(deps("pve1-snapshot")).toEqual(["pve-east-transition"]);
+        // The snapshot's id comes from the record (known in a preview), not from the record's resource.
+        expect(deps("pve1-snapshot")).toEqual([]);
+        expect(optionsOf(records, "pve1-snapshot").options.id).toBe(transitionId(byName(records, "pve-east-transition").inputs.keepers));
         expect(deps("pve-east-cluster-config")).toEqual(["pve1-snapshot", "pve2-snapshot", "pve3-snapshot"]);
         expect(deps("pve1-services")).toEqual(["pve-east-cluster-config"]);
         expect(deps("pve1-restore")).toEqual(["pve1-services"]);
@@ -283,7 +287,7 @@ describe("a phase change changes exactly the expected resources", () => {
         expect(byName(records, "pve-east-cluster-restore").parent).toBe("pve-east-cluster-backups");
         // Per node: snapshot, services, package, units, restore, legacy-apply, verify; plus the two cluster steps.
         expect(r.outputs.steps).toHaveLength(3 * 7 + 2);
-        expect(await valueOf(r.outputs.transition)).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+        expect(r.outputs.transition).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
     });
 });
 
@@ -303,7 +307,7 @@ describe("the program refuses an unsafe change before registering anything that 
         const records = await installMocks({ [SELF]: { phase: "rust-basic-write", phaseEnteredAt: "2026-11-01T00:00:00Z" } });
         setStackConfig(values("rust-advanced"), ["sshPrivateKeys"]);
         await expect(run({ projectDir, now: NOW })).rejects.toThrow(
-            "  pve-migration:phase: promotion from rust-basic-write to rust-advanced needs passing evidence: no evidence at stacks/evidence/test/rust-basic-write.json",
+            "  pve-migration:phase: promotion from rust-basic-write to rust-advanced needs passing evidence: missing evidence stacks/evidence/test/rust-basic-write.json (needed to leave rust-basic-write by promotion: contract tests and metrics over the soak)",
         );
         expect(acting(records)).toEqual([]);
     });
