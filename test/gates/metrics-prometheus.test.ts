@@ -5,6 +5,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { execFileSync } from "child_process";
+import * as YAML from "yaml";
+import { main as ctlMain } from "../../components/ctl/cli";
+import { checkStack } from "../../components/policycheck/check";
 import { parseEvidence, evaluateEvidence } from "../../components/evidence";
 import { buildReport, parseContractArgs } from "../../components/gates/contract-cli";
 import { runMetricsGate, metricsGateMain, MetricsGateOptions } from "../../components/gates/metrics-cli";
@@ -252,6 +256,55 @@ describe("the metrics-gate bin, end to end", () => {
         const ev = parseEvidence(fs.readFileSync(file, "utf8"));
         expect(ev.ok).toBe(true);
         if (ev.ok) expect(ev.value.contractTests.report).toBe("../../../evidence/canary-a/rust-basic-write.contract.json");
+    });
+
+    test("the evidence the gate wrote is accepted by migration-ctl check and by the policy pack", async () => {
+        const written = path.join(dir, "stacks", "evidence", "canary-a", "rust-basic-write.json");
+        expect(fs.existsSync(written)).toBe(true);
+        // A repository whose canary-a ring is the node the gate measured, soaking 5 s in rust-basic-write.
+        const repo = tempDir("pve-accept-");
+        const stackFile = YAML.parse(fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.canary-a.yaml"), "utf8"));
+        const config = stackFile.config as Record<string, unknown>;
+        delete config["pve-migration:blueGreen"];
+        delete config["pve-migration:monitoring"];
+        config["pve-migration:phase"] = "rust-basic-write";
+        config["pve-migration:nodes"] = [{ name: "quiet", address: "10.20.0.99", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIQuietNodeHostKey" }];
+        config["pve-migration:soakSeconds"] = { "rust-basic-write": 5 };
+        fs.mkdirSync(path.join(repo, "stacks", "evidence", "canary-a"), { recursive: true });
+        fs.copyFileSync(path.join(__dirname, "../../Pulumi.yaml"), path.join(repo, "Pulumi.yaml"));
+        fs.writeFileSync(path.join(repo, "stacks", "Pulumi.canary-a.yaml"), YAML.stringify(stackFile));
+        const git = (...args: string[]) => execFileSync("git", ["-c", "user.email=ci@example.invalid", "-c", "user.name=ci", ...args], { cwd: repo, stdio: "pipe" });
+        git("init", "-q");
+        git("add", "-A");
+        git("commit", "-qm", "canary-a in rust-basic-write");
+        // The pull request: promote, with the evidence the gate wrote.
+        const file = path.join(repo, "stacks", "Pulumi.canary-a.yaml");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("pve-migration:phase: rust-basic-write", "pve-migration:phase: rust-advanced"));
+        fs.copyFileSync(written, path.join(repo, "stacks", "evidence", "canary-a", "rust-basic-write.json"));
+        const now = new Date(atMs + 1000);
+        const out: string[] = [];
+        const code = await ctlMain(["check", "--base", "HEAD", "--repo", repo, "--now", now.toISOString(), "--json"], {
+            stdout: (t) => out.push(t),
+            stderr: (t) => out.push(t),
+            cwd: repo,
+            env: {},
+        });
+        expect(code).toBe(0);
+        const report = JSON.parse(out.join(""));
+        expect(report.stacks.map((x: { stack: string; basePhase: string; phase: string; evidence: { passed: boolean } }) => [x.stack, x.basePhase, x.phase, x.evidence.passed])).toEqual([
+            ["canary-a", "rust-basic-write", "rust-advanced", true],
+        ]);
+        // Soak durations are policy config: the pack is configured with the ring's 5 s here.
+        const soakSeconds = { "perl-only": 0, "rust-read-only": 86400, "rust-basic-write": 5, "rust-advanced": 604800, "rust-sdn": 604800, "rust-full": 0 };
+        const policy = await checkStack({
+            projectDir: repo,
+            stack: "canary-a",
+            from: "rust-basic-write",
+            now,
+            policyConfig: { "soak-and-evidence": { soakSeconds } },
+        });
+        expect(policy.violations).toEqual([]);
+        expect(policy.passed).toBe(true);
     });
 
     test("exit 1 with each reason printed when the gate fails", async () => {
