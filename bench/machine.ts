@@ -1,7 +1,9 @@
 /** The machine and code a benchmark ran on, for the results file. */
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
+import * as path from "path";
 
 export interface Machine {
     readonly cpuModel: string;
@@ -63,4 +65,27 @@ export function codeState(dir: string): CodeState {
     } catch {
         return { commit: "unknown", uncommitted: [] };
     }
+}
+
+/** What the measured code is made of (the program, the policies, the harness, the scripts, the pins). */
+export const MEASURED_PATHS = ["index.ts", "Pulumi.yaml", "package-lock.json", "components", "policies", "bench", "test/support", "stacks/Pulumi.prod.yaml", "charts/pve-network-rs"];
+
+/**
+ * sha256 (12 hex digits) over the paths and contents of the measured files (node_modules and
+ * bench/results.md left out): equal at the start and the end of a run means one code version.
+ */
+export function sourceDigest(dir: string): string {
+    const h = crypto.createHash("sha256");
+    const visit = (rel: string) => {
+        const abs = path.join(dir, rel);
+        if (!fs.existsSync(abs)) return;
+        const st = fs.statSync(abs);
+        if (st.isDirectory()) {
+            for (const e of fs.readdirSync(abs).sort()) if (e !== "node_modules") visit(path.join(rel, e));
+        } else if (rel !== path.join("bench", "results.md") && !rel.endsWith(".tmp")) {
+            h.update(`${rel}\0`).update(fs.readFileSync(abs)).update("\0");
+        }
+    };
+    MEASURED_PATHS.forEach(visit);
+    return h.digest("hex").slice(0, 12);
 }

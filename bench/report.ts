@@ -51,7 +51,10 @@ export interface BenchData {
     readonly argv: string[];
     readonly durationS: number;
     readonly machine: Machine;
+    /** Git state at the start of the run. */
     readonly code: CodeState;
+    /** sourceDigest at the start and at the end (different: the code changed during the run). */
+    readonly digest: { readonly start: string; readonly end: string };
     readonly loadStart: number;
     readonly loadEnd: number;
     readonly runs: number;
@@ -149,7 +152,10 @@ export function verdicts(d: BenchData): Verdict[] {
     v.push({
         figure: "1. Growth, 1024 nodes / 256 nodes",
         target: `≤ ${TARGETS.growth1024over256} ×`,
-        measured: growth !== undefined ? `${growth.toFixed(2)} ×` : "not measured (needs 256 and 1024 in --sizes)",
+        measured:
+            growth !== undefined && m256 && m1024
+                ? `${growth.toFixed(2)} × (medians; minima: ${(m1024.min / m256.min).toFixed(2)} ×)`
+                : "not measured (needs 256 and 1024 in --sizes)",
         met: growth !== undefined ? growth <= TARGETS.growth1024over256 : undefined,
     });
     const one = d.paths.rollbacks.find((r) => r.nodes === 1 && r.from === "rust-full");
@@ -384,14 +390,16 @@ function whyText(d: BenchData, m: Verdict): string {
         if (u && um) {
             const measured = summarize(um.samples.map((y) => y.programMs)).median;
             const perRes = u.programMs / u.resources;
-            const budgetPerNode = (TARGETS.cost256Ms - pol) / 256;
             parts.push(
                 `Measured at ${u.nodes} nodes: ${u.promises ?? "?"} SDK promises (${u.promises !== undefined ? (u.promises / u.resources).toFixed(1) : "?"} per resource); with V8's own stack formatting the program part takes ${u.programMs.toFixed(0)} ms instead of ${measured.toFixed(0)} ms (${perRes.toFixed(2)} ms per resource).`,
             );
+            const budgetPerNode = (TARGETS.cost256Ms - pol) / 256;
+            const alone = u.nodes === 256 ? ` (a) alone would bring 256 nodes to about ${sec(u.programMs + pol)} (the diagnosis run's program time plus the policies).` : "";
             parts.push(
-                "What would fix it: (a) run the program as compiled JavaScript (a `tsc` build, Pulumi.yaml `main` pointing at the output and `typescript: false`), which removes the source-map rewriting (the diagnosis run shows what remains); " +
-                    `(b) fewer registrations per node: with the policies' ${pol.toFixed(0)} ms, 3 s at 256 nodes leaves ${budgetPerNode.toFixed(1)} ms per node, about ${Math.max(0, Math.floor(budgetPerNode / perRes))} resources per node at the diagnosed per-resource cost, against 11 now (4 of them component wrappers); ` +
-                    "(c) smaller rings: each stack is planned on its own, so a 1024-node cluster split into rings of at most 256 nodes waits for one ring at a time.",
+                "What would fix it: (a) run the program as compiled JavaScript (a `tsc` build, Pulumi.yaml `main` pointing at the output and `typescript: false`), which removes the source-map rewriting." +
+                    alone +
+                    ` (b) With (a), fewer registrations per node: after the policies' ${pol.toFixed(0)} ms, 3 s at 256 nodes leaves ${budgetPerNode.toFixed(1)} ms per node, about ${Math.max(0, Math.floor(budgetPerNode / perRes))} registrations per node at ${perRes.toFixed(2)} ms each, against 11 now (4 of them component wrappers). ` +
+                    "(c) Smaller rings: each stack is planned on its own, so a 1024-node cluster split into rings of at most 256 nodes waits for one ring at a time.",
             );
         } else {
             parts.push("What would fix it: run with the diagnosis (drop --no-diagnose) to see the share of the stack formatting.");
@@ -438,9 +446,11 @@ function whyText(d: BenchData, m: Verdict): string {
 export function renderResults(d: BenchData): string {
     const v = verdicts(d);
     const mach = d.machine;
-    const code = d.code.uncommitted.length
-        ? `commit ${d.code.commit} with uncommitted changes in ${d.code.uncommitted.join(", ")}`
-        : `commit ${d.code.commit}`;
+    const code =
+        (d.code.uncommitted.length ? `commit ${d.code.commit} with uncommitted changes in ${d.code.uncommitted.join(", ")}` : `commit ${d.code.commit}`) +
+        (d.digest.start === d.digest.end
+            ? `, source digest ${d.digest.start}`
+            : `. **The code changed during the run** (source digest ${d.digest.start} at the start, ${d.digest.end} at the end): the figures mix two versions; run it again`);
     return [
         "# Benchmarks",
         "",

@@ -15,7 +15,7 @@ import { PHASES, Phase } from "../components/phases";
 import { planSteps, criticalPath } from "../components/plan";
 import { applyColorFragment, flipColor, parseBlueGreenConfig } from "../components/bluegreen";
 import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
-import { codeState, load1, machine } from "./machine";
+import { codeState, load1, machine, sourceDigest } from "./machine";
 import { measureNodeSide } from "./node-side";
 import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
@@ -170,6 +170,8 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
     const started = Date.now();
     const date = new Date();
     const loadStart = load1();
+    const code = codeState(PROJECT_DIR);
+    const digestStart = sourceDigest(PROJECT_DIR);
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-"));
     try {
         log("rollback critical paths (1 node) and the blue-green flip, from the registered graphs");
@@ -209,7 +211,8 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             argv: [...argv],
             durationS: (Date.now() - started) / 1000,
             machine: machine(),
-            code: codeState(PROJECT_DIR),
+            code,
+            digest: { start: digestStart, end: sourceDigest(PROJECT_DIR) },
             loadStart,
             loadEnd: load1(),
             runs: o.runs,
@@ -239,6 +242,7 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     const tmp = `${o.out}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, o.out);
+    if (data.digest.start !== data.digest.end) log(`WARNING: the code changed during the run (source digest ${data.digest.start} -> ${data.digest.end}); the figures mix two versions`);
     for (const v of verdicts(data)) log(`${v.met === undefined ? "n/a   " : v.met ? "met   " : "MISSED"} ${v.figure}: ${v.measured} (target ${v.target})`);
     log(`wrote ${path.relative(process.cwd(), o.out) || o.out} in ${Math.round(data.durationS)} s`);
     return 0;

@@ -14,6 +14,7 @@ import type { RecordedResource } from "../../components/policycheck";
 import { USAGE, UsageError, parseBenchArgs } from "../../bench/run";
 import { changedResources, longestChain, stepGraph } from "../../bench/graph";
 import { formatSummary, summarize } from "../../bench/stats";
+import { sourceDigest } from "../../bench/machine";
 import { NOW, PROJECT_DIR, SECRET_KEYS, ringValues } from "../../bench/stacks";
 import { installMocks, setStackConfig, settleTree } from "../support/mocks";
 
@@ -272,5 +273,32 @@ describe("step graphs from registrations", () => {
     test("changed resources: other inputs, added and removed", () => {
         const after = [...resources.slice(0, 5), { ...resources[5], props: { name: "a-services", x: 1 } }, res("c", C)];
         expect([...changedResources(resources, after)].sort()).toEqual(["urn:a-restore", "urn:a-services", "urn:b-services", "urn:c"]);
+    });
+});
+
+describe("sourceDigest", () => {
+    test("changes with a measured file's content or name, not with bench/results.md or node_modules", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-digest-"));
+        try {
+            const put = (rel: string, text: string) => {
+                fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+                fs.writeFileSync(path.join(dir, rel), text);
+            };
+            put("components/a.ts", "a");
+            put("bench/run.ts", "r");
+            const first = sourceDigest(dir);
+            expect(first).toMatch(/^[0-9a-f]{12}$/);
+            put("bench/results.md", "results");
+            put("components/node_modules/x/index.js", "x");
+            put("README.md", "not measured");
+            expect(sourceDigest(dir)).toBe(first);
+            put("components/a.ts", "b");
+            const second = sourceDigest(dir);
+            expect(second).not.toBe(first);
+            fs.renameSync(path.join(dir, "components/a.ts"), path.join(dir, "components/c.ts"));
+            expect(sourceDigest(dir)).not.toBe(second);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
