@@ -320,7 +320,7 @@ function nodeSection(d: BenchData): string {
     const stepRows = full.length
         ? full[0].steps.map((st, k) => [st.id, st.result, st.diagnostics ? "yes" : "", formatSummary(summarize(full.map((f) => f.steps[k].ms)))])
         : [];
-    const skipped = [...new Set(d.nodeSide.samples.flatMap((s) => s.skipped).map((s) => s.replace(/^(enabled|disabled) \S+ /, "")))].sort();
+    const skipped = [...new Set(d.nodeSide.samples.flatMap((s) => s.skipped))].sort();
     return [
         "## 3. Node-side script time",
         "",
@@ -459,7 +459,7 @@ export function renderResults(d: BenchData): string {
         `Machine: ${mach.cpuModel}, ${mach.nproc} CPUs (nproc), ${mach.memoryGiB.toFixed(1)} GiB memory, Node.js ${mach.node}, ${mach.os}. ` +
             `Load average (1 min) ${d.loadStart.toFixed(2)} at the start and ${d.loadEnd.toFixed(2)} at the end: other work on the machine shares the CPUs and inflates every timing.`,
         "",
-        `Each figure is the median of its runs with [min–max]; ${d.runs} runs per figure unless a table says otherwise (n).`,
+        `Each figure is the median of its runs with [min–max]; ${d.runs} run${d.runs === 1 ? "" : "s"} per figure unless a table says otherwise (n).`,
         "",
         "## Targets (issue 7)",
         "",

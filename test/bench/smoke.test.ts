@@ -83,7 +83,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(text).toContain(`, ${nproc} CPUs (nproc), `);
         expect(text).toContain(`Node.js ${process.version}, `);
         expect(text).toMatch(/Load average \(1 min\) \d+\.\d\d at the start and \d+\.\d\d at the end/);
-        expect(text).toContain("1 runs per figure");
+        expect(text).toContain("[min–max]; 1 run per figure");
     });
 
     test("targets table: the six figures of issue 7; the 256- and 1024-node ones are not measured in this run", () => {
