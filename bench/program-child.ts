@@ -39,6 +39,10 @@ export interface ProgramSample {
     readonly policyMs: number;
     /** Garbage collection pauses during program + policies, ms. */
     readonly gcMs: number;
+    /** Size of every registration's inputs as JSON, bytes (what the engine would store in the state). */
+    readonly inputBytes: number;
+    /** Of which the node steps' scripts (the commands' stdin), bytes. */
+    readonly scriptBytes: number;
     /** Peak resident set size of the process (getrusage), KiB. */
     readonly maxRssKiB: number;
     /** Resident set size once the modules are loaded, before the program runs, KiB. */
@@ -113,6 +117,8 @@ async function main(requestFile: string): Promise<void> {
         programMs: rec.ms,
         policyMs: pol.ms,
         gcMs,
+        inputBytes: rec.resources.reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r.props)), 0),
+        scriptBytes: rec.resources.reduce((a, r) => a + (typeof r.props.stdin === "string" ? Buffer.byteLength(r.props.stdin) : 0), 0),
         maxRssKiB,
         rssAfterLoadKiB,
         policiesRun: pol.evaluation.policiesRun.length,

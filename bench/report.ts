@@ -216,6 +216,7 @@ function costSection(d: BenchData): string {
             formatSummary(summarize(x.map((y) => y.loadMs))),
             formatSummary(summarize(x.map((y) => y.wallMs))),
             formatSummary(summarize(x.map((y) => mib(y.maxRssKiB)))),
+            `${(x[0].inputBytes / 2 ** 20).toFixed(1)} (${((100 * x[0].scriptBytes) / x[0].inputBytes).toFixed(0)} % scripts)`,
         ];
     });
     const growth: string[] = [];
@@ -236,11 +237,12 @@ function costSection(d: BenchData): string {
             "Every run must pass every policy (no violation, no policy error) or the benchmark fails.",
         "",
         table(
-            ["nodes", "resources registered", "node steps", "program (ms)", "policies (ms)", "program + policies (ms)", "of which GC (ms)", "per node (ms)", "process start to program ready (ms)", "process spawn to exit (ms)", "peak RSS (MiB)"],
+            ["nodes", "resources registered", "node steps", "program (ms)", "policies (ms)", "program + policies (ms)", "of which GC (ms)", "per node (ms)", "process start to program ready (ms)", "process spawn to exit (ms)", "peak RSS (MiB)", "registered inputs (MiB)"],
             rows,
         ),
         "",
-        `Resources registered are registrations (what the policy server sees); the program also reads ${first?.stackReferences ?? "?"} stack reference (its own deployed phase). ${perNode}`,
+        `Resources registered are registrations (what the policy server sees); the program also reads ${first?.stackReferences ?? "?"} stack reference (its own deployed phase). ${perNode} ` +
+            "Registered inputs: every registration's inputs as JSON, what the engine keeps in the stack's state; each node step carries its whole rendered script (the shared prelude included) as its stdin.",
         "",
         "Growth: " + (growth.length ? growth.join("; ") : "one size only") + ".",
         "",
@@ -411,9 +413,11 @@ function whyText(d: BenchData, m: Verdict): string {
         const b = sizeOf(d, 1024)!.samples;
         const per = (x: MeasuredSample[]) => summarize(x.map(total)).median / x[0].resources;
         const gcShare = (x: MeasuredSample[]) => summarize(x.map((y) => y.gcMs)).median / summarize(x.map(total)).median;
+        const noGc = (x: MeasuredSample[]) => summarize(x.map((y) => total(y) - y.gcMs)).median;
         return (
-            `Why: the cost per resource rises from ${per(a).toFixed(2)} ms at 256 nodes to ${per(b).toFixed(2)} ms at 1024, while the share of garbage collection goes from ${pct(gcShare(a))} to ${pct(gcShare(b))} and peak RSS to ${mib(summarize(b.map((y) => y.maxRssKiB)).median).toFixed(0)} MiB: ` +
-            "the SDK keeps a captured stack string per promise alive as long as its resource. What would fix it: the fixes for the 256-node time (fewer captured stacks per resource, fewer resources per node), or rings of at most 256 nodes."
+            `Why: garbage collection. The cost per resource rises from ${per(a).toFixed(2)} ms at 256 nodes to ${per(b).toFixed(2)} ms at 1024 while the share of garbage collection goes from ${pct(gcShare(a))} to ${pct(gcShare(b))}; without the collector's pauses the ratio is ${(noGc(b) / noGc(a)).toFixed(2)} ×. ` +
+            `The heap grows with everything the run keeps alive per resource (peak RSS ${mib(summarize(b.map((y) => y.maxRssKiB)).median).toFixed(0)} MiB at 1024 nodes): its inputs and outputs (${(b[0].inputBytes / 2 ** 20).toFixed(0)} MiB of inputs as JSON, ${pct(b[0].scriptBytes / b[0].inputBytes)} of it the steps' scripts) and the SDK's captured stack strings. ` +
+            "What would fix it: fewer and smaller registrations per node (the scripts' shared prelude is sent with each of the 7 steps), or rings of at most 256 nodes."
         );
     }
     if (m.figure.startsWith("3.")) {

@@ -121,6 +121,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "process start to program ready (ms)",
             "process spawn to exit (ms)",
             "peak RSS (MiB)",
+            "registered inputs (MiB)",
         ]);
         expect(rows).toHaveLength(2);
         // The same rollback, recorded by the program tests' own mocks (a different recorder).
@@ -134,7 +135,8 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(steps.map((s) => s.name).sort()).toEqual([...r.outputs.steps].sort());
         expect(records.length - registered.length).toBe(1);
         expect(text).toContain("the program also reads 1 stack reference");
-        for (const cell of rows[1].slice(3)) expect(cell).toMatch(/^\d+(\.\d+)?$/);
+        for (const cell of rows[1].slice(3, -1)) expect(cell).toMatch(/^\d+(\.\d+)?$/);
+        expect(rows[1][rows[1].length - 1]).toMatch(/^\d+\.\d \(\d+ % scripts\)$/);
         expect(text).toMatch(/Diagnosis \(3 nodes, one run\): .* took \d+ ms of program time/);
     });
 
