@@ -197,11 +197,16 @@ pve_collect_diagnostics() (
 
   # Installed package versions; a missing package is recorded, not fatal.
   local pkg v
+  local -A installed=()
+  # One dpkg-query for every package; one that is not installed is absent from its output.
+  # shellcheck disable=SC2016 # dpkg-query's own \${field} syntax
+  while IFS=$'\\t' read -r pkg v; do
+    [ -n "$v" ] && installed[$pkg]=$v
+  done < <(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='\${Package}\\t\${Version}\\t\${Status}\\n' -- "\${packages[@]}" 2> /dev/null || true)
   : > "$b/packages/versions.txt"
   for pkg in "\${packages[@]}"; do
-    # shellcheck disable=SC2016 # dpkg-query's own \${field} syntax
-    if v=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='\${Version}\\t\${Status}' -- "$pkg" 2> /dev/null) && [ -n "$v" ]; then
-      printf '%s\\t%s\\n' "$pkg" "$v" >> "$b/packages/versions.txt"
+    if [ -n "\${installed[$pkg]:-}" ]; then
+      printf '%s\\t%s\\n' "$pkg" "\${installed[$pkg]}" >> "$b/packages/versions.txt"
     else
       printf '%s\\t-\\tnot-installed\\n' "$pkg" >> "$b/packages/versions.txt"
     fi
@@ -223,20 +228,36 @@ pve_collect_diagnostics() (
     done
   fi
   files+=("\${phase_file#"$root"}")
+  # Checksums and sizes of the present files in one sha256sum and one stat run; copies of the
+  # small ones in one cp run (paths relative to the root, kept under config/files).
+  local -A sum=() size=()
+  local -a present=() copy=()
+  local rec
+  for rel in "\${files[@]}"; do
+    [ -f "$root$rel" ] && present+=("$root$rel")
+  done
+  if [ "\${#present[@]}" -gt 0 ]; then
+    while IFS= read -r -d '' rec; do
+      sum[\${rec:66}]=\${rec:0:64}
+    done < <(sha256sum --zero -- "\${present[@]}")
+    while IFS=$'\\t' read -r -d '' v f; do
+      size[$f]=$v
+    done < <(stat --printf '%s\\t%n\\0' -- "\${present[@]}")
+  fi
   : > "$b/config/sha256sums.txt"
   for rel in "\${files[@]}"; do
     f="$root$rel"
-    if [ -f "$f" ]; then
-      v=$(sha256sum < "$f")
-      printf '%s  %s\\n' "\${v%% *}" "$rel" >> "$b/config/sha256sums.txt"
-      if [ "$(wc -c < "$f")" -le ${MAX_COPY_BYTES} ]; then
-        mkdir -p -- "$b/config/files$(dirname -- "$rel")"
-        cat -- "$f" > "$b/config/files$rel"
-      fi
+    if [ -n "\${sum[$f]:-}" ]; then
+      printf '%s  %s\\n' "\${sum[$f]}" "$rel" >> "$b/config/sha256sums.txt"
+      if [ "\${size[$f]}" -le ${MAX_COPY_BYTES} ]; then copy+=("\${rel#/}"); fi
     else
       printf 'MISSING  %s\\n' "$rel" >> "$b/config/sha256sums.txt"
     fi
   done
+  if [ "\${#copy[@]}" -gt 0 ]; then
+    mkdir -p -- "$b/config/files"
+    (cd -- "\${root:-/}" && cp --parents -L -- "\${copy[@]}" "$b/config/files/")
+  fi
 
   # Write the tarball atomically: temp file beside the target, then rename.
   tmp_out=$(mktemp "$out_dir/.pve-diagnostics.XXXXXX")

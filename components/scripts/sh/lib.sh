@@ -3,7 +3,7 @@
 # evaluates them as code.
 set -euo pipefail
 umask 022
-export LC_ALL=C
+export LC_ALL=C TZ=UTC0
 
 declare -A OPT=()
 CMD=()
@@ -99,7 +99,8 @@ init_step() {
     is_phase "${OPT[from]}" || usage "--from is not a phase"
     FROM=${OPT[from]}
   fi
-  mkdir -p -- "$STATE_DIR" "$(R /var/log/pve-network)"
+  [ -d "$STATE_DIR" ] || mkdir -p -- "$STATE_DIR"
+  [ -d "$(R /var/log/pve-network)" ] || mkdir -p -- "$(R /var/log/pve-network)"
   LOG_READY=1
   exec 9>>"$STATE_DIR/.lock"
   flock -w "${OPT[lock-timeout]:-120}" 9 || fail 75 "another migration step holds $STATE_DIR/.lock"
@@ -117,14 +118,16 @@ state_field() {
   done < "$f"
 }
 
-clean_field() {
-  printf '%s' "$1" | tr -c '[:print:]' '?'
+# Time in UTC, ISO 8601 (a bash builtin: no process).
+now_utc() {
+  printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1
 }
 
-# One line per decision: time node from to step result detail.
+# One line per decision: time node from to step result detail (non-printable characters of
+# the detail become '?', so a value cannot start a line of its own).
 log_line() {
-  local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) node=$NODE from=$FROM to=$TO step=$STEP result=$1 detail=$(clean_field "$2")"
+  local line detail=${2//[^[:print:]]/?}
+  line="$(now_utc) node=$NODE from=$FROM to=$TO step=$STEP result=$1 detail=$detail"
   printf '%s\n' "$line" >> "$(R /var/log/pve-network/migration.log)"
   printf '%s\n' "$line"
 }
@@ -171,8 +174,8 @@ sha256_text() {
 # atomic_write PATH MODE CONTENT: temp file in the same folder, fsync, rename.
 atomic_write() {
   local path=$1 mode=$2 content=$3 dir tmp
-  dir=$(dirname -- "$path")
-  mkdir -p -- "$dir"
+  dir=${path%/*}
+  [ -d "$dir" ] || mkdir -p -- "$dir"
   tmp=$(mktemp -- "$dir/.${path##*/}.XXXXXX")
   printf '%s' "$content" > "$tmp"
   if ! chmod "$mode" -- "$tmp" 2>/dev/null; then
@@ -260,7 +263,13 @@ verify_backup() {
   [ "$listed" = "$present" ]
 }
 
-# meta_get DIR KEY
+# meta_get DIR KEY: a key=value line of a backup's meta file.
 meta_get() {
-  sed -n "s/^$2=//p" "$1/meta" 2>/dev/null | head -n 1
+  local line
+  [ -f "$1/meta" ] || return 0
+  while IFS= read -r line; do
+    case "$line" in
+      "$2="*) printf '%s' "${line#"$2"=}"; return 0 ;;
+    esac
+  done < "$1/meta"
 }

@@ -16,7 +16,10 @@ if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
 fi
 OLD=none
 if [ -f "$TARGET" ]; then
-  OLD=$(sed -n 's/^phase = "\([a-z-]*\)"$/\1/p' "$TARGET" | head -n 1)
+  OLD=""
+  while IFS= read -r line; do
+    if [[ $line =~ ^phase\ =\ \"([a-z-]*)\"$ ]]; then OLD=${BASH_REMATCH[1]}; break; fi
+  done < "$TARGET"
 fi
 atomic_write "$TARGET" 0640 "${OPT[content]}"
 done_step changed "${OPT[path]}: phase ${OLD:-unknown} -> $TO"

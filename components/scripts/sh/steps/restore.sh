@@ -33,6 +33,22 @@ else
   PAIRS+=("sdn.cfg" "/etc/pve/sdn.cfg" "storage.cfg" "/etc/pve/storage.cfg")
 fi
 
+# The backup's checksums come from its manifest (verified above); the live files' from one
+# sha256sum run.
+declare -A WANT=() HAVE=()
+while IFS= read -r line; do
+  WANT[${line:66}]=${line:0:64}
+done < "$SRC/MANIFEST.sha256"
+LIVE=()
+for ((i = 1; i < ${#PAIRS[@]}; i += 2)); do
+  [ -f "$(R "${PAIRS[i]}")" ] && LIVE+=("$(R "${PAIRS[i]}")")
+done
+if [ "${#LIVE[@]}" -gt 0 ]; then
+  while IFS= read -r -d '' rec; do
+    HAVE[${rec:66}]=${rec:0:64}
+  done < <(sha256sum --zero -- "${LIVE[@]}")
+fi
+
 # Stage every changed file next to its target first, then rename them all.
 STAGED=()
 TARGETS=()
@@ -44,11 +60,10 @@ for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
   rel=${PAIRS[i]}
   target=$(R "${PAIRS[i + 1]}")
   [ -f "$SRC/$rel" ] || continue
-  if [ -f "$target" ] && [ "$(sha256_file "$target")" = "$(sha256_file "$SRC/$rel")" ]; then
-    continue
-  fi
-  mkdir -p -- "$(dirname -- "$target")"
-  tmp=$(mktemp -- "$(dirname -- "$target")/.${target##*/}.restore.XXXXXX") || { cleanup_staged; fail 73 "cannot stage $target"; }
+  [ "${HAVE[$target]:-}" != "${WANT[$rel]}" ] || continue
+  dir=${target%/*}
+  [ -d "$dir" ] || mkdir -p -- "$dir"
+  tmp=$(mktemp -- "$dir/.${target##*/}.restore.XXXXXX") || { cleanup_staged; fail 73 "cannot stage $target"; }
   STAGED+=("$tmp")
   cp -p -- "$SRC/$rel" "$tmp" || { cleanup_staged; fail 73 "cannot stage $target"; }
   TARGETS+=("$target")

@@ -22,7 +22,8 @@ EXISTING=("$DDIR"/*-"$ID"-pre.tar.gz)
 if [ "${#EXISTING[@]}" -gt 0 ]; then
   DIAG="diagnostics $(basename -- "${EXISTING[0]}" .tar.gz) exists"
 else
-  DIAG=$(collect_diagnostics "$(date -u +%Y%m%dT%H%M%SZ)-$ID-pre")
+  printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
+  DIAG=$(collect_diagnostics "$STAMP-$ID-pre")
 fi
 # Keep the newest 4 x retention bundles (a pre and a post-rollback bundle per transition).
 mapfile -t BUNDLES < <(cd -- "$DDIR" && find . -maxdepth 1 -name '*.tar.gz' | sed 's#^\./##' | LC_ALL=C sort -r)
@@ -41,25 +42,27 @@ for existing in "$BDIR"/*-"$ID"; do
 done
 rm -rf -- "$BDIR"/.tmp-*
 
-NAME="$(date -u +%Y%m%dT%H%M%SZ)-$ID"
+printf -v NAME '%(%Y%m%dT%H%M%SZ)T' -1
+NAME="$NAME-$ID"
 TMP="$BDIR/.tmp-$NAME"
 mkdir -p -- "$TMP/lxc"
 ABSENT=""
 [ -f "$(R /etc/network/interfaces)" ] || fail 66 "$(R /etc/network/interfaces) is missing: nothing to back up"
+COPY=()
 for f in /etc/network/interfaces /etc/pve/sdn.cfg /etc/pve/storage.cfg; do
   if [ -f "$(R "$f")" ]; then
-    cp -p -- "$(R "$f")" "$TMP/${f##*/}"
+    COPY+=("$(R "$f")")
   else
     ABSENT="$ABSENT ${f##*/}"
   fi
 done
-for conf in "$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf; do
-  cp -p -- "$conf" "$TMP/lxc/"
-done
+cp -p -- "${COPY[@]}" "$TMP/"
+CONFS=("$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf)
+[ "${#CONFS[@]}" -eq 0 ] || cp -p -- "${CONFS[@]}" "$TMP/lxc/"
 PERL_STATE=0
 is_write_phase "$FROM" || PERL_STATE=1
 printf 'id=%s\nnode=%s\nfrom=%s\nto=%s\ncreated=%s\nperl_state=%s\nabsent=%s\n' \
-  "$ID" "$NODE" "$FROM" "$TO" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
+  "$ID" "$NODE" "$FROM" "$TO" "$(now_utc)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
 (cd -- "$TMP" && find . -type f ! -name MANIFEST.sha256 -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed 's#  \./#  #') > "$TMP/MANIFEST.sha256"
 verify_backup "$TMP" || fail 70 "backup $NAME does not verify after writing"
 sync -f -- "$TMP/MANIFEST.sha256" 2>/dev/null || true

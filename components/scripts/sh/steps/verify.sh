@@ -39,7 +39,8 @@ T="$STATE_DIR/transition"
 if [ -f "$T" ]; then
   DIAG=""
   if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ]; then
-    DIAG="; $(collect_diagnostics "$(date -u +%Y%m%dT%H%M%SZ)-$(state_field transition id)-post-rollback")"
+    printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
+    DIAG="; $(collect_diagnostics "$STAMP-$(state_field transition id)-post-rollback")"
   fi
   mv -f -- "$T" "$STATE_DIR/transition.last"
   done_step ok "phase $TO verified; transition from $FROM complete$DIAG"
