@@ -166,7 +166,7 @@ export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
             samples.push(rb);
             samples.push(runNoop(cfg("perl-only"), sandbox, "perl-only", nextId()));
             if (top === "rust-full") collector.push(...measureCollector(root, sandbox, 2));
-            fs.rmSync(sandbox, { recursive: true, force: true });
+            fs.rmSync(sandbox, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
             o.log?.(`node-side: run ${run + 1}/${o.runs}, walk to ${top} and back: done`);
         }
     }

@@ -221,7 +221,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             nodeSide: { runs: o.runs, samples: nodeSide.samples, spawnFloor: floor, collector: nodeSide.collector },
         };
     } finally {
-        fs.rmSync(workDir, { recursive: true, force: true });
+        fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     }
 }
 

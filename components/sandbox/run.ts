@@ -4,6 +4,8 @@
  * Used by the real-node tests and the benchmarks.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
 import { Phase } from "../phases";
 import { StackConfig } from "../config/schema";
 import { PlannedStep } from "../plan";
@@ -51,7 +53,26 @@ export function runPlan(cfg: StackConfig, from: Phase, to: Phase, transitionId: 
     for (const step of plan.steps) {
         const r = runStep(cfg, step, from, to, transitionId);
         runs.push(r);
-        if (r.status !== 0) break;
+        if (r.status !== 0) return runs;
+    }
+    if (plan.transition.kind === "rollback") {
+        for (const n of cfg.nodes) waitForPostRollbackBundle(n.root, transitionId);
     }
     return runs;
+}
+
+/**
+ * The verify step of a rollback starts the post-rollback diagnostics bundle in its own session,
+ * after the step (off the rollback's critical path). Wait until it is there, so that a caller
+ * sees the transition with its evidence; this wait is not part of any step's time.
+ */
+export function waitForPostRollbackBundle(root: string, transitionId: string, timeoutMs = 30_000): string {
+    const dir = path.join(root, "var/lib/pve-network-rs/diagnostics");
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const found = fs.existsSync(dir) ? fs.readdirSync(dir).find((f) => f.endsWith(`-${transitionId}-post-rollback.tar.gz`)) : undefined;
+        if (found) return path.join(dir, found);
+        if (Date.now() > deadline) throw new Error(`no post-rollback diagnostics bundle for transition ${transitionId} in ${dir} after ${timeoutMs} ms`);
+        spawnSync("sleep", ["0.02"]);
+    }
 }

@@ -34,6 +34,6 @@ test("npm run dev:sandbox builds the package the dev stack pins, and the dev sta
         expect(tomlAt(toml).phase).toBe("perl-only");
         for (const n of ["pve1", "pve2", "pve3"]) expect(isEnabled(path.join(dir, ".sandbox/dev", n))).toBe(false);
     } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     }
 });

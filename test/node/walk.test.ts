@@ -147,7 +147,7 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
         }
     });
 
-    test("rollback rust-full -> perl-only restores the Perl-era files byte for byte", () => {
+    test("rollback rust-full -> perl-only restores the Perl-era files byte for byte", async () => {
         const before = Object.fromEntries(lab.nodes.map((n) => [n, configFiles(lab.root(n), n)]));
         // Rust changed the configuration while it owned writes.
         for (const n of lab.nodes) {
@@ -189,14 +189,21 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
         }
         expect(tomlAt(path.join(lab.sandbox, "cluster-pve/network/migration.toml")).phase).toBe("perl-only");
         // Diagnostics bundles before the rollback and after it, kept as evidence (runbook 004).
+        // The post-rollback bundle is collected after the verify step has ended (off the
+        // rollback's critical path); it appears, atomically, once the node lock is free.
         const ddir = path.join(lab.root("pve1"), "var/lib/pve-network-rs/diagnostics");
+        const posts = () => fs.readdirSync(ddir).filter((f) => f.endsWith("-b0b0-post-rollback.tar.gz"));
+        for (let i = 0; i < 200 && posts().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
         const pre = fs.readdirSync(ddir).filter((f) => f.endsWith("-b0b0-pre.tar.gz"));
-        const post = fs.readdirSync(ddir).filter((f) => f.endsWith("-b0b0-post-rollback.tar.gz"));
+        const post = posts();
         expect([pre.length, post.length]).toEqual([1, 1]);
         const cmp = compareBundles(path.join(ddir, pre[0]), path.join(ddir, post[0]));
         expect(cmp.phase).toEqual({ before: "rust-full", after: "perl-only", changed: true });
+        // The pre bundle is taken inside the snapshot step (which holds the lock); the post
+        // bundle took the node lock itself, after the verify step had released it.
+        expect([cmp.a.lock, cmp.b.lock]).toEqual(["held-by-step", "held"]);
         expect(runs.find((r) => r.id === "pve1-verify")?.stdout).toMatch(
-            /result=ok detail=phase perl-only verified; transition from rust-full complete; diagnostics \d{8}T\d{6}Z-b0b0-post-rollback\n$/,
+            /result=ok detail=phase perl-only verified; transition from rust-full complete; diagnostics \d{8}T\d{6}Z-b0b0-post-rollback \(collected after this step\)\n$/,
         );
         // The pre-rollback snapshot keeps what Rust wrote: nothing is lost.
         const backup = fs.readdirSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups")).find((b) => b.endsWith("-b0b0"));

@@ -55,7 +55,9 @@ export function makeLab(nodes: string[] = ["pve1", "pve2", "pve3"], opts: { with
             });
         },
         root: (node) => path.join(sandbox, node),
-        cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+        // maxRetries: a post-rollback diagnostics bundle may still be being written (it is
+        // collected after the verify step, in its own session).
+        cleanup: () => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 }),
     };
 }
 

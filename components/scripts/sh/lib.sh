@@ -247,6 +247,22 @@ collect_diagnostics() {
   fi
 }
 
+# collect_diagnostics_detached NAME: the same bundle, collected in its own session after this
+# step has ended: it does not hold up the step, and it waits for the node lock (shared), which
+# the step holds until it exits, so it sees the state the step left. Its output goes nowhere,
+# so neither SSH nor the step waits for it; the bundle appears atomically when done.
+collect_diagnostics_detached() {
+  local out
+  out="$(diagnostics_dir)/$1.tar.gz"
+  [ -f "$out" ] && return 0
+  # The function's own code is passed as code; every value as an argument.
+  setsid -f bash -c "$(declare -f pve_collect_diagnostics)"'
+    exec 9>&-
+    PVE_DIAGNOSTICS_LOCK_WAIT=120 pve_collect_diagnostics "$@"' \
+    pve-collect-diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
+    "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1
+}
+
 # Backups ------------------------------------------------------------------------------
 
 backups_dir() {

@@ -40,7 +40,9 @@ if [ -f "$T" ]; then
   DIAG=""
   if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ]; then
     printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
-    DIAG="; $(collect_diagnostics "$STAMP-$(state_field transition id)-post-rollback")"
+    NAME="$STAMP-$(state_field transition id)-post-rollback"
+    collect_diagnostics_detached "$NAME"
+    DIAG="; diagnostics $NAME (collected after this step)"
   fi
   mv -f -- "$T" "$STATE_DIR/transition.last"
   done_step ok "phase $TO verified; transition from $FROM complete$DIAG"
