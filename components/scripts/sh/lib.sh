@@ -159,6 +159,14 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# same_content FILE TEXT: FILE exists and holds exactly TEXT (read with a builtin: no process).
+same_content() {
+  local current=""
+  [ -f "$1" ] || return 1
+  IFS= read -r -d '' current < "$1" || true
+  [ "$current" = "$2" ]
+}
+
 sha256_file() {
   local out
   out=$(sha256sum -- "$1")
@@ -227,24 +235,30 @@ diagnostics_dir() {
   R /var/lib/pve-network-rs/diagnostics
 }
 
-# collect_diagnostics NAME: a bundle <diagnostics>/NAME.tar.gz, unless it exists. Prints what
-# happened; never fails the step (a missing bundle must not block a rollback). Runs as a job so
-# that the collector keeps its own errexit.
-collect_diagnostics() {
-  local out pid
+# start_diagnostics NAME: start collecting <diagnostics>/NAME.tar.gz (unless it exists) as a
+# job of this step, which holds the node lock; the step goes on meanwhile. finish_diagnostics
+# waits for it and sets DIAG to what happened; a failed collection never fails the step (a
+# missing bundle must not block a rollback). As a job, the collector keeps its own errexit.
+DIAG_PID="" DIAG_NAME="" DIAG=""
+start_diagnostics() {
+  local out
+  DIAG_NAME=$1
   out="$(diagnostics_dir)/$1.tar.gz"
-  if [ -f "$out" ]; then
-    printf 'diagnostics %s exists' "$1"
-    return 0
-  fi
+  [ -f "$out" ] && return 0
   PVE_DIAGNOSTICS_LOCK_HELD=1 pve_collect_diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
-    "${OPT[rust-service]}" "${OPT[middleware-service]}" >/dev/null 2>&1 &
-  pid=$!
-  if wait "$pid"; then
-    printf 'diagnostics %s' "$1"
+    "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1 &
+  DIAG_PID=$!
+}
+
+finish_diagnostics() {
+  if [ -z "$DIAG_PID" ]; then
+    DIAG="diagnostics $DIAG_NAME exists"
+  elif wait "$DIAG_PID"; then
+    DIAG="diagnostics $DIAG_NAME"
   else
-    printf 'diagnostics %s FAILED' "$1"
+    DIAG="diagnostics $DIAG_NAME FAILED"
   fi
+  DIAG_PID=""
 }
 
 # collect_diagnostics_detached NAME: the same bundle, collected in its own session after this
@@ -271,12 +285,20 @@ backups_dir() {
 
 # verify_backup DIR: every file listed, every listed file present, every checksum right.
 verify_backup() {
-  local dir=$1 listed present
+  local dir=$1 line f n=0 m=0
+  local -A listed=()
   [ -f "$dir/MANIFEST.sha256" ] || return 1
   (cd -- "$dir" && sha256sum --quiet --strict -c MANIFEST.sha256 >/dev/null 2>&1) || return 1
-  listed=$(sed -E 's/^[0-9a-f]{64}  //' "$dir/MANIFEST.sha256" | LC_ALL=C sort)
-  present=$(cd -- "$dir" && find . -type f ! -name MANIFEST.sha256 | sed 's#^\./##' | LC_ALL=C sort)
-  [ "$listed" = "$present" ]
+  while IFS= read -r line; do
+    [ -z "${listed[${line:66}]:-}" ] || return 1
+    listed[${line:66}]=1
+    n=$((n + 1))
+  done < "$dir/MANIFEST.sha256"
+  while IFS= read -r -d '' f; do
+    [ -n "${listed[${f#./}]:-}" ] || return 1
+    m=$((m + 1))
+  done < <(cd -- "$dir" && find . -type f ! -name MANIFEST.sha256 -print0)
+  [ "$n" -eq "$m" ]
 }
 
 # meta_get DIR KEY: a key=value line of a backup's meta file.

@@ -6,10 +6,10 @@ check_abs_path "${OPT[path]}"
 init_step
 
 TARGET=$(R "${OPT[path]}")
-[ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
-if [ -f "$TARGET" ] && [ "$(sha256_file "$TARGET")" = "${OPT[sha256]}" ]; then
+if same_content "$TARGET" "${OPT[content]}"; then
   done_step unchanged "${OPT[path]} already says phase $TO"
 fi
+[ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
 if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
   timeout 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
     || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"

@@ -18,24 +18,30 @@ to=$TO
 shopt -s nullglob
 DDIR=$(diagnostics_dir)
 mkdir -p -- "$DDIR"
-EXISTING=("$DDIR"/*-"$ID"-pre.tar.gz)
-if [ "${#EXISTING[@]}" -gt 0 ]; then
-  DIAG="diagnostics $(basename -- "${EXISTING[0]}" .tar.gz) exists"
-else
-  printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
-  DIAG=$(collect_diagnostics "$STAMP-$ID-pre")
-fi
 # Keep the newest 4 x retention bundles (a pre and a post-rollback bundle per transition).
 mapfile -t BUNDLES < <(cd -- "$DDIR" && find . -maxdepth 1 -name '*.tar.gz' | sed 's#^\./##' | LC_ALL=C sort -r)
 for i in "${!BUNDLES[@]}"; do
   [ "$i" -lt $((4 * OPT[retention])) ] || rm -f -- "${DDIR:?}/${BUNDLES[$i]}"
 done
-[ "${OPT[backup]}" = 1 ] || done_step unchanged "transition $ID recorded; $DIAG; no backup needed from $FROM to $TO"
+# The bundle of the state before the transition is collected while the backup is taken (both
+# only read the live state; the step holds the lock); the step ends when both are done.
+EXISTING=("$DDIR"/*-"$ID"-pre.tar.gz)
+if [ "${#EXISTING[@]}" -gt 0 ]; then
+  DIAG_NAME=$(basename -- "${EXISTING[0]}" .tar.gz)
+else
+  printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
+  start_diagnostics "$STAMP-$ID-pre"
+fi
+if [ "${OPT[backup]}" != 1 ]; then
+  finish_diagnostics
+  done_step unchanged "transition $ID recorded; $DIAG; no backup needed from $FROM to $TO"
+fi
 
 BDIR=$(backups_dir)
 mkdir -p -- "$BDIR"
 for existing in "$BDIR"/*-"$ID"; do
   if verify_backup "$existing"; then
+    finish_diagnostics
     done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG"
   fi
   rm -rf -- "$existing"
@@ -75,6 +81,7 @@ ANCHOR=""
 for b in "${ALL[@]}"; do
   if [ "$(meta_get "$BDIR/$b" perl_state)" = 1 ]; then ANCHOR=$b; break; fi
 done
+finish_diagnostics
 PRUNED=0
 for i in "${!ALL[@]}"; do
   if [ "$i" -ge "${OPT[retention]}" ] && [ "${ALL[$i]}" != "$ANCHOR" ]; then

@@ -9,7 +9,7 @@ CHANGED=""
 install_unit() {
   local path
   path=$(R "/etc/systemd/system/$1")
-  if [ -f "$path" ] && [ "$(sha256_file "$path")" = "$(sha256_text "$2")" ]; then
+  if same_content "$path" "$2"; then
     return 0
   fi
   atomic_write "$path" 0644 "$2"
