@@ -106,16 +106,20 @@ init_step() {
   flock -w "${OPT[lock-timeout]:-120}" 9 || fail 75 "another migration step holds $STATE_DIR/.lock"
 }
 
-# state_field FILE KEY: a key=value line of a state file under /var/lib/pve-network-rs.
-state_field() {
-  local f line
-  f="$STATE_DIR/$1"
-  [ -f "$f" ] || return 0
+# kv_get FILE KEY: the value of a key=value line (nothing when the file or key is absent).
+kv_get() {
+  local line
+  [ -f "$1" ] || return 0
   while IFS= read -r line; do
     case "$line" in
       "$2="*) printf '%s' "${line#"$2"=}"; return 0 ;;
     esac
-  done < "$f"
+  done < "$1"
+}
+
+# state_field FILE KEY: a key=value line of a state file under /var/lib/pve-network-rs.
+state_field() {
+  kv_get "$STATE_DIR/$1" "$2"
 }
 
 # Time in UTC, ISO 8601 (a bash builtin: no process).
@@ -303,11 +307,5 @@ verify_backup() {
 
 # meta_get DIR KEY: a key=value line of a backup's meta file.
 meta_get() {
-  local line
-  [ -f "$1/meta" ] || return 0
-  while IFS= read -r line; do
-    case "$line" in
-      "$2="*) printf '%s' "${line#"$2"=}"; return 0 ;;
-    esac
-  done < "$1/meta"
+  kv_get "$1/meta" "$2"
 }
