@@ -126,7 +126,10 @@ function attempt(url: string, o: GetJsonOptions): Promise<Attempt> {
 function classify(e: Error): Attempt {
     const code = (e as NodeJS.ErrnoException).code ?? "";
     if (TLS_CODES.has(code) || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
-        return { ok: false, kind: "tls", message: `TLS verification failed: ${code}: ${e.message}`, retry: false };
+        // Node 22 and later append "; if the root CA is installed locally, try running Node.js with
+        // --use-system-ca" to verification errors: this tool takes the cluster CA with --ca instead.
+        const reason = e.message.replace(/; if the root CA is installed locally, try running Node\.js with --use-system-ca$/, "");
+        return { ok: false, kind: "tls", message: `TLS verification failed: ${code}: ${reason} (pass the cluster CA with --ca)`, retry: false };
     }
     return { ok: false, kind: "network", message: code ? `${code}: ${e.message}` : e.message, retry: true };
 }

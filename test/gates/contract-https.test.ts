@@ -267,14 +267,14 @@ test("a certificate from another CA fails TLS verification, named in the message
         ["perl", "tls", 1],
         ["rust", "tls", 1],
     ]);
-    expect(e.errors[0].message).toBe("TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate");
+    expect(e.errors[0].message).toBe("TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate (pass the cluster CA with --ca)");
 });
 
 test("without a CA bundle the system store is used, and the self-signed cluster is refused", async () => {
     const r = await runContractTest(opts({ ca: undefined, endpoints: ["/api2/json/storage"] }));
     expect(r[0].endpoints[0].errors.map((x) => `${x.kind}: ${x.message}`)).toEqual([
-        "tls: TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate",
-        "tls: TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate",
+        "tls: TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate (pass the cluster CA with --ca)",
+        "tls: TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate (pass the cluster CA with --ca)",
     ]);
 });
 
