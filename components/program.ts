@@ -8,9 +8,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { evidencePath, gateEvidence } from "./evidence";
-import { Phase, checkTransition, isPhase, transition } from "./phases";
+import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
-import { ClusterMigration, TransitionRecord } from "./cluster";
+import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
+import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
 import { localTransport, sshTransport, Transport } from "./node/transport";
 import { BlueGreenRelease, parseBlueGreenConfig } from "./bluegreen";
 import { AlertRules, parseMonitoringConfig } from "./monitoring";
@@ -34,19 +35,43 @@ export function rawConfigFromRuntime(projectDir: string): RawConfig {
     return { values, secretKeys, stack: pulumi.getStack(), projectDir };
 }
 
-export interface DeployedState {
-    readonly phase?: Phase;
-    readonly enteredAt?: string;
+/** The outputs a stack reference is read for (see components/deployed). */
+const DEPLOYED_OUTPUT_KEYS = ["phase", "phaseEnteredAt", "previousPhase", "transition", "attempt", "verified", "nodes"] as const;
+
+/** A stack's outputs that say what it has deployed ({} for a stack that never deployed). */
+export async function readOutputs(ref: pulumi.StackReference): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const k of DEPLOYED_OUTPUT_KEYS) {
+        const v = (await ref.getOutputDetails(k)).value;
+        if (v !== undefined) out[k] = v;
+    }
+    return out;
 }
 
-/** What a stack has deployed, from its outputs (undefined fields: never deployed). */
-export async function readDeployed(ref: pulumi.StackReference): Promise<DeployedState> {
-    const phase = (await ref.getOutputDetails("phase")).value;
-    const enteredAt = (await ref.getOutputDetails("phaseEnteredAt")).value;
-    return {
-        phase: isPhase(phase) ? phase : undefined,
-        enteredAt: typeof enteredAt === "string" ? enteredAt : undefined,
-    };
+/**
+ * The fully qualified name of a ring's upstream: a bare stack name is in the current organization
+ * and project (the organization is "organization" on the file backend, the real one on Pulumi Cloud).
+ */
+export function upstreamStackName(upstream: string): string {
+    return upstream.includes("/") ? upstream : `${pulumi.getOrganization()}/${pulumi.getProject()}/${upstream}`;
+}
+
+/**
+ * Settle a step's stdout: its value once the step succeeded, undefined when it failed, was not run
+ * (`--target`: the engine answers a skipped create with unknown outputs, pkg/resource/deploy/step.go
+ * NewSkippedCreateStep) or is unknown (preview). `pulumi.runtime.serializeProperty` is the SDK's own
+ * way to await an output: it rejects when the resource failed (sdk runtime/rpc.ts), and we catch that
+ * here, so that the stack's outputs never depend on a rejected value (see components/deployed).
+ */
+async function settledStdout(stdout: pulumi.Output<string>): Promise<string | undefined> {
+    try {
+        const v: unknown = await pulumi.runtime.serializeProperty("verify stdout", stdout);
+        if (v === pulumi.runtime.unknownValue) return undefined;
+        if (v !== null && typeof v === "object" && pulumi.runtime.specialSigKey in v) return (v as { value?: string }).value;
+        return typeof v === "string" ? v : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /** Secret-class keys present in the config without the secret mark. */
@@ -160,20 +185,35 @@ export interface ProgramOptions {
 }
 
 export interface ProgramOutputs {
-    phase: Phase;
-    phaseEnteredAt: string;
-    previousPhase: Phase;
+    /** The phase every node verified (the previous one while any node has not verified this run's). */
+    phase?: Phase;
+    /** When `phase` was entered: when its last node verified it (the soak clock). */
+    phaseEnteredAt?: string;
+    previousPhase?: Phase;
     cluster: string;
     ring: string;
     nodes: string[];
-    transition: { from: Phase; to: Phase; kind: string; id: string };
+    /** The last transition every node verified. */
+    transition?: { from: Phase; to: Phase; kind: string; id: string };
     steps: string[];
+    /** What this run set out to do (also sent before any step runs). */
+    attempt: Attempt;
+    /** Per node, its last verify: this run's where it verified, else the previous one. */
+    verified: Record<string, VerifiedNode>;
     /** The blue-green active color, when the stack has Kubernetes. */
     activeColor?: string;
 }
 
 export interface ProgramRun {
-    readonly outputs: ProgramOutputs;
+    /** What this run plans (known before any step runs). */
+    readonly planned: {
+        readonly basis: PlanBasis;
+        readonly attempt: Attempt;
+        readonly transition: { from: Phase; to: Phase; kind: string; id: string };
+        readonly steps: string[];
+    };
+    /** The stack's outputs: settle once every verify step has (succeeded, failed or not run). */
+    readonly outputs: Promise<ProgramOutputs>;
     /** Everything registered, for tests and the offline policy check to await. */
     readonly resources: {
         readonly cluster: ClusterMigration;
@@ -188,6 +228,17 @@ export async function main(opts: ProgramOptions = {}): Promise<ProgramOutputs> {
     return (await run(opts)).outputs;
 }
 
+/** Read a stack reference's outputs; a stack that does not exist is a config error naming `key`. */
+export async function readStack(ref: pulumi.StackReference, name: string, key: string): Promise<Record<string, unknown>> {
+    try {
+        return await readOutputs(ref);
+    } catch (e) {
+        // The engine's StackReference read fails for a stack the backend does not have
+        // (pkg/resource/deploy/builtins.go readStackReference -> backendClient.GetStackOutputs).
+        throw new ConfigError([`${NAMESPACE}:${key}: cannot read stack ${name}: ${(e as Error).message} (does it exist yet? deploy it first, or name it as org/project/stack)`]);
+    }
+}
+
 export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const projectDir = opts.projectDir ?? process.cwd();
     const guards = opts.guards ?? process.env[GUARDS_ENV] !== "off";
@@ -196,19 +247,29 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const cfg = parseStackConfig(raw, { guards });
     const blueGreen = cfg.blueGreen !== undefined ? parseBlueGreenConfig(cfg.blueGreen) : undefined;
     const monitoring = cfg.monitoring !== undefined ? parseMonitoringConfig(cfg.monitoring, cfg) : undefined;
+    const nodeNames = cfg.nodes.map((n) => n.name);
 
-    const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-    const deployed = await readDeployed(self);
-    // A stack that has never deployed starts from perl-only (the runbook's starting point).
-    const from: Phase = deployed.phase ?? "perl-only";
+    const selfName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const self = new pulumi.StackReference("deployed", { name: selfName });
+    const previousOutputs = await readStack(self, selfName, "phase");
+    const deployed = readDeployedOutputs(previousOutputs);
     const references = [self];
     let upstream: UpstreamState | undefined;
     if (cfg.ring?.upstream) {
-        const ref = new pulumi.StackReference("upstream", { name: cfg.ring.upstream });
+        const name = upstreamStackName(cfg.ring.upstream);
+        const ref = new pulumi.StackReference("upstream", { name });
         references.push(ref);
-        const up = await readDeployed(ref);
-        upstream = { stack: cfg.ring.upstream.split("/").pop() as string, phase: up.phase ?? "perl-only", enteredAt: up.enteredAt };
+        const up = readDeployedOutputs(await readStack(ref, name, "ring.upstream"));
+        upstream = { stack: name.split("/").pop() as string, phase: up.phase, enteredAt: up.complete ? up.enteredAt : undefined };
     }
+    let basis = planBasis(deployed, cfg.phase);
+    if ("error" in basis) {
+        if (guards) throw new ConfigError([`${NAMESPACE}:phase: ${basis.error}`]);
+        // Guards off (the offline policy check): plan as the rollback from the highest phase would.
+        const a = deployed.attempt as Attempt;
+        basis = { kind: "recover", from: a.ceiling, fromEnteredAt: a.fromEnteredAt, floor: a.floor, ceiling: a.ceiling };
+    }
+    const from = basis.from;
     const evidence = evidenceVerdict(cfg, from, cfg.phase, projectDir);
     if (guards) {
         const errors = guardErrors(cfg, from, upstream, evidence, now);
@@ -225,12 +286,17 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
             : pulumi.output(config.requireObject<Record<string, string>>("sshPrivateKeys"));
         transport = sshTransport(cfg, keys);
     }
-    const cluster = new ClusterMigration(cfg.cluster, {
-        cfg,
-        from,
-        record: transitionRecord(cfg, from, deployed.enteredAt ?? "", upstream, evidence.summary, plaintextSecrets(raw)),
-        transport,
-    });
+    const record = transitionRecord(cfg, from, basis.fromEnteredAt, upstream, evidence.summary, plaintextSecrets(raw));
+    const t = transition(from, cfg.phase);
+    const id = transitionId(record);
+    const attempt: Attempt = { from, to: cfg.phase, id, fromEnteredAt: basis.fromEnteredAt, floor: basis.floor, ceiling: basis.ceiling };
+    // First stack outputs event, before any step runs: if this run fails, is cancelled or skips a
+    // node, the engine keeps the previous outputs with this `attempt` copied over them, so the next
+    // run knows the nodes may be anywhere from its floor to its ceiling (components/deployed).
+    const stackResource = pulumi.runtime.getStackResource();
+    if (stackResource) pulumi.runtime.registerResourceOutputs(stackResource, { attempt });
+
+    const cluster = new ClusterMigration(cfg.cluster, { cfg, from, record, transport });
     let bg: BlueGreenRelease | undefined;
     if (blueGreen) {
         const config = new pulumi.Config(NAMESPACE);
@@ -241,17 +307,45 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         ? new AlertRules(`${cfg.cluster}-alert-rules`, { cfg, monitoring, transport, k8sProvider: bg?.provider })
         : undefined;
 
-    const t = transition(from, cfg.phase);
-    const outputs: ProgramOutputs = {
-        phase: cfg.phase,
-        phaseEnteredAt: t.kind === "none" && deployed.enteredAt ? deployed.enteredAt : now.toISOString(),
-        previousPhase: from,
-        cluster: cfg.cluster,
-        ring: cfg.ring?.name ?? cfg.stack,
-        nodes: cfg.nodes.map((n) => n.name),
-        transition: { from, to: cfg.phase, kind: t.kind, id: cluster.transitionId },
-        steps: cluster.stepIds,
-        ...(bg ? { activeColor: bg.activeColor } : {}),
-    };
-    return { outputs, resources: { cluster, blueGreen: bg, alerts, references } };
+    const planned = { basis, attempt, transition: { from, to: cfg.phase, kind: t.kind, id }, steps: cluster.stepIds };
+    const outputs = (async (): Promise<ProgramOutputs> => {
+        const verified: Record<string, VerifiedNode> = { ...deployed.verified };
+        let all = true;
+        for (const [name, node] of Object.entries(cluster.nodes)) {
+            const stdout = await settledStdout(node.verify.stdout);
+            let v: VerifiedNode | undefined;
+            try {
+                v = stdout === undefined ? undefined : parseVerified(stdout, name);
+            } catch {
+                v = undefined;
+            }
+            if (v && v.phase === cfg.phase) verified[name] = v;
+            else all = false;
+        }
+        const common = {
+            cluster: cfg.cluster,
+            ring: cfg.ring?.name ?? cfg.stack,
+            nodes: nodeNames,
+            steps: cluster.stepIds,
+            attempt,
+            verified,
+            ...(bg ? { activeColor: bg.activeColor } : {}),
+        };
+        if (!all) {
+            // Not every node verified this run's phase: the previous phase stays the deployed one.
+            const keep = Object.fromEntries(
+                (["phase", "phaseEnteredAt", "previousPhase", "transition"] as const).filter((k) => previousOutputs[k] !== undefined).map((k) => [k, previousOutputs[k]]),
+            );
+            return { ...keep, ...common } as ProgramOutputs;
+        }
+        const phase = verifiedPhase(verified, nodeNames, cfg.phase);
+        return {
+            phase,
+            phaseEnteredAt: enteredAt(deployed, phase, verified, nodeNames),
+            previousPhase: from,
+            transition: planned.transition,
+            ...common,
+        };
+    })();
+    return { planned, outputs, resources: { cluster, blueGreen: bg, alerts, references } };
 }

@@ -46,13 +46,14 @@ export const TRANSITION_RECORD_FIELDS: readonly Exclude<keyof TransitionRecord, 
 ];
 
 /**
- * The transition's id, which names its backups and diagnostics bundles. Derived from the record,
- * so it is known in a preview; unique per transition because the record holds when the deployed
- * phase was entered (a second W -> X after a rollback is a new transition with a new id, and
- * takes a fresh backup).
+ * The transition's id, which names its backups and diagnostics bundles and is passed to every
+ * step (so every step of a new transition has new inputs and the engine runs it). Derived from
+ * what identifies a transition only (stack, cluster, from, when `from` was entered, to), so it is
+ * known in a preview, unique per stay in a phase (a second W -> X after a rollback has a new
+ * `fromEnteredAt`), and the same when a run that did not complete is resumed: the steps that
+ * already ran then have identical inputs and the engine runs only what is missing.
  */
-export function transitionId(record: TransitionRecord): string {
-    // The fields in a fixed order: the same record gives the same id whatever its key order.
-    const canonical = JSON.stringify([record.kind, ...TRANSITION_RECORD_FIELDS.map((f) => record[f])]);
+export function transitionId(record: Pick<TransitionRecord, "kind" | "stack" | "cluster" | "from" | "fromEnteredAt" | "to">): string {
+    const canonical = JSON.stringify([record.kind, record.stack, record.cluster, record.from, record.fromEnteredAt, record.to]);
     return crypto.createHash("sha256").update(canonical).digest("hex").slice(0, 8);
 }

@@ -106,8 +106,14 @@ const RingSchema = z
     .object({
         /** Ring name (canary-a, canary-b, prod, dev). */
         name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be a lower-case ring name"),
-        /** Fully qualified stack the ring follows (`org/project/stack`). */
-        upstream: z.string().regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, "must be org/project/stack").optional(),
+        /**
+         * The stack the ring follows: a stack name of this project (`canary-a`, resolved in the
+         * current organization and project) or a full `org/project/stack`.
+         */
+        upstream: z
+            .string()
+            .regex(/^([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/)?[A-Za-z0-9._-]+$/, "must be a stack name of this project or org/project/stack")
+            .optional(),
         /** Stay at least one phase behind the upstream until the upstream has soaked. */
         behindUntilSoaked: z.boolean().default(false),
     })

@@ -9,7 +9,7 @@ import { Phase } from "../phases";
 import { PlannedStep } from "../plan";
 import { renderStepScript } from "../scripts";
 import { remoteDebPath, scriptOf, stepArgs } from "../steps";
-import { StepRegistry, Transport } from "./transport";
+import { StepRegistry, StepResource, Transport } from "./transport";
 
 /** What every step-owning component needs to register its steps. */
 export interface StepScope {
@@ -33,9 +33,9 @@ export function registerStep(
     scope: StepScope,
     step: PlannedStep,
     extraDeps: pulumi.Input<pulumi.Resource>[] = [],
-): pulumi.CustomResource {
+): StepResource {
     const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
-    const args = stepArgs(ctx, step.kind, step.kind === "snapshot" ? scope.transitionId : "");
+    const args = stepArgs(ctx, step.kind, scope.transitionId);
     const res = scope.transport.command(
         step.id,
         scope.node,
@@ -126,7 +126,7 @@ export class MigrationNode extends pulumi.ComponentResource {
     public readonly config: MigrationConfigFile | undefined;
     public readonly backups: Backups | undefined;
     public readonly legacyApply: pulumi.CustomResource | undefined;
-    public readonly verify: pulumi.CustomResource;
+    public readonly verify: StepResource;
 
     constructor(name: string, args: MigrationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:MigrationNode", name, {}, opts);

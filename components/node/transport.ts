@@ -16,9 +16,12 @@ export interface StepCommandArgs {
     readonly args: pulumi.Input<StepArgs>;
 }
 
+/** A step's command resource (command.local.Command or command.remote.Command). */
+export type StepResource = pulumi.CustomResource & { readonly stdout: pulumi.Output<string> };
+
 /** Creates the command resource of one step on one node. */
 export interface Transport {
-    command(name: string, node: NodeConfig, step: StepCommandArgs, opts: pulumi.CustomResourceOptions): pulumi.CustomResource;
+    command(name: string, node: NodeConfig, step: StepCommandArgs, opts: pulumi.CustomResourceOptions): StepResource;
     /** Copy the pinned .deb to the node when it comes from a local path over SSH; undefined otherwise. */
     copyDeb(name: string, node: NodeConfig, remotePath: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined;
 }

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import { PolicyPackConfig } from "@pulumi/policy";
 import { UsageError } from "../gates/argv";
 import { Phase } from "../phases";
-import { main } from "../program";
+import { run as runProgram } from "../program";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../../policies/pack";
 import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "./evaluate";
 import { RecordedResource, StackOutputsByName, recordProgram } from "./record";
@@ -93,9 +93,9 @@ export async function recordStack(o: RecordStackOptions): Promise<RecordedStack>
     const { outputs, from } = deployedOutputs(o.stack, doc, o);
     const run = await recordProgram(
         { project, stack: o.stack, config, secretKeys, stackOutputs: outputs, preview: o.preview },
-        () => main({ projectDir: o.projectDir, guards: false, now: o.now }),
+        async () => (await runProgram({ projectDir: o.projectDir, guards: false, now: o.now })).planned,
     );
-    return { stack: o.stack, from: from ?? "perl-only", to: run.outputs.phase, resources: run.resources, placeholders };
+    return { stack: o.stack, from: from ?? "perl-only", to: run.outputs.transition.to, resources: run.resources, placeholders };
 }
 
 export interface CheckResult extends RecordedStack, Evaluation {

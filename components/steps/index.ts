@@ -47,12 +47,14 @@ export function migrationToml(cfg: StackConfig, phase: Phase): string {
 }
 
 /**
- * Arguments of step `kind` on the context's node. `transitionId` is the transition record's
- * id (only the snapshot step uses it).
+ * Arguments of step `kind` on the context's node. `transitionId` is the transition's id: every
+ * step carries it (`--transition`), so each step of a new transition has new inputs and the
+ * engine runs it (a command resource whose inputs are unchanged is never run again); the
+ * snapshot names its backup with it (`--id`) and verify reports it.
  */
 export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): StepArgs {
     const { cfg, node, from, to } = ctx;
-    const base = { root: node.root, node: node.name };
+    const base = { root: node.root, node: node.name, transition: transitionId };
     const cmds = cfg.commands;
     const cfgPath = migrationConfigPath(cfg, node.name);
     const toml = migrationToml(cfg, to);

@@ -132,7 +132,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         const registered = records.filter((x) => x.type !== "pulumi:pulumi:StackReference");
         const steps = records.filter((x) => x.type.startsWith("command:"));
         expect(rows[1].slice(0, 3)).toEqual(["3", String(registered.length), String(steps.length)]);
-        expect(steps.map((s) => s.name).sort()).toEqual([...r.outputs.steps].sort());
+        expect(steps.map((s) => s.name).sort()).toEqual([...r.planned.steps].sort());
         expect(records.length - registered.length).toBe(1);
         expect(text).toContain("the program also reads 1 stack reference");
         for (const cell of rows[1].slice(3, -1)) expect(cell).toMatch(/^\d+(\.\d+)?$/);

@@ -5,13 +5,14 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { run } from "../../components/program";
+import * as pulumi from "@pulumi/pulumi";
+import { readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
 import { parseStepCommandLine, renderStepScript } from "../../components/scripts";
 import { sha256Text, migrationToml } from "../../components/steps";
 import { parseStackConfig } from "../../components/config/schema";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { Recorded, installMocks, setStackConfig, settleTree, valueOf } from "../support/mocks";
+import { Recorded, StackOutputs, installMocks, setStackConfig, settleTree, valueOf } from "../support/mocks";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const SELF = "organization/pve-network-migration/test";
@@ -61,14 +62,14 @@ afterAll(() => fs.rmSync(projectDir, { recursive: true, force: true }));
 async function runStack(
     vals: Record<string, string>,
     deployed?: { phase: string; phaseEnteredAt: string },
-    more: Record<string, Record<string, unknown>> = {},
+    more: StackOutputs = {},
     secretKeys = ["sshPrivateKeys"],
 ) {
     const records = await installMocks({ [SELF]: deployed ?? {}, ...more });
     setStackConfig(vals, secretKeys);
     const r = await run({ projectDir, now: NOW, guards: true });
     await settleTree(r.resources);
-    return { records, run: r };
+    return { records, run: r, outputs: await r.outputs };
 }
 
 const byName = (records: Recorded[], name: string): Recorded => {
@@ -77,6 +78,8 @@ const byName = (records: Recorded[], name: string): Recorded => {
     return r;
 };
 const optionsOf = (records: Recorded[], name: string) => parseStepCommandLine(byName(records, name).inputs.create);
+/** The transition id every step carries, from the registered transition record. */
+const tid = (records: Recorded[]) => transitionId(records.find((r) => r.name.endsWith("-transition"))!.inputs.keepers);
 const shape = (records: Recorded[]) => records.map((r) => `${r.type} ${r.name} <- ${r.parent || "(stack)"}`).sort();
 
 describe("first deployment of a 3-node ssh stack at perl-only", () => {
@@ -134,6 +137,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             options: {
                 root: "/",
                 node: "pve1",
+                transition: tid(records),
                 to: "perl-only",
                 path: "/etc/pve/network/migration.toml",
                 content: toml,
@@ -154,6 +158,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             options: {
                 root: "/",
                 node: "pve2",
+                transition: tid(records),
                 version: "0.4.2-1",
                 sha256: SHA,
                 url: "https://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb",
@@ -202,8 +207,8 @@ describe("no perpetual diff", () => {
         const a = await runStack(values("rust-basic-write"), deployed);
         const b = await runStack(values("rust-basic-write"), deployed);
         expect(b.records).toEqual(a.records);
-        expect(b.run.outputs.transition).toEqual({ from: "rust-basic-write", to: "rust-basic-write", kind: "none", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
-        expect(b.run.outputs.phaseEnteredAt).toBe("2026-11-20T00:00:00Z");
+        expect(b.outputs.transition).toEqual({ from: "rust-basic-write", to: "rust-basic-write", kind: "none", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+        expect(b.outputs.phaseEnteredAt).toBe("2026-11-20T00:00:00Z");
     });
 });
 
@@ -224,13 +229,19 @@ describe("a phase change changes exactly the expected resources", () => {
         expect(Object.keys(b).filter((k) => !(k in d))).toEqual([]);
         // Between the two steady states, only the phase-dependent inputs differ.
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+        // Every step carries the transition id (a new transition runs every step), so package and
+        // units differ too.
         expect(Object.keys(a).filter((k) => a[k] !== b[k]).sort()).toEqual([
-            "pve-east-cluster-config", "pve-east-transition", "pve1-services", "pve1-verify", "pve2-services", "pve2-verify", "pve3-services", "pve3-verify",
+            "pve-east-cluster-config", "pve-east-transition",
+            "pve1-package", "pve1-services", "pve1-units", "pve1-verify",
+            "pve2-package", "pve2-services", "pve2-units", "pve2-verify",
+            "pve3-package", "pve3-services", "pve3-units", "pve3-verify",
         ]);
         for (const n of ["pve1", "pve2", "pve3"]) {
             expect(optionsOf(during.records, `${n}-snapshot`).options).toEqual({
                 root: "/",
                 node: n,
+                transition: tid(during.records),
                 from: "rust-read-only",
                 to: "rust-basic-write",
                 id: expect.stringMatching(/^[0-9a-f]{8}$/),
@@ -259,12 +270,13 @@ describe("a phase change changes exactly the expected resources", () => {
             applyLatencySeconds: 0.8,
             perlBaselineSeconds: 1.2,
         });
-        expect(during.run.outputs.phaseEnteredAt).toBe(NOW.toISOString());
-        expect(during.run.outputs.previousPhase).toBe("rust-read-only");
+        // When the last node verified the phase (the stand-in verify line of the mocks).
+        expect(during.outputs.phaseEnteredAt).toBe("2026-11-21T12:00:00Z");
+        expect(during.outputs.previousPhase).toBe("rust-read-only");
     });
 
     test("a rollback config rust-sdn -> perl-only produces the rollback steps in the runbook's order", async () => {
-        const { records, run: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
+        const { records, outputs: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
         const deps = (n: string) => byName(records, n).dependsOn;
         // The snapshot's id comes from the record (known in a preview), not from the record's resource.
         expect(deps("pve1-snapshot")).toEqual([]);
@@ -278,16 +290,16 @@ describe("a phase change changes exactly the expected resources", () => {
         expect(deps("pve1-verify")).toEqual(["pve1-legacy-apply", "pve1-package", "pve1-units"]);
         expect(optionsOf(records, "pve1-snapshot").options.backup).toBe("1");
         expect(optionsOf(records, "pve1-services").options.daemon).toBe("0");
-        expect(optionsOf(records, "pve1-restore").options).toEqual({ root: "/", node: "pve1", from: "rust-sdn", to: "perl-only", part: "node" });
-        expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({ root: "/", node: "pve1", from: "rust-sdn", to: "perl-only", part: "cluster" });
+        expect(optionsOf(records, "pve1-restore").options).toEqual({ root: "/", node: "pve1", transition: tid(records), from: "rust-sdn", to: "perl-only", part: "node" });
+        expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({ root: "/", node: "pve1", transition: tid(records), from: "rust-sdn", to: "perl-only", part: "cluster" });
         expect(optionsOf(records, "pve2-legacy-apply")).toEqual({
-            options: { root: "/", node: "pve2", from: "rust-sdn", to: "perl-only", "validate-argc": "4", "legacy-service": "pve-network.service" },
+            options: { root: "/", node: "pve2", transition: tid(records), from: "rust-sdn", to: "perl-only", "validate-argc": "4", "legacy-service": "pve-network.service" },
             argv: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces", "pvenet-legacy", "apply"],
         });
         expect(byName(records, "pve-east-cluster-restore").parent).toBe("pve-east-cluster-backups");
         // Per node: snapshot, services, package, units, restore, legacy-apply, verify; plus the two cluster steps.
-        expect(r.outputs.steps).toHaveLength(3 * 7 + 2);
-        expect(r.outputs.transition).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+        expect(r.steps).toHaveLength(3 * 7 + 2);
+        expect(r.transition).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
     });
 });
 
@@ -393,6 +405,7 @@ describe("the dev stack: local commands on sandbox roots", () => {
         expect(parseStepCommandLine(pkg.inputs.create).options).toEqual({
             root: path.join(projectDir, ".sandbox/dev/pve1"),
             node: "pve1",
+            transition: tid(records),
             version: "0.4.2-1",
             sha256: "873668e63f5e47ba54045e70565b7ff320e94dc9769f94e14c38b78a4a68db2a",
             "deb-path": path.join(projectDir, ".sandbox/debs/pve-network-rs_0.4.2-1_amd64.deb"),
@@ -400,5 +413,79 @@ describe("the dev stack: local commands on sandbox roots", () => {
         });
         expect(records.filter((r) => r.type.startsWith("command:")).every((r) => r.type === "command:local:Command")).toBe(true);
         expect(parseStepCommandLine(byName(records, "dev-lab-cluster-config").inputs.create).options["require-quorum"]).toBe("0");
+    });
+});
+
+describe("the deployed phase comes from what the nodes verified (outputs after a failed run)", () => {
+    const attempt = (from: string, to: string, floor: string, ceiling: string, id = "f00d0001") => ({ from, to, id, fromEnteredAt: "2026-11-01T00:00:00Z", floor, ceiling });
+    const failedRollback = {
+        // What the engine keeps after a rollback rust-full -> perl-only that failed half-way: the old
+        // outputs with the run's first event (its attempt) copied over them.
+        phase: "rust-full",
+        phaseEnteredAt: "2026-11-01T00:00:00Z",
+        transition: { from: "rust-sdn", to: "rust-full", kind: "promotion", id: "0ld00000" },
+        nodes: ["pve1", "pve2", "pve3"],
+        attempt: attempt("rust-full", "perl-only", "perl-only", "rust-full"),
+    };
+
+    test("every output comes from the verify steps, and the attempt is recorded", async () => {
+        const { outputs, run: r } = await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" });
+        expect(outputs.attempt).toEqual({ from: "rust-full", to: "perl-only", id: r.planned.transition.id, fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" });
+        expect(r.planned.transition.id).toBe(transitionId(byName((await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" })).records, "pve-east-transition").inputs.keepers));
+        expect(outputs.verified).toEqual(Object.fromEntries(["pve1", "pve2", "pve3"].map((n) => [n, { phase: "perl-only", transition: r.planned.attempt.id, at: "2026-11-21T12:00:00Z" }])));
+        expect([outputs.phase, outputs.phaseEnteredAt, outputs.previousPhase]).toEqual(["perl-only", "2026-11-21T12:00:00Z", "rust-full"]);
+    });
+
+    test("the same config after a failed rollback resumes it: same plan, same transition id", async () => {
+        const first = await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" });
+        const again = await runStack(values("perl-only"), { ...failedRollback, attempt: first.run.planned.attempt } as never);
+        expect(again.run.planned.basis.kind).toBe("resume");
+        expect(again.records.filter((x) => x.type.startsWith("command:"))).toEqual(first.records.filter((x) => x.type.startsWith("command:")));
+    });
+
+    test("a rollback config after a failed promotion rolls back from the highest phase a node may be in", async () => {
+        const failedPromotion = {
+            phase: "rust-read-only",
+            phaseEnteredAt: "2026-11-01T00:00:00Z",
+            transition: { id: "0ld00000" },
+            nodes: ["pve1", "pve2", "pve3"],
+            attempt: attempt("rust-read-only", "rust-basic-write", "rust-read-only", "rust-basic-write"),
+        };
+        const { records, run: r } = await runStack(values("rust-read-only"), failedPromotion as never);
+        expect(r.planned.basis).toEqual({ kind: "recover", from: "rust-basic-write", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" });
+        // The rollback's backup, restore and legacy apply run on every node, whatever it reached.
+        for (const n of ["pve1", "pve2", "pve3"]) {
+            expect(optionsOf(records, `${n}-snapshot`).options.backup).toBe("1");
+            expect(optionsOf(records, `${n}-restore`).options).toEqual({ root: "/", node: n, transition: tid(records), from: "rust-basic-write", to: "rust-read-only", part: "node" });
+            expect(byName(records, `${n}-legacy-apply`).dependsOn).toEqual(["pve-east-cluster-restore", `${n}-restore`]);
+        }
+    });
+
+    test("any other phase is refused before anything is registered, naming what to do", async () => {
+        await expect(runStack(values("rust-full"), failedRollback as never)).rejects.toThrow(
+            "pve-migration:phase: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back",
+        );
+    });
+
+});
+
+describe("upstream rings are named in the current organization and project", () => {
+    test("a bare stack name is resolved as organization/project/stack", async () => {
+        const up = "organization/pve-network-migration/canary-a";
+        const { records, run: r } = await runStack(
+            values("perl-only", { ring: JSON.stringify({ name: "canary-b", upstream: "canary-a" }) }),
+            { phase: "perl-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
+            { [up]: { phase: "rust-read-only", phaseEnteredAt: "2026-11-01T00:00:00Z" } },
+        );
+        expect(records.filter((x) => x.type === "pulumi:pulumi:StackReference").map((x) => x.inputs.name)).toEqual([SELF, up]);
+        expect(byName(records, "pve-east-transition").inputs.keepers.upstreamPhase).toBe("rust-read-only");
+        expect(r.planned.transition.kind).toBe("none");
+    });
+
+    test("a stack reference whose read fails (the engine's read of a stack that does not exist) is a config error naming ring.upstream", async () => {
+        const failing = { getOutputDetails: () => Promise.reject(new Error('unknown stack "organization/pve-network-migration/canary-a"')) } as unknown as pulumi.StackReference;
+        await expect(readStack(failing, "organization/pve-network-migration/canary-a", "ring.upstream")).rejects.toThrow(
+            'pve-migration:ring.upstream: cannot read stack organization/pve-network-migration/canary-a: unknown stack "organization/pve-network-migration/canary-a" (does it exist yet? deploy it first, or name it as org/project/stack)',
+        );
     });
 });

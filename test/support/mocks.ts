@@ -2,6 +2,9 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import { verifiedLine } from "../../components/deployed";
+import { Phase } from "../../components/phases";
+import { parseStepCommandLine } from "../../components/scripts";
 
 export interface Recorded {
     type: string;
@@ -16,13 +19,26 @@ export interface Recorded {
 }
 
 export interface StackOutputs {
+    /** Outputs by fully qualified stack name. */
     [fqName: string]: Record<string, unknown>;
+}
+
+/**
+ * Stand-in for what a verify step prints on success (nothing runs under the mock runtime): the
+ * line components/scripts/sh/steps/verify.sh prints, from the step's own registered arguments.
+ */
+export function standInVerifyStdout(create: string, at: string): string {
+    const { options } = parseStepCommandLine(create);
+    return verifiedLine({ node: options.node, phase: options.to as Phase, transition: options.transition ?? "", at });
 }
 
 class Recorder implements pulumi.runtime.Mocks {
     readonly records: Recorded[] = [];
     readonly pending = new Map<string, { parent: string; dependencies: string[] }>();
-    constructor(private readonly stacks: StackOutputs) {}
+    constructor(
+        private readonly stacks: StackOutputs,
+        private readonly verifiedAt: string,
+    ) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
         const req = this.pending.get(`${args.type}::${args.name}`);
@@ -44,7 +60,8 @@ class Recorder implements pulumi.runtime.Mocks {
             const hex = crypto.createHash("sha256").update(JSON.stringify(args.inputs.keepers ?? {})).digest("hex").slice(0, 8);
             return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
         }
-        return { id: `${args.name}-id`, state: { ...args.inputs, stdout: "", stderr: "" } };
+        const stdout = args.name.endsWith("-verify") && typeof args.inputs.create === "string" ? standInVerifyStdout(args.inputs.create, this.verifiedAt) : "";
+        return { id: `${args.name}-id`, state: { ...args.inputs, stdout, stderr: "" } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
@@ -70,11 +87,15 @@ if (!proto.__pveRecordsParents) {
 
 /**
  * Install recording mocks. Stack references answer from `stacks` (by fully qualified name);
- * a RandomId's hex is derived from its keepers (same keepers: same id); any call (invoke)
- * throws instead of echoing its inputs.
+ * a RandomId's hex is derived from its keepers (same keepers: same id); a verify step answers
+ * with the stand-in verified line at `verifiedAt`; any call (invoke) throws instead of echoing
+ * its inputs.
  */
-export async function installMocks(stacks: StackOutputs = {}, opts: { stack?: string; preview?: boolean } = {}): Promise<Recorded[]> {
-    const recorder = new Recorder(stacks);
+export async function installMocks(
+    stacks: StackOutputs = {},
+    opts: { stack?: string; preview?: boolean; verifiedAt?: string } = {},
+): Promise<Recorded[]> {
+    const recorder = new Recorder(stacks, opts.verifiedAt ?? "2026-11-21T12:00:00Z");
     await pulumi.runtime.setMocks(recorder, "pve-network-migration", opts.stack ?? "test", opts.preview ?? false, "organization");
     return recorder.records;
 }

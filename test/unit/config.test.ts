@@ -78,7 +78,7 @@ describe("stack config", () => {
         ["unknown writer", { migrationConfig: JSON.stringify({ writerNode: "pve9" }) }, ["pve-migration:migrationConfig.writerNode: pve9 is not one of the stack's nodes"]],
         ["bad service name", { commands: JSON.stringify({ rustService: "pve-network-rs; reboot" }) }, ["pve-migration:commands.rustService: must be a systemd service name"]],
         ["empty legacy command", { commands: JSON.stringify({ legacyApply: [] }) }, ["pve-migration:commands.legacyApply: must name a command (a list of arguments)"]],
-        ["ring upstream not fully qualified", { ring: JSON.stringify({ name: "canary-b", upstream: "canary-a" }) }, ["pve-migration:ring.upstream: must be org/project/stack"]],
+        ["ring upstream neither a stack name nor org/project/stack", { ring: JSON.stringify({ name: "canary-b", upstream: "org/canary-a" }) }, ["pve-migration:ring.upstream: must be a stack name of this project or org/project/stack"]],
         ["behindUntilSoaked without upstream", { ring: JSON.stringify({ name: "canary-b", behindUntilSoaked: true }) }, ["pve-migration:ring.behindUntilSoaked: needs ring.upstream"]],
         ["blueGreen without kubeconfig", { blueGreen: JSON.stringify({ namespace: "x" }) }, ["pve-migration:kubeconfig: required with pve-migration:blueGreen (pulumi config set --secret pve-migration:kubeconfig < file)"]],
         ["local transport without sandboxDir", { transport: "local" }, ["pve-migration:sandboxDir: required with transport local"]],

@@ -2,13 +2,19 @@
 # migration config is the one rendered, the Rust daemon is enabled (running) exactly when the
 # phase needs it, and the site's verify command (`pvenet status --verbose`) succeeds. Closes
 # the transition in progress.
-# Options: --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service [-- VERIFY_ARGV...]
+# Options: --transition ID --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service [-- VERIFY_ARGV...]
 require_opts version config-path config-sha256 daemon rust-service middleware-service
 check_abs_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
 check_unit_name "${OPT[middleware-service]}"
 [[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
 init_step
+
+# The line the program reads from this step's stdout to record the node as verified
+# (components/deployed parseVerified); printed only when every check passed.
+print_verified() {
+  printf 'pve-migration-verified node=%s phase=%s transition=%s at=%s\n' "$NODE" "$TO" "${OPT[transition]:-}" "$(now_utc)"
+}
 
 PROBLEMS=()
 INSTALLED=$(dpkg-query --admindir="$(R /var/lib/dpkg)" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
@@ -45,6 +51,8 @@ if [ -f "$T" ]; then
     DIAG="; diagnostics $NAME (collected after this step)"
   fi
   mv -f -- "$T" "$STATE_DIR/transition.last"
+  print_verified
   done_step ok "phase $TO verified; transition from $FROM complete$DIAG"
 fi
+print_verified
 done_step ok "phase $TO verified"
