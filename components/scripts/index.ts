@@ -96,9 +96,10 @@ export const STEP_KILL_AFTER_SECONDS = 10;
 
 /**
  * The code of `bash -c` that runs a step under its time limit. Arguments: step, node, limit,
- * kill-after, then the step's own arguments. GNU timeout (coreutils timeout.c) puts itself
- * and the step in a process group of their own (setpgid(0, 0)) and on expiry signals the whole
- * group (send_sig(0, SIGTERM), later SIGKILL), so bash, its site commands and their children
+ * kill-after, then the step's own arguments. GNU timeout (coreutils src/timeout.c: main()
+ * calls setpgid (0, 0) unless --foreground; cleanup() sends the signal to the child and then
+ * send_sig (0, sig) to the whole group, SIGTERM first and SIGKILL -k seconds later) puts
+ * itself and the step in a process group of their own, so bash, its site commands and their children
  * all die and the node lock (held on fd 9 by those processes only) is free for the next run.
  * It exits 124 when the step ended on SIGTERM; when SIGKILL was needed it kills itself with
  * it (137). Either, once the limit has passed, becomes 124 with a message naming step and

@@ -241,7 +241,7 @@ unit_exists() {
 
 # bounded SECONDS ARGV...: run a command with a time limit of its own. --foreground keeps it
 # in the step's process group (a plain `timeout` makes a group of its own, which the step's
-# time limit would not reach: GNU coreutils timeout.c, main() calls setpgid(0, 0) unless
+# time limit would not reach: coreutils src/timeout.c, main() calls setpgid (0, 0) unless
 # --foreground), so when the step's time limit strikes, this command dies with the step.
 bounded() {
   local limit=$1
