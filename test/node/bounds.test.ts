@@ -24,14 +24,20 @@ interface Run {
 }
 
 /** Run one step exactly as the transports do: its command line through /bin/sh -c, its script on stdin. */
-function runOne(cfg: StackConfig, kind: StepKind, from: Phase, to: Phase, opts: { sudo?: boolean; options?: Record<string, string>; script?: string } = {}): Run {
+function runOne(
+    cfg: StackConfig,
+    kind: StepKind,
+    from: Phase,
+    to: Phase,
+    opts: { sudo?: boolean; options?: Record<string, string>; script?: string; env?: NodeJS.ProcessEnv } = {},
+): Run {
     const node = cfg.nodes[0];
     const step: NodeStep = scriptOf(kind);
     const args = stepArgs({ cfg, node, from, to }, kind);
     const line = stepCommandLine({ ...args, options: { ...args.options, ...opts.options } }, { step, timeLimit: cfg.stepTimeouts[step], sudo: opts.sudo });
     const started = Date.now();
     // The 60 s bound only keeps a broken test from hanging jest; every case here ends well before it.
-    const r = spawnSync("/bin/sh", ["-c", line], { input: opts.script ?? renderStepScript(step), encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("/bin/sh", ["-c", line], { input: opts.script ?? renderStepScript(step), encoding: "utf8", timeout: 60_000, env: opts.env ?? process.env });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
 
@@ -137,6 +143,29 @@ describe("a step whose site command hangs fails within its time limit", () => {
             expect(s.status).toBe(70);
             expect(s.stderr).toBe("pve-migration verify on pve1: sleep failed: \n");
             expect(lastLogLine(lab.root("pve1"))).toMatch(/ step=verify result=failed detail=sleep failed: $/);
+        } finally {
+            lab.cleanup();
+        }
+    });
+});
+
+describe("exit 124 means the step's own time limit, nothing else", () => {
+    test("a command that fails with 124 under set -e makes the step fail with 70, without a timeout message", () => {
+        const lab = makeLab(["pve1"]);
+        const shim = fs.mkdtempSync(path.join(lab.dir, "shim-"));
+        try {
+            mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            // Stand-in for a systemctl whose own timeout struck: `enable` exits 124, the rest is the real one.
+            fs.writeFileSync(
+                path.join(shim, "systemctl"),
+                '#!/bin/sh\nfor a in "$@"; do [ "$a" = enable ] && exit 124; done\nexec /usr/bin/systemctl "$@"\n',
+                { mode: 0o755 },
+            );
+            const r = runOne(lab.config("rust-read-only"), "services", "perl-only", "rust-read-only", { env: { ...process.env, PATH: `${shim}:${process.env.PATH}` } });
+            expect([r.status, r.stderr]).toEqual([70, ""]);
+            expect(lastLogLine(lab.root("pve1"))).toMatch(
+                / node=pve1 from=rust-read-only to=rust-read-only step=services result=failed detail=a command timed out or was killed \(exit 124\)$/,
+            );
         } finally {
             lab.cleanup();
         }
