@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS } from "../phases";
 import { formatPath } from "../evidence";
+import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
 
 export const NAMESPACE = "pve-migration";
 
@@ -14,7 +15,17 @@ export const NODE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
-const HOST_KEY_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/;
+const HOST_KEY_RE = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/;
+/**
+ * Why an ssh-rsa host key cannot be pinned. @pulumi/command offers the server exactly one
+ * host key algorithm, the pinned key's type (pulumi-command provider/pkg/provider/remote/
+ * connection.go, connectionBase.SSHConfig: `hostKeyAlgorithms = []string{publicKey.Type()}`),
+ * which for an RSA key is "ssh-rsa", the SHA-1 signature that OpenSSH 8.8 and later refuse;
+ * Debian 12's sshd offers rsa-sha2-512 and rsa-sha2-256 only, so the handshake fails with "no
+ * common algorithm for host key".
+ */
+export const SSH_RSA_HOST_KEY_MESSAGE =
+    "ssh-rsa host keys cannot be used: @pulumi/command would verify it with the SHA-1 'ssh-rsa' signature, which OpenSSH 8.8 and later (Debian 12) refuse; pin the node's ed25519 key instead (ssh-keyscan -t ed25519 <address>)";
 /** Debian package version (policy 5.6.12), without an epoch. */
 export const DEB_VERSION_RE = /^[0-9][A-Za-z0-9.+~-]*$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -32,6 +43,12 @@ const argv = z
     .array(z.string().min(1, "must not be empty").refine((s) => !s.includes("\0"), "must not contain NUL"))
     .min(1, "must name a command (a list of arguments)");
 
+/** A pinned SSH host key: ed25519 or ECDSA; ssh-rsa refused (SSH_RSA_HOST_KEY_MESSAGE). */
+export const hostKeySchema = z
+    .string()
+    .refine((k) => !k.startsWith("ssh-rsa "), SSH_RSA_HOST_KEY_MESSAGE)
+    .refine((k) => k.startsWith("ssh-rsa ") || HOST_KEY_RE.test(k), "must be an OpenSSH public host key ('ssh-ed25519 AAAA...')");
+
 export const NodeSchema = z
     .object({
         /** Proxmox VE node name (as in /etc/pve/nodes/<name>). */
@@ -43,7 +60,7 @@ export const NodeSchema = z
         /** SSH user; a non-root user runs the node steps through `sudo -n`. */
         sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
         /** The node's SSH host key (`ssh-ed25519 AAAA...`); connections to any other key fail. */
-        hostKey: z.string().regex(HOST_KEY_RE, "must be an OpenSSH public host key ('ssh-ed25519 AAAA...')").optional(),
+        hostKey: hostKeySchema.optional(),
         /** Name of the entry of the secret `sshPrivateKeys` this node logs in with. */
         sshKey: z.string().min(1).default("default"),
     })
@@ -119,6 +136,18 @@ const RingSchema = z
     })
     .strict();
 
+const stepSeconds = z
+    .number()
+    .int("must be a whole number of seconds")
+    .min(1, "must be at least 1 second")
+    .max(MAX_STEP_TIMEOUT, `must be at most ${MAX_STEP_TIMEOUT} seconds`)
+    .optional();
+/** Time limit per node step, seconds; `default` applies to every step not listed. */
+const StepTimeoutsSchema = z
+    .object({ default: stepSeconds, ...(Object.fromEntries(NODE_STEPS.map((s) => [s, stepSeconds])) as Record<NodeStep, typeof stepSeconds>) })
+    .strict()
+    .default({});
+
 const soakKeys = Object.fromEntries(PHASES.map((p) => [p, z.number().int().nonnegative().optional()])) as Record<
     Phase,
     z.ZodOptional<z.ZodNumber>
@@ -162,6 +191,11 @@ export const StackConfigSchema = z
             })
             .strict()
             .default({}),
+        /**
+         * Time limit of each node step on the node (GNU timeout around the step), seconds:
+         * `{ default: 600, package: 1200 }`; unlisted steps take `default`, else their own default.
+         */
+        stepTimeouts: StepTimeoutsSchema,
         /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
         sshPrivateKeys: z.record(z.string().min(1)).optional(),
         /** Blue-green Kubernetes releases (validated by components/bluegreen). */
@@ -180,11 +214,13 @@ export interface NodeConfig extends z.infer<typeof NodeSchema> {
     readonly root: string;
 }
 
-export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig"> {
+export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig" | "stepTimeouts"> {
     readonly stack: string;
     readonly nodes: NodeConfig[];
     readonly migrationConfig: { scope: "cluster" | "node"; path: string; writerNode: string };
     readonly soakSeconds: Record<Phase, number>;
+    /** Time limit of each node step, seconds (config, else `default`, else DEFAULT_STEP_TIMEOUTS). */
+    readonly stepTimeouts: Record<NodeStep, number>;
     /** Names of the SSH keys present (values stay secret, read separately). */
     readonly sshKeyNames: string[];
 }
@@ -203,7 +239,7 @@ export class ConfigError extends Error {
 const JSON_KEYS = new Set([
     "gates",
     "perlApi", "fallbackEnabled", "logMigrationDecisions", "package", "nodes", "migrationConfig", "backups",
-    "commands", "ring", "soakSeconds", "ssh", "sshPrivateKeys", "blueGreen", "monitoring",
+    "commands", "ring", "soakSeconds", "ssh", "stepTimeouts", "sshPrivateKeys", "blueGreen", "monitoring",
 ]);
 
 /** Config keys whose values must be Pulumi secrets. */
@@ -329,6 +365,9 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
         nodes: c.nodes.map((n) => ({ ...n, root: sandbox !== undefined ? path.join(sandbox, n.name) : "/" })),
         migrationConfig: { scope, path: cfgPath, writerNode },
         soakSeconds: { ...DEFAULT_SOAK_SECONDS, ...stripUndefined(c.soakSeconds) },
+        stepTimeouts: Object.fromEntries(
+            NODE_STEPS.map((s) => [s, c.stepTimeouts[s] ?? c.stepTimeouts.default ?? DEFAULT_STEP_TIMEOUTS[s]]),
+        ) as Record<NodeStep, number>,
         sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
     };
 }

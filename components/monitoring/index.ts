@@ -7,14 +7,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig } from "../config/schema";
+import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, hostKeySchema } from "../config/schema";
 import { formatPath } from "../evidence";
 import { AlertRulesError, parseAlertRulesConfig, renderAlertRulesYaml, renderPrometheusRule } from "../gates/rules";
 import { StepArgs, renderStepScript } from "../scripts";
 import { sha256Text } from "../steps";
 import { Transport } from "../node/transport";
-
-const HOST_KEY_RE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/;
 
 export const MonitoringSchema = z
     .object({
@@ -30,7 +28,7 @@ export const MonitoringSchema = z
                         address: z.string().min(1).optional(),
                         port: z.number().int().min(1).max(65535).default(22),
                         sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
-                        hostKey: z.string().regex(HOST_KEY_RE, "must be an OpenSSH public host key ('ssh-ed25519 AAAA...')").optional(),
+                        hostKey: hostKeySchema.optional(),
                         sshKey: z.string().min(1).default("default"),
                     })
                     .strict(),
@@ -137,7 +135,7 @@ export class AlertRules extends pulumi.ComponentResource {
             this.rulesFile = args.transport.command(
                 `${name}-file`,
                 host,
-                { script: renderStepScript("rules"), args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload) },
+                { script: renderStepScript("rules"), step: "rules", timeLimit: cfg.stepTimeouts.rules, args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload) },
                 { parent: this },
             );
         }

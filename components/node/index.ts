@@ -36,10 +36,11 @@ export function registerStep(
 ): StepResource {
     const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
     const args = stepArgs(ctx, step.kind, scope.transitionId);
+    const script = scriptOf(step.kind);
     const res = scope.transport.command(
         step.id,
         scope.node,
-        { script: renderStepScript(scriptOf(step.kind)), args },
+        { script: renderStepScript(script), step: script, timeLimit: scope.cfg.stepTimeouts[script], args },
         { parent, dependsOn: [...scope.registry.deps(step.dependsOn), ...extraDeps] },
     );
     scope.registry.register(step.id, res);

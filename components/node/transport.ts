@@ -1,23 +1,74 @@
 /**
  * How a step reaches its node: `@pulumi/command` remote commands over SSH (pinned host key,
  * bounded dialing, no reliance on SSH `environment`), or local commands against a sandbox root
- * (the dev stack). Either way the step's script goes on stdin and its values are single-quoted
- * arguments on the command line.
+ * (the dev stack). Either way the step's script goes on stdin, its values are single-quoted
+ * arguments on the command line, and its time limit is enforced on the node itself (GNU
+ * timeout in the command line, see stepCommandLine).
+ *
+ * Why on the node: `customTimeouts` only cancels the provider's context. For remote.Command
+ * that context reaches the dial (retry.Until) but not the command: pulumi-command
+ * provider/pkg/provider/remote/commandOutputs.go, CommandOutputs.run, calls
+ * `session.Run(cmd)`, which takes no context, so a hung node or a hung systemctl would hang
+ * `pulumi up`. For local.Command the context kills only the interpreter
+ * (provider/pkg/provider/local/commandOutputs.go, run: `exec.CommandContext(ctx, args[0], ...)`
+ * signals /bin/sh, not the processes it started).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig } from "../config/schema";
-import { StepArgs, stepCommandLine } from "../scripts";
+import { NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, stepCommandLine } from "../scripts";
 
 export interface StepCommandArgs {
     /** The step's script (stdin). */
     readonly script: string;
+    /** Which step the script is (names it in a timeout message). */
+    readonly step: NodeStep;
+    /** Seconds the step may run on the node (the stack's `stepTimeouts`). */
+    readonly timeLimit: number;
     /** The step's arguments. */
     readonly args: pulumi.Input<StepArgs>;
 }
 
 /** A step's command resource (command.local.Command or command.remote.Command). */
 export type StepResource = pulumi.CustomResource & { readonly stdout: pulumi.Output<string> };
+
+/**
+ * `addPreviousOutputInEnv` is off on every command: on by default, it sends the previous
+ * stdout and stderr as PULUMI_COMMAND_STDOUT / _STDERR (remote: session.Setenv, which warns on
+ * every update when sshd lacks AcceptEnv, as Debian's does; local: the environment). The
+ * steps never read them. Source: pulumi-command provider/pkg/provider/remote/commandOutputs.go
+ * and local/commandOutputs.go, `if in.AddPreviousOutputInEnv == nil || *in.AddPreviousOutputInEnv`.
+ */
+const NO_PREVIOUS_OUTPUT_IN_ENV = false;
+
+/**
+ * Seconds an unreachable node takes to fail: pulumi-command's dialWithRetry
+ * (provider/pkg/provider/remote/connection.go) stops once `dials > dialErrorLimit`
+ * (reachedDialingErrorLimit), so it makes dialErrorLimit + 1 attempts of up to perDialTimeout
+ * seconds each (ssh.ClientConfig.Timeout bounds the TCP connect), with retry.Until's waits in
+ * between (pulumi sdk/go/common/util/retry/until.go: 100 ms, times 1.5 each time, at most 5 s).
+ */
+export function dialBoundSeconds(dialErrorLimit: number, perDialTimeout: number): number {
+    let waits = 0;
+    let delay = 0.1;
+    for (let i = 0; i < dialErrorLimit; i++) {
+        waits += Math.min(delay, 5);
+        delay *= 1.5;
+    }
+    return (dialErrorLimit + 1) * perDialTimeout + waits;
+}
+
+/**
+ * The engine's timeouts of a step resource: above the node-side bound (limit, then SIGKILL
+ * after STEP_KILL_AFTER_SECONDS) plus the time to reach the node, so that the node's own
+ * timeout, with its message, is what the operator sees. The engine parses these strings with
+ * Go's time.ParseDuration (pulumi pkg/resource/deploy/source_eval.go,
+ * generateTimeoutInSeconds), so whole seconds ("1290s") are valid.
+ */
+export function stepCustomTimeouts(timeLimit: number, reachSeconds: number): pulumi.CustomTimeouts {
+    const s = Math.ceil(timeLimit + STEP_KILL_AFTER_SECONDS + reachSeconds + 60);
+    return { create: `${s}s`, update: `${s}s`, delete: "5m" };
+}
 
 /** Creates the command resource of one step on one node. */
 export interface Transport {
@@ -26,8 +77,8 @@ export interface Transport {
     copyDeb(name: string, node: NodeConfig, remotePath: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined;
 }
 
-/** Bounded timeouts: a step that hangs or a host that does not answer fails the update. */
-export const STEP_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20m", delete: "5m" };
+/** The engine's timeouts of the .deb copy (CopyToRemote has no node-side bound). */
+export const COPY_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20m", delete: "5m" };
 
 export function localTransport(): Transport {
     return {
@@ -35,11 +86,12 @@ export function localTransport(): Transport {
             return new command.local.Command(
                 name,
                 {
-                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a)),
+                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit })),
                     stdin: step.script,
                     interpreter: ["/bin/sh", "-c"],
+                    addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT_IN_ENV,
                 },
-                { customTimeouts: STEP_TIMEOUTS, ...opts },
+                { customTimeouts: stepCustomTimeouts(step.timeLimit, 0), ...opts },
             );
         },
         copyDeb() {
@@ -64,10 +116,13 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
                 name,
                 {
                     connection: connection(node),
-                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a, { sudo: node.sshUser !== "root" })),
+                    create: pulumi.output(step.args).apply((a) =>
+                        stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit, sudo: node.sshUser !== "root" }),
+                    ),
                     stdin: step.script,
+                    addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT_IN_ENV,
                 },
-                { customTimeouts: STEP_TIMEOUTS, ...opts },
+                { customTimeouts: stepCustomTimeouts(step.timeLimit, dialBoundSeconds(cfg.ssh.dialErrorLimit, cfg.ssh.perDialTimeout)), ...opts },
             );
         },
         copyDeb(name, node, remotePath, opts) {
@@ -75,7 +130,7 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
             return new command.remote.CopyToRemote(
                 name,
                 { connection: connection(node), source: new pulumi.asset.FileAsset(cfg.package.path), remotePath },
-                { customTimeouts: STEP_TIMEOUTS, ...opts },
+                { customTimeouts: COPY_TIMEOUTS, ...opts },
             );
         },
     };

@@ -32,9 +32,10 @@ export function runStep(
     const node = cfg.nodes.find((n) => n.name === step.node);
     if (!node) throw new Error(`no node ${step.node}`);
     const args = stepArgs({ cfg, node, from, to }, step.kind, transitionId);
+    const script = scriptOf(step.kind);
     const started = process.hrtime.bigint();
-    const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args)], {
-        input: renderStepScript(scriptOf(step.kind)),
+    const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args, { step: script, timeLimit: cfg.stepTimeouts[script] })], {
+        input: renderStepScript(script),
         encoding: "utf8",
         timeout: 120_000,
         env,

@@ -19,18 +19,31 @@ const BODIES: Record<NodeStep, string> = Object.fromEntries(
     NODE_STEPS.map((s) => [s, fs.readFileSync(path.join(SH_DIR, "steps", `${s}.sh`), "utf8")]),
 ) as Record<NodeStep, string>;
 
-/** The whole bash script of one step (fed on stdin; arguments follow `bash -s --`). */
+/**
+ * The whole bash script of one step (fed on stdin; arguments follow `bash -s --`).
+ *
+ * bash reads a script from stdin as it runs it, so a command that reads stdin (a site's
+ * pvenet-legacy, a systemctl asking for a password, ssh) would receive the rest of the script.
+ * So the whole script is one function, `pve_step_main`, called on the last line: bash has read
+ * (and parsed) everything before the first command runs, and the function's first command
+ * points its stdin at /dev/null, for itself and every command it runs.
+ */
 export function renderStepScript(step: NodeStep): string {
     return [
         "#!/bin/bash",
         `# pve-network-migration node step: ${step}. Rendered from components/scripts; do not edit.`,
         "# The prelude is shared by every step; not every step calls every helper in it.",
         "# shellcheck disable=SC2034,SC2317",
+        "pve_step_main() {",
+        "exec </dev/null",
         `STEP=${step}`,
         LIB,
         ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
         BODIES[step],
+        "}",
+        'pve_step_main "$@"',
+        "",
     ].join("\n");
 }
 
@@ -56,17 +69,105 @@ export function stepArgv(args: StepArgs): string[] {
     return out;
 }
 
-/** The command line that runs a step script given on stdin; `sudo -n` for a non-root user. */
-export function stepCommandLine(args: StepArgs, opts: { sudo?: boolean } = {}): string {
-    const words = ["bash", "-s", "--", ...stepArgv(args).map(shQuote)];
-    return (opts.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
+/**
+ * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
+ * says otherwise. Each is above the sum of the bounded waits inside the step: the node lock
+ * (120 s) plus its own commands (dpkg 300 s, curl 300 s, systemctl 120 s each, site commands
+ * 300 s each, pvecm 30 s).
+ */
+export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = {
+    snapshot: 600,
+    package: 1200,
+    units: 300,
+    config: 300,
+    services: 600,
+    restore: 300,
+    "legacy-apply": 900,
+    verify: 600,
+    rules: 600,
+};
+/** Longest time limit a step may be given (a day). */
+export const MAX_STEP_TIMEOUT = 86_400;
+/**
+ * Seconds between the SIGTERM and the SIGKILL of a step that outlives its time limit
+ * (`timeout -k`), so that a command ignoring SIGTERM dies too.
+ */
+export const STEP_KILL_AFTER_SECONDS = 10;
+
+/**
+ * The code of `bash -c` that runs a step under its time limit. Arguments: step, node, limit,
+ * kill-after, then the step's own arguments. GNU timeout (coreutils src/timeout.c: main()
+ * calls setpgid (0, 0) unless --foreground; cleanup() sends the signal to the child and then
+ * send_sig (0, sig) to the whole group, SIGTERM first and SIGKILL -k seconds later) puts
+ * itself and the step in a process group of their own, so bash, its site commands and their children
+ * all die and the node lock (held on fd 9 by those processes only) is free for the next run.
+ * It exits 124 when the step ended on SIGTERM; when SIGKILL was needed it kills itself with
+ * it (137). Either, once the limit has passed, becomes 124 with a message naming step and
+ * node; a step that the script itself ends with 124 or 137 before the limit is a kill by
+ * someone else (70). `--time-limit` tells the script its limit for the decision log. While
+ * it waits, this bash's own stderr is /dev/null (the step's goes to the real one through fd 3),
+ * so bash's report of a child killed by a signal ("line 1: ... Killed") is not printed.
+ */
+export const STEP_RUNNER =
+    'exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ' +
+    'if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then ' +
+    'if [ "$SECONDS" -ge "$3" ]; then printf \'pve-migration %s on %s: timed out after %s s\\n\' "$1" "$2" "$3" >&2; exit 124; fi; ' +
+    'printf \'pve-migration %s on %s: killed by a signal (exit %s)\\n\' "$1" "$2" "$rc" >&2; exit 70; fi; ' +
+    'exit "$rc"';
+const RUNNER_NAME = "pve-migration-step";
+
+/** How a step's command line runs it. */
+export interface StepInvocation {
+    /** The step (names the script and the limit). */
+    readonly step: NodeStep;
+    /** Seconds before the step is stopped (1..MAX_STEP_TIMEOUT); default DEFAULT_STEP_TIMEOUTS[step]. */
+    readonly timeLimit?: number;
+    /** Run through `sudo -n` (a non-root SSH user). */
+    readonly sudo?: boolean;
+}
+
+function checkTimeLimit(n: number): void {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_STEP_TIMEOUT) throw new Error(`step time limit must be a whole number of seconds, 1..${MAX_STEP_TIMEOUT}: ${n}`);
 }
 
 /**
- * The inverse of stepCommandLine: the step arguments of a registered command line (for the
- * policy pack, which sees only the registered inputs). Throws on anything it did not render.
+ * The command line that runs a step script given on stdin: `[sudo -n --] bash -c RUNNER
+ * pve-migration-step STEP NODE LIMIT KILL_AFTER ARGS...`, RUNNER being STEP_RUNNER. sudo stays
+ * outside so that the time limit holds for what runs as root; every word is single-quoted.
  */
-export function parseStepCommandLine(line: string): StepArgs {
+export function stepCommandLine(args: StepArgs, how: StepInvocation): string {
+    if (!(NODE_STEPS as readonly string[]).includes(how.step)) throw new Error(`unknown node step ${how.step}`);
+    const node = args.options.node;
+    if (node === undefined) throw new Error(`step ${how.step}: the step arguments name no --node`);
+    const limit = how.timeLimit ?? DEFAULT_STEP_TIMEOUTS[how.step];
+    checkTimeLimit(limit);
+    const words = [
+        "bash",
+        "-c",
+        shQuote(STEP_RUNNER),
+        RUNNER_NAME,
+        ...[how.step, node, String(limit), String(STEP_KILL_AFTER_SECONDS), ...stepArgv(args)].map(shQuote),
+    ];
+    return (how.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
+}
+
+/** A registered step command line, read back. */
+export interface ParsedStepCommand {
+    readonly step: NodeStep;
+    readonly node: string;
+    readonly timeLimit: number;
+    readonly killAfter: number;
+    readonly sudo: boolean;
+    readonly args: StepArgs;
+}
+
+/**
+ * The inverse of stepCommandLine (for the policy pack, which sees only the registered
+ * inputs). Throws on anything stepCommandLine would not have rendered exactly so: the line is
+ * rendered again from what was read and must come out the same.
+ */
+export function parseStepCommand(line: string): ParsedStepCommand {
+    const bad = () => new Error("not a step command line");
     const words: string[] = [];
     const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
     let m: RegExpExecArray | null;
@@ -74,21 +175,38 @@ export function parseStepCommandLine(line: string): StepArgs {
         words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]);
     }
     let i = 0;
-    if (words[0] === "sudo") {
-        if (words[1] !== "-n" || words[2] !== "--") throw new Error("not a step command line");
+    const sudo = words[0] === "sudo";
+    if (sudo) {
+        if (words[1] !== "-n" || words[2] !== "--") throw bad();
         i = 3;
     }
-    if (words[i] !== "bash" || words[i + 1] !== "-s" || words[i + 2] !== "--") throw new Error("not a step command line");
-    i += 3;
+    if (words[i] !== "bash" || words[i + 1] !== "-c" || words[i + 2] !== STEP_RUNNER || words[i + 3] !== RUNNER_NAME) throw bad();
+    const [step, node, limitText, killText] = words.slice(i + 4, i + 8);
+    i += 8;
+    if (!(NODE_STEPS as readonly string[]).includes(step) || !/^[1-9][0-9]*$/.test(limitText ?? "") || killText !== String(STEP_KILL_AFTER_SECONDS)) throw bad();
     const options: Record<string, string> = {};
     while (i < words.length && words[i] !== "--") {
         const k = words[i];
-        if (!k.startsWith("--") || i + 1 >= words.length) throw new Error(`bad step option at ${k}`);
+        if (!k.startsWith("--") || i + 1 >= words.length) throw new Error(`not a step command line (bad step option at ${k})`);
         options[k.slice(2)] = words[i + 1];
         i += 2;
     }
     const argv = i < words.length ? words.slice(i + 1) : undefined;
-    return argv ? { options, argv } : { options };
+    const args: StepArgs = argv ? { options, argv } : { options };
+    const parsed: ParsedStepCommand = { step: step as NodeStep, node, timeLimit: Number(limitText), killAfter: Number(killText), sudo, args };
+    let again: string;
+    try {
+        again = stepCommandLine(args, { step: parsed.step, timeLimit: parsed.timeLimit, sudo });
+    } catch {
+        throw bad();
+    }
+    if (again !== line || options.node !== node) throw bad();
+    return parsed;
+}
+
+/** The step arguments of a registered step command line (see parseStepCommand). */
+export function parseStepCommandLine(line: string): StepArgs {
+    return parseStepCommand(line).args;
 }
 
 // ---------------------------------------------------------------------------------------

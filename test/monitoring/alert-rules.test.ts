@@ -62,7 +62,7 @@ describe("the rules step on a sandbox monitoring host, with the real promtool", 
     fs.mkdirSync(host.root);
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     const runRules = (content: string) =>
-        spawnSync("/bin/sh", ["-c", stepCommandLine(rulesStepArgs(host, "/etc/prometheus/rules/pve.yml", content, true, ["systemctl", "reload", "prometheus"]))], {
+        spawnSync("/bin/sh", ["-c", stepCommandLine(rulesStepArgs(host, "/etc/prometheus/rules/pve.yml", content, true, ["systemctl", "reload", "prometheus"]), { step: "rules" })], {
             input: renderStepScript("rules"),
             encoding: "utf8",
         });

@@ -5,12 +5,18 @@
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { NODE_STEPS, renderStepScript } from "../../components/scripts";
+import { NODE_STEPS, STEP_RUNNER, renderStepScript } from "../../components/scripts";
 import { makeLab, mustRun } from "../support/node";
 
 describe("shellcheck", () => {
     test.each(NODE_STEPS.map((s) => [s]))("step %s is shellcheck-clean", (step) => {
         const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: renderStepScript(step), encoding: "utf8" });
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+    });
+
+    test("the runner of every step command line (bash -c, under the time limit) is shellcheck-clean", () => {
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: `#!/bin/bash\n${STEP_RUNNER}\n`, encoding: "utf8" });
         expect(r.stdout).toBe("");
         expect(r.status).toBe(0);
     });

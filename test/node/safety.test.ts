@@ -25,13 +25,13 @@ async function killInsideSync(cfg: StackConfig, stepId: string, from: Phase, to:
     const count = path.join(shim, "calls");
     fs.writeFileSync(
         path.join(shim, "sync"),
-        `#!/bin/sh\necho x >> ${shQuote(count)}\n[ "$(wc -l < ${shQuote(count)})" -ge ${nth} ] || exit 0\ntouch ${shQuote(mark)}\nexec sleep 60\n`,
+        `#!/bin/sh\necho x >> ${shQuote(count)}\n[ "$(wc -l < ${shQuote(count)})" -ge ${nth} ] || exit 0\ncut -d' ' -f5 /proc/$$/stat > ${shQuote(mark)}.tmp\nmv ${shQuote(mark)}.tmp ${shQuote(mark)}\nexec sleep 60\n`,
         { mode: 0o755 },
     );
     const step = planOf(cfg, from, to).steps.find((s) => s.id === stepId);
     if (!step) throw new Error(`no step ${stepId}`);
     const node = cfg.nodes.find((n) => n.name === step.node)!;
-    const child = spawn("/bin/sh", ["-c", stepCommandLine(stepArgs({ cfg, node, from, to }, step.kind, id))], {
+    const child = spawn("/bin/sh", ["-c", stepCommandLine(stepArgs({ cfg, node, from, to }, step.kind, id), { step: scriptOf(step.kind) })], {
         env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
         detached: true,
         stdio: ["pipe", "ignore", "ignore"],
@@ -40,6 +40,11 @@ async function killInsideSync(cfg: StackConfig, stepId: string, from: Phase, to:
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_c, s) => resolve(s)));
     for (let i = 0; i < 200 && !fs.existsSync(mark); i++) await new Promise((r) => setTimeout(r, 25));
     expect(fs.existsSync(mark)).toBe(true);
+    // The step runs under GNU timeout, which made a process group of its own (the step's):
+    // the shim wrote that group's id. A crash kills both groups.
+    const stepGroup = Number(fs.readFileSync(mark, "utf8").trim());
+    expect(stepGroup).not.toBe(child.pid);
+    process.kill(-stepGroup, "SIGKILL");
     process.kill(-(child.pid as number), "SIGKILL");
     expect(await exited).toBe("SIGKILL");
     fs.rmSync(shim, { recursive: true, force: true });
@@ -245,7 +250,7 @@ describe("hostile values execute nothing", () => {
             for (const p of payloads) {
                 const node = { ...cfg.nodes[0], name: p };
                 const args = stepArgs({ cfg: { ...cfg, nodes: [node] }, node, from: "rust-read-only", to: "rust-basic-write" }, step, "abcd");
-                const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args)], { input: renderStepScript(step), encoding: "utf8" });
+                const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args, { step })], { input: renderStepScript(step), encoding: "utf8" });
                 expect(r.status).toBe(64);
                 expect(r.stderr).toBe(`pve-migration ${step}: --node is not a node name\n`);
             }
@@ -261,7 +266,7 @@ describe("hostile values execute nothing", () => {
             const cfg = lab.config("perl-only");
             const node = cfg.nodes[0];
             const run = (step: Exclude<(typeof NODE_STEPS)[number], "rules">, c: StackConfig) =>
-                spawnSync("/bin/sh", ["-c", stepCommandLine(stepArgs({ cfg: c, node, from: "perl-only", to: "perl-only" }, step, "abcd"))], {
+                spawnSync("/bin/sh", ["-c", stepCommandLine(stepArgs({ cfg: c, node, from: "perl-only", to: "perl-only" }, step, "abcd"), { step })], {
                     input: renderStepScript(step),
                     encoding: "utf8",
                 });
@@ -294,7 +299,7 @@ describe("one step at a time per node", () => {
             execFileSync("sleep", ["0.3"]);
             const cfg = lab.config("rust-read-only");
             const args = stepArgs({ cfg, node: cfg.nodes[0], from: "perl-only", to: "rust-read-only" }, "services");
-            const r = spawnSync("/bin/sh", ["-c", stepCommandLine({ ...args, options: { ...args.options, "lock-timeout": "1" } })], {
+            const r = spawnSync("/bin/sh", ["-c", stepCommandLine({ ...args, options: { ...args.options, "lock-timeout": "1" } }, { step: "services" })], {
                 input: renderStepScript("services"),
                 encoding: "utf8",
             });

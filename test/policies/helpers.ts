@@ -10,7 +10,7 @@ import { PACK, RecordedStack, recordStack, RecordStackOptions, StackFileConfig }
 import { evaluatePack, Violation } from "../../components/policycheck/evaluate";
 import { RecordedResource } from "../../components/policycheck/record";
 import { readStackFile, stackFilePath } from "../../components/policycheck/stackfile";
-import { parseStepCommandLine, stepCommandLine } from "../../components/scripts";
+import { parseStepCommand, stepCommandLine } from "../../components/scripts";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const STACKS = ["dev", "canary-a", "canary-b", "prod"] as const;
@@ -52,11 +52,11 @@ export function byName(resources: readonly RecordedResource[], name: string): Re
 export function editOptions(resources: RecordedResource[], name: string, edit: (o: Record<string, string | undefined>) => void): RecordedResource[] {
     const r = byName(resources, name);
     const create = r.props.create as string;
-    const args = parseStepCommandLine(create);
+    const { args, step, timeLimit, sudo } = parseStepCommand(create);
     const options: Record<string, string | undefined> = { ...args.options };
     edit(options);
     const kept = Object.fromEntries(Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined));
-    r.props.create = stepCommandLine({ options: kept, argv: args.argv }, { sudo: create.startsWith("sudo ") });
+    r.props.create = stepCommandLine({ options: kept, argv: args.argv }, { step, timeLimit, sudo });
     return resources;
 }
 

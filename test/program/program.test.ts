@@ -8,8 +8,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
-import { parseStepCommandLine, renderStepScript } from "../../components/scripts";
-import { sha256Text, migrationToml } from "../../components/steps";
+import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderStepScript } from "../../components/scripts";
+import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
 import { parseStackConfig } from "../../components/config/schema";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { Recorded, StackOutputs, installMocks, setStackConfig, settleTree, valueOf } from "../support/mocks";
@@ -487,5 +487,56 @@ describe("upstream rings are named in the current organization and project", () 
         await expect(readStack(failing, "organization/pve-network-migration/canary-a", "ring.upstream")).rejects.toThrow(
             'pve-migration:ring.upstream: cannot read stack organization/pve-network-migration/canary-a: unknown stack "organization/pve-network-migration/canary-a" (does it exist yet? deploy it first, or name it as org/project/stack)',
         );
+    });
+});
+
+describe("every step command: no previous output in its environment, its time limit in its command line", () => {
+    const isCommand = (r: Recorded) => r.type === "command:remote:Command" || r.type === "command:local:Command";
+
+    test("ssh stack: limits from stepTimeouts (default and per step), sudo -n only for the non-root user", async () => {
+        const nodes = [1, 2, 3].map((i) => ({
+            name: `pve${i}`,
+            address: `10.20.0.1${i}`,
+            hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey${i}`,
+            ...(i === 2 ? { sshUser: "deploy" } : {}),
+        }));
+        const vals = values("perl-only", { nodes: JSON.stringify(nodes), stepTimeouts: JSON.stringify({ default: 300, verify: 45 }) });
+        const { records } = await runStack(vals);
+        const cfg = parseStackConfig({ values: vals, secretKeys: new Set(["sshPrivateKeys"]), stack: "test", projectDir });
+        const plan = planFor(cfg, "perl-only", "perl-only");
+        const commands = records.filter(isCommand);
+        expect(commands.map((r) => r.name).sort()).toEqual(plan.steps.map((s) => s.id).sort());
+        expect(commands.every((r) => r.type === "command:remote:Command")).toBe(true);
+        for (const s of plan.steps) {
+            const r = byName(records, s.id);
+            expect([s.id, r.inputs.addPreviousOutputInEnv]).toEqual([s.id, false]);
+            const parsed = parseStepCommand(r.inputs.create);
+            expect([s.id, parsed.step, parsed.node, parsed.timeLimit, parsed.killAfter, parsed.sudo]).toEqual([
+                s.id,
+                scriptOf(s.kind),
+                s.node,
+                s.kind === "verify" ? 45 : 300,
+                10,
+                s.node === "pve2",
+            ]);
+        }
+    });
+
+    test("dev stack (local commands): every command has addPreviousOutputInEnv false and the default limit of its step", async () => {
+        const dev = fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.dev.yaml"), "utf8");
+        const YAML = await import("yaml");
+        const cfg = YAML.parse(dev).config as Record<string, unknown>;
+        const vals = Object.fromEntries(
+            Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]),
+        );
+        const { records } = await runStack(vals, undefined, {}, []);
+        const commands = records.filter(isCommand);
+        const parsedCfg = parseStackConfig({ values: vals, secretKeys: new Set(), stack: "test", projectDir });
+        expect(commands.map((r) => r.name).sort()).toEqual(planFor(parsedCfg, "perl-only", parsedCfg.phase).steps.map((s) => s.id).sort());
+        expect(commands.filter((r) => r.type !== "command:local:Command" || r.inputs.addPreviousOutputInEnv !== false).map((r) => r.name)).toEqual([]);
+        for (const r of commands) {
+            const parsed = parseStepCommand(r.inputs.create);
+            expect([r.name, parsed.timeLimit, parsed.sudo]).toEqual([r.name, DEFAULT_STEP_TIMEOUTS[parsed.step], false]);
+        }
     });
 });

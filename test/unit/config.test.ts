@@ -139,4 +139,51 @@ describe("stack config", () => {
         expect(c.nodes[0].root).toBe("/repo/.sandbox/dev/pve1");
         expect(c.package.path).toBe("/repo/debs/p.deb");
     });
+
+    test("an ssh-rsa host key is refused with the key to pin instead; ed25519 and ECDSA keys are accepted", () => {
+        expect(errorsOf(withNodes([node({}), node({ name: "pve2", hostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" })]))).toEqual([
+            "pve-migration:nodes[1].hostKey: ssh-rsa host keys cannot be used: @pulumi/command would verify it with the SHA-1 'ssh-rsa' signature, which OpenSSH 8.8 and later (Debian 12) refuse; pin the node's ed25519 key instead (ssh-keyscan -t ed25519 <address>)",
+        ]);
+        const c = parse(withNodes([node({}), node({ name: "pve2", hostKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=" })]));
+        expect(c.nodes.map((n) => n.hostKey)).toEqual(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK1", "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY="]);
+    });
+
+    test("step time limits: every step has its default; `default` covers the unlisted steps; a step's own value wins", () => {
+        expect(parse(base()).stepTimeouts).toEqual({
+            snapshot: 600,
+            package: 1200,
+            units: 300,
+            config: 300,
+            services: 600,
+            restore: 300,
+            "legacy-apply": 900,
+            verify: 600,
+            rules: 600,
+        });
+        expect(parse({ ...base(), stepTimeouts: JSON.stringify({ default: 120, package: 1800, "legacy-apply": 5 }) }).stepTimeouts).toEqual({
+            snapshot: 120,
+            package: 1800,
+            units: 120,
+            config: 120,
+            services: 120,
+            restore: 120,
+            "legacy-apply": 5,
+            verify: 120,
+            rules: 120,
+        });
+    });
+
+    test.each([
+        ["an unknown step", { reboot: 60 }, ["pve-migration:stepTimeouts: unknown key(s) reboot"]],
+        ["zero", { verify: 0 }, ["pve-migration:stepTimeouts.verify: must be at least 1 second"]],
+        ["more than a day", { default: 86401 }, ["pve-migration:stepTimeouts.default: must be at most 86400 seconds"]],
+        ["a fraction", { package: 1.5 }, ["pve-migration:stepTimeouts.package: must be a whole number of seconds"]],
+        ["a string", { config: "60" }, ["pve-migration:stepTimeouts.config: Expected number, received string"]],
+    ])("step time limits: %s is refused, naming the key", (_name, value, expected) => {
+        expect(errorsOf({ ...base(), stepTimeouts: JSON.stringify(value) })).toEqual(expected);
+    });
+    test("step time limits: not an object is refused, naming the key", () => {
+        expect(errorsOf({ ...base(), stepTimeouts: "600" })).toEqual(["pve-migration:stepTimeouts: Expected object, received number"]);
+        expect(errorsOf({ ...base(), stepTimeouts: "{" })).toEqual(["pve-migration:stepTimeouts: must be a YAML object or list"]);
+    });
 });

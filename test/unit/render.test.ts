@@ -1,6 +1,17 @@
 import { parse } from "smol-toml";
 import { PHASES, phaseInfo } from "../../components/phases";
-import { renderMigrationToml, renderMiddlewareUnit, renderRustUnit, stepCommandLine, parseStepCommandLine, shQuote } from "../../components/scripts";
+import {
+    DEFAULT_STEP_TIMEOUTS,
+    STEP_KILL_AFTER_SECONDS,
+    STEP_RUNNER,
+    parseStepCommand,
+    parseStepCommandLine,
+    renderMigrationToml,
+    renderMiddlewareUnit,
+    renderRustUnit,
+    shQuote,
+    stepCommandLine,
+} from "../../components/scripts";
 
 describe("migration.toml", () => {
     test.each(PHASES.map((p) => [p]))("%s: exactly the runbook keys", (phase) => {
@@ -59,8 +70,44 @@ describe("systemd units", () => {
 });
 
 describe("command lines", () => {
-    test("a non-root SSH user runs the step through sudo -n", () => {
-        expect(stepCommandLine({ options: { root: "/", node: "pve1" } }, { sudo: true })).toBe("sudo -n -- bash -s -- '--root' '/' '--node' 'pve1'");
+    test("a non-root SSH user runs the step through sudo -n, the time limit inside sudo", () => {
+        expect(stepCommandLine({ options: { root: "/", node: "pve1" } }, { step: "verify", sudo: true })).toBe(
+            `sudo -n -- bash -c ${shQuote(STEP_RUNNER)} pve-migration-step 'verify' 'pve1' '600' '10' '--root' '/' '--node' 'pve1'`,
+        );
+    });
+    test("root runs the step without sudo; the configured limit and the argv after -- are single-quoted words", () => {
+        expect(stepCommandLine({ options: { root: "/", node: "pve1" }, argv: ["pvenet", "it's"] }, { step: "legacy-apply", timeLimit: 45 })).toBe(
+            `bash -c ${shQuote(STEP_RUNNER)} pve-migration-step 'legacy-apply' 'pve1' '45' '10' '--root' '/' '--node' 'pve1' '--' 'pvenet' 'it'\\''s'`,
+        );
+    });
+    test("the runner starts bash -s under GNU timeout with SIGKILL 10 s after SIGTERM", () => {
+        expect(STEP_RUNNER.startsWith('exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ')).toBe(true);
+        expect(STEP_KILL_AFTER_SECONDS).toBe(10);
+    });
+    test.each([
+        [{ options: { root: "/", node: "pve1" } }, { step: "verify", sudo: true }],
+        [{ options: { root: "/srv/x y", node: "pve-2", content: "a'b\nc" }, argv: ["x", "$(id)"] }, { step: "config", timeLimit: 86400 }],
+        [{ options: { node: "n" }, argv: [] }, { step: "rules", timeLimit: 1, sudo: false }],
+    ] as const)("parseStepCommand reads back what stepCommandLine rendered (%#)", (args, how) => {
+        const line = stepCommandLine(args, how);
+        const parsed = parseStepCommand(line);
+        expect(parsed).toEqual({
+            step: how.step,
+            node: args.options.node,
+            timeLimit: "timeLimit" in how ? how.timeLimit : DEFAULT_STEP_TIMEOUTS[how.step],
+            killAfter: 10,
+            sudo: "sudo" in how ? how.sudo : false,
+            args: "argv" in args && args.argv.length > 0 ? args : { options: args.options },
+        });
+        expect(parseStepCommandLine(line)).toEqual(parsed.args);
+    });
+    test("a time limit outside 1..86400 s or an unknown step is refused when rendering", () => {
+        const a = { options: { node: "pve1" } };
+        expect(() => stepCommandLine(a, { step: "verify", timeLimit: 0 })).toThrow("step time limit must be a whole number of seconds, 1..86400: 0");
+        expect(() => stepCommandLine(a, { step: "verify", timeLimit: 86401 })).toThrow("step time limit must be a whole number of seconds, 1..86400: 86401");
+        expect(() => stepCommandLine(a, { step: "verify", timeLimit: 1.5 })).toThrow("step time limit must be a whole number of seconds, 1..86400: 1.5");
+        expect(() => stepCommandLine(a, { step: "reboot" as "verify" })).toThrow("unknown node step reboot");
+        expect(() => stepCommandLine({ options: {} }, { step: "verify" })).toThrow("step verify: the step arguments name no --node");
     });
     test("quoting: a single quote becomes '\\''", () => {
         expect(shQuote("it's")).toBe("'it'\\''s'");
@@ -69,6 +116,18 @@ describe("command lines", () => {
         expect(() => shQuote("a\0b")).toThrow("a shell argument cannot contain NUL");
     });
     test("parseStepCommandLine refuses what stepCommandLine did not render", () => {
+        const good = stepCommandLine({ options: { root: "/", node: "pve1" } }, { step: "verify", timeLimit: 30 });
         expect(() => parseStepCommandLine("rm -rf /")).toThrow("not a step command line");
+        // The old shape, without a time limit.
+        expect(() => parseStepCommandLine("bash -s -- '--root' '/' '--node' 'pve1'")).toThrow("not a step command line");
+        // Anything appended, another runner, a changed kill delay, a node that differs from --node, words run together.
+        expect(() => parseStepCommandLine(`${good}; rm -rf /`)).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("exit 124", "exit 0"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'30' '10'", "'30' '99'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'verify' 'pve1'", "'verify' 'pve9'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'--root' '/'", "'--root''/'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'verify'", "'reboot'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(`sudo -- ${good}`)).toThrow("not a step command line");
+        expect(parseStepCommandLine(good)).toEqual({ options: { root: "/", node: "pve1" } });
     });
 });

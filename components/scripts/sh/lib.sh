@@ -1,13 +1,14 @@
 # Shared prelude of every node step (concatenated before the step body, never sourced at
 # run time). Values arrive only as arguments (--name value ... [-- argv...]); nothing here
-# evaluates them as code.
+# evaluates them as code. Prelude and body run inside the function pve_step_main (see
+# renderStepScript): `declare` needs -g there to make a global, `exit` still ends the step.
 set -euo pipefail
 umask 022
 export LC_ALL=C TZ=UTC0
 
-declare -A OPT=()
+declare -gA OPT=()
 CMD=()
-ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0
+ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0 TIMED_OUT=0
 
 usage() {
   printf 'pve-migration %s: %s\n' "$STEP" "$*" >&2
@@ -155,13 +156,35 @@ fail() {
   exit "$code"
 }
 
+# Exit codes 124 (and 137) mean "the step ran out of time" to the command line that runs the
+# step (stepCommandLine). A command inside the step that times out on its own (an inner
+# `timeout`) makes the step fail with 70 instead, so the two cannot be confused.
 on_exit() {
   local rc=$?
+  if [ "$TIMED_OUT" = 0 ] && { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; }; then
+    if [ "$STEP_LOGGED" = 0 ] && [ "$LOG_READY" = 1 ]; then
+      log_line failed "a command timed out or was killed (exit $rc)"
+    fi
+    exit 70
+  fi
   if [ "$rc" -ne 0 ] && [ "$STEP_LOGGED" = 0 ] && [ "$LOG_READY" = 1 ]; then
     log_line failed "exit $rc"
   fi
 }
 trap on_exit EXIT
+
+# The step's time limit (GNU timeout around `bash -s`, see stepCommandLine) sends SIGTERM to
+# the step's whole process group: bash runs this once its foreground command has died of the
+# same signal, logs the decision and ends with 124. (The command line prints the message.)
+on_term() {
+  TIMED_OUT=1
+  if [ "$STEP_LOGGED" = 0 ] && [ "$LOG_READY" = 1 ]; then
+    log_line failed "timed out after ${OPT[time-limit]:-?} s (the step's time limit)"
+  fi
+  STEP_LOGGED=1
+  exit 124
+}
+trap on_term TERM
 
 # same_content FILE TEXT: FILE exists and holds exactly TEXT (read with a builtin: no process).
 same_content() {
@@ -216,13 +239,25 @@ unit_exists() {
   [ -f "$(R /etc/systemd/system/"$1")" ] || [ -f "$(R /lib/systemd/system/"$1")" ] || [ -f "$(R /usr/lib/systemd/system/"$1")" ]
 }
 
+# bounded SECONDS ARGV...: run a command with a time limit of its own. --foreground keeps it
+# in the step's process group (a plain `timeout` makes a group of its own, which the step's
+# time limit would not reach: coreutils src/timeout.c, main() calls setpgid (0, 0) unless
+# --foreground), so when the step's time limit strikes, this command dies with the step.
+bounded() {
+  local limit=$1
+  shift
+  timeout --foreground -k 10 "$limit" "$@"
+}
+
 # run_site_command ARGV...: a site command (legacy apply, verify). In a sandbox the node's
-# own binaries come first on PATH and PVE_ROOT names the root.
+# own binaries come first on PATH and PVE_ROOT names the root. It gets no stdin (/dev/null,
+# see renderStepScript) and not the lock's descriptor: a process it leaves behind cannot keep
+# the node locked.
 run_site_command() {
   if is_sandbox; then
-    PATH="$(R /usr/sbin):$(R /usr/bin):$PATH" PVE_ROOT="$ROOT" timeout "${OPT[command-timeout]:-300}" "$@"
+    PATH="$(R /usr/sbin):$(R /usr/bin):$PATH" PVE_ROOT="$ROOT" bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
   else
-    timeout "${OPT[command-timeout]:-300}" "$@"
+    bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
   fi
 }
 

@@ -11,7 +11,7 @@ if same_content "$TARGET" "${OPT[content]}"; then
 fi
 [ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
 if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
-  timeout 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
+  bounded 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
     || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"
 fi
 OLD=none

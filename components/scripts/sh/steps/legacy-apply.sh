@@ -29,7 +29,7 @@ if is_sandbox; then
   done_step changed "validated and applied through ${APPLY[0]}; restart of ${OPT[legacy-service]} skipped: sandbox"
 fi
 if unit_exists "${OPT[legacy-service]}"; then
-  timeout 120 systemctl restart -- "${OPT[legacy-service]}"
+  bounded 120 systemctl restart -- "${OPT[legacy-service]}"
   done_step changed "validated and applied through ${APPLY[0]}; restarted ${OPT[legacy-service]}"
 fi
 done_step changed "validated and applied through ${APPLY[0]}"

@@ -43,9 +43,9 @@ unit_is_enabled "$RUST" && WAS_ENABLED=1
 WAS_ACTIVE=0
 unit_is_active "$RUST" && WAS_ACTIVE=1
 if is_sandbox; then
-  timeout 300 dpkg --root="$ROOT" --force-not-root --force-script-chrootless -i "$DEB" >/dev/null
+  bounded 300 dpkg --root="$ROOT" --force-not-root --force-script-chrootless -i "$DEB" >/dev/null
 else
-  DEBIAN_FRONTEND=noninteractive timeout 300 dpkg -i "$DEB" >/dev/null
+  DEBIAN_FRONTEND=noninteractive bounded 300 dpkg -i "$DEB" >/dev/null
 fi
 NOW=$(dpkg-query --admindir="$ADMIN" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
 [ "$NOW" = "ii $VERSION" ] || fail 70 "dpkg reports '$NOW' after installing $VERSION"
@@ -54,11 +54,11 @@ if [ "$WAS_ENABLED" = 0 ] && unit_is_enabled "$RUST"; then
   if is_sandbox; then
     systemctl --root="$ROOT" disable --quiet -- "$RUST"
   else
-    timeout 120 systemctl disable --quiet -- "$RUST"
+    bounded 120 systemctl disable --quiet -- "$RUST"
   fi
 fi
 if ! is_sandbox && [ "$WAS_ACTIVE" = 0 ] && unit_is_active "$RUST"; then
-  timeout 120 systemctl stop -- "$RUST"
+  bounded 120 systemctl stop -- "$RUST"
 fi
 PREV=${CURRENT:-none}
 done_step changed "installed pve-network-rs $VERSION (was ${PREV#ii })"

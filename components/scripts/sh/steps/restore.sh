@@ -35,7 +35,7 @@ fi
 
 # The backup's checksums come from its manifest (verified above); the live files' from one
 # sha256sum run.
-declare -A WANT=() HAVE=()
+declare -gA WANT=() HAVE=()
 while IFS= read -r line; do
   WANT[${line:66}]=${line:0:64}
 done < "$SRC/MANIFEST.sha256"

@@ -28,17 +28,17 @@ if is_sandbox; then
   fi
 else
   if [ "$LAST" != "${OPT[config-sha256]}" ] || ! unit_is_active "$MW"; then
-    timeout 120 systemctl restart -- "$MW"
+    bounded 120 systemctl restart -- "$MW"
     atomic_write "$SEEN" 0644 "${OPT[config-sha256]}"
     DONE+=("restarted $MW")
   fi
   if [ "${OPT[daemon]}" = 1 ]; then
     if ! unit_is_enabled "$RUST" || ! unit_is_active "$RUST"; then
-      timeout 120 systemctl enable --now --quiet -- "$RUST"
+      bounded 120 systemctl enable --now --quiet -- "$RUST"
       DONE+=("enabled and started $RUST")
     fi
   elif unit_is_enabled "$RUST" || unit_is_active "$RUST"; then
-    timeout 120 systemctl disable --now --quiet -- "$RUST"
+    bounded 120 systemctl disable --now --quiet -- "$RUST"
     DONE+=("stopped and disabled $RUST")
   fi
 fi

@@ -21,5 +21,5 @@ install_unit "${OPT[middleware-service]}" "${OPT[middleware-unit]}"
 if is_sandbox; then
   done_step changed "wrote${CHANGED}; daemon-reload skipped: the sandbox has no service manager"
 fi
-timeout 120 systemctl daemon-reload
+bounded 120 systemctl daemon-reload
 done_step changed "wrote${CHANGED}; daemon-reload"
