@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { plaintextSecretKeys, readStackFileConfig } from "./config/secrets-file";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, transition } from "./phases";
@@ -182,6 +183,8 @@ export interface ProgramOptions {
     /** The program's own guards (default: on unless PVE_MIGRATION_GUARDS=off). */
     readonly guards?: boolean;
     readonly now?: Date;
+    /** The stack file's `config:` map (default: read from stacks/Pulumi.<stack>.yaml) for the secret-leaves check. */
+    readonly stackFileConfig?: Record<string, unknown>;
 }
 
 export interface ProgramOutputs {
@@ -286,7 +289,10 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
             : pulumi.output(config.requireObject<Record<string, string>>("sshPrivateKeys"));
         transport = sshTransport(cfg, keys);
     }
-    const record = transitionRecord(cfg, from, basis.fromEnteredAt, upstream, evidence.summary, plaintextSecrets(raw));
+    // The engine reports an object config with one secure leaf as secret as a whole
+    // (isConfigSecret): the stack file's leaves say which are plaintext.
+    const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? readStackFileConfig(projectDir, raw.stack));
+    const record = transitionRecord(cfg, from, basis.fromEnteredAt, upstream, evidence.summary, secretKeys);
     const t = transition(from, cfg.phase);
     const id = transitionId(record);
     const attempt: Attempt = { from, to: cfg.phase, id, fromEnteredAt: basis.fromEnteredAt, floor: basis.floor, ceiling: basis.ceiling };

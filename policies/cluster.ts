@@ -3,6 +3,11 @@
  * cluster-wide migration.toml (under /etc/pve, not under /etc/pve/nodes/) is written by
  * exactly one step per cluster, through one node; sdn.cfg and storage.cfg are restored by at
  * most one step per cluster.
+ *
+ * This is the count across resources, so it is a stack policy and runs only after every step
+ * (with `pulumi up --skip-preview` it fails the update but stops no step). What one step shows
+ * by itself (a node's own step writing a cluster-wide file) is the resource policy
+ * cluster-file-single-writer in steps.ts, which stops that step before it runs.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { CLUSTER_COMPONENT, RECORD_TYPE, ancestorOf, inPmxcfs, isClusterWide, isCommandType, recordOf, stepOf } from "./lib";
@@ -12,9 +17,9 @@ function clusterOf(r: PolicyResource, fallback: string): string {
     return ancestorOf(r, CLUSTER_COMPONENT)?.name ?? fallback;
 }
 
-export const clusterFileSingleWriter: StackValidationPolicy = {
-    name: "cluster-file-single-writer",
-    description: "A cluster-wide file in pmxcfs (/etc/pve outside /etc/pve/nodes/) is written by exactly one resource per cluster.",
+export const clusterFileWriters: StackValidationPolicy = {
+    name: "cluster-file-writers",
+    description: "A file in pmxcfs is written, and sdn.cfg/storage.cfg restored, by at most one resource per cluster (counted over the whole stack).",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
         const record = args.resources.map((r) => (r.type === RECORD_TYPE ? recordOf(r.props) : undefined)).find((x) => x !== undefined);

@@ -22,6 +22,7 @@ export const REMOTE_COMMAND = "command:remote:Command";
 export const LOCAL_COMMAND = "command:local:Command";
 export const COPY_TO_REMOTE = "command:remote:CopyToRemote";
 export const CLUSTER_COMPONENT = "pve-migration:cluster:ClusterMigration";
+export const NODE_COMPONENT = "pve-migration:node:MigrationNode";
 export const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 export const K8S_SERVICE = "kubernetes:core/v1:Service";
 

@@ -5,7 +5,7 @@
 import { EnforcementLevel, Policies } from "@pulumi/policy";
 import { backupBeforeWrite } from "./backups";
 import { blueGreenSafe } from "./bluegreen";
-import { clusterFileSingleWriter } from "./cluster";
+import { clusterFileWriters } from "./cluster";
 import { soakAndEvidence } from "./evidence";
 import { backupRetention, logMigrationDecisions } from "./hygiene";
 import { fallbackEnabled, perlApi } from "./migration-config";
@@ -13,16 +13,21 @@ import { packagePinned } from "./pinned-package";
 import { phaseTransition, transitionRecord } from "./phases";
 import { ringOrder } from "./rings";
 import { noPlaintextSecrets } from "./secrets";
+import { clusterFileSingleWriter, snapshotTakesBackup, stepPhases } from "./steps";
 
 export const PACK_NAME = "pve-network-migration";
 
 /** Level of a policy that sets none (every policy here sets its own). */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
+/**
+ * Resource policies first (each stops its resource before it is created, in `pulumi up
+ * --skip-preview` too), then the stack policies, which run only after every step.
+ */
 export const POLICIES: Policies = [
     phaseTransition,
-    transitionRecord,
-    backupBeforeWrite,
+    stepPhases,
+    snapshotTakesBackup,
     ringOrder,
     soakAndEvidence,
     fallbackEnabled,
@@ -30,7 +35,10 @@ export const POLICIES: Policies = [
     packagePinned,
     noPlaintextSecrets,
     clusterFileSingleWriter,
-    blueGreenSafe,
     logMigrationDecisions,
     backupRetention,
+    transitionRecord,
+    backupBeforeWrite,
+    clusterFileWriters,
+    blueGreenSafe,
 ];

@@ -11,9 +11,12 @@ export const phaseTransition: ResourceValidationPolicy = {
     name: "phase-transition",
     description: "A stack moves forward one phase at a time and backward any number of phases (from the deployed phase carried in the transition record).",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(random.RandomId, (id, _args, report) => {
+    validateResource: validateResourceOfType(random.RandomId, (id, args, report) => {
         const r = recordOf(id);
         if (!r) return;
+        // The record's own stack must be this stack (a record copied from another stack would lie).
+        const stackName = args.urn.split("::")[0].replace(/^urn:pulumi:/, "");
+        if (r.stack !== stackName) report(`transition record ${args.name} is for stack ${quote(r.stack)}, but this is stack ${quote(stackName)}`);
         for (const [field, value] of [["from", r.from], ["to", r.to]] as const) {
             if (!isPhase(value)) report(`transition record of stack ${r.stack}: ${field} ${quote(value)} is not a phase (one of ${PHASES.join(", ")})`);
         }
@@ -26,7 +29,10 @@ export const phaseTransition: ResourceValidationPolicy = {
 /**
  * The other policies trust the record: every node step must agree with it (the phase each
  * step is told, the phase each migration.toml holds), and a stack with node steps has exactly
- * one record.
+ * one record. These compare resources with each other, so this is a stack policy and runs
+ * only after every step (with `pulumi up --skip-preview` it fails the update but stops no
+ * step); what each step shows by itself (an allowed transition, a migration.toml of the phase
+ * it is told) is checked before the step runs by step-phases (steps.ts).
  */
 export const transitionRecord: StackValidationPolicy = {
     name: "transition-record",
@@ -67,11 +73,6 @@ export const transitionRecord: StackValidationPolicy = {
                     report(`step ${res.name}: ${o.path ?? "the migration config"} says phase = ${quote(phase ?? null)}, but the transition record says to ${quote(rec.to)}`, res.urn);
                 }
             }
-        }
-        // The record's own stack must be this stack (a record copied from another stack would lie).
-        const stackName = records[0].res.urn.split("::")[0].replace(/^urn:pulumi:/, "");
-        if (rec.stack !== stackName) {
-            report(`transition record ${records[0].res.name} is for stack ${quote(rec.stack)}, but this is stack ${quote(stackName)}`, records[0].res.urn);
         }
     },
 };

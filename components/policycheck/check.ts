@@ -7,7 +7,8 @@ import * as fs from "fs";
 import { PolicyPackConfig } from "@pulumi/policy";
 import { UsageError } from "../gates/argv";
 import { Phase } from "../phases";
-import { run as runProgram } from "../program";
+import { plaintextSecretLeaves } from "../config/secrets-file";
+import { ProgramOptions, run as runProgram } from "../program";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../../policies/pack";
 import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "./evaluate";
 import { RecordedResource, StackOutputsByName, recordProgram } from "./record";
@@ -52,6 +53,12 @@ export interface RecordedStack {
     readonly resources: RecordedResource[];
     /** Secrets replaced by placeholders, one line each. */
     readonly placeholders: string[];
+    /**
+     * Leaves of secret-class keys that the stack file holds in plaintext
+     * (`pve-migration:sshPrivateKeys.backup`), which the engine's isConfigSecret does not show
+     * when another leaf of the same object is secure (components/config/secrets-file.ts).
+     */
+    readonly plaintextSecretLeaves: string[];
 }
 
 /** The stack outputs the program's stack references answer with. */
@@ -91,11 +98,21 @@ export async function recordStack(o: RecordStackOptions): Promise<RecordedStack>
     const project = readProjectName(o.projectDir);
     const { config, secretKeys, placeholders } = engineConfig(doc);
     const { outputs, from } = deployedOutputs(o.stack, doc, o);
+    // The program reads the leaves from the stack file it is given (stackFileConfig) into the
+    // record's plaintextSecretKeys; the offline check hands it the file it checks.
+    const programOptions: ProgramOptions = { projectDir: o.projectDir, guards: false, now: o.now, stackFileConfig: doc };
     const run = await recordProgram(
         { project, stack: o.stack, config, secretKeys, stackOutputs: outputs, preview: o.preview },
-        async () => (await runProgram({ projectDir: o.projectDir, guards: false, now: o.now })).planned,
+        async () => (await runProgram(programOptions)).planned,
     );
-    return { stack: o.stack, from: from ?? "perl-only", to: run.outputs.transition.to, resources: run.resources, placeholders };
+    return {
+        stack: o.stack,
+        from: from ?? "perl-only",
+        to: run.outputs.transition.to,
+        resources: run.resources,
+        placeholders,
+        plaintextSecretLeaves: plaintextSecretLeaves(doc),
+    };
 }
 
 export interface CheckResult extends RecordedStack, Evaluation {

@@ -15,7 +15,9 @@ export const USAGE = `usage: npm run policy -- --stack STACK [options]
 
 Runs the Pulumi program for STACK under the SDK's mock runtime (no Pulumi CLI, no backend),
 with the program's own guards off, and evaluates every policy of the pack in policies/ on
-the resources it registers.
+the resources it registers: the violations are what a preview reports; the last line says
+what pulumi up --skip-preview would do (resource policies stop the first offending resource
+before it is created; stack policies run only after every step).
 
   --stack STACK           stack to check (config from stacks/Pulumi.STACK.yaml)
   --from PHASE            the phase STACK has deployed (default: its configured phase)
@@ -66,12 +68,32 @@ export function formatText(r: CheckResult): string {
         lines.push(`          ${v.message}`);
     }
     for (const e of r.errors) lines.push(`error     ${e}`);
+    lines.push(...formatSkipPreview(r));
     lines.push(
         `${r.violations.length} violation(s): ${r.mandatory} mandatory, ${r.advisory} advisory` +
             (r.errors.length ? `; ${r.errors.length} policy error(s)` : "") +
             ` -> ${r.passed ? "passed" : "FAILED"}`,
     );
     return lines.join("\n") + "\n";
+}
+
+/**
+ * What `pulumi up --skip-preview` would do (no preview stops it first): resource policies run
+ * as each resource is registered, before it is created; stack policies only after every step.
+ */
+export function formatSkipPreview(r: CheckResult): string[] {
+    const s = r.skipPreview;
+    if (s.stoppedAt) {
+        const before = s.registeredBefore.length ? s.registeredBefore.join(", ") : "none";
+        return [
+            `with --skip-preview: pulumi up stops at ${s.stoppedAt.name} (${s.stoppedAt.policy}) before creating it; registered before it, so possibly created already: ${before}`,
+        ];
+    }
+    const stack = s.stackViolationsAfterSteps.filter((v) => v.enforcementLevel === "mandatory");
+    if (stack.length === 0) return ["with --skip-preview: no resource policy stops a step; the stack policies find nothing mandatory after the steps"];
+    return [
+        `with --skip-preview: no resource policy stops a step; every step runs, then the stack policies fail the update (${[...new Set(stack.map((v) => v.policy))].join(", ")}): run pulumi preview (or pulumi up without --skip-preview) first`,
+    ];
 }
 
 export function formatJson(r: CheckResult): string {
@@ -89,6 +111,11 @@ export function formatJson(r: CheckResult): string {
                 placeholders: r.placeholders,
                 violations: r.violations.map((v) => ({ policy: v.policy, enforcementLevel: v.enforcementLevel, urn: v.urn, name: v.name, message: v.message })),
                 errors: r.errors,
+                skipPreview: {
+                    stoppedAt: r.skipPreview.stoppedAt ?? null,
+                    registeredBefore: r.skipPreview.registeredBefore,
+                    stackViolationsAfterSteps: r.skipPreview.stackViolationsAfterSteps.map((v) => ({ policy: v.policy, enforcementLevel: v.enforcementLevel, urn: v.urn, name: v.name, message: v.message })),
+                },
             },
             null,
             2,

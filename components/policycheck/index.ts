@@ -5,7 +5,7 @@
  */
 export type { RecordedResource, RecordOptions, RecordResult, StackOutputsByName } from "./record";
 export { engineUrn, recordProgram } from "./record";
-export type { Evaluation, PackDefinition, ReportedLevel, Violation } from "./evaluate";
+export type { Evaluation, PackDefinition, ReportedLevel, SkipPreview, Stage, Violation } from "./evaluate";
 export { evaluatePack, resolvePackConfig } from "./evaluate";
 export type { DeployedState, EngineConfig, StackFileConfig } from "./stackfile";
 export { configuredPhase, engineConfig, parseDeployed, placeholderValue, readProjectName, readStackFile, stackFilePath, upstreamOf } from "./stackfile";

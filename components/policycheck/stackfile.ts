@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { NAMESPACE } from "../config/schema";
+import { isSecureValue } from "../config/secrets-file";
 import { UsageError } from "../gates/argv";
 import { Phase, isPhase } from "../phases";
 
@@ -66,8 +67,7 @@ export interface EngineConfig {
     readonly placeholders: string[];
 }
 
-const isSecure = (v: unknown): v is { secure: string } =>
-    v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
+const isSecure = isSecureValue;
 
 /** Replace `secure:` leaves by placeholders; returns the new value and whether any was found. */
 function replaceSecure(v: unknown, key: string): { value: unknown; secure: boolean } {

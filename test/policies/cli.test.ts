@@ -46,18 +46,24 @@ const PLACEHOLDER_NOTES = [
     "note: pve-migration:kubeconfig: placeholder secret (not in the stack file; set it with pulumi config set --secret pve-migration:kubeconfig < kubeconfig)",
 ];
 const RECORD_URN = "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$random:index/randomId:RandomId::pve-east-transition";
+const SNAPSHOT_URN =
+    "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$pve-migration:node:MigrationNode$pve-migration:node:Backups$command:remote:Command::pve-east-01-snapshot";
+const NOTHING_STOPS = "with --skip-preview: no resource policy stops a step; the stack policies find nothing mandatory after the steps";
 
 describe("as a subprocess (npm run policy)", () => {
     test("a skipped phase: exit 1, the violation with policy, resource and level", () => {
         const r = npmPolicy("--stack", "canary-a", "--from", "perl-only");
         expect(r.status).toBe(1);
         const lines = r.stdout.trimEnd().split("\n");
-        expect(lines[0]).toMatch(/^policy check of stack canary-a: perl-only -> rust-basic-write, \d+ resources, 13 policies \(pack pve-network-migration\)$/);
+        expect(lines[0]).toMatch(/^policy check of stack canary-a: perl-only -> rust-basic-write, \d+ resources, 16 policies \(pack pve-network-migration\)$/);
         expect(lines.slice(1)).toEqual([
             ...PLACEHOLDER_NOTES,
             `mandatory phase-transition  ${RECORD_URN}`,
             "          stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
-            "1 violation(s): 1 mandatory, 0 advisory -> FAILED",
+            `mandatory step-phases  ${SNAPSHOT_URN}`,
+            "          step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            "with --skip-preview: pulumi up stops at pve-east-transition (phase-transition) before creating it; registered before it, so possibly created already: none",
+            "2 violation(s): 2 mandatory, 0 advisory -> FAILED",
         ]);
         expect(r.stderr.trim()).toBe("");
     });
@@ -74,6 +80,11 @@ describe("as a subprocess (npm run policy)", () => {
             ["soak-and-evidence", "mandatory", "pve-east-transition"],
         ]);
         expect(out.violations[0].message).toBe("ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)");
+        expect(out.skipPreview).toEqual({
+            stoppedAt: { policy: "ring-order", name: "pve-east-transition", urn: out.violations[0].urn, message: out.violations[0].message },
+            registeredBefore: [],
+            stackViolationsAfterSteps: [],
+        });
     });
 });
 
@@ -81,19 +92,20 @@ describe("in-process", () => {
     test("a passing stack exits 0", async () => {
         const r = await cli("--stack", "canary-b");
         expect(r.code).toBe(0);
-        expect(r.stdout.trimEnd().split("\n").slice(1)).toEqual([PLACEHOLDER_NOTES[0], "0 violation(s): 0 mandatory, 0 advisory -> passed"]);
+        expect(r.stdout.trimEnd().split("\n").slice(1)).toEqual([PLACEHOLDER_NOTES[0], NOTHING_STOPS, "0 violation(s): 0 mandatory, 0 advisory -> passed"]);
     });
 
     test("the policy config sets enforcement levels (a mandatory violation made advisory exits 0)", async () => {
-        const advisory = writeJson("advisory.json", { "phase-transition": "advisory" });
+        const advisory = writeJson("advisory.json", { "phase-transition": "advisory", "step-phases": "advisory" });
         const r = await cli("--stack", "canary-a", "--from", "perl-only", "--policy-config", advisory);
         expect(r.code).toBe(0);
         expect(r.stdout).toContain(`advisory  phase-transition  ${RECORD_URN}\n`);
-        expect(r.stdout).toContain("1 violation(s): 0 mandatory, 1 advisory -> passed\n");
-        const disabled = writeJson("disabled.json", { "phase-transition": { enforcementLevel: "disabled" } });
+        expect(r.stdout).toContain(`advisory  step-phases  ${SNAPSHOT_URN}\n`);
+        expect(r.stdout).toContain(`${NOTHING_STOPS}\n2 violation(s): 0 mandatory, 2 advisory -> passed\n`);
+        const disabled = writeJson("disabled.json", { "phase-transition": { enforcementLevel: "disabled" }, "step-phases": "disabled" });
         const d = await cli("--stack", "canary-a", "--from", "perl-only", "--policy-config", disabled, "--json");
         expect(d.code).toBe(0);
-        expect(JSON.parse(d.stdout)).toMatchObject({ passed: true, violations: [], policies: expect.not.arrayContaining(["phase-transition"]) });
+        expect(JSON.parse(d.stdout)).toMatchObject({ passed: true, violations: [], policies: expect.not.arrayContaining(["phase-transition", "step-phases"]) });
     });
 
     test("policy config properties reach the policies", async () => {
@@ -113,8 +125,9 @@ describe("in-process", () => {
         const r = await cli("--stack", "canary-b", "--policy-config", file, "--json");
         expect(r.code).toBe(0);
         expect(JSON.parse(r.stdout).policies).toEqual([
-            "phase-transition", "transition-record", "backup-before-write", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
-            "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "blue-green-safe", "log-migration-decisions",
+            "phase-transition", "step-phases", "snapshot-takes-backup", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
+            "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "log-migration-decisions",
+            "transition-record", "backup-before-write", "cluster-file-writers", "blue-green-safe",
         ]);
     });
 

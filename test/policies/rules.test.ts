@@ -51,8 +51,9 @@ const PROD_TOML = "/etc/pve/network/migration.toml";
 
 describe("happy paths: no policy of the pack reports anything", () => {
     const all = [
-        "phase-transition", "transition-record", "backup-before-write", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
-        "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "blue-green-safe", "log-migration-decisions", "backup-retention",
+        "phase-transition", "step-phases", "snapshot-takes-backup", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
+        "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "log-migration-decisions", "backup-retention",
+        "transition-record", "backup-before-write", "cluster-file-writers", "blue-green-safe",
     ];
     test.each(all)("%s", async (name) => {
         for (const rs of [canary, prodRollback, dev, copied]) expect(await messages(name, rs)).toEqual([]);
@@ -81,6 +82,10 @@ describe("phase-transition", () => {
         expect(await messages("phase-transition", rs)).toEqual([
             'transition record of stack canary-a: to "rust-turbo" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
         ]);
+    });
+    test("a record of another stack (the record's own URN names the stack)", async () => {
+        const rs = editKeepers(copy(canary), (k) => (k.stack = "prod"));
+        expect(await messages("phase-transition", rs)).toEqual(['transition record pve-east-transition is for stack "prod", but this is stack "canary-a"']);
     });
     test("reported against the transition record", async () => {
         const rs = editKeepers(copy(canary), (k) => (k.from = "perl-only"));
@@ -115,9 +120,35 @@ describe("transition-record", () => {
             `step pve-east-01-config: ${CANARY_TOML} says phase = "rust-advanced", but the transition record says to "rust-basic-write"`,
         ]);
     });
-    test("a record of another stack", async () => {
-        const rs = editKeepers(copy(canary), (k) => (k.stack = "prod"));
-        expect(await messages("transition-record", rs)).toEqual(['transition record pve-east-transition is for stack "prod", but this is stack "canary-a"']);
+});
+
+describe("step-phases (each step on its own, before it runs)", () => {
+    test("a step told a transition that skips a phase", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.from = "perl-only"));
+        expect(await violations("step-phases", rs)).toMatchObject([
+            {
+                name: "pve-east-01-snapshot",
+                enforcementLevel: "mandatory",
+                stage: "resource",
+                message: "step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            },
+        ]);
+    });
+    test("a rollback step of any number of phases is allowed", async () => {
+        const rs = editOptions(copy(prodRollback), "pve-west-01-restore", (o) => (o.from = "rust-full"));
+        expect(await messages("step-phases", rs)).toEqual([]);
+    });
+    test("a phase that does not exist", async () => {
+        const rs = editOptions(copy(canary), "pve-east-01-services", (o) => (o.to = "rust-turbo"));
+        expect(await messages("step-phases", rs)).toEqual([
+            'step pve-east-01-services: --to "rust-turbo" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
+        ]);
+    });
+    test("a config step whose migration.toml holds another phase than it is told", async () => {
+        const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-advanced"));
+        expect(await messages("step-phases", rs)).toEqual([
+            `step pve-east-01-config: ${CANARY_TOML} says phase = "rust-advanced", but the step is told --to "rust-basic-write"`,
+        ]);
     });
 });
 
@@ -134,11 +165,21 @@ describe("backup-before-write", () => {
             "node pve-west-03 leaves write phase rust-basic-write (rust-basic-write -> perl-only) without a snapshot step: take a verified backup before its migration config changes",
         ]);
     });
-    test("a snapshot step that takes no backup", async () => {
+    test("a snapshot step that takes no backup: snapshot-takes-backup, on the step itself", async () => {
         const rs = editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.backup = "0"));
-        expect(await messages("backup-before-write", rs)).toEqual([
-            'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
+        expect(await messages("backup-before-write", rs)).toEqual([]);
+        expect(await violations("snapshot-takes-backup", rs)).toMatchObject([
+            {
+                name: "pve-east-01-snapshot",
+                stage: "resource",
+                message: 'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
+            },
         ]);
+        const leaving = editOptions(copy(prodRollback), "pve-west-04-snapshot", (o) => (o.backup = undefined));
+        expect(await messages("snapshot-takes-backup", leaving)).toEqual([
+            "snapshot step pve-west-04-snapshot does not take a backup (--backup null), but node pve-west-04 leaves write phase rust-basic-write (rust-basic-write -> perl-only)",
+        ]);
+        expect(await messages("snapshot-takes-backup", editOptions(copy(dev), "pve1-snapshot", (o) => (o.backup = "0")))).toEqual([]);
     });
     test("a config change not ordered after the snapshot (node scope: through package and units)", async () => {
         const rs = copy(canary);
@@ -440,23 +481,38 @@ describe("no-plaintext-secrets", () => {
     });
 });
 
-describe("cluster-file-single-writer", () => {
+describe("cluster-file-single-writer (a node's own step, before it runs) and cluster-file-writers (the count, after the steps)", () => {
+    const HINT = "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path";
+    test("a node's config step writing the cluster-wide migration.toml", async () => {
+        const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/network/migration.toml"));
+        expect(await violations("cluster-file-single-writer", rs)).toMatchObject([
+            { name: "pve2-config", stage: "resource", message: `step pve2-config of node pve2 writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${HINT}` },
+        ]);
+        expect(await messages("cluster-file-writers", rs)).toEqual([]);
+    });
+    test("the cluster's own writer is not a node's step", async () => {
+        expect(byName(prodRollback, "pve-west-cluster-config").parent).not.toContain("pve-migration:node:MigrationNode");
+        expect(await messages("cluster-file-single-writer", copy(prodRollback))).toEqual([]);
+    });
     test("two writers of the cluster-wide migration.toml", async () => {
         const rs = copy(prodRollback);
         const writer = byName(rs, "pve-west-cluster-config");
         rs.push({ ...writer, name: "pve-west-02-config", urn: writer.urn.replace(/pve-west-cluster-config$/, "pve-west-02-config"), props: structuredClone(writer.props) });
-        expect(await messages("cluster-file-single-writer", rs)).toEqual([
+        expect(await messages("cluster-file-writers", rs)).toEqual([
             "/etc/pve/network/migration.toml is a cluster-wide file in cluster pve-west, but 2 resources write it (pve-west-cluster-config, pve-west-02-config): " +
                 "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
         ]);
+        expect(await messages("cluster-file-single-writer", rs)).toEqual([]);
     });
     test("node-scoped files: one writer each", async () => {
         expect(byName(devNodeScoped, "pve2-config").type).toBe("command:local:Command");
         expect(await messages("cluster-file-single-writer", devNodeScoped)).toEqual([]);
+        expect(await messages("cluster-file-writers", devNodeScoped)).toEqual([]);
     });
     test("one node's file in pmxcfs written from two steps", async () => {
         const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/nodes/pve1/network/migration.toml"));
-        expect(await messages("cluster-file-single-writer", rs)).toEqual([
+        expect(await messages("cluster-file-single-writer", rs)).toEqual([]);
+        expect(await messages("cluster-file-writers", rs)).toEqual([
             "/etc/pve/nodes/pve1/network/migration.toml is one file in pmxcfs in cluster dev-lab, but 2 resources write it (pve1-config, pve2-config): " +
                 "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
         ]);
@@ -464,6 +520,9 @@ describe("cluster-file-single-writer", () => {
     test("sdn.cfg and storage.cfg restored twice", async () => {
         const rs = editOptions(copy(prodRollback), "pve-west-02-restore", (o) => (o.part = "cluster"));
         expect(await messages("cluster-file-single-writer", rs)).toEqual([
+            "step pve-west-02-restore of node pve-west-02 restores sdn.cfg and storage.cfg, which are cluster-wide: restore them once per cluster, through one node",
+        ]);
+        expect(await messages("cluster-file-writers", rs)).toEqual([
             "sdn.cfg and storage.cfg are cluster-wide in cluster pve-west, but 2 resources restore them (pve-west-cluster-restore, pve-west-02-restore): restore them once, through one node",
         ]);
     });

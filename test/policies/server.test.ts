@@ -68,6 +68,8 @@ async function analyzerResource(r: RecordedResource, Kind: any): Promise<any> {
 }
 
 interface Diagnostic {
+    /** "resource": from Analyze (before the engine creates the resource); "stack": from AnalyzeStack (after every step). */
+    stage: "resource" | "stack";
     policy: string;
     level: string;
     urn: string;
@@ -77,22 +79,22 @@ interface Diagnostic {
 /** Everything the server reports for these resources: Analyze each one, then AnalyzeStack. */
 async function serve(resources: readonly RecordedResource[]): Promise<Diagnostic[]> {
     const out: Diagnostic[] = [];
-    const collect = (resp: any, urn: string) => {
+    const collect = (resp: any, urn: string, stage: Diagnostic["stage"]) => {
         for (const d of resp.getDiagnosticsList()) {
             // The server prefixes each message with the policy's description (the CLI prints both).
             const prefix = `${POLICIES.find((p) => p.name === d.getPolicyname())?.description}\n`;
             const message: string = d.getMessage();
-            out.push({ policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()], urn: d.getUrn() || urn, message: message.startsWith(prefix) ? message.slice(prefix.length) : `(no description) ${message}` });
+            out.push({ stage, policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()], urn: d.getUrn() || urn, message: message.startsWith(prefix) ? message.slice(prefix.length) : `(no description) ${message}` });
         }
     };
-    for (const r of resources) collect(await call("analyze", await analyzerResource(r, analyzerpb.AnalyzeRequest)), r.urn);
+    for (const r of resources) collect(await call("analyze", await analyzerResource(r, analyzerpb.AnalyzeRequest)), r.urn, "resource");
     const stack = new analyzerpb.AnalyzeStackRequest();
     stack.setResourcesList(await Promise.all(resources.map((r) => analyzerResource(r, analyzerpb.AnalyzerResource))));
-    collect(await call("analyzeStack", stack), "");
+    collect(await call("analyzeStack", stack), "", "stack");
     return out;
 }
 
-const sorted = (ds: Diagnostic[]) => ds.map((d) => `${d.level} ${d.policy} ${d.urn} ${d.message}`).sort();
+const sorted = (ds: Diagnostic[]) => ds.map((d) => `${d.stage} ${d.level} ${d.policy} ${d.urn} ${d.message}`).sort();
 
 test("the server lists every policy with its enforcement level and config schema", async () => {
     const info: any = await call("getAnalyzerInfo", new Empty());
@@ -123,11 +125,28 @@ test("the server reports exactly what the offline check reports, for a change th
     const resources = drop(rec.resources, "pve-east-01-snapshot");
     byName(resources, "pve-network-rs-blue").props.values.replicaCount = 0;
     const offline = await evaluateStack({ ...rec, resources });
-    const expected = offline.violations.map((v) => ({ policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
+    const expected = offline.violations.map((v) => ({ stage: v.stage, policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
     expect(new Set(expected.map((d) => d.policy))).toEqual(
         new Set(["phase-transition", "backup-before-write", "fallback-enabled", "perl-api", "package-pinned", "no-plaintext-secrets", "blue-green-safe", "log-migration-decisions", "backup-retention"]),
     );
-    expect(sorted(await serve(resources))).toEqual(sorted(expected));
+    const served = await serve(resources);
+    expect(sorted(served)).toEqual(sorted(expected));
+    // The first resource the server's Analyze refuses (mandatory) is where the offline check says --skip-preview stops.
+    const firstRefused = served.find((d) => d.stage === "resource" && d.level === "mandatory");
+    expect([firstRefused?.policy, firstRefused?.urn]).toEqual([offline.skipPreview.stoppedAt?.policy, offline.skipPreview.stoppedAt?.urn]);
+    expect(offline.skipPreview.stoppedAt?.name).toBe("pve-east-transition");
+});
+
+test("a rule that needs several resources is reported by AnalyzeStack only, as the offline check says", async () => {
+    const rec = await record("canary-a", { from: "rust-read-only" });
+    const resources = drop(rec.resources, "pve-east-01-snapshot");
+    const offline = await evaluateStack({ ...rec, resources });
+    const served = await serve(resources);
+    const message =
+        "node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes";
+    expect(served).toEqual([{ stage: "stack", policy: "backup-before-write", level: "mandatory", urn: byName(resources, "pve-east-transition").urn, message }]);
+    expect(offline.skipPreview).toMatchObject({ stoppedAt: undefined, registeredBefore: [] });
+    expect(offline.skipPreview.stackViolationsAfterSteps.map((v) => [v.stage, v.policy, v.urn, v.message])).toEqual([["stack", "backup-before-write", served[0].urn, message]]);
 });
 
 test("the pack config the engine sends (Configure) is what the policies read", async () => {
@@ -142,7 +161,7 @@ test("the pack config the engine sends (Configure) is what the policies read", a
     await call("configure", req);
     try {
         const offline = await evaluateStack(rec, { "perl-api": { enforcementLevel: "advisory", maxTimeoutSeconds: 30 } });
-        const expected = offline.violations.map((v) => ({ policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
+        const expected = offline.violations.map((v) => ({ stage: v.stage, policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
         expect(expected.map((d) => `${d.level} ${d.message}`)).toEqual([
             "advisory transition record of stack canary-b: perlApiTimeout must be a whole number of seconds between 5 and 30 (got 60)",
             "advisory /etc/pve/nodes/pve-east-02/network/migration.toml: perl_api_timeout must be a whole number of seconds between 5 and 30 (got 60)",
@@ -154,9 +173,9 @@ test("the pack config the engine sends (Configure) is what the policies read", a
 });
 
 test("importing every policy module (not index.ts) starts no server", () => {
-    const modules = ["./pack", "./lib", "./phases", "./rings", "./evidence", "./backups", "./migration-config", "./pinned-package", "./secrets", "./cluster", "./bluegreen", "./hygiene"];
+    const modules = ["./pack", "./lib", "./phases", "./rings", "./evidence", "./backups", "./migration-config", "./pinned-package", "./secrets", "./cluster", "./bluegreen", "./hygiene", "./steps"];
     const script = `for (const m of ${JSON.stringify(modules)}) require(m); console.error("loaded " + require("./pack").POLICIES.length);`;
     const r = spawnSync(process.execPath, [...NODE_ARGS, "-e", script], { cwd: POLICY_DIR, encoding: "utf8", timeout: 60000 });
     // A PolicyPack would print its port on stdout and keep the process alive (killed by the timeout).
-    expect({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.trim() }).toEqual({ status: 0, signal: null, stdout: "", stderr: "loaded 13" });
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.trim() }).toEqual({ status: 0, signal: null, stdout: "", stderr: "loaded 16" });
 });

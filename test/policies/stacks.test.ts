@@ -10,13 +10,23 @@ import { parseStepCommandLine } from "../../components/scripts";
 
 const mandatory = (r: CheckResult) => summary(r.violations.filter((v) => v.enforcementLevel === "mandatory"));
 
+/** What `pulumi up --skip-preview` would do: [policy and resource it stops at, resources registered before it, stack-policy violations after the steps]. */
+const skipPreview = (r: CheckResult) => [
+    r.skipPreview.stoppedAt ? `${r.skipPreview.stoppedAt.policy} ${r.skipPreview.stoppedAt.name}` : null,
+    r.skipPreview.registeredBefore,
+    summary(r.skipPreview.stackViolationsAfterSteps),
+];
+/** Stopped at the transition record, the first custom resource the program registers: nothing has reached a node. */
+const stopsAtRecord = (policy: string, record = "pve-east-transition") => [`${policy} ${record}`, [], []];
+
 describe("every example stack passes the whole pack", () => {
     test.each(STACKS)("%s, deployed in its configured phase", async (stack) => {
         const r = await checkStack({ projectDir: PROJECT_DIR, stack });
         expect(summary(r.violations)).toEqual([]);
         expect(r.errors).toEqual([]);
         expect(r.passed).toBe(true);
-        expect(r.policiesRun).toHaveLength(13);
+        expect(r.policiesRun).toHaveLength(16);
+        expect(skipPreview(r)).toEqual([null, [], []]);
         expect(r.from).toBe(r.to);
     });
 
@@ -44,8 +54,10 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", from: "perl-only" });
         expect(mandatory(r)).toEqual([
             "mandatory phase-transition pve-east-transition: stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            "mandatory step-phases pve-east-01-snapshot: step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
         ]);
         expect(r.passed).toBe(false);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("phase-transition"));
     });
 
     test("canary-b overtaking canary-a: ring-order", async () => {
@@ -59,6 +71,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             "mandatory ring-order pve-east-transition: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
             "mandatory soak-and-evidence pve-east-transition: promotion of canary-b from rust-read-only to rust-basic-write: no evidence at stacks/evidence/canary-b/rust-read-only.json",
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("ring-order"));
     });
 
     test("canary-b level with canary-a before canary-a has soaked: ring-order", async () => {
@@ -70,6 +83,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         expect(mandatory(r)).toEqual([
             "mandatory ring-order pve-east-transition: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-read-only (3h0m of 1d0h)",
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("ring-order"));
     });
 
     test("fallback disabled in rust-sdn: fallback-enabled", async () => {
@@ -83,6 +97,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             'mandatory fallback-enabled pve-east-transition: transition record of stack canary-a: fallbackEnabled must be "true" in phase rust-sdn (got "false"); only rust-full may disable the fallback',
             "mandatory fallback-enabled pve-east-01-config: /etc/pve/nodes/pve-east-01/network/migration.toml: fallback_enabled must be true in phase rust-sdn (got false); only rust-full may disable the fallback",
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("fallback-enabled"));
     });
 
     test("an unpinned package: package-pinned", async () => {
@@ -91,6 +106,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             'mandatory package-pinned pve-east-transition: transition record of stack canary-a: packageSha256 must be 64 lowercase hex digits (got "")',
             'mandatory package-pinned pve-east-01-package: package step: --sha256 must be 64 lowercase hex digits (got "")',
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("package-pinned"));
     });
 
     test("a plaintext SSH key: no-plaintext-secrets", async () => {
@@ -100,6 +116,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         expect(mandatory(r)).toEqual([
             "mandatory no-plaintext-secrets pve-east-transition: stack config pve-migration:sshPrivateKeys is not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)",
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("no-plaintext-secrets"));
     });
 
     test("an http Perl API: perl-api", async () => {
@@ -112,15 +129,18 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             'mandatory perl-api pve-west-transition: transition record of stack prod: perlApiBaseUrl must be an https:// URL (got "http://pve-west.example.internal:8006")',
             'mandatory perl-api pve-west-cluster-config: /etc/pve/network/migration.toml: perl_api_base_url must be an https:// URL (got "http://pve-west.example.internal:8006")',
         ]);
+        expect(skipPreview(r)).toEqual(stopsAtRecord("perl-api", "pve-west-transition"));
     });
 
-    test("a write phase without backup: backup-before-write", async () => {
+    test("a write phase without backup: backup-before-write (a stack policy: with --skip-preview only after the steps)", async () => {
         const rec = await record("canary-a", { from: "rust-read-only" });
         expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([]);
         const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
-        expect(mandatory(r)).toEqual([
-            "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
-        ]);
+        const violation =
+            "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes";
+        expect(mandatory(r)).toEqual([violation]);
+        // No single resource shows a missing snapshot: a preview stops it; --skip-preview runs every step first.
+        expect(skipPreview(r)).toEqual([null, [], [violation]]);
     });
 
     test("two writers of the cluster-wide migration.toml: cluster-file-single-writer", async () => {
@@ -129,9 +149,18 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             stack: "dev",
             stackConfig: stackConfig("dev", (c) => (c["pve-migration:migrationConfig"] = { scope: "node", path: "/etc/pve/network/migration.toml" })),
         });
+        const hint = "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path";
         expect(mandatory(r)).toEqual([
-            "mandatory cluster-file-single-writer pve2-config: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-config, pve2-config, pve3-config): " +
-                "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
+            ...["pve1", "pve2", "pve3"].map(
+                (n) => `mandatory cluster-file-single-writer ${n}-config: step ${n}-config of node ${n} writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${hint}`,
+            ),
+            `mandatory cluster-file-writers pve2-config: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-config, pve2-config, pve3-config): ${hint}`,
+        ]);
+        // Stopped at the first node's config step: the record and the package and units steps registered before it may have run; no migration.toml was written.
+        expect(skipPreview(r)).toEqual([
+            "cluster-file-single-writer pve1-config",
+            ["dev-lab-transition", "pve1-package", "pve1-units", "pve2-package", "pve2-units", "pve3-package", "pve3-units"],
+            [],
         ]);
     });
 });
