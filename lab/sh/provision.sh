@@ -119,6 +119,6 @@ chmod 0755 /usr/bin/pvecm
 
 # --- quiet, deterministic boots: no timers that touch apt or disks ----------------------------
 systemctl mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer dpkg-db-backup.timer fstrim.timer >/dev/null 2>&1
-# each node gets its own machine id at first boot
-: > /etc/machine-id
-rm -f /var/lib/dbus/machine-id
+# each node gets its own machine id, written by the lab before its first boot
+rm -f /etc/machine-id
+ln -sf /etc/machine-id /var/lib/dbus/machine-id
