@@ -27,11 +27,12 @@ function which(tool: string): boolean {
 }
 
 /** Throws a clear error when not root or when a tool is missing ("install systemd-container"). */
-export function checkHost(): void {
-    if (typeof process.getuid === "function" && process.getuid() !== 0) {
+export function checkHost(env: { uid?: number; exists?: (tool: string) => boolean } = {}): void {
+    const uid = env.uid ?? (typeof process.getuid === "function" ? process.getuid() : 0);
+    if (uid !== 0) {
         throw new Error("lab: the node lab needs root (systemd-nspawn, overlay mounts, a bridge); run it as root");
     }
-    const missing = TOOLS.filter(([t]) => !which(t));
+    const missing = TOOLS.filter(([t]) => !(env.exists ?? which)(t));
     if (missing.length > 0) {
         throw new Error(`lab: ${missing.map(([t, p]) => `${t} is missing: install ${p}`).join("; ")}`);
     }

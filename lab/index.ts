@@ -63,6 +63,8 @@ export interface StackConfigOptions {
 
 interface StateFile {
     readonly nodes: number;
+    /** The cached root the running nodes' overlays sit on. */
+    readonly root: string;
     readonly pids: Record<string, number>;
 }
 
@@ -428,11 +430,11 @@ export async function startLab(opts: { nodes?: number; stateDir?: string } = {})
         const sf = path.join(stateDir, "lab.json");
         if (fs.existsSync(sf)) {
             const s = JSON.parse(fs.readFileSync(sf, "utf8")) as StateFile;
-            if (s.nodes === count && lab.nodes.every((n) => lab.isRunning(n.name)) && root.builtRoot === false) return lab;
+            if (s.nodes === count && s.root === root.root && lab.nodes.every((n) => lab.isRunning(n.name))) return lab;
         }
         await teardown(stateDir);
         createBridge();
-        writeAtomic(sf, JSON.stringify({ nodes: count, pids: {} }, null, 2) + "\n", 0o600);
+        writeAtomic(sf, JSON.stringify({ nodes: count, root: root.root, pids: {} }, null, 2) + "\n", 0o600);
         try {
             await Promise.all(lab.nodes.map((n) => lab.startNode(n.name)));
         } catch (e) {

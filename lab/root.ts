@@ -12,9 +12,9 @@ import * as path from "path";
 
 export const LAB_CACHE_DIR = process.env.PVE_LAB_CACHE_DIR ?? "/var/cache/pve-migration-lab";
 export const SUITE = "bookworm";
-/** What the nodes need: systemd as PID 1, sshd, ifupdown2, sudo, busybox (httpd), and what the steps use. */
+/** What the nodes need: systemd as PID 1, sshd, ifupdown2 (with bridge-utils, as on Proxmox VE), sudo, busybox (httpd), and what the steps use. */
 export const PACKAGES = [
-    "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown2", "sudo", "busybox",
+    "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown2", "bridge-utils", "sudo", "busybox",
     "curl", "ca-certificates", "procps",
 ] as const;
 
