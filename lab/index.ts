@@ -192,6 +192,15 @@ export class Lab {
             fs.mkdirSync(this.dir(name, d), { recursive: true });
             fs.chmodSync(this.dir(name, d), d === "work" ? 0o700 : 0o755);
         }
+        // An overlay's upper layer belongs to the lower it was made on: a new cached root means a fresh node.
+        const lowerFile = this.dir(name, "lower");
+        if (!isMounted(root) && fs.existsSync(lowerFile) && fs.readFileSync(lowerFile, "utf8") !== this.rootInfo.root) {
+            for (const d of ["upper", "work"]) {
+                fs.rmSync(this.dir(name, d), { recursive: true, force: true });
+                fs.mkdirSync(this.dir(name, d), { mode: d === "work" ? 0o700 : 0o755 });
+            }
+        }
+        writeAtomic(lowerFile, this.rootInfo.root);
         if (!isMounted(root)) {
             mustRun(["mount", "-t", "overlay", "overlay", "-o",
                 `lowerdir=${this.rootInfo.root},upperdir=${this.dir(name, "upper")},workdir=${this.dir(name, "work")}`, root]);
@@ -407,8 +416,9 @@ function ensureKey(file: string, comment: string): void {
 /**
  * The running lab: reused when its state file says the same number of nodes all run; otherwise
  * stale state is cleaned (nodes stopped, overlays unmounted, bridge removed) and the nodes booted.
+ * `fresh`: never reuse; every node starts from the cached root and /etc/pve starts empty (tests).
  */
-export async function startLab(opts: { nodes?: number; stateDir?: string } = {}): Promise<Lab> {
+export async function startLab(opts: { nodes?: number; stateDir?: string; fresh?: boolean } = {}): Promise<Lab> {
     const count = opts.nodes ?? 3;
     if (!Number.isInteger(count) || count < 1 || count > MAX_NODES) throw new Error(`startLab: nodes must be an integer from 1 to ${MAX_NODES}, got ${count}`);
     checkHost();
@@ -423,16 +433,22 @@ export async function startLab(opts: { nodes?: number; stateDir?: string } = {})
         for (let i = 0; i < count; i++) {
             ensureKey(path.join(stateDir, "nodes", nodeName(i), "ssh_host_ed25519_key"), `${nodeName(i)} host key (pve-migration-lab)`);
         }
-        fs.mkdirSync(path.join(stateDir, "pve", "nodes"), { recursive: true });
-        for (let i = 0; i < count; i++) fs.mkdirSync(path.join(stateDir, "pve", "nodes", nodeName(i)), { recursive: true });
         const deb = buildStandInDeb(path.join(stateDir, "debs"), LAB_VERSION, { variant: "lab" });
         const lab = new Lab(stateDir, count, root, deb);
         const sf = path.join(stateDir, "lab.json");
-        if (fs.existsSync(sf)) {
+        if (!opts.fresh && fs.existsSync(sf)) {
             const s = JSON.parse(fs.readFileSync(sf, "utf8")) as StateFile;
             if (s.nodes === count && s.root === root.root && lab.nodes.every((n) => lab.isRunning(n.name))) return lab;
         }
         await teardown(stateDir);
+        if (opts.fresh) {
+            for (let i = 0; i < MAX_NODES; i++) {
+                for (const d of ["upper", "work"]) fs.rmSync(path.join(stateDir, "nodes", nodeName(i), d), { recursive: true, force: true });
+            }
+            fs.rmSync(lab.pveDir, { recursive: true, force: true });
+        }
+        fs.mkdirSync(path.join(lab.pveDir, "nodes"), { recursive: true });
+        for (const n of lab.nodes) fs.mkdirSync(path.join(lab.pveDir, "nodes", n.name), { recursive: true });
         createBridge();
         writeAtomic(sf, JSON.stringify({ nodes: count, root: root.root, pids: {} }, null, 2) + "\n", 0o600);
         try {

@@ -17,7 +17,7 @@ const timings: Record<string, number> = {};
 
 beforeAll(async () => {
     const t = Date.now();
-    lab = await startLab({ nodes: 3 });
+    lab = await startLab({ nodes: 3, fresh: true });
     timings.startLab = Date.now() - t;
     timings.rootEnsure = lab.rootInfo.ms;
 }, 1_800_000);
