@@ -49,7 +49,7 @@ case "${1:-}" in
   validate)
     cfg=/etc/network/interfaces
     if [ "$#" -ge 2 ]; then
-      [ "$2" = --config ] && [ "$#" -eq 3 ] || { echo "usage: pvenet-legacy validate [--config FILE]" >&2; exit 2; }
+      if [ "$2" != --config ] || [ "$#" -ne 3 ]; then echo "usage: pvenet-legacy validate [--config FILE]" >&2; exit 2; fi
       cfg=$3
     fi
     [ -r "$cfg" ] || { echo "pvenet-legacy: cannot read $cfg" >&2; exit 1; }
@@ -92,7 +92,7 @@ cat > /usr/sbin/corosync-quorumtool <<'EOF'
 set -euo pipefail
 state=/var/lib/pve-lab/quorum
 kv() { sed -n "s/^$1=//p" "$state" | head -n 1; }
-[ "${1:-}" = -s ] && [ "$#" -eq 1 ] || { echo "usage: corosync-quorumtool -s (stand-in)" >&2; exit 1; }
+if [ "${1:-}" != -s ] || [ "$#" -ne 1 ]; then echo "usage: corosync-quorumtool -s (stand-in)" >&2; exit 1; fi
 [ -r "$state" ] || { echo "Cannot initialize QUORUM service (stand-in: no $state)" >&2; exit 1; }
 quorate=$(kv quorate) nodes=$(kv nodes) nodeid=$(kv nodeid)
 votes=$nodes; yes=Yes; flags=Quorate
@@ -112,7 +112,7 @@ cat > /usr/bin/pvecm <<'EOF'
 # stand-in for pvecm (node lab): `pvecm status` prints the cluster header and the stand-in
 # corosync-quorumtool's quorum report; exits 0 either way, as pvecm status does.
 set -euo pipefail
-[ "${1:-}" = status ] && [ "$#" -eq 1 ] || { echo "usage: pvecm status (stand-in)" >&2; exit 2; }
+if [ "${1:-}" != status ] || [ "$#" -ne 1 ]; then echo "usage: pvecm status (stand-in)" >&2; exit 2; fi
 printf 'Cluster information\n-------------------\nName:             pve-lab\nConfig Version:   1\nTransport:        knet\nSecure auth:      on\n\n'
 corosync-quorumtool -s || [ "$?" -eq 2 ]
 EOF
