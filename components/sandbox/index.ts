@@ -35,8 +35,18 @@ export function sha256File(file: string): string {
     return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
+export interface StandInDebOptions {
+    /**
+     * `sandbox` (default): one-shot shell stand-ins for sandbox roots without a service manager.
+     * `lab`: long-running stand-ins for the node lab's booted Debian nodes (lab/): the daemon
+     * serves /metrics on port 9187 with busybox httpd, the middleware stays up until stopped.
+     */
+    readonly variant?: "sandbox" | "lab";
+}
+
 /** Build the stand-in pve-network-rs_<version>_amd64.deb into `outDir`. */
-export function buildStandInDeb(outDir: string, version: string): BuiltDeb {
+export function buildStandInDeb(outDir: string, version: string, opts: StandInDebOptions = {}): BuiltDeb {
+    const lab = opts.variant === "lab";
     if (!/^[0-9][A-Za-z0-9.+~-]*$/.test(version)) throw new Error(`bad version ${version}`);
     fs.mkdirSync(outDir, { recursive: true });
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "pve-deb-"));
@@ -52,7 +62,9 @@ export function buildStandInDeb(outDir: string, version: string): BuiltDeb {
                 "Section: admin",
                 "Priority: optional",
                 "Description: Proxmox VE network stack in Rust (stand-in built by the tests)",
-                " Shell stand-ins for pve-network-rs, pve-network-migration and pvenet.",
+                lab
+                    ? " Long-running shell stand-ins for pve-network-rs, pve-network-migration and pvenet (node lab)."
+                    : " Shell stand-ins for pve-network-rs, pve-network-migration and pvenet.",
                 "",
             ].join("\n"),
         );
@@ -72,8 +84,8 @@ export function buildStandInDeb(outDir: string, version: string): BuiltDeb {
         );
         const stub = (name: string) =>
             `#!/bin/sh\n# stand-in for ${name} ${version}\necho "${name} ${version} (stand-in)"\nexit 0\n`;
-        write(path.join(pkg, "usr/sbin/pve-network-rs"), stub("pve-network-rs"), 0o755);
-        write(path.join(pkg, "usr/sbin/pve-network-migration"), stub("pve-network-migration"), 0o755);
+        write(path.join(pkg, "usr/sbin/pve-network-rs"), lab ? labDaemon(version) : stub("pve-network-rs"), 0o755);
+        write(path.join(pkg, "usr/sbin/pve-network-migration"), lab ? labMiddleware(version) : stub("pve-network-migration"), 0o755);
         write(
             path.join(pkg, "usr/bin/pvenet"),
             [
@@ -102,6 +114,76 @@ export function buildStandInDeb(outDir: string, version: string): BuiltDeb {
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
     }
+}
+
+/** Where the lab daemon stand-in serves its metrics from; tests write `metrics` there. */
+export const LAB_METRICS_DIR = "/var/lib/pve-network-rs/stand-in-metrics";
+
+/** The metrics text the lab daemon stand-in serves (Prometheus text format 0.0.4). */
+export function renderStandInMetrics(m: { fallbacks: number; applySum: number; applyCount: number }): string {
+    for (const [k, v] of Object.entries(m)) {
+        if (!Number.isFinite(v) || v < 0) throw new Error(`metrics.${k}: must be a finite number >= 0, got ${v}`);
+    }
+    if (!Number.isInteger(m.applyCount)) throw new Error(`metrics.applyCount: must be an integer, got ${m.applyCount}`);
+    return [
+        "# HELP pve_network_fallback_total Requests answered by Perl after the Rust path failed (stand-in value).",
+        "# TYPE pve_network_fallback_total counter",
+        `pve_network_fallback_total ${m.fallbacks}`,
+        "# HELP pve_network_apply_duration_seconds Duration of network applies (stand-in values).",
+        "# TYPE pve_network_apply_duration_seconds summary",
+        `pve_network_apply_duration_seconds_sum ${m.applySum}`,
+        `pve_network_apply_duration_seconds_count ${m.applyCount}`,
+        "",
+    ].join("\n");
+}
+
+/** Argument parsing shared by the lab stand-ins: `--config PATH` (optional), `--version`. */
+const LAB_ARGS = (name: string, version: string) => [
+    'config=""',
+    'while [ "$#" -gt 0 ]; do',
+    '  case "$1" in',
+    '    --config) [ "$#" -ge 2 ] || { echo "--config needs a path" >&2; exit 2; }; config=$2; shift 2 ;;',
+    `    --version) echo "${name} ${version} (stand-in)"; exit 0 ;;`,
+    '    *) echo "unknown argument: $1" >&2; exit 2 ;;',
+    "  esac",
+    "done",
+    'phase=none',
+    'if [ -n "$config" ]; then',
+    '  [ -r "$config" ] || { echo "cannot read config $config" >&2; exit 1; }',
+    "  phase=$(sed -n 's/^phase *= *\"\\(.*\\)\"/\\1/p' \"$config\" | head -n 1)",
+    "fi",
+];
+
+function labDaemon(version: string): string {
+    return [
+        "#!/bin/sh",
+        `# stand-in for the pve-network-rs daemon ${version} (node lab): serves /metrics on port 9187`,
+        "# with busybox httpd from a file the tests write; no network management at all.",
+        "set -eu",
+        ...LAB_ARGS("pve-network-rs", version),
+        `dir=${LAB_METRICS_DIR}`,
+        'mkdir -p "$dir"',
+        'if [ ! -f "$dir/metrics" ]; then',
+        `  printf '%s' '${renderStandInMetrics({ fallbacks: 0, applySum: 0, applyCount: 0 })}' > "$dir/metrics.tmp"`,
+        '  mv -f "$dir/metrics.tmp" "$dir/metrics"',
+        "fi",
+        `echo "pve-network-rs ${version} (stand-in) phase=$phase serving :9187/metrics"`,
+        'exec busybox httpd -f -p 9187 -h "$dir"',
+        "",
+    ].join("\n");
+}
+
+function labMiddleware(version: string): string {
+    return [
+        "#!/bin/sh",
+        `# stand-in for the pve-network-migration middleware ${version} (node lab): reads the phase`,
+        "# from its config at start and stays up until stopped; it routes nothing.",
+        "set -eu",
+        ...LAB_ARGS("pve-network-migration", version),
+        `echo "pve-network-migration ${version} (stand-in) started phase=$phase"`,
+        "exec sleep infinity",
+        "",
+    ].join("\n");
 }
 
 export const FIXTURES = {
