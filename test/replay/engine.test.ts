@@ -34,6 +34,8 @@ interface ChainOpts {
     plain?: string;
     /** Export c's stdout (default true). */
     exportLast?: boolean;
+    /** Give c a delete command. */
+    cDelete?: boolean;
 }
 
 /** The tiny program: a -> b -> c (dependsOn and an input from a's stdout), a plain output and c's stdout. */
@@ -52,7 +54,11 @@ function chain(o: ChainOpts = {}) {
         );
         const out: Record<string, unknown> = { plain: o.plain ?? "p1" };
         if (!o.withoutThird) {
-            const c = new command.local.Command("c", { create: "echo c >> log; cat", stdin: b.stdout, dir }, { dependsOn: [b] });
+            const c = new command.local.Command(
+                "c",
+                { create: "echo c >> log; cat", stdin: b.stdout, dir, ...(o.cDelete ? { delete: 'echo "del-c:$PULUMI_COMMAND_STDOUT" >> log' } : {}) },
+                { dependsOn: [b] },
+            );
             if (o.exportLast !== false) out.last = c.stdout;
         }
         return out;
@@ -111,7 +117,7 @@ describe("replay of registered resources: local command chain", () => {
         expect(names(second.state)).toEqual(["a", "b", "c"]);
     });
 
-    it("replay of registered resources: failing the middle step stops the chain, keeps the first, never sends the dependent outputs event", async () => {
+    it("replay of registered resources: failing the middle step stops the chain, keeps the first, and the outputs event is empty", async () => {
         const r = await replay({ ...base, program: chain(), fail: (n) => (n === "b" ? "exit status 3: injected" : undefined) });
         expect(r.errored).toBe(true);
         // c's stdin (b.stdout) rejects, so the SDK never sends c's RegisterResource: the engine never sees it.
@@ -172,5 +178,68 @@ describe("replay of registered resources: local command chain", () => {
         expect(ok.errored).toBe(false);
         expect(ops(ok)).toEqual(["a:same:ok:norun", "b:update:ok", "c:update:ok"]);
         expect(ok.stackOutputs).toEqual({ plain: "p2" });
+    });
+
+    it("replay of registered resources: cancelAfter stops starting steps once the named ones finished", async () => {
+        const r = await replay({ ...base, program: chain(), cancelAfter: ["a"] });
+        expect(r.errored).toBe(true);
+        expect(ops(r)).toEqual(["a:create:ok", "b:create:not-run:norun"]);
+        expect(r.errors[0]).toBe("replay: the run was cancelled (cancelAfter)");
+        expect(ranLog()).toEqual(["a"]);
+        expect(names(r.state)).toEqual(["a"]);
+        const again = await replay({ ...base, program: chain(), oldState: r.state });
+        expect(ops(again)).toEqual(["a:same:ok:norun", "b:create:ok", "c:create:ok"]);
+        expect(ranLog()).toEqual(["a", "b", "c"]);
+    });
+
+    it("replay of registered resources: targets change only the targeted resource; untargeted ones keep their old state", async () => {
+        const first = await replay({ ...base, program: chain() });
+        const r = await replay({ ...base, program: chain({ middle: "b2", plain: "p2" }), oldState: first.state, targets: ["b"] });
+        expect(r.errored).toBe(false);
+        expect(ops(r)).toEqual(["a:same:skipped:norun", "b:update:ok", "c:same:skipped:norun"]);
+        expect(ranLog()).toEqual(["a", "b", "c", "b"]);
+        expect(r.state.resources.map((x) => [x.name, x.outputs.stdout])).toEqual([
+            ["a", "from-a"],
+            ["b", "from-a-b2"],
+            ["c", "from-a-b1"],
+        ]);
+        expect(r.stackOutputs).toEqual({ plain: "p2", last: "from-a-b1" });
+    });
+
+    it("replay of registered resources: an untargeted new resource is a skipped create (unknown to the program, not stored)", async () => {
+        const r = await replay({ ...base, program: chain(), targets: ["a"] });
+        expect(r.errored).toBe(false);
+        expect(ops(r)).toEqual(["a:create:ok", "b:same:skipped:norun", "c:same:skipped:norun"]);
+        expect(ranLog()).toEqual(["a"]);
+        expect(names(r.state)).toEqual(["a"]);
+        // c.stdout is unknown: stored as the checkpoint's computed placeholder.
+        expect(r.stackOutputs).toEqual({ plain: "p1", last: UNKNOWN });
+    });
+
+    it("replay of registered resources: a resource removed from the program without a delete command runs nothing and leaves the state", async () => {
+        const first = await replay({ ...base, program: chain() });
+        const r = await replay({ ...base, program: chain({ withoutThird: true }), oldState: first.state });
+        expect(r.errored).toBe(false);
+        expect(ops(r)).toEqual(["a:same:ok:norun", "b:same:ok:norun", "c:delete:ok:norun"]);
+        expect(ranLog()).toEqual(["a", "b", "c"]);
+        expect(names(r.state)).toEqual(["a", "b"]);
+        expect(r.stackOutputs).toEqual({ plain: "p1" });
+    });
+
+    it("replay of registered resources: a removed resource with a delete command runs it with its previous stdout in the environment", async () => {
+        const first = await replay({ ...base, program: chain({ cDelete: true }) });
+        const r = await replay({ ...base, program: chain({ withoutThird: true }), oldState: first.state });
+        expect(ops(r)).toEqual(["a:same:ok", "b:same:ok", "c:delete:ok"].map((x) => (x.startsWith("c") ? x : `${x}:norun`)));
+        expect(ranLog()).toEqual(["a", "b", "c", "del-c:from-a-b1"]);
+        expect(names(r.state)).toEqual(["a", "b"]);
+    });
+
+    it("replay of registered resources: preview executes nothing and reports the planned operations", async () => {
+        const first = await replay({ ...base, program: chain() });
+        const r = await replay({ ...base, program: chain({ middle: "b2", withoutThird: true }), oldState: first.state, preview: true });
+        expect(ops(r)).toEqual(["a:same:ok:norun", "b:update:planned:norun", "c:delete:planned:norun"]);
+        expect(ranLog()).toEqual(["a", "b", "c"]);
+        expect(r.state).toEqual(first.state);
+        expect(r.stackOutputs).toEqual(first.stackOutputs);
     });
 });
