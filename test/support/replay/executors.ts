@@ -186,7 +186,6 @@ function baseOptions(c: SshConnection, dir: string): string[] {
         "-o", "PasswordAuthentication=no",
         "-o", "KbdInteractiveAuthentication=no",
         "-o", "ConnectionAttempts=1",
-        "-o", "LogLevel=ERROR",
         "-o", `ControlPath=${path.join(dir, "cm")}`,
         "-o", `Port=${c.port ?? 22}`,
         "-o", `User=${c.user ?? "root"}`,
@@ -271,7 +270,8 @@ export async function dial(c: SshConnection, o: { label: string; timeoutSeconds:
                     },
                 };
             }
-            const err = r.stderr.trim() || `ssh exited with status ${r.code}`;
+            // OpenSSH's verdict is its last stderr line ("Host key verification failed.", "Unable to negotiate ...").
+            const err = r.stderr.trim().split("\n").pop() || `ssh exited with status ${r.code}`;
             if (limit > -1 && attempt + 1 > limit) throw new ReplayStepError(`after ${attempt} failed attempts: ${err}`);
             const wait = Math.min(delay, 5000);
             if (Date.now() + wait >= deadline) throw new ReplayStepError("context deadline exceeded");

@@ -343,7 +343,7 @@ class ReplayEngine {
         try {
             if (this.stopped) return notRun("the deployment stopped (a step failed or the run was cancelled)");
             op.startedAt = this.now();
-            const ctx = this.context(p, args.inputs, kind === "update" ? old : undefined, kind === "update" ? p.timeouts.update : p.timeouts.create);
+            const ctx = this.context(p, inputs, kind === "update" ? old : undefined, kind === "update" ? p.timeouts.update : p.timeouts.create);
             try {
                 if (!provider) throw new Error(`replay: no provider for type ${p.type} (pass one in options.providers)`);
                 const injected = this.opts.fail?.(p.name);
