@@ -183,4 +183,36 @@ describe("replay of registered resources: SSH executor", () => {
         expect(results(r)).toEqual([["evil", "create", "failed", `replay: evil: connection.host "-oProxyCommand=touch ${marker}" is not a host name or address`]]);
         expect(fs.existsSync(marker)).toBe(false);
     });
+
+    it("replay of registered resources: customTimeouts do not stop a remote command (session.Run ignores the context); the replay's cap does", async () => {
+        const t0 = Date.now();
+        const r = await replay({
+            ...base,
+            stepCapMs: 2500,
+            program: () => {
+                new command.remote.Command("hang", { connection: connection(), create: "sleep 4" }, { customTimeouts: { create: "1s" } });
+                return {};
+            },
+        });
+        const ms = Date.now() - t0;
+        expect(results(r)).toEqual([["hang", "create", "failed", "replay safety cap: hang still running after 2500 ms; the engine would still be waiting"]]);
+        expect(ms).toBeGreaterThanOrEqual(2500);
+        expect(ms).toBeLessThan(6000);
+    });
+
+    it("replay of registered resources: customTimeouts bound the dial retries (context deadline exceeded)", async () => {
+        const port = await freePort();
+        const t0 = Date.now();
+        const r = await replay({
+            ...base,
+            program: () => {
+                new command.remote.Command("nodial", { connection: connection({ port, dialErrorLimit: -1, perDialTimeout: 1 }), create: "true" }, { customTimeouts: { create: "1s" } });
+                return {};
+            },
+        });
+        const ms = Date.now() - t0;
+        expect(results(r)).toEqual([["nodial", "create", "failed", "context deadline exceeded"]]);
+        expect(ms).toBeGreaterThanOrEqual(500);
+        expect(ms).toBeLessThan(3000);
+    });
 });

@@ -46,7 +46,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { defaultProviders } from "./executors";
+import { defaultProviders, inputsAsOutputsProvider } from "./executors";
 import {
     ProviderContext,
     ReplayOp,
@@ -308,7 +308,8 @@ class ReplayEngine {
         const deps = await Promise.all(p.dependencies.map((d) => this.finished.get(d) ?? Promise.resolve<Finish>("ok")));
         const old = this.old.get(p.urn);
         const inputs = (await toJson(args.inputs)) as Record<string, unknown>;
-        const provider = this.providers[p.type];
+        // Explicit provider resources (pulumi:providers:*) are configured by the engine, nothing runs.
+        const provider = this.providers[p.type] ?? (p.type.startsWith("pulumi:providers:") ? inputsAsOutputsProvider() : undefined);
         const targeted = this.targeted(p.urn, p.name);
         const kind: ReplayOpKind = !targeted ? "same" : !old ? "create" : this.diff(old, inputs, p, provider);
         const op: ReplayOp = { name: p.name, type: p.type, urn: p.urn, op: kind, result: "not-run", ran: false, durationMs: 0, startedAt: 0, endedAt: 0 };
@@ -476,6 +477,12 @@ class ReplayEngine {
     }
 }
 
+function withCap<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+    return Promise.race([p, cap]).finally(() => clearTimeout(timer));
+}
+
 /** Run `opts.program` through the replay and return what the engine would have done and saved. */
 export async function replay(opts: ReplayOptions): Promise<ReplayRun> {
     const engine = new ReplayEngine(opts);
@@ -497,14 +504,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplayRun> {
     real.on("unhandledRejection", unhandled);
     let programFailed = false;
     try {
+        const capMs = opts.programCapMs ?? 300_000;
         try {
-            await pulumi.runtime.runInPulumiStack(async () => opts.program());
-        } catch (e) {
-            programFailed = true;
-            engine.errors.push(`program: ${(e as Error).message}`);
-        }
-        try {
-            await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+            const run = (async () => {
+                await pulumi.runtime.runInPulumiStack(async () => opts.program());
+                await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+            })();
+            await withCap(run, capMs, `replay safety cap: the program did not finish within ${capMs} ms; the engine would still be waiting`);
         } catch (e) {
             programFailed = true;
             engine.errors.push(`program: ${(e as Error).message}`);

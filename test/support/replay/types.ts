@@ -109,6 +109,8 @@ export interface ReplayOptions {
     readonly providers?: Record<string, ReplayProvider>;
     /** The replay's hard cap per step in milliseconds (default 120000). */
     readonly stepCapMs?: number;
+    /** The replay's hard cap on the program itself (registration of everything), ms (default 300000). */
+    readonly programCapMs?: number;
 }
 
 export interface ReplayRun {
