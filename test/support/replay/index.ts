@@ -34,10 +34,18 @@
  *   the last one (step_executor.go `executeRegisterResourceOutputs` saves `se.stackOutputsEvent`)
  *   and at the end (deployment_executor.go `Execute`, "Finalize the stack outputs") uses it as is
  *   on success, and on error copies its keys over the old outputs (`maps.Copy(outs, e.Outputs())`).
- *   No event: the old outputs stay. Unknown values are stored as the computed placeholder the
+ *   No event: the old outputs stay. When the exported object depends on a failed resource,
+ *   Stack.initialize's massage throws and its `finally` registers `undefined` outputs: with SDK
+ *   3.270 that reaches the monitor as an EMPTY event (tested), which the error rule merges into
+ *   the old outputs unchanged, the result TestStackOutputsResourceErrorNodeJS step2 expects.
+ *   Unknown values are stored as the computed placeholder the
  *   checkpoint uses (pkg/resource/stack/deployment.go `computedValuePlaceholder`), which is the
  *   SDK's wire value for unknowns (sdk runtime/rpc.js `unknownValue`): the replay keeps the wire form.
  * - Preview: nothing executes; every step is reported with result "planned".
+ *
+ * Not modelled: ContinueOnError, refresh, imports, protect, retainOnDelete, aliases, a failed
+ * delete of a replaced resource (the engine keeps it as pending delete), customTimeouts.delete of
+ * removed resources (the old state's timeouts are not stored: deletes run without a deadline).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
