@@ -9,6 +9,7 @@ import { ConfigError, NAMESPACE } from "../config/schema";
 import { PHASES, Phase, checkTransition, isPhase, phaseIndex, previousPhase, transition } from "../phases";
 import { planSteps } from "../plan";
 import { checkChanges } from "./check";
+import { planBasis } from "../deployed";
 import { DeployedLookup, deployedJson } from "./deployed";
 import { unifiedDiff } from "../textdiff";
 import { CtlError, EXIT } from "./errors";
@@ -196,7 +197,14 @@ export function plan(s: Session, a: PlanArgs): number {
     const dep = s.deployed(a.stack);
     let from: Phase;
     let fromSource: string;
-    if (dep.known) {
+    if (dep.known && dep.state && !dep.state.complete) {
+        // What the program will plan from (components/deployed planBasis): resume, or roll back
+        // from the highest phase a node may be in, or refuse.
+        const basis = planBasis(dep.state, to);
+        if ("error" in basis) throw new CtlError(EXIT.REFUSED, `plan: ${a.stack}: pulumi up would refuse this: ${basis.error}`);
+        from = basis.from;
+        fromSource = `${basis.kind === "resume" ? "resuming" : "rolling back"} the last update, which did not complete (${dep.source})`;
+    } else if (dep.known) {
         from = dep.phase;
         fromSource = `deployed, ${describeDeployedJson(deployedJson(dep))}`;
         if (explicitFrom !== undefined && explicitFrom !== from) s.err(`note: --from ${explicitFrom} ignored: the deployed phase is known (${from})\n`);

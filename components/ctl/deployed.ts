@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { formatPath } from "../evidence";
+import { DeployedState, readDeployedOutputs } from "../deployed";
 import { PHASES, Phase } from "../phases";
 import { CtlError, EXIT } from "./errors";
 
@@ -31,6 +32,8 @@ export type Deployed =
           readonly source: string;
           /** True when the stack has no outputs yet (never deployed). */
           readonly neverDeployed?: boolean;
+          /** The outputs read as the program reads them (components/deployed): complete or not, the attempt. */
+          readonly state?: DeployedState;
       }
     | { readonly known: false; readonly reason: string };
 
@@ -47,6 +50,18 @@ const OutputsSchema = z
 
 /** Interpret one stack's outputs; throws a message naming the bad field. */
 export function parseOutputs(raw: unknown, source: string): Deployed {
+    if (raw !== null && typeof raw === "object" && "attempt" in raw) {
+        // Outputs of a program that records its attempts: read them exactly as the program does.
+        const state = readDeployedOutputs(raw as Record<string, unknown>);
+        if (state.complete) return { known: true, phase: state.phase, phaseEnteredAt: state.enteredAt, previousPhase: (raw as { previousPhase?: Phase }).previousPhase, source, state };
+        const a = state.attempt!;
+        return {
+            known: true,
+            phase: state.phase,
+            source: `${source}; the last update from ${a.from} to ${a.to} did not complete: nodes between ${a.floor} and ${a.ceiling}, taken as ${state.phase}`,
+            state,
+        };
+    }
     const r = OutputsSchema.safeParse(raw);
     if (!r.success) {
         const i = r.error.issues[0];

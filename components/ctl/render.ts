@@ -157,10 +157,13 @@ export function renderPlan(v: PlanView): string {
         `to:   ${j.to} (${j.toSource})`,
     ];
     if (t.kind === "none") {
-        lines.push(`transition: none: pulumi up re-runs each step idempotently; no node changes phase`);
+        // The engine runs a command resource only when its inputs changed (components/deployed).
+        lines.push(
+            `transition: none: no node changes phase; each step below runs only if its inputs changed (a new stack, the first pulumi up after a transition, a new package version, units or site commands); on an unchanged stack none runs`,
+        );
     } else {
         const extra = [t.backupRequired ? "verified backup first" : "", t.restoreRequired ? "restores the latest verified backup" : ""].filter((x) => x);
-        lines.push(`transition: ${t.kind}, ${Math.abs(t.steps)} phase(s)${extra.length ? `; ${extra.join("; ")}` : ""}`);
+        lines.push(`transition: ${t.kind}, ${Math.abs(t.steps)} phase(s)${extra.length ? `; ${extra.join("; ")}` : ""}; every step below runs`);
         lines.push(`nodes changing: ${j.changingNodes.join(", ")}`);
     }
     lines.push("");

@@ -371,7 +371,7 @@ describe("check: other changes", () => {
         const c = stackOf(report, "canary-c");
         expect(c).toMatchObject({ change: "added", basePhase: null, phase: "rust-basic-write" });
         expect(c.violations).toEqual([
-            "stacks/Pulumi.canary-c.yaml: pve-migration:ring.upstream: organization/pve-network-migration/canary-a names stack canary-a, which has no stacks/Pulumi.canary-a.yaml",
+            "stacks/Pulumi.canary-c.yaml: pve-migration:ring.upstream: canary-a names stack canary-a, which has no stacks/Pulumi.canary-a.yaml",
             "pve-migration:phase: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
         ]);
     });

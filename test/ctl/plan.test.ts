@@ -130,7 +130,7 @@ test("text output", async () => {
             "plan for canary-b: cluster pve-east, migration config node-scoped",
             "from: rust-basic-write (--from; deployed unknown (no pulumi CLI))",
             "to:   rust-read-only (configured in stacks/Pulumi.canary-b.yaml)",
-            "transition: rollback, 1 phase(s); verified backup first; restores the latest verified backup",
+            "transition: rollback, 1 phase(s); verified backup first; restores the latest verified backup; every step below runs",
             "nodes changing: pve-east-02",
             "",
             "pve-east-02:",
@@ -149,4 +149,50 @@ test("text output", async () => {
             "",
         ].join("\n"),
     );
+});
+
+describe("a last update that did not complete (outputs with an attempt, as the program writes them)", () => {
+    // prod's outputs after a rollback rust-full -> perl-only failed half-way: the previous outputs,
+    // with the failed run's attempt copied over them.
+    const failedRollback = {
+        prod: {
+            phase: "rust-full",
+            phaseEnteredAt: "2026-10-01T00:00:00Z",
+            transition: { from: "rust-sdn", to: "rust-full", kind: "promotion", id: "0ld00000" },
+            nodes: ["pve-west-01", "pve-west-02", "pve-west-03", "pve-west-04"],
+            attempt: { from: "rust-full", to: "perl-only", id: "f00d0001", fromEnteredAt: "2026-10-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" },
+        },
+    };
+    const source = "--deployed-file; the last update from rust-full to perl-only did not complete: nodes between perl-only and rust-full, taken as perl-only";
+
+    test("the configured target of the attempt resumes it: the plan is the attempt's own", async () => {
+        const p = await planJson(["--stack", "prod", "--deployed-file", repo.writeDeployed(failedRollback)]);
+        expect([p.from, p.fromSource, p.to, p.transition.kind]).toEqual(["rust-full", `resuming the last update, which did not complete (${source})`, "perl-only", "rollback"]);
+    });
+
+    test("any other target is refused as pulumi up refuses it (exit 8)", async () => {
+        const r = await repo.ctl(["plan", "--stack", "prod", "--to", "rust-sdn", "--deployed-file", repo.writeDeployed(failedRollback)]);
+        expect(r).toEqual({
+            code: EXIT.REFUSED,
+            stdout: "",
+            stderr:
+                "migration-ctl: plan: prod: pulumi up would refuse this: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back\n",
+        });
+    });
+
+    test("after a failed promotion, a rollback target is planned from the highest phase a node may be in", async () => {
+        const failedPromotion = {
+            prod: {
+                phase: "rust-read-only",
+                phaseEnteredAt: "2026-10-01T00:00:00Z",
+                transition: { id: "0ld00000" },
+                attempt: { from: "rust-read-only", to: "rust-basic-write", id: "f00d0002", fromEnteredAt: "2026-10-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" },
+            },
+        };
+        const p = await planJson(["--stack", "prod", "--to", "rust-read-only", "--deployed-file", repo.writeDeployed(failedPromotion)]);
+        expect([p.from, p.to, p.transition.kind, p.transition.restoreRequired]).toEqual(["rust-basic-write", "rust-read-only", "rollback", true]);
+        expect(p.fromSource).toBe(
+            "rolling back the last update, which did not complete (--deployed-file; the last update from rust-read-only to rust-basic-write did not complete: nodes between rust-read-only and rust-basic-write, taken as rust-read-only)",
+        );
+    });
 });

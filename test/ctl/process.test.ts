@@ -89,7 +89,7 @@ test("with a pulumi binary on PATH the deployed phase comes from `pulumi stack o
         const set = repo.run(["phase", "set", "rust-read-only", "--stack", "canary-b", "--now", "2026-11-01T12:00:00Z"], { pathDirs: [bin] });
         expect(set.code).toBe(EXIT.OK);
         expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8")).toBe(
-            "stack output --json --stack canary-b\nstack output --json --stack organization/pve-network-migration/canary-a\n",
+            "stack output --json --stack canary-b\nstack output --json --stack canary-a\n",
         );
     } finally {
         fs.rmSync(bin, { recursive: true, force: true });
