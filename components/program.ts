@@ -87,7 +87,7 @@ export interface EvidenceVerdict {
     readonly reasons: string[];
 }
 
-/** Evidence for leaving `from` by promotion (design.md section 6), summarised for the transition record. */
+/** Evidence for leaving `from` by promotion (README "Promotion with evidence"), summarised for the transition record. */
 export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projectDir: string): EvidenceVerdict {
     if (transition(from, to).kind !== "promotion") return { summary: "", reasons: [] };
     const file = path.join(projectDir, evidencePath(cfg.stack, from));

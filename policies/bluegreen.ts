@@ -1,5 +1,5 @@
 /**
- * Kubernetes blue-green (design.md section 7): the color the active Service selects has a
+ * Kubernetes blue-green (README "Blue-green on Kubernetes"): the color the active Service selects has a
  * Helm release with at least one replica, and the color held as the rollback target (the
  * preview Service annotated pve-migration/rollback-target "true") is neither removed nor
  * scaled to zero. Releases and Services are matched by namespace, group (part-of) and color.

@@ -1,5 +1,5 @@
 /**
- * pmxcfs (design.md section 3): a file under /etc/pve is one file for the whole cluster. A
+ * pmxcfs (README "Configure a stack", migrationConfig): a file under /etc/pve is one file for the whole cluster. A
  * cluster-wide migration.toml (under /etc/pve, not under /etc/pve/nodes/) is written by
  * exactly one step per cluster, through one node; sdn.cfg and storage.cfg are restored by at
  * most one step per cluster.

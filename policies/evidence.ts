@@ -1,5 +1,5 @@
 /**
- * Soak and evidence (design.md section 6): a promotion needs its soak time and passing
+ * Soak and evidence (README "Promotion with evidence"): a promotion needs its soak time and passing
  * evidence (zero fallbacks, contract tests 100 %, apply latency not above the Perl baseline).
  * The program reads the evidence file and puts its summary in the transition record; the
  * thresholds here are policy config, so the pack decides, not the stack.

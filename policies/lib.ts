@@ -4,7 +4,7 @@
  * dependency graph and the policy config. Pure functions over what the policy server hands a
  * policy; nothing here constructs a PolicyPack.
  *
- * What a policy can see (design.md section 8): only the new inputs of each resource, props
+ * What a policy can see (README "Tests that cannot be real here"): only the new inputs of each resource, props
  * unwrapped (a secret looks like plaintext), unknown values during a preview (reading one
  * throws UnknownValueError). The previous phase reaches the policies through the transition
  * record's keepers.
@@ -129,7 +129,7 @@ export function inPmxcfs(path: string): boolean {
     return path.startsWith("/etc/pve/");
 }
 
-/** Cluster-wide (design.md section 3): under /etc/pve, not under /etc/pve/nodes/. */
+/** Cluster-wide (README "Configure a stack", migrationConfig): under /etc/pve, not under /etc/pve/nodes/. */
 export function isClusterWide(path: string): boolean {
     return inPmxcfs(path) && !path.startsWith("/etc/pve/nodes/");
 }

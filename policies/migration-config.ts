@@ -1,5 +1,5 @@
 /**
- * What the migration.toml written to the nodes holds (design.md section 2): the fallback to
+ * What the migration.toml written to the nodes holds (README "What runs on a node"): the fallback to
  * Perl stays on below rust-full, and the Perl API is reached over https with a bounded
  * timeout. Each rule reads the rendered TOML of every config step and the transition record.
  */

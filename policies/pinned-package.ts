@@ -1,5 +1,5 @@
 /**
- * The Rust package is pinned (design.md section 2): every package step installs one exact
+ * The Rust package is pinned (README "What runs on a node"): every package step installs one exact
  * Debian version whose .deb is checked against a sha256 on the node, from one named source
  * (an https URL or a .deb file) whose file name carries that version; the copy of a local .deb
  * names the pinned file; the transition record carries the same pin.

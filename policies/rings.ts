@@ -1,5 +1,5 @@
 /**
- * Ring policy (design.md section 5): no ring ahead of its upstream; a ring that must stay
+ * Ring policy (README "Promote (GitOps)"): no ring ahead of its upstream; a ring that must stay
  * behind (canary-b) stays at least one phase behind its upstream until the upstream has soaked.
  * The upstream's deployed phase and when it entered it reach the policy through the
  * transition record (the program reads them from the upstream stack's outputs).

@@ -1,5 +1,5 @@
 /**
- * The typed `pve-migration:blueGreen` stack config (design.md section 7, seed 003), validated
+ * The typed `pve-migration:blueGreen` stack config (README "Blue-green on Kubernetes", seed 003), validated
  * with zod before anything is registered. Pure: no Pulumi, no I/O.
  *
  * Every problem is reported as `pve-migration:blueGreen.<path>: <reason>` inside a ConfigError

@@ -1,5 +1,5 @@
 /**
- * Kubernetes blue-green (design.md section 7, seed 003): typed config, color operations for
+ * Kubernetes blue-green (README "Blue-green on Kubernetes", seed 003): typed config, color operations for
  * `migration-ctl color get|set|flip`, the registration plan, and the component.
  */
 export type { BlueGreenConfig, BlueGreenConfigInput, Color, ColorRelease, LastFlip } from "./config";

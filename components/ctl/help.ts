@@ -105,7 +105,7 @@ ${EXIT_CODES}
 
 Write a lower phase into stacks/Pulumi.<S>.yaml (same in-place edit and diff as phase set): the
 phase before the configured one, or PHASE. A rollback is always allowed and needs no evidence;
-pulumi up --stack S then runs the rollback steps (design.md section 4), restoring the latest
+pulumi up --stack S then runs the rollback steps (README "What runs on a node"), restoring the latest
 verified backup when leaving the write phases for a non-write phase.
 
   --stack S    the stack to roll back (required)
@@ -121,7 +121,7 @@ ${EXIT_CODES}
     plan: `usage: migration-ctl plan --stack S [--from PHASE | --base REV] [--to PHASE] [--json]
 
 Which nodes change and which steps run on each, in order, for the transition pulumi up --stack S
-would make (design.md section 4; components/plan). Touches nothing.
+would make (README "What runs on a node"; components/plan). Touches nothing.
 
 to:   the configured phase, or --to PHASE.
 from: the deployed phase when known (--deployed-file or pulumi); else --from PHASE; else the

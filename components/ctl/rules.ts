@@ -116,7 +116,7 @@ export interface GateOptions {
 }
 
 /**
- * Is leaving `from` by promotion allowed by the evidence (design.md section 6)? The same rule
+ * Is leaving `from` by promotion allowed by the evidence (README "Promotion with evidence")? The same rule
  * the Pulumi program applies (gates.requireEvidence; nothing to measure in perl-only without a
  * soak; evaluateEvidence with the stack's soak, nodes and latency ratio), plus what only the
  * pull-request check can see: evidence collected after `now`, evidence from an earlier stay in

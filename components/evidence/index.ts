@@ -1,5 +1,5 @@
 /**
- * Promotion evidence (design.md section 6): one schema, defined once, read by the policy pack,
+ * Promotion evidence (README "Promotion with evidence"): one schema, defined once, read by the policy pack,
  * `migration-ctl check` and the gate tools, and written by the gate tools.
  *
  * Evidence for leaving phase P lives beside the stack config at
@@ -184,7 +184,7 @@ export interface EvidenceGateInput {
 }
 
 /**
- * The promotion gate of design.md section 6, defined once: no evidence is needed when the stack
+ * The promotion gate of README "Promotion with evidence", defined once: no evidence is needed when the stack
  * opts out or when leaving perl-only without a soak (nothing routes to Rust there); otherwise
  * the evidence must be present, valid and pass evaluateEvidence.
  */

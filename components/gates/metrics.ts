@@ -4,7 +4,7 @@
  *
  * Node mapping: a node's series are selected by one label (default `instance`) whose value is
  * a template with `{node}` replaced by the node name (default `{node}:9187`, the exporter port of
- * design.md section 2). Sites that relabel can use e.g. `--node-label node
+ * README "What runs on a node"). Sites that relabel can use e.g. `--node-label node
  * --instance-label-template '{node}'`.
  */
 import type { MetricResults } from "../evidence";

@@ -1,6 +1,6 @@
 /**
  * The phase model: the one typed place that says which phases exist, in which order, what
- * each routes to Rust, and which transitions are allowed (design.md section 1).
+ * each routes to Rust, and which transitions are allowed (README "Phases").
  * Pure: no Pulumi, no I/O.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Step plans (design.md section 4): which steps run on which node for a transition, and in
+ * Step plans (README "What runs on a node"): which steps run on which node for a transition, and in
  * what order. Pure; the Pulumi wiring registers one resource per planned step with exactly
  * these dependencies, `migration-ctl plan` prints them and the benchmarks measure them.
  *

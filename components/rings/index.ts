@@ -1,5 +1,5 @@
 /**
- * Rings (design.md section 5): canary-a -> canary-b -> prod. A ring reads the phase its
+ * Rings (README "Promote (GitOps)"): canary-a -> canary-b -> prod. A ring reads the phase its
  * upstream ring has deployed. Pure: the Pulumi program feeds it the upstream's stack outputs,
  * `migration-ctl` feeds it the configured phases in the repository.
  */

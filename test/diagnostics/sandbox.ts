@@ -1,4 +1,4 @@
-/** Test helper: sandbox node roots laid out as design.md section 2 says, and running the collector. */
+/** Test helper: sandbox node roots laid out as README "What runs on a node" says, and running the collector. */
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
