@@ -46,6 +46,13 @@ export function bundleName(node: string, when: Date, label?: string): string {
     return `${node}-${stamp(when)}${label ? `-${label}` : ""}.tar.gz`;
 }
 
+/**
+ * Seconds a collection may take on a node, enforced there by GNU timeout (SIGKILL 10 s later):
+ * an ssh session alone is not bounded (components/node/transport.ts).
+ */
+export const COLLECT_TIME_LIMIT_SECONDS = 300;
+const BOUNDED = ["timeout", "-k", "10", String(COLLECT_TIME_LIMIT_SECONDS)];
+
 /** Arguments of the rendered script for one node. */
 export function scriptArgs(root: string, node: string, phaseFile: string, out: string): string[] {
     return ["--root", root, "--node", node, "--phase-file", phaseFile, "--out", out];
@@ -90,7 +97,7 @@ export function sshPlan(
     const remote = (words: string[]) => [...sudo, ...words].map(shQuote).join(" ");
     return {
         knownHosts: `${host} ${n.hostKey}\n`,
-        collect: [...base, remote(["bash", "-s", "--", ...scriptArgs("/", n.name, o.phaseFile, remoteOut)])],
+        collect: [...base, remote([...BOUNDED, "bash", "-s", "--", ...scriptArgs("/", n.name, o.phaseFile, remoteOut)])],
         fetch: [...base, remote(["cat", "--", remoteOut])],
         cleanup: [...base, remote(["rm", "-f", "--", remoteOut])],
         remoteOut,
@@ -125,7 +132,7 @@ export async function collectNode(sf: StackFile, node: StackNode, out: string, o
         if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
             throw new UsageError(`node ${node.name}: sandbox root ${root} (pve-migration:sandboxDir/<node>) is not a folder`);
         }
-        const r = await run("bash", ["-s", "--", ...scriptArgs(root, node.name, root + phasePath, out)], script);
+        const r = await run(BOUNDED[0], [...BOUNDED.slice(1), "bash", "-s", "--", ...scriptArgs(root, node.name, root + phasePath, out)], script);
         if (r.code !== 0) throw new Error(`collection failed (exit ${r.code}): ${r.stderr.trim()}`);
         return;
     }

@@ -305,6 +305,8 @@ main() {
   pve_collect_diagnostics "$root" "$node" "$phase_file" "$out" "\${units[@]}"
 }
 
-main "$@"
+# Called on the last line, so bash has read the whole script from stdin before anything runs;
+# nothing it runs reads the rest of stdin.
+main "$@" </dev/null
 `;
 }

@@ -177,7 +177,7 @@ describe("ssh transport plan (pure)", () => {
         expect(p.remoteOut).toBe("/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz");
         expect(p.collect).toEqual([
             ...base("22", "root"),
-            "'bash' '-s' '--' '--root' '/' '--node' 'pve-east-01' '--phase-file' '/etc/pve/nodes/pve-east-01/network/migration.toml' '--out' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'",
+            "'timeout' '-k' '10' '300' 'bash' '-s' '--' '--root' '/' '--node' 'pve-east-01' '--phase-file' '/etc/pve/nodes/pve-east-01/network/migration.toml' '--out' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'",
         ]);
         expect(p.fetch).toEqual([...base("22", "root"), "'cat' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
         expect(p.cleanup).toEqual([...base("22", "root"), "'rm' '-f' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
