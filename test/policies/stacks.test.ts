@@ -177,3 +177,14 @@ describe("during a preview the snapshot's command line is known (its id comes fr
         ]);
     });
 });
+
+describe("a plaintext leaf beside a secure one in an object secret (the engine calls the whole object secret)", () => {
+    test("no-plaintext-secrets names the leaf, from the stack file the program reads", async () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAplaintextbackupkey\n-----END OPENSSH PRIVATE KEY-----\n";
+        const cfg = stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: { secure: "v1:AAAA" }, backup: key }));
+        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-b", stackConfig: cfg });
+        expect(summary(r.violations).filter((l) => l.includes("no-plaintext-secrets") && l.includes("pve-east-transition"))).toEqual([
+            "mandatory no-plaintext-secrets pve-east-transition: stack config pve-migration:sshPrivateKeys.backup is not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)",
+        ]);
+    });
+});
