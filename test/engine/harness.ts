@@ -21,11 +21,13 @@ import { createSandbox } from "../../components/sandbox";
 import { ReplayState } from "../support/replay";
 import { localConfig, localValues } from "../support/config";
 import { debs } from "../support/node";
-import { Up, up } from "../support/program-replay";
+import { Up, UpOptions, up } from "../support/program-replay";
 
 export const NODES = ["pve1", "pve2", "pve3"];
 export const CLUSTER = "lab";
 export const STACK = "test";
+
+export type RunOptions = Pick<UpOptions, "fail" | "targets" | "cancelAfter"> & { readonly version?: string };
 
 export interface EngineLab {
     readonly dir: string;
@@ -38,8 +40,8 @@ export interface EngineLab {
     root(node: string): string;
     /** The migration.toml a node reads. */
     tomlPath(node: string): string;
-    /** One `pulumi up` of the stack through the replay. */
-    up(phase: Phase, state: ReplayState | undefined, opts?: Partial<Parameters<typeof up>[0]>): Promise<Up>;
+    /** One `pulumi up` of the stack through the replay (`version`: the pinned package, default 0.4.2-1). */
+    up(phase: Phase, state: ReplayState | undefined, opts?: RunOptions): Promise<Up>;
     /** Save the sandbox and `state` as the baseline. */
     save(state: ReplayState): void;
     /** Put the baseline back into the same sandbox path; returns the saved state. */
@@ -75,7 +77,7 @@ export function makeEngineLab(scope: "cluster" | "node" = "cluster"): EngineLab 
         root: (node) => path.join(sandbox, node),
         tomlPath: (node) =>
             scope === "cluster" ? path.join(sandbox, "cluster-pve/network/migration.toml") : path.join(sandbox, "cluster-pve/nodes", node, "network/migration.toml"),
-        up: (phase, state, extra = {}) => up({ projectDir, stack: STACK, values: lab.values(phase), state, ...extra }),
+        up: (phase, state, { version, ...extra } = {}) => up({ projectDir, stack: STACK, values: lab.values(phase, version), state, ...extra }),
         save(state) {
             settle(lab);
             fs.rmSync(baseline, { recursive: true, force: true });
@@ -205,6 +207,26 @@ export function backupsOf(lab: EngineLab, node: string, id: string): string[] {
 export function opOf(r: Up, name: string): { op: string; result: string; ran: boolean } | undefined {
     const o = r.replay.ops.find((x) => x.name === name && x.op !== "delete");
     return o ? { op: o.op, result: o.result, ran: o.ran } : undefined;
+}
+
+/** The message a case fails its step with (as a non-zero exit would). */
+export const INJECTED = "exit status 1: injected failure (test)";
+
+/** Run 1's op of every plan step, checked against the plan's structure; returns the steps whose command completed. */
+export function checkFailedRun(r: Up, plan: Plan, failed: string, old: ReplayState): Set<string> {
+    expect(r.replay.errored).toBe(true);
+    expect(r.replay.errors[0]).toBe(`${failed}: ${INJECTED}`);
+    // A step of the old state is an update (new transition id); one new in this plan (restore, legacy-apply) a create.
+    const kind = (x: string) => (old.resources.some((s) => s.name === x) ? "update" : "create");
+    expect(opOf(r, failed)).toEqual({ op: kind(failed), result: "failed", ran: false });
+    for (const d of dependencies(plan, failed)) expect([d, opOf(r, d)]).toEqual([d, { op: kind(d), result: "ok", ran: true }]);
+    // A dependent is either registered and never started, or never registered (its dependency rejected).
+    for (const d of dependents(plan, failed)) expect([d, opOf(r, d)?.ran ?? false, ["not-run", undefined].includes(opOf(r, d)?.result)]).toEqual([d, false, true]);
+    const done = completed(r);
+    // Every command that ran succeeded, and only plan steps run.
+    expect(sorted(r.ran)).toEqual(sorted(done));
+    for (const n of done) expect(ids(plan)).toContain(n);
+    return done;
 }
 
 /** Names of steps whose command completed successfully in a run. */

@@ -25,10 +25,10 @@ import {
     EngineLab,
     NODES,
     STACK,
+    INJECTED,
     backupsOf,
+    checkFailedRun,
     completed,
-    dependencies,
-    dependents,
     ids,
     loggedSteps,
     makeEngineLab,
@@ -42,7 +42,6 @@ import {
 
 const FROM: Phase = "rust-read-only";
 const TO: Phase = "rust-basic-write";
-const INJECTED = "exit status 1: injected failure (test)";
 
 /** The plan for a scope, computed at definition time (plan ids depend on cluster, nodes and scope only). */
 function definitionPlan(scope: "cluster" | "node") {
@@ -72,21 +71,6 @@ async function walkToReadOnly(lab: EngineLab): Promise<Baseline> {
     expect(ro.outputs.phase).toBe(FROM);
     lab.save(ro.state);
     return { outputs: ro.outputs as Record<string, any>, files: Object.fromEntries(NODES.map((n) => [n, configFiles(lab.root(n), n)])) };
-}
-
-/** Run 1's op of every plan step, checked against the plan's structure; returns the steps whose command completed. */
-function checkFailedRun(r: Up, plan: ReturnType<typeof planOf>, failed: string): Set<string> {
-    expect(r.replay.errored).toBe(true);
-    expect(r.replay.errors[0]).toBe(`${failed}: ${INJECTED}`);
-    expect(opOf(r, failed)).toEqual({ op: "update", result: "failed", ran: false });
-    for (const d of dependencies(plan, failed)) expect([d, opOf(r, d)]).toEqual([d, { op: "update", result: "ok", ran: true }]);
-    // A dependent is either registered and never started, or never registered (its dependency rejected).
-    for (const d of dependents(plan, failed)) expect([d, opOf(r, d)?.ran ?? false, ["not-run", undefined].includes(opOf(r, d)?.result)]).toEqual([d, false, true]);
-    const done = completed(r);
-    // Every command that ran succeeded, and only plan steps run.
-    expect(sorted(r.ran)).toEqual(sorted(done));
-    for (const n of done) expect(ids(plan)).toContain(n);
-    return done;
 }
 
 /** The outputs the engine saved after a run that did not complete. */
@@ -149,7 +133,7 @@ describe.each(["cluster", "node"] as const)("promotion %s-scope migration config
             const state = lab.restore();
             const id = idOf(FROM, base.outputs.phaseEnteredAt, TO);
             const r1 = await lab.up(TO, state, { fail: (n) => (n === failed ? INJECTED : undefined) });
-            const done = checkFailedRun(r1, plan, failed);
+            const done = checkFailedRun(r1, plan, failed, state);
             expectIncompleteOutputs(r1, base, id, done);
 
             const r2 = await lab.up(TO, r1.state);
