@@ -184,7 +184,9 @@ describe.each(["cluster", "node"] as const)("promotion %s-scope migration config
         const r1 = await lab.up(TO, state, { targets });
         expect(r1.replay.errors).toEqual([]);
         expect(sorted(r1.ran)).toEqual(sorted(targets));
-        // pve2's and pve3's steps exist in the state (from the rust-read-only run): untargeted, they keep it.
+        // pve2's and pve3's steps exist in the state (from the rust-read-only run), so they are not skipped
+        // creates: untargeted resources with an old state are same steps that keep it (pulumi/pulumi
+        // pkg/resource/deploy/step_generator.go, generateSteps "Case 3: hasOld": `if !isTargeted` -> NewSameStep).
         for (const x of ids(plan).filter((y) => !targets.includes(y))) expect([x, opOf(r1, x)]).toEqual([x, { op: "same", result: "skipped", ran: false }]);
         expect(opOf(r1, "lab-transition")).toEqual({ op: "same", result: "skipped", ran: false });
         expectIncompleteOutputs(r1, base, id, new Set(targets));
