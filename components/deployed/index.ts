@@ -152,10 +152,17 @@ export function planBasis(d: DeployedState, to: Phase): PlanBasis | { readonly e
         return { kind: "recover", from: a.ceiling, fromEnteredAt: a.fromEnteredAt, floor: lower(a.floor, to), ceiling: a.ceiling };
     }
     const range = a.floor === a.ceiling ? a.floor : `${a.floor} and ${a.ceiling}`;
+    const below = PHASES.slice(0, phaseIndex(a.floor));
+    const finish = `set the phase to ${a.to} to finish it`;
+    // A rollback's target is its floor: going lower goes further; a promotion rolls back to its floor.
+    const other =
+        a.to === a.floor
+            ? below.length > 0
+                ? `, or to a lower phase (${below.join(", ")}) to go further`
+                : ""
+            : `, or to ${a.floor}${below.length > 0 ? ` or a lower phase (${below.join(", ")})` : ""} to roll it back`;
     return {
-        error:
-            `the last update (from ${a.from} to ${a.to}, transition ${a.id}) did not complete on every node, so nodes may be anywhere between ${range}: ` +
-            `set the phase to ${a.to} to finish it, or to ${a.floor}${phaseIndex(a.floor) > 0 ? ` or lower (${PHASES.slice(0, phaseIndex(a.floor) + 1).join(", ")})` : ""} to roll it back`,
+        error: `the last update (from ${a.from} to ${a.to}, transition ${a.id}) did not complete on every node, so nodes may be anywhere between ${range}: ${finish}${other}`,
     };
 }
 

@@ -176,7 +176,7 @@ describe("a last update that did not complete (outputs with an attempt, as the p
             code: EXIT.REFUSED,
             stdout: "",
             stderr:
-                "migration-ctl: plan: prod: pulumi up would refuse this: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back\n",
+                "migration-ctl: plan: prod: pulumi up would refuse this: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it\n",
         });
     });
 

@@ -156,7 +156,7 @@ describe("after the rollback failed at pve2-restore (replay of registered resour
         expect(r2.replay.errors).toEqual([
             "program: invalid stack config:\n" +
                 `  pve-migration:phase: the last update (from rust-full to perl-only, transition ${id}) did not complete on every node, ` +
-                "so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back",
+                "so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it",
             "replay: the program failed",
         ]);
         expect(r2.ran).toEqual([]);

@@ -463,7 +463,7 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
 
     test("any other phase is refused before anything is registered, naming what to do", async () => {
         await expect(runStack(values("rust-full"), failedRollback as never)).rejects.toThrow(
-            "pve-migration:phase: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back",
+            "pve-migration:phase: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it",
         );
     });
 

@@ -92,11 +92,11 @@ describe("planBasis", () => {
     test("any other target is refused, naming what would finish or roll back the attempt", () => {
         const a = attempt("rust-full", "perl-only", { id: "cafe0001", floor: "perl-only", ceiling: "rust-full" }) as Attempt;
         expect(planBasis(incomplete(a), "rust-full")).toEqual({
-            error: "the last update (from rust-full to perl-only, transition cafe0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it, or to perl-only to roll it back",
+            error: "the last update (from rust-full to perl-only, transition cafe0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it",
         });
         const b = attempt("rust-read-only", "rust-basic-write", { id: "cafe0002", floor: "rust-read-only", ceiling: "rust-basic-write" }) as Attempt;
         expect(planBasis(incomplete(b), "rust-advanced")).toEqual({
-            error: "the last update (from rust-read-only to rust-basic-write, transition cafe0002) did not complete on every node, so nodes may be anywhere between rust-read-only and rust-basic-write: set the phase to rust-basic-write to finish it, or to rust-read-only or lower (perl-only, rust-read-only) to roll it back",
+            error: "the last update (from rust-read-only to rust-basic-write, transition cafe0002) did not complete on every node, so nodes may be anywhere between rust-read-only and rust-basic-write: set the phase to rust-basic-write to finish it, or to rust-read-only or a lower phase (perl-only) to roll it back",
         });
     });
 });
