@@ -15,13 +15,20 @@ const base = { project: "replaytest", stack: "dev" };
 let sshd: TestSshd;
 let work: string;
 
+// The executor's key folders go to a folder of this file's own, so that the leftovers check
+// sees only them (other test processes on the machine make folders of the same name in /tmp).
+let privateTmp: string;
 beforeAll(async () => {
+    privateTmp = fs.mkdtempSync(path.join(os.tmpdir(), "pve-replay-keys-"));
+    process.env.PVE_REPLAY_TMPDIR = privateTmp;
     sshd = await startSshd();
     work = fs.mkdtempSync(path.join(os.tmpdir(), "replay-ssh-work-"));
 });
 afterAll(async () => {
     await sshd?.stop();
     fs.rmSync(work, { recursive: true, force: true });
+    delete process.env.PVE_REPLAY_TMPDIR;
+    fs.rmSync(privateTmp, { recursive: true, force: true });
 });
 
 function connection(over: Partial<command.types.input.remote.ConnectionArgs> = {}): command.types.input.remote.ConnectionArgs {
@@ -37,7 +44,7 @@ function connection(over: Partial<command.types.input.remote.ConnectionArgs> = {
     };
 }
 
-const leftovers = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("replay-ssh-") && !f.startsWith("replay-ssh-work-"));
+const leftovers = () => fs.readdirSync(privateTmp).filter((f) => f.startsWith("replay-ssh-") || f.startsWith("replay-copy-"));
 const results = (r: ReplayRun) => r.ops.map((o) => [o.name, o.op, o.result, o.error]);
 
 describe("replay of registered resources: SSH executor", () => {

@@ -235,13 +235,18 @@ function sleep(ms: number): Promise<void> {
     return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Where the SSH executor keeps its key folders (PVE_REPLAY_TMPDIR, else the system's). */
+export function replayTmpdir(): string {
+    return process.env.PVE_REPLAY_TMPDIR ?? os.tmpdir();
+}
+
 /**
  * Dial as remote/connection.go `Connection.Dial` does (see the file comment): retry by the
  * provider's rule, bounded by the operation's context (timeoutSeconds) and the replay's cap.
  */
 export async function dial(c: SshConnection, o: { label: string; timeoutSeconds: number; capMs: number }): Promise<SshSession> {
     checkConnection(c, o.label);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replay-ssh-"));
+    const dir = fs.mkdtempSync(path.join(replayTmpdir(), "replay-ssh-"));
     const cleanupDir = () => fs.rmSync(dir, { recursive: true, force: true });
     try {
         if (c.hostKey !== undefined) fs.writeFileSync(path.join(dir, "known_hosts"), `replay-pinned-host ${c.hostKey.trim()}\n`, { mode: 0o600 });
@@ -324,7 +329,7 @@ async function copyToRemote(ctx: ProviderContext): Promise<void> {
     if (!src || (src.path === undefined && src.text === undefined)) throw new ReplayStepError(`replay: ${ctx.name}: source must be a file or text asset`);
     if (typeof i.remotePath !== "string" || i.remotePath === "") throw new ReplayStepError(`replay: ${ctx.name}: remotePath must be a path`);
     const session = await dial(i.connection as SshConnection, { label: ctx.name, timeoutSeconds: ctx.timeoutSeconds, capMs: ctx.capMs });
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "replay-copy-"));
+    const tmp = fs.mkdtempSync(path.join(replayTmpdir(), "replay-copy-"));
     try {
         let local = src.path as string;
         if (src.path === undefined) {
