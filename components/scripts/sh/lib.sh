@@ -344,6 +344,7 @@ verify_backup() {
   local dir=$1 rec kind links name
   BACKUP_PROBLEM=""
   if [ -L "$dir" ]; then BACKUP_PROBLEM="is a symbolic link, not a folder"; return 1; fi
+  if [ -e "$dir" ] && [ ! -d "$dir" ]; then BACKUP_PROBLEM="is not a folder"; return 1; fi
   if [ ! -d "$dir" ]; then BACKUP_PROBLEM="is missing"; return 1; fi
   if [ -L "$dir/MANIFEST.sha256" ] || [ ! -f "$dir/MANIFEST.sha256" ]; then BACKUP_PROBLEM="has no manifest (MANIFEST.sha256)"; return 1; fi
   while IFS= read -r -d '' rec; do
