@@ -23,7 +23,8 @@ case "${OPT[part]}" in
   *) usage "--part must be node or cluster" ;;
 esac
 
-# The live folders this part writes, and the staged files of an earlier run that was killed.
+# The live folders this part writes, and the staged files of an earlier run that was killed
+# (.pve-restore.XXXXXX, and .<name>.restore.XXXXXX of the scripts before it).
 if [ "${OPT[part]}" = node ]; then
   LIVE_DIRS=("$(R /etc/network)" "$(R "/etc/pve/nodes/$NODE/lxc")")
 else
@@ -33,7 +34,7 @@ remove_staged_leftovers() {
   local d f
   for d in "${LIVE_DIRS[@]}"; do
     [ -d "$d" ] || continue
-    while IFS= read -r -d '' f; do rm -f -- "$f"; done < <(find "$d/" -mindepth 1 -maxdepth 1 -type f -name '.pve-restore.??????' -print0)
+    while IFS= read -r -d '' f; do rm -f -- "$f"; done < <(find "$d/" -mindepth 1 -maxdepth 1 -type f \( -name '.pve-restore.??????' -o -name '.*.restore.??????' \) -print0)
   done
 }
 STAGED=()
