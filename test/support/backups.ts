@@ -82,10 +82,11 @@ export function restore(lab: Lab, opts: { node?: string; restoreId?: string; env
  */
 export function entries(dir: string): Record<string, string> {
     const out: Record<string, string> = {};
-    const walk = (d: string, rel: string) => {
-        for (const name of fs.readdirSync(d).sort()) {
-            const p = path.join(d, name);
-            const r = rel ? `${rel}/${name}` : name;
+    // Names as bytes (a name need not be UTF-8); keys show them byte for byte (latin1).
+    const walk = (d: Buffer, rel: string) => {
+        for (const name of (fs.readdirSync(d, { encoding: "buffer" }) as Buffer[]).sort(Buffer.compare)) {
+            const p = Buffer.concat([d, Buffer.from("/"), name]);
+            const r = rel ? `${rel}/${name.toString("latin1")}` : name.toString("latin1");
             const st = fs.lstatSync(p);
             if (st.isSymbolicLink()) out[r] = `-> ${fs.readlinkSync(p)}`;
             else if (st.isDirectory()) walk(p, r);
@@ -93,7 +94,7 @@ export function entries(dir: string): Record<string, string> {
             else out[r] = st.isFIFO() ? "fifo" : st.isSocket() ? "socket" : st.isBlockDevice() ? "block device" : "character device";
         }
     };
-    walk(dir, "");
+    walk(Buffer.from(dir), "");
     return out;
 }
 
