@@ -44,8 +44,9 @@ async function killInsideSync(cfg: StackConfig, stepId: string, from: Phase, to:
     // the shim wrote that group's id. A crash kills both groups.
     const stepGroup = Number(fs.readFileSync(mark, "utf8").trim());
     expect(stepGroup).not.toBe(child.pid);
-    process.kill(-stepGroup, "SIGKILL");
+    // The runner's group first: killed second, it could see the step die and exit 70 on its own.
     process.kill(-(child.pid as number), "SIGKILL");
+    process.kill(-stepGroup, "SIGKILL");
     expect(await exited).toBe("SIGKILL");
     fs.rmSync(shim, { recursive: true, force: true });
 }

@@ -147,9 +147,10 @@ export async function killRestoreInside(lab: Lab, cmd: string, nth: number): Pro
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_c, sig) => resolve(sig)));
     for (let i = 0; i < 400 && !fs.existsSync(sh.mark); i++) await new Promise((r) => setTimeout(r, 25));
     if (!fs.existsSync(sh.mark)) throw new Error(`the restore step never reached call ${nth} of ${cmd}`);
-    // GNU timeout put the step in a process group of its own (the shim wrote its id); kill both groups.
-    process.kill(-Number(fs.readFileSync(sh.mark, "utf8").trim()), "SIGKILL");
+    // GNU timeout put the step in a process group of its own (the shim wrote its id); kill both
+    // groups, the runner's first: killed second, it could see the step die and exit 70 on its own.
     process.kill(-(child.pid as number), "SIGKILL");
+    process.kill(-Number(fs.readFileSync(sh.mark, "utf8").trim()), "SIGKILL");
     if ((await exited) !== "SIGKILL") throw new Error("the step did not die of SIGKILL");
     fs.rmSync(sh.dir, { recursive: true, force: true });
 }
