@@ -153,6 +153,19 @@ const soakKeys = Object.fromEntries(PHASES.map((p) => [p, z.number().int().nonne
     z.ZodOptional<z.ZodNumber>
 >;
 
+/**
+ * `backups.restoreId`: the backup a rollback out of the write phases restores instead of the
+ * one the snapshot recorded: a backup's folder name (`<yyyymmdd>T<hhmmss>Z-<transition id>`,
+ * one node's backup) or a transition id (that transition's backup on every node). The node's
+ * restore step checks it as it checks the recorded one (its node and its own id).
+ */
+export const RestoreIdSchema = z
+    .string()
+    .regex(
+        /^(?:[0-9]{8}T[0-9]{6}Z-)?[0-9a-f]{4,64}$/,
+        "must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>, as in the snapshot's log line) or a transition id (4 to 64 lowercase hex digits)",
+    );
+
 export const StackConfigSchema = z
     .object({
         cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be a cluster name (letters, digits, '.', '_', '-')"),
@@ -167,7 +180,7 @@ export const StackConfigSchema = z
         /** Folder holding one sandbox root per node (transport `local`). */
         sandboxDir: z.string().min(1).optional(),
         migrationConfig: MigrationConfigSchema.default({}),
-        backups: z.object({ retention: z.number().int().min(1, "must keep at least 1 backup").max(100).default(5) }).strict().default({}),
+        backups: z.object({ retention: z.number().int().min(1, "must keep at least 1 backup").max(100).default(5), restoreId: RestoreIdSchema.optional() }).strict().default({}),
         commands: CommandsSchema.default({}),
         ring: RingSchema.optional(),
         /** Promotion gates: evidence for leaving a phase (stacks/evidence/<stack>/<phase>.json). */

@@ -120,7 +120,16 @@ export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): S
             };
         case "restore":
         case "cluster-restore":
-            return { options: { ...base, from, to, part: kind === "restore" ? "node" : "cluster" } };
+            // --backup-id only when a backup is chosen: the restore of a stack without one keeps its inputs.
+            return {
+                options: {
+                    ...base,
+                    from,
+                    to,
+                    part: kind === "restore" ? "node" : "cluster",
+                    ...(cfg.backups.restoreId !== undefined ? { "backup-id": cfg.backups.restoreId } : {}),
+                },
+            };
         case "legacy-apply":
             return {
                 options: { ...base, from, to, "validate-argc": String(cmds.legacyValidate.length), "legacy-service": cmds.legacyService },

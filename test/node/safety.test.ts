@@ -44,8 +44,9 @@ async function killInsideSync(cfg: StackConfig, stepId: string, from: Phase, to:
     // the shim wrote that group's id. A crash kills both groups.
     const stepGroup = Number(fs.readFileSync(mark, "utf8").trim());
     expect(stepGroup).not.toBe(child.pid);
-    process.kill(-stepGroup, "SIGKILL");
+    // The runner's group first: killed second, it could see the step die and exit 70 on its own.
     process.kill(-(child.pid as number), "SIGKILL");
+    process.kill(-stepGroup, "SIGKILL");
     expect(await exited).toBe("SIGKILL");
     fs.rmSync(shim, { recursive: true, force: true });
 }
@@ -133,12 +134,14 @@ describe("restore refuses, changing nothing", () => {
             const before = tree(lab.sandbox);
             const r = restoreStep(lab);
             expect(r.status).toBe(65);
-            expect(r.stderr).toMatch(/^pve-migration restore on pve1: backup \d{8}T\d{6}Z-e2e2 does not match its manifest: refusing to restore, nothing changed\n$/);
+            expect(r.stderr).toMatch(
+                /^pve-migration restore on pve1: backup \d{8}T\d{6}Z-e2e2 \(recorded in \/\S+\/pve1\/var\/lib\/pve-network-rs\/perl-backup\) does not match its manifest: refusing to restore, nothing changed\n$/,
+            );
             const after = tree(lab.sandbox);
             const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
             expect(changed).toEqual(["pve1/var/log/pve-network/migration.log"]);
             expect(fs.readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8").trim().split("\n").pop()).toMatch(
-                / step=restore result=failed detail=backup \d{8}T\d{6}Z-e2e2 does not match its manifest/,
+                / step=restore result=failed detail=backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) does not match its manifest/,
             );
         } finally {
             lab.cleanup();
@@ -165,7 +168,7 @@ describe("restore refuses, changing nothing", () => {
             const before = configFiles(lab.root("pve1"), "pve1");
             const r = restoreStep(lab);
             expect(r.status).toBe(66);
-            expect(r.stderr).toContain("no backup of a Perl-managed state under");
+            expect(r.stderr).toMatch(/^pve-migration restore on pve1: backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) is missing: refusing to restore, nothing changed\n$/);
             expect(configFiles(lab.root("pve1"), "pve1")).toEqual(before);
         } finally {
             lab.cleanup();
@@ -185,7 +188,7 @@ describe("backups", () => {
             expect(fs.readdirSync(bdir).map((b) => b.replace(/^\d{8}T\d{6}Z-/, "")).sort()).toEqual(["f2f2", "f4f4", "f5f5"]);
             const f2 = fs.readdirSync(bdir).find((b) => b.endsWith("-f2f2")) as string;
             expect(fs.readFileSync(path.join(bdir, f2, "meta"), "utf8")).toMatch(
-                /^id=f2f2\nnode=pve1\nfrom=rust-read-only\nto=rust-basic-write\ncreated=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nperl_state=1\nabsent=\n$/,
+                /^id=\d{8}T\d{6}Z-f2f2\nnode=pve1\ntransition=f2f2\nfrom=rust-read-only\nto=rust-basic-write\ncreated=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nperl_state=1\nabsent=\n$/,
             );
             expect(fs.readFileSync(path.join(bdir, f2, "MANIFEST.sha256"), "utf8").split("\n").filter(Boolean).map((l) => l.slice(66))).toEqual([
                 "interfaces",

@@ -322,22 +322,86 @@ backups_dir() {
   R /var/lib/pve-network-rs/backups
 }
 
-# verify_backup DIR: every file listed, every listed file present, every checksum right.
+# A backup's id is its folder's name: <UTC time>-<transition id>.
+is_backup_name() {
+  [[ $1 =~ ^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{4,64}$ ]]
+}
+
+# backup_manifest DIR: the manifest DIR's files call for, in sha256sum's own format (one line per
+# file, sorted by name; a name holding a backslash, newline or carriage return is escaped by
+# sha256sum, which marks such a line with a leading backslash: coreutils src/digest.c,
+# output_file), so no name is spliced into a line unescaped and `sha256sum -c` reads it back.
+backup_manifest() {
+  (cd -- "$1" && find . -type f ! -path ./MANIFEST.sha256 -print0 | LC_ALL=C sort -z | xargs -0r sha256sum -- | sed 's#  \./#  #')
+}
+
+# verify_backup DIR: every entry under DIR is the lxc folder or a regular file with one link
+# (no symbolic link, device, fifo, socket, other folder or hard link), of a name a backup has,
+# and MANIFEST.sha256 is exactly what those files call for (every file listed once, nothing
+# else listed, every checksum right). On failure BACKUP_PROBLEM says why.
+BACKUP_PROBLEM=""
 verify_backup() {
-  local dir=$1 line f n=0 m=0
-  local -A listed=()
-  [ -f "$dir/MANIFEST.sha256" ] || return 1
-  (cd -- "$dir" && sha256sum --quiet --strict -c MANIFEST.sha256 >/dev/null 2>&1) || return 1
-  while IFS= read -r line; do
-    [ -z "${listed[${line:66}]:-}" ] || return 1
-    listed[${line:66}]=1
-    n=$((n + 1))
-  done < "$dir/MANIFEST.sha256"
-  while IFS= read -r -d '' f; do
-    [ -n "${listed[${f#./}]:-}" ] || return 1
-    m=$((m + 1))
-  done < <(cd -- "$dir" && find . -type f ! -name MANIFEST.sha256 -print0)
-  [ "$n" -eq "$m" ]
+  local dir=$1 rec kind links name
+  BACKUP_PROBLEM=""
+  if [ -L "$dir" ]; then BACKUP_PROBLEM="is a symbolic link, not a folder"; return 1; fi
+  if [ -e "$dir" ] && [ ! -d "$dir" ]; then BACKUP_PROBLEM="is not a folder"; return 1; fi
+  if [ ! -d "$dir" ]; then BACKUP_PROBLEM="is missing"; return 1; fi
+  if [ -L "$dir/MANIFEST.sha256" ] || [ ! -f "$dir/MANIFEST.sha256" ]; then BACKUP_PROBLEM="has no manifest (MANIFEST.sha256)"; return 1; fi
+  while IFS= read -r -d '' rec; do
+    kind=${rec%% *}
+    rec=${rec#* }
+    links=${rec%% *}
+    name=${rec#* }
+    if [ "$kind" = d ] && [ "$name" = lxc ]; then continue; fi
+    if [ "$kind" != f ]; then
+      BACKUP_PROBLEM="holds ${name//[^[:print:]]/?}, which is not a regular file (find type $kind)"
+      return 1
+    fi
+    if [ "$links" != 1 ]; then
+      BACKUP_PROBLEM="holds ${name//[^[:print:]]/?}, which has $links hard links"
+      return 1
+    fi
+    case "$name" in
+      MANIFEST.sha256|meta|interfaces|sdn.cfg|storage.cfg) ;;
+      lxc/*/*) BACKUP_PROBLEM="holds ${name//[^[:print:]]/?}, which is not a file a backup has"; return 1 ;;
+      lxc/*.conf) ;;
+      *) BACKUP_PROBLEM="holds ${name//[^[:print:]]/?}, which is not a file a backup has"; return 1 ;;
+    esac
+  done < <(cd -- "$dir" && find . -mindepth 1 -printf '%y %n %P\0')
+  if [ ! -f "$dir/meta" ]; then BACKUP_PROBLEM="has no meta"; return 1; fi
+  if ! cmp -s -- "$dir/MANIFEST.sha256" <(backup_manifest "$dir"); then
+    BACKUP_PROBLEM="does not match its manifest"
+    return 1
+  fi
+}
+
+# backup_check DIR NAME [TRANSITION]: DIR verifies (verify_backup) and its meta, which the
+# manifest covers, names the backup NAME (the folder's own name), this node, and TRANSITION
+# (when given; the folder's name ends in it too). On failure BACKUP_PROBLEM says why.
+backup_check() {
+  local dir=$1 name=$2 want_t=${3:-} id node t
+  verify_backup "$dir" || return 1
+  id=$(meta_get "$dir" id)
+  node=$(meta_get "$dir" node)
+  t=$(meta_get "$dir" transition)
+  if [ "$id" != "$name" ] || [ "$name" != "${dir##*/}" ]; then
+    BACKUP_PROBLEM="is not the backup its manifest names (meta id=${id//[^[:print:]]/?})"
+    return 1
+  fi
+  if [ "$node" != "$NODE" ]; then
+    BACKUP_PROBLEM="was taken on node ${node//[^[:print:]]/?}, not on $NODE"
+    return 1
+  fi
+  if [ "${name##*-}" != "$t" ] || { [ -n "$want_t" ] && [ "$t" != "$want_t" ]; }; then
+    BACKUP_PROBLEM="belongs to transition ${t//[^[:print:]]/?}, not ${want_t:-${name##*-}}"
+    return 1
+  fi
+}
+
+# The record of the backup a rollback out of the write phases restores: the backup of a
+# Perl-managed state that the snapshot took on entering them (written atomically).
+restore_record() {
+  printf '%s/perl-backup' "$STATE_DIR"
 }
 
 # meta_get DIR KEY: a key=value line of a backup's meta file.

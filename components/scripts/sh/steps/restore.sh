@@ -1,25 +1,101 @@
-# restore: put back the configuration of the newest backup of a Perl-managed state, after
-# verifying its manifest. Refuses, changing nothing, when the backup is missing or does not
-# verify. --part node: /etc/network/interfaces and /etc/pve/lxc/*.conf; --part cluster:
+# restore: put back the configuration of the backup a rollback out of the write phases needs:
+# the backup of a Perl-managed state that the snapshot recorded on entering them
+# (<state>/perl-backup), or, with --backup-id, the backup a person chose (its folder name, or a
+# transition id: that transition's backup on this node). It takes exactly that backup, never
+# another: it refuses, changing nothing, when that backup is missing, a link, damaged (an entry
+# that is not a regular file listed in its manifest, a checksum that does not match), of
+# another node, of another transition, or not the backup its manifest names.
+# --part node: /etc/network/interfaces and /etc/pve/lxc/*.conf; --part cluster:
 # /etc/pve/sdn.cfg and /etc/pve/storage.cfg (restored once per cluster). /etc/pve/lxc is a link
 # to /etc/pve/nodes/<node>/lxc on Proxmox VE; the scripts use the node path directly.
-# Options: --from --to --part node|cluster
+# Every changed file is staged next to its target (.pve-restore.XXXXXX, a name of bounded
+# length whatever the target's) and renamed over it; staged files are removed on every exit
+# path, and those a killed run left are removed by the next one.
+# Options: --from --to --part node|cluster [--backup-id NAME|TRANSITION]
 require_opts part from
+if [ -n "${OPT[backup-id]+set}" ]; then
+  is_backup_name "${OPT[backup-id]}" || [[ ${OPT[backup-id]} =~ ^[0-9a-f]{4,64}$ ]] ||
+    usage "--backup-id must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>) or a transition id (hex)"
+fi
 init_step
 case "${OPT[part]}" in
   node|cluster) ;;
   *) usage "--part must be node or cluster" ;;
 esac
 
-BDIR=$(backups_dir)
-SRC=""
-if [ -d "$BDIR" ]; then
-  while IFS= read -r b; do
-    if [ "$(meta_get "$BDIR/$b" perl_state)" = 1 ]; then SRC="$BDIR/$b"; break; fi
-  done < <(cd -- "$BDIR" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' | sed 's#^\./##' | LC_ALL=C sort -r)
+# The live folders this part writes, and the staged files of an earlier run that was killed
+# (.pve-restore.XXXXXX, and .<name>.restore.XXXXXX of the scripts before it).
+if [ "${OPT[part]}" = node ]; then
+  LIVE_DIRS=("$(R /etc/network)" "$(R "/etc/pve/nodes/$NODE/lxc")")
+else
+  LIVE_DIRS=("$(R /etc/pve)")
 fi
-[ -n "$SRC" ] || fail 66 "no backup of a Perl-managed state under $BDIR: refusing to restore, nothing changed"
-verify_backup "$SRC" || fail 65 "backup ${SRC##*/} does not match its manifest: refusing to restore, nothing changed"
+remove_staged_leftovers() {
+  local d f
+  for d in "${LIVE_DIRS[@]}"; do
+    [ -d "$d" ] || continue
+    while IFS= read -r -d '' f; do rm -f -- "$f"; done < <(find "$d/" -mindepth 1 -maxdepth 1 -type f \( -name '.pve-restore.??????' -o -name '.*.restore.??????' \) -print0)
+  done
+}
+STAGED=()
+remove_staged() {
+  local t
+  for t in "${STAGED[@]}"; do rm -f -- "$t"; done
+  STAGED=()
+}
+# Every exit (a failure, a refused rename, the time limit's SIGTERM) removes what this run
+# staged, then the prelude's on_exit logs and sets the exit code (it reads the code from $?).
+restore_on_exit() {
+  local rc=$?
+  remove_staged
+  return "$rc"
+}
+trap 'restore_on_exit; on_exit' EXIT
+remove_staged_leftovers
+
+BDIR=$(backups_dir)
+REFUSE="refusing to restore, nothing changed"
+if [ -n "${OPT[backup-id]+set}" ]; then
+  # Chosen by a person: exactly that backup, after the same checks of node and own id.
+  WANT=${OPT[backup-id]}
+  HOW="chosen by --backup-id"
+  if is_backup_name "$WANT"; then
+    NAME=$WANT
+  else
+    shopt -s nullglob
+    FOUND=()
+    for b in "$BDIR"/*-"$WANT"; do
+      is_backup_name "${b##*/}" && FOUND+=("${b##*/}")
+    done
+    shopt -u nullglob
+    [ "${#FOUND[@]}" -gt 0 ] || fail 66 "no backup of transition $WANT (--backup-id) under $BDIR: $REFUSE"
+    [ "${#FOUND[@]}" -eq 1 ] || fail 65 "${#FOUND[@]} backups of transition $WANT (--backup-id) under $BDIR (${FOUND[*]}): $REFUSE"
+    NAME=${FOUND[0]}
+  fi
+  WANT_T=""
+else
+  # The backup the snapshot recorded on entering the write phases; no other is ever taken.
+  RECORD=$(restore_record)
+  if [ -L "$RECORD" ] || [ ! -f "$RECORD" ]; then
+    fail 66 "no backup of a Perl-managed state is recorded in $RECORD: $REFUSE (restore a chosen backup with pve-migration:backups.restoreId)"
+  fi
+  NAME=$(kv_get "$RECORD" id)
+  WANT_T=$(kv_get "$RECORD" transition)
+  if ! is_backup_name "$NAME" || ! [[ $WANT_T =~ ^[0-9a-f]{4,64}$ ]]; then
+    fail 65 "the record $RECORD does not name a backup and its transition: $REFUSE"
+  fi
+  HOW="recorded in $RECORD"
+fi
+SRC="$BDIR/$NAME"
+if ! backup_check "$SRC" "$NAME" "$WANT_T"; then
+  case "$BACKUP_PROBLEM" in
+    "is missing") fail 66 "backup $NAME ($HOW) is missing: $REFUSE" ;;
+    *) fail 65 "backup $NAME ($HOW) $BACKUP_PROBLEM: $REFUSE" ;;
+  esac
+fi
+if [ -z "${OPT[backup-id]+set}" ] && [ "$(meta_get "$SRC" perl_state)" != 1 ]; then
+  fail 65 "backup $NAME ($HOW) is not of a Perl-managed state: $REFUSE"
+fi
 
 # Pairs of (file in backup, target path).
 PAIRS=()
@@ -29,47 +105,30 @@ if [ "${OPT[part]}" = node ]; then
   for conf in "$SRC"/lxc/*.conf; do
     PAIRS+=("lxc/${conf##*/}" "/etc/pve/nodes/$NODE/lxc/${conf##*/}")
   done
+  shopt -u nullglob
 else
   PAIRS+=("sdn.cfg" "/etc/pve/sdn.cfg" "storage.cfg" "/etc/pve/storage.cfg")
 fi
 
-# The backup's checksums come from its manifest (verified above); the live files' from one
-# sha256sum run.
-declare -gA WANT=() HAVE=()
-while IFS= read -r line; do
-  WANT[${line:66}]=${line:0:64}
-done < "$SRC/MANIFEST.sha256"
-LIVE=()
-for ((i = 1; i < ${#PAIRS[@]}; i += 2)); do
-  [ -f "$(R "${PAIRS[i]}")" ] && LIVE+=("$(R "${PAIRS[i]}")")
-done
-if [ "${#LIVE[@]}" -gt 0 ]; then
-  while IFS= read -r -d '' rec; do
-    HAVE[${rec:66}]=${rec:0:64}
-  done < <(sha256sum --zero -- "${LIVE[@]}")
-fi
-
-# Stage every changed file next to its target first, then rename them all.
-STAGED=()
+# Stage every changed file next to its target first (a file is unchanged when its bytes are
+# the backup's: cmp, which needs no parsing of names), then rename them all.
 TARGETS=()
-cleanup_staged() {
-  local t
-  for t in "${STAGED[@]}"; do rm -f -- "$t"; done
-}
 for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
   rel=${PAIRS[i]}
   target=$(R "${PAIRS[i + 1]}")
   [ -f "$SRC/$rel" ] || continue
-  [ "${HAVE[$target]:-}" != "${WANT[$rel]}" ] || continue
+  if [ -f "$target" ] && [ ! -L "$target" ] && cmp -s -- "$SRC/$rel" "$target"; then continue; fi
   dir=${target%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
-  tmp=$(mktemp -- "$dir/.${target##*/}.restore.XXXXXX") || { cleanup_staged; fail 73 "cannot stage $target"; }
+  tmp=$(mktemp -- "$dir/.pve-restore.XXXXXX") || fail 73 "cannot stage ${target//[^[:print:]]/?}"
   STAGED+=("$tmp")
-  cp -p -- "$SRC/$rel" "$tmp" || { cleanup_staged; fail 73 "cannot stage $target"; }
+  cp -p -- "$SRC/$rel" "$tmp" || fail 73 "cannot stage ${target//[^[:print:]]/?}"
+  sync -- "$tmp" 2>/dev/null || true
   TARGETS+=("$target")
 done
-[ "${#TARGETS[@]}" -gt 0 ] || done_step unchanged "${OPT[part]} files already match backup ${SRC##*/}"
-for i in "${!STAGED[@]}"; do
-  mv -f -- "${STAGED[$i]}" "${TARGETS[$i]}"
+[ "${#TARGETS[@]}" -gt 0 ] || done_step unchanged "${OPT[part]} files already match backup $NAME ($HOW)"
+for i in "${!TARGETS[@]}"; do
+  mv -f -- "${STAGED[$i]}" "${TARGETS[$i]}" || fail 73 "cannot rename the staged file over ${TARGETS[$i]//[^[:print:]]/?}"
 done
-done_step changed "restored ${#TARGETS[@]} ${OPT[part]} file(s) from backup ${SRC##*/}"
+STAGED=()
+done_step changed "restored ${#TARGETS[@]} ${OPT[part]} file(s) from backup $NAME ($HOW)"

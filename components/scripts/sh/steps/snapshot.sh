@@ -39,8 +39,21 @@ fi
 
 BDIR=$(backups_dir)
 mkdir -p -- "$BDIR"
+PERL_STATE=0
+is_write_phase "$FROM" || PERL_STATE=1
+# record_perl_backup NAME: the backup of a Perl-managed state that a rollback out of the write
+# phases restores (restore takes exactly this one).
+record_perl_backup() {
+  local text
+  text="id=$1
+transition=$ID
+node=$NODE
+"
+  same_content "$(restore_record)" "$text" || atomic_write "$(restore_record)" 0644 "$text"
+}
 for existing in "$BDIR"/*-"$ID"; do
-  if verify_backup "$existing"; then
+  if backup_check "$existing" "${existing##*/}" "$ID"; then
+    [ "$PERL_STATE" = 0 ] || record_perl_backup "${existing##*/}"
     finish_diagnostics
     done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG"
   fi
@@ -63,24 +76,25 @@ for f in /etc/network/interfaces /etc/pve/sdn.cfg /etc/pve/storage.cfg; do
   fi
 done
 cp -p -- "${COPY[@]}" "$TMP/"
-CONFS=("$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf)
+# Every container config, whatever its name (a glob passes each name as one word; only
+# regular files: pmxcfs has nothing else there).
+CONFS=()
+for c in "$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf; do
+  [ -L "$c" ] || [ ! -f "$c" ] || CONFS+=("$c")
+done
 [ "${#CONFS[@]}" -eq 0 ] || cp -p -- "${CONFS[@]}" "$TMP/lxc/"
-PERL_STATE=0
-is_write_phase "$FROM" || PERL_STATE=1
-printf 'id=%s\nnode=%s\nfrom=%s\nto=%s\ncreated=%s\nperl_state=%s\nabsent=%s\n' \
-  "$ID" "$NODE" "$FROM" "$TO" "$(now_utc)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
-(cd -- "$TMP" && find . -type f ! -name MANIFEST.sha256 -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sed 's#  \./#  #') > "$TMP/MANIFEST.sha256"
-verify_backup "$TMP" || fail 70 "backup $NAME does not verify after writing"
+printf 'id=%s\nnode=%s\ntransition=%s\nfrom=%s\nto=%s\ncreated=%s\nperl_state=%s\nabsent=%s\n' \
+  "$NAME" "$NODE" "$ID" "$FROM" "$TO" "$(now_utc)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
+backup_manifest "$TMP" > "$TMP/MANIFEST.sha256"
+verify_backup "$TMP" || fail 70 "backup $NAME does not verify after writing ($BACKUP_PROBLEM)"
 sync -f -- "$TMP/MANIFEST.sha256" 2>/dev/null || true
 mv -- "$TMP" "$BDIR/$NAME"
+[ "$PERL_STATE" = 0 ] || record_perl_backup "$NAME"
 
-# Retention: keep the newest N, and always the newest backup of a Perl-managed state (the
+# Retention: keep the newest N, and always the recorded backup of a Perl-managed state (the
 # one a rollback to a non-write phase restores).
 mapfile -t ALL < <(cd -- "$BDIR" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' | sed 's#^\./##' | LC_ALL=C sort -r)
-ANCHOR=""
-for b in "${ALL[@]}"; do
-  if [ "$(meta_get "$BDIR/$b" perl_state)" = 1 ]; then ANCHOR=$b; break; fi
-done
+ANCHOR=$(kv_get "$(restore_record)" id)
 finish_diagnostics
 PRUNED=0
 for i in "${!ALL[@]}"; do
