@@ -123,12 +123,12 @@ init_step() {
 # lock, every one whose process is gone (remove_stale_temps), so a live folder never keeps them.
 # A temp file of a running process (a diagnostics collector outside any step, another root's
 # step sharing $TMPDIR) is left alone; a reused pid only delays the removal.
-# pve_temp_name DIR BASE [PID]: the template for mktemp (PID defaults to the step's own, $$;
-# a subshell that removes its own temp files passes its $BASHPID).
+# pve_temp_name DIR BASE [PID]: the template for mktemp, BASE being ".<name>" (a live folder)
+# or "pve-<what>" ($TMPDIR); PID defaults to the step's own, $$ (a subshell that removes its
+# own temp files passes its $BASHPID).
 pve_temp_name() {
-  local base=$2
-  [[ $base == pve-* ]] || base=.$base
-  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "$base" "${3:-$$}"
+  [[ $2 =~ ^(\.|pve-)[^/]+$ ]] || fail 70 "pve_temp_name: bad temp file base $2"
+  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "$2" "${3:-$$}"
 }
 
 # pve_mktemp DIR BASE: a new temp file named by pve_temp_name, owned by this step.
@@ -147,10 +147,22 @@ remove_stale_temps() {
       [[ ${f##*/} =~ \.pve-tmp\.([0-9]+)\.[A-Za-z0-9]{6} ]] || continue
       pid=${BASH_REMATCH[1]}
       [ "$pid" != "$$" ] || continue
-      [ -e "/proc/$pid" ] && continue
+      pid_running "$pid" && continue
       rm -rf -- "$f"
     done
   done
+}
+
+# pid_running PID: the process exists and is not a zombie (a killed step stays a zombie until
+# whoever adopted it reaps it). /proc/PID/stat: "pid (comm) state ...", comm may hold spaces.
+pid_running() {
+  local stat=""
+  [ -r "/proc/$1/stat" ] || return 1
+  IFS= read -r stat < "/proc/$1/stat" 2>/dev/null || return 1
+  stat=${stat##*) }
+  case ${stat%% *} in
+    Z|X|x) return 1 ;;
+  esac
 }
 
 # kill_point NAME: a test hook, for the tests that kill a step at named points and run it again
@@ -280,7 +292,7 @@ atomic_write() {
   local path=$1 mode=$2 content=$3 dir tmp
   dir=${path%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
-  tmp=$(pve_mktemp "$dir" "${path##*/}")
+  tmp=$(pve_mktemp "$dir" ".${path##*/}")
   printf '%s' "$content" > "$tmp"
   kill_point "staged:${path##*/}"
   if ! chmod "$mode" -- "$tmp" 2>/dev/null; then

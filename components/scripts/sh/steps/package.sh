@@ -25,7 +25,7 @@ CACHE=$(R /var/cache/pve-network-rs)
 mkdir -p -- "$CACHE"
 DEB="$CACHE/pve-network-rs_${VERSION}_amd64.deb"
 if [ "$CURRENT" != "ii $VERSION" ] && { ! [ -f "$DEB" ] || [ "$(sha256_file "$DEB")" != "$SHA" ]; }; then
-  TMP=$(pve_mktemp "$CACHE" download)
+  TMP=$(pve_mktemp "$CACHE" .download)
   if [ -n "${OPT[deb-path]+set}" ]; then
     check_abs_path "${OPT[deb-path]}"
     cp -- "${OPT[deb-path]}" "$TMP" || { rm -f -- "$TMP"; fail 66 "cannot read ${OPT[deb-path]}"; }
