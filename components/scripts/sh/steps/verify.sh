@@ -42,15 +42,15 @@ fi
 if [ "${#PROBLEMS[@]}" -gt 0 ]; then
   fail 70 "$(IFS=';'; printf '%s' "${PROBLEMS[*]}")"
 fi
-# Closing the transition: transition -> transition.last, with the time it was closed, which
-# names the post-rollback diagnostics bundle. A run killed after the close is finished by the
+# Closing the transition: transition -> transition.last, for a rollback with the time it was
+# closed, which names the post-rollback diagnostics bundle. A run killed after the close is finished by the
 # next run of the same transition (it starts the bundle if it is not there).
 kill_point checked
 T="$STATE_DIR/transition"
 LAST="$STATE_DIR/transition.last"
 if [ -f "$T" ]; then
   STAMP=$(state_field transition closed)
-  if ! [[ $STAMP =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
+  if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ] && ! [[ $STAMP =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
     printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
     atomic_write "$T" 0644 "id=$(state_field transition id)
 from=$FROM
