@@ -98,10 +98,15 @@ pve_collect_diagnostics() (
   out_dir=$(dirname -- "$out")
   mkdir -p -- "$out_dir"
 
-  # The body is a subshell: these variables and the trap end with it.
+  # The body is a subshell: these variables and the traps end with it. Temp names carry this
+  # subshell's pid ("pve-tmp.<pid>.", as the node steps' temp files, components/scripts/sh/lib.sh
+  # pve_temp_name): should it be killed before its EXIT trap runs, the next node step removes
+  # them once this process is gone. SIGTERM (a step's time limit) runs the EXIT trap too.
   tmp_out=""
-  tmp=$(mktemp -d "\${TMPDIR:-/tmp}/pve-diagnostics.XXXXXX")
+  local owner=$BASHPID
+  tmp=$(mktemp -d "\${TMPDIR:-/tmp}/pve-diagnostics.pve-tmp.$owner.XXXXXX")
   trap 'rm -rf -- "$tmp" \${tmp_out:+"$tmp_out"}' EXIT
+  trap 'exit 143' TERM
   local b="$tmp/bundle"
   mkdir -p -- "$b/logs" "$b/systemd" "$b/packages" "$b/config/files"
 
@@ -260,7 +265,7 @@ pve_collect_diagnostics() (
   fi
 
   # Write the tarball atomically: temp file beside the target, then rename.
-  tmp_out=$(mktemp "$out_dir/.pve-diagnostics.XXXXXX")
+  tmp_out=$(mktemp "$out_dir/.pve-diagnostics.pve-tmp.$owner.XXXXXX")
   tar -C "$tmp" --owner=0 --group=0 --numeric-owner -czf "$tmp_out" bundle
   chmod 0600 -- "$tmp_out"
   mv -f -- "$tmp_out" "$out"

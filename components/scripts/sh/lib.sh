@@ -8,7 +8,8 @@ export LC_ALL=C TZ=UTC0
 
 declare -gA OPT=()
 CMD=()
-ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0 TIMED_OUT=0
+TEMP_DIRS=()
+ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0 TIMED_OUT=0 STATE_DIR="" DIAG_PID=""
 
 usage() {
   printf 'pve-migration %s: %s\n' "$STEP" "$*" >&2
@@ -105,6 +106,78 @@ init_step() {
   LOG_READY=1
   exec 9>>"$STATE_DIR/.lock"
   flock -w "${OPT[lock-timeout]:-120}" 9 || fail 75 "another migration step holds $STATE_DIR/.lock"
+  # Under the lock: the temp files that killed steps left (the state folder, $TMPDIR and the
+  # folders this step writes, node paths in TEMP_DIRS, set by the step before init_step).
+  local d
+  remove_stale_temps "$STATE_DIR" "${TMPDIR:-/tmp}"
+  for d in "${TEMP_DIRS[@]}"; do
+    remove_stale_temps "$(R "$d")"
+  done
+  kill_point locked
+}
+
+# Temp files. Every temp file or folder a step (or its diagnostics collector) makes is named
+# "<dir>/.<base>.pve-tmp.<pid>.XXXXXX" in a live folder, "<dir>/pve-<what>.pve-tmp.<pid>.XXXXXX"
+# in $TMPDIR, <pid> being the process that removes it when it is done. A process killed with
+# SIGKILL (or a node that lost power) cannot remove its own; the next step removes, under the
+# lock, every one whose process is gone (remove_stale_temps), so a live folder never keeps them.
+# A temp file of a running process (a diagnostics collector outside any step, another root's
+# step sharing $TMPDIR) is left alone; a reused pid only delays the removal.
+# pve_temp_name DIR BASE [PID]: the template for mktemp, BASE being ".<name>" (a live folder)
+# or "pve-<what>" ($TMPDIR); PID defaults to the step's own, $$ (a subshell that removes its
+# own temp files passes its $BASHPID).
+pve_temp_name() {
+  [[ $2 =~ ^(\.|pve-)[^/]+$ ]] || fail 70 "pve_temp_name: bad temp file base $2"
+  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "$2" "${3:-$$}"
+}
+
+# pve_mktemp DIR BASE: a new temp file named by pve_temp_name, owned by this step.
+pve_mktemp() {
+  mktemp -- "$(pve_temp_name "$1" "$2")"
+}
+
+# remove_stale_temps DIR...: remove the temp files and folders of pve_temp_name in each DIR
+# whose process has ended.
+remove_stale_temps() {
+  local dir f pid
+  for dir in "$@"; do
+    [ -d "$dir" ] || continue
+    for f in "${dir%/}"/.*.pve-tmp.* "${dir%/}"/pve-*.pve-tmp.*; do
+      [ -e "$f" ] || [ -L "$f" ] || continue
+      [[ ${f##*/} =~ \.pve-tmp\.([0-9]+)\.[A-Za-z0-9]{6} ]] || continue
+      pid=${BASH_REMATCH[1]}
+      [ "$pid" != "$$" ] || continue
+      pid_running "$pid" && continue
+      rm -rf -- "$f"
+    done
+  done
+}
+
+# pid_running PID: the process exists and is not a zombie (a killed step stays a zombie until
+# whoever adopted it reaps it). /proc/PID/stat: "pid (comm) state ...", comm may hold spaces.
+pid_running() {
+  local stat=""
+  [ -r "/proc/$1/stat" ] || return 1
+  IFS= read -r stat < "/proc/$1/stat" 2>/dev/null || return 1
+  stat=${stat##*) }
+  case ${stat%% *} in
+    Z|X|x) return 1 ;;
+  esac
+}
+
+# kill_point NAME: a test hook, for the tests that kill a step at named points and run it again
+# (test/node/interrupt-*.test.ts). Only in a sandbox root (ROOT is not /): when the root's
+# /var/lib/pve-network-rs/.kill-at names NAME, the marker is removed and the step's whole
+# process group (the step, its commands, its diagnostics job) gets SIGKILL here, as from
+# `kill -9`, the OOM killer or a lost SSH session's cleanup. On a node (ROOT /) it does nothing.
+kill_point() {
+  is_sandbox || return 0
+  [ -n "${STATE_DIR:-}" ] && [ -f "$STATE_DIR/.kill-at" ] || return 0
+  local want=""
+  IFS= read -r want < "$STATE_DIR/.kill-at" || true
+  [ "$want" = "$1" ] || return 0
+  rm -f -- "$STATE_DIR/.kill-at"
+  kill -KILL 0
 }
 
 # kv_get FILE KEY: the value of a key=value line (nothing when the file or key is absent).
@@ -139,6 +212,7 @@ log_line() {
 
 # Finish the step: log the result and exit 0.
 done_step() {
+  kill_point finished
   log_line "$1" "$2"
   STEP_LOGGED=1
   exit 0
@@ -161,6 +235,13 @@ fail() {
 # `timeout`) makes the step fail with 70 instead, so the two cannot be confused.
 on_exit() {
   local rc=$?
+  # A diagnostics job this step started and did not wait for (the step failed): wait for it,
+  # so that it does not outlive the step (it removes its own temp files when done; it is
+  # bounded by the step's time limit, which ends the whole process group).
+  if [ -n "$DIAG_PID" ]; then
+    wait "$DIAG_PID" 2>/dev/null || true
+    DIAG_PID=""
+  fi
   if [ "$TIMED_OUT" = 0 ] && { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; }; then
     if [ "$STEP_LOGGED" = 0 ] && [ "$LOG_READY" = 1 ]; then
       log_line failed "a command timed out or was killed (exit $rc)"
@@ -211,14 +292,16 @@ atomic_write() {
   local path=$1 mode=$2 content=$3 dir tmp
   dir=${path%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
-  tmp=$(mktemp -- "$dir/.${path##*/}.XXXXXX")
+  tmp=$(pve_mktemp "$dir" ".${path##*/}")
   printf '%s' "$content" > "$tmp"
+  kill_point "staged:${path##*/}"
   if ! chmod "$mode" -- "$tmp" 2>/dev/null; then
     # pmxcfs (/etc/pve) has fixed permissions and refuses chmod.
     [[ $path == "$(R /etc/pve)/"* ]] || { rm -f -- "$tmp"; fail 73 "cannot chmod $mode $tmp"; }
   fi
   sync -- "$tmp" 2>/dev/null || true
   mv -f -- "$tmp" "$path"
+  kill_point "written:${path##*/}"
 }
 
 # Service manager: a real node has systemd; a sandbox root has none, so only enablement
@@ -278,15 +361,18 @@ diagnostics_dir() {
 # job of this step, which holds the node lock; the step goes on meanwhile. finish_diagnostics
 # waits for it and sets DIAG to what happened; a failed collection never fails the step (a
 # missing bundle must not block a rollback). As a job, the collector keeps its own errexit.
-DIAG_PID="" DIAG_NAME="" DIAG=""
+DIAG_NAME="" DIAG=""
 start_diagnostics() {
   local out
   DIAG_NAME=$1
   out="$(diagnostics_dir)/$1.tar.gz"
   [ -f "$out" ] && return 0
+  # Without the lock's descriptor (9>&-): should the step be killed alone, the job cannot keep
+  # the node locked (while the step lives, the step holds the lock for both).
   PVE_DIAGNOSTICS_LOCK_HELD=1 pve_collect_diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
-    "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1 &
+    "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1 9>&- &
   DIAG_PID=$!
+  kill_point diagnostics-started
 }
 
 finish_diagnostics() {
@@ -373,6 +459,7 @@ verify_backup() {
     BACKUP_PROBLEM="does not match its manifest"
     return 1
   fi
+  kill_point backup-verified
 }
 
 # backup_check DIR NAME [TRANSITION]: DIR verifies (verify_backup) and its meta, which the

@@ -3,6 +3,7 @@
 require_opts path content sha256 require-quorum
 check_abs_path "${OPT[path]}"
 [[ ${OPT[sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
+TEMP_DIRS=("${OPT[path]%/*}")
 init_step
 
 TARGET=$(R "${OPT[path]}")

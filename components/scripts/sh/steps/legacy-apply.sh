@@ -21,9 +21,11 @@ fi
 if ! OUT=$(run_site_command "${VALIDATE[@]}" 2>&1); then
   fail 65 "legacy validate failed, not applying: $OUT"
 fi
+kill_point validated
 if ! OUT=$(run_site_command "${APPLY[@]}" 2>&1); then
   fail 70 "legacy apply failed: $OUT"
 fi
+kill_point applied
 atomic_write "$SEEN" 0644 "$SUM"
 if is_sandbox; then
   done_step changed "validated and applied through ${APPLY[0]}; restart of ${OPT[legacy-service]} skipped: sandbox"

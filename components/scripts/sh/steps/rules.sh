@@ -5,6 +5,7 @@
 require_opts path content sha256 check
 check_abs_path "${OPT[path]}"
 [[ ${OPT[sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
+TEMP_DIRS=("${OPT[path]%/*}")
 init_step
 
 TARGET=$(R "${OPT[path]}")
@@ -14,13 +15,15 @@ if [ -f "$TARGET" ] && [ "$(sha256_file "$TARGET")" = "${OPT[sha256]}" ]; then
 fi
 if [ "${OPT[check]}" = 1 ]; then
   command -v promtool >/dev/null || fail 69 "promtool not found: cannot check the rules before installing them"
-  CHECK=$(mktemp -- "${TMPDIR:-/tmp}/pve-rules.XXXXXX.yml")
+  CHECK=$(mktemp --suffix=.yml -- "$(pve_temp_name "${TMPDIR:-/tmp}" pve-rules)")
   printf '%s' "${OPT[content]}" > "$CHECK"
+  kill_point rules-check-staged
   if ! OUT=$(promtool check rules "$CHECK" 2>&1); then
     rm -f -- "$CHECK"
     fail 65 "promtool check rules failed, not installed: $OUT"
   fi
   rm -f -- "$CHECK"
+  kill_point rules-checked
 fi
 atomic_write "$TARGET" 0644 "${OPT[content]}"
 if [ "${#CMD[@]}" -eq 0 ]; then

@@ -19,6 +19,7 @@ if is_sandbox; then
     DONE+=("restart of $MW skipped: the sandbox has no service manager")
     atomic_write "$SEEN" 0644 "${OPT[config-sha256]}"
   fi
+  kill_point middleware-done
   if [ "${OPT[daemon]}" = 1 ] && ! unit_is_enabled "$RUST"; then
     systemctl --root="$ROOT" enable --quiet -- "$RUST"
     DONE+=("enabled $RUST (start skipped: sandbox)")

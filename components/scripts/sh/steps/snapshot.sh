@@ -1,6 +1,8 @@
 # snapshot: the first step of every transition. Records the transition in progress, collects
 # a diagnostics bundle of the state before it, and, when the transition enters or leaves a
-# write phase, takes a verified backup.
+# write phase, takes a verified backup. Retention runs whenever a backup is needed, also when
+# the backup exists already: a run killed between the backup's rename and its pruning is
+# finished by the next one.
 # Options: --from --to --id --backup 0|1 --retention N --config-path P --rust-service S --middleware-service S
 require_opts id backup retention from config-path rust-service middleware-service
 check_abs_path "${OPT[config-path]}"
@@ -9,6 +11,7 @@ check_unit_name "${OPT[middleware-service]}"
 ID=${OPT[id]}
 [[ $ID =~ ^[0-9a-f]{4,64}$ ]] || usage "--id must be hex"
 [[ ${OPT[retention]} =~ ^[1-9][0-9]?$ ]] || usage "--retention must be 1..99"
+TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
 init_step
 
 atomic_write "$STATE_DIR/transition" 0644 "id=$ID
@@ -51,15 +54,37 @@ node=$NODE
 "
   same_content "$(restore_record)" "$text" || atomic_write "$(restore_record)" 0644 "$text"
 }
+
+# Retention: keep the newest N, and always the recorded backup of a Perl-managed state (the
+# one a rollback to a non-write phase restores). Sets PRUNED.
+prune_backups() {
+  local i anchor
+  local -a all
+  mapfile -t all < <(cd -- "$BDIR" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' | sed 's#^\./##' | LC_ALL=C sort -r)
+  anchor=$(kv_get "$(restore_record)" id)
+  PRUNED=0
+  for i in "${!all[@]}"; do
+    if [ "$i" -ge "${OPT[retention]}" ] && [ "${all[$i]}" != "$anchor" ]; then
+      rm -rf -- "${BDIR:?}/${all[$i]}"
+      PRUNED=$((PRUNED + 1))
+      kill_point pruned-one
+    fi
+  done
+}
+
+rm -rf -- "$BDIR"/.tmp-*
 for existing in "$BDIR"/*-"$ID"; do
   if backup_check "$existing" "${existing##*/}" "$ID"; then
     [ "$PERL_STATE" = 0 ] || record_perl_backup "${existing##*/}"
+    prune_backups
     finish_diagnostics
+    if [ "$PRUNED" -gt 0 ]; then
+      done_step changed "backup ${existing##*/} exists and verifies; pruned $PRUNED (retention of an interrupted run); $DIAG"
+    fi
     done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG"
   fi
   rm -rf -- "$existing"
 done
-rm -rf -- "$BDIR"/.tmp-*
 
 printf -v NAME '%(%Y%m%dT%H%M%SZ)T' -1
 NAME="$NAME-$ID"
@@ -86,21 +111,13 @@ done
 printf 'id=%s\nnode=%s\ntransition=%s\nfrom=%s\nto=%s\ncreated=%s\nperl_state=%s\nabsent=%s\n' \
   "$NAME" "$NODE" "$ID" "$FROM" "$TO" "$(now_utc)" "$PERL_STATE" "${ABSENT# }" > "$TMP/meta"
 backup_manifest "$TMP" > "$TMP/MANIFEST.sha256"
+kill_point backup-staged
 verify_backup "$TMP" || fail 70 "backup $NAME does not verify after writing ($BACKUP_PROBLEM)"
 sync -f -- "$TMP/MANIFEST.sha256" 2>/dev/null || true
 mv -- "$TMP" "$BDIR/$NAME"
+kill_point backup-renamed
 [ "$PERL_STATE" = 0 ] || record_perl_backup "$NAME"
 
-# Retention: keep the newest N, and always the recorded backup of a Perl-managed state (the
-# one a rollback to a non-write phase restores).
-mapfile -t ALL < <(cd -- "$BDIR" && find . -mindepth 1 -maxdepth 1 -type d ! -name '.*' | sed 's#^\./##' | LC_ALL=C sort -r)
-ANCHOR=$(kv_get "$(restore_record)" id)
+prune_backups
 finish_diagnostics
-PRUNED=0
-for i in "${!ALL[@]}"; do
-  if [ "$i" -ge "${OPT[retention]}" ] && [ "${ALL[$i]}" != "$ANCHOR" ]; then
-    rm -rf -- "${BDIR:?}/${ALL[$i]}"
-    PRUNED=$((PRUNED + 1))
-  fi
-done
 done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED; $DIAG"

@@ -8,6 +8,7 @@ check_abs_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
 check_unit_name "${OPT[middleware-service]}"
 [[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
+TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics)
 init_step
 
 # The line the program reads from this step's stdout to record the node as verified
@@ -41,18 +42,41 @@ fi
 if [ "${#PROBLEMS[@]}" -gt 0 ]; then
   fail 70 "$(IFS=';'; printf '%s' "${PROBLEMS[*]}")"
 fi
+# Closing the transition: transition -> transition.last, for a rollback with the time it was
+# closed, which names the post-rollback diagnostics bundle. A run killed after the close is finished by the
+# next run of the same transition (it starts the bundle if it is not there).
+kill_point checked
 T="$STATE_DIR/transition"
+LAST="$STATE_DIR/transition.last"
 if [ -f "$T" ]; then
-  DIAG=""
-  if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ]; then
+  STAMP=$(state_field transition closed)
+  if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ] && ! [[ $STAMP =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
     printf -v STAMP '%(%Y%m%dT%H%M%SZ)T' -1
-    NAME="$STAMP-$(state_field transition id)-post-rollback"
+    atomic_write "$T" 0644 "id=$(state_field transition id)
+from=$FROM
+to=$TO
+closed=$STAMP
+"
+  fi
+  mv -f -- "$T" "$LAST"
+  kill_point transition-closed
+  DONE="; transition from $FROM complete"
+elif [ -n "${OPT[transition]:-}" ] && [ "$(state_field transition.last id)" = "${OPT[transition]}" ] \
+  && [ "$(state_field transition.last to)" = "$TO" ] && is_phase "$(state_field transition.last from)"; then
+  FROM=$(state_field transition.last from)
+  STAMP=$(state_field transition.last closed)
+  DONE=""
+else
+  print_verified
+  done_step ok "phase $TO verified"
+fi
+DIAG=""
+if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ] && [[ $STAMP =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
+  NAME="$STAMP-$(state_field transition.last id)-post-rollback"
+  if ! [ -f "$(diagnostics_dir)/$NAME.tar.gz" ]; then
     collect_diagnostics_detached "$NAME"
     DIAG="; diagnostics $NAME (collected after this step)"
   fi
-  mv -f -- "$T" "$STATE_DIR/transition.last"
-  print_verified
-  done_step ok "phase $TO verified; transition from $FROM complete$DIAG"
 fi
 print_verified
-done_step ok "phase $TO verified"
+done_step ok "phase $TO verified$DONE$DIAG"
