@@ -9,6 +9,7 @@ import { PHASES, Phase, DEFAULT_SOAK_SECONDS } from "../phases";
 import { formatPath } from "../evidence";
 import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
 import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE, UNIT_NAME_RE, pathProblem } from "./bounds";
+import { hasOwn } from "./own";
 
 export const NAMESPACE = "pve-migration";
 
@@ -353,9 +354,8 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
         if (c.transport === "ssh") {
             if (n.address === undefined) errors.push(`${NAMESPACE}:nodes[${i}].address: required with transport ssh`);
             if (n.hostKey === undefined) errors.push(`${NAMESPACE}:nodes[${i}].hostKey: required with transport ssh (host keys are pinned)`);
-            if (!(c.sshPrivateKeys && n.sshKey in c.sshPrivateKeys)) {
-                errors.push(`${NAMESPACE}:nodes[${i}].sshKey: no entry '${n.sshKey}' in the secret ${NAMESPACE}:sshPrivateKeys`);
-            }
+            // An own key only: `constructor`, `toString`, `__proto__`... are not keys of the secret.
+            if (!hasOwn(c.sshPrivateKeys, n.sshKey)) errors.push(missingKeyMessage(`nodes[${i}].sshKey`, n.sshKey));
         }
     });
     if (c.blueGreen !== undefined && c.kubeconfig === undefined) {
@@ -406,6 +406,11 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
         ) as Record<NodeStep, number>,
         sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
     };
+}
+
+/** The error of an SSH key name (at `key`) that names no own key of the secret sshPrivateKeys. */
+export function missingKeyMessage(key: string, name: string): string {
+    return `${NAMESPACE}:${key}: no key ${JSON.stringify(name)} in ${NAMESPACE}:sshPrivateKeys`;
 }
 
 /** The safety rules shared with the policy pack, as config errors. */

@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, addressSchema, argWordSchema, hostKeySchema, writePathSchema } from "../config/schema";
+import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, addressSchema, argWordSchema, hostKeySchema, missingKeyMessage, writePathSchema } from "../config/schema";
 import { BOUNDS } from "../config/bounds";
 import { formatPath } from "../evidence";
 import { AlertRulesError, parseAlertRulesConfig, renderAlertRulesYaml, renderPrometheusRule } from "../gates/rules";
@@ -83,7 +83,7 @@ export function parseMonitoringConfig(raw: unknown, cfg: StackConfig): Monitorin
         if (!m.rulesFile.host.address) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.address: required with transport ssh`);
         if (!m.rulesFile.host.hostKey) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.hostKey: required with transport ssh (host keys are pinned)`);
         if (!cfg.sshKeyNames.includes(m.rulesFile.host.sshKey)) {
-            errors.push(`${NAMESPACE}:monitoring.rulesFile.host.sshKey: no entry '${m.rulesFile.host.sshKey}' in the secret ${NAMESPACE}:sshPrivateKeys`);
+            errors.push(missingKeyMessage("monitoring.rulesFile.host.sshKey", m.rulesFile.host.sshKey));
         }
     }
     if (errors.length > 0) throw new ConfigError(errors);

@@ -5,6 +5,7 @@
  * secret the stack needs but does not set are replaced by marked placeholder secrets.
  * Pure but for the file reads.
  */
+import { setOwn } from "../config/own";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -149,7 +150,7 @@ export function parseDeployed(text: string, what: string): Record<string, Deploy
         if (s.phaseEnteredAt !== undefined && (typeof s.phaseEnteredAt !== "string" || Number.isNaN(Date.parse(s.phaseEnteredAt)))) {
             throw new UsageError(`${what}: ${stack}.phaseEnteredAt must be an ISO time (got ${JSON.stringify(s.phaseEnteredAt)})`);
         }
-        out[stack] = s.phaseEnteredAt !== undefined ? { phase: s.phase, phaseEnteredAt: s.phaseEnteredAt as string } : { phase: s.phase };
+        setOwn(out, stack, s.phaseEnteredAt !== undefined ? { phase: s.phase, phaseEnteredAt: s.phaseEnteredAt as string } : { phase: s.phase });
     }
     return out;
 }
