@@ -8,6 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { plaintextSecretKeys, readStackFileConfig } from "./config/secrets-file";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
+import { setOwn } from "./config/own";
 import { evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
@@ -325,7 +326,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
             } catch {
                 v = undefined;
             }
-            if (v && v.phase === cfg.phase) verified[name] = v;
+            if (v && v.phase === cfg.phase) setOwn(verified, name, v);
             else all = false;
         }
         const common = {

@@ -3,15 +3,17 @@
  * Pure: takes the raw config map (as the Pulumi engine hands it to the program) and returns
  * the typed config or every error, each naming the exact key (`nodes[2].address: ...`).
  */
+import { isIPv6 } from "net";
 import { z } from "zod";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS } from "../phases";
 import { formatPath } from "../evidence";
 import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
+import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE, UNIT_NAME_RE, pathProblem } from "./bounds";
+import { hasOwn } from "./own";
 
 export const NAMESPACE = "pve-migration";
 
-/** A Proxmox VE node name: a DNS label (pvecm refuses anything else). */
-export const NODE_NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+export { DEB_VERSION_RE, NODE_NAME_RE } from "./bounds";
 const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
@@ -26,22 +28,44 @@ const HOST_KEY_RE = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa
  */
 export const SSH_RSA_HOST_KEY_MESSAGE =
     "ssh-rsa host keys cannot be used: @pulumi/command would verify it with the SHA-1 'ssh-rsa' signature, which OpenSSH 8.8 and later (Debian 12) refuse; pin the node's ed25519 key instead (ssh-keyscan -t ed25519 <address>)";
-/** Debian package version (policy 5.6.12), without an epoch. */
-export const DEB_VERSION_RE = /^[0-9][A-Za-z0-9.+~-]*$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
-const UNIT_RE = /^[A-Za-z0-9@._-]+\.service$/;
-/** An absolute path of plain characters (letters, digits, . _ - / and {node}), without `..`. */
-const ABS_PATH_RE = /^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/{}-]+$/;
 
-const address = z
-    .string()
-    .refine((a) => IPV4_RE.test(a) || (a.includes(":") && IPV6_RE.test(a)) || HOST_RE.test(a), {
-        message: "must be an IPv4 or IPv6 address or a DNS name",
+/** Is `a` an address a step may connect to (IPv4, IPv6, DNS name)? Nodes and the monitoring host. */
+export function isHostAddress(a: string): boolean {
+    // An IPv6 address: only hex digits, ':' and '.' (no zone "%..."), and well formed as Node's
+    // own parser reads it (net.isIPv6).
+    return IPV4_RE.test(a) || (a.includes(":") && IPV6_RE.test(a) && isIPv6(a)) || HOST_RE.test(a);
+}
+
+/** The address of a node or of the monitoring host (one validator for both). */
+export const addressSchema = z.string().refine(isHostAddress, { message: "must be an IPv4 or IPv6 address or a DNS name" });
+const address = addressSchema;
+
+/** A path a step writes (BOUNDS.pathLength, pathComponentLength; `{node}` allowed where the caller says). */
+export function writePathSchema(allowNode: boolean) {
+    return z.string().superRefine((p, ctx) => {
+        const problem = !allowNode && p.includes("{node}") ? "must be an absolute path without '..'" : pathProblem(p);
+        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
     });
+}
 
-const argv = z
-    .array(z.string().min(1, "must not be empty").refine((s) => !s.includes("\0"), "must not contain NUL"))
-    .min(1, "must name a command (a list of arguments)");
+/** A systemd service name within BOUNDS.unitNameLength. */
+export const unitNameSchema = z
+    .string()
+    .regex(UNIT_NAME_RE, "must be a systemd service name")
+    .max(BOUNDS.unitNameLength.max, `must be at most ${BOUNDS.unitNameLength.max} characters (every file named after it must fit 255: the unit file, the diagnostics bundle's <name>.is-enabled.txt)`);
+
+/** A site command: 1..BOUNDS.commandArgs.max words of 1..BOUNDS.argLength.max characters, no NUL. */
+export const argWordSchema = z
+    .string()
+    .min(1, "must not be empty")
+    .max(BOUNDS.argLength.max, `must be at most ${BOUNDS.argLength.max} characters`)
+    .refine((s) => !s.includes("\0"), "must not contain NUL");
+export const argvSchema = z
+    .array(argWordSchema)
+    .min(1, "must name a command (a list of arguments)")
+    .max(BOUNDS.commandArgs.max, `must have at most ${BOUNDS.commandArgs.max} arguments`);
+const argv = argvSchema;
 
 /** A pinned SSH host key: ed25519 or ECDSA; ssh-rsa refused (SSH_RSA_HOST_KEY_MESSAGE). */
 export const hostKeySchema = z
@@ -69,7 +93,10 @@ export const NodeSchema = z
 const PackageSchema = z
     .object({
         /** Debian version of pve-network-rs, pinned. */
-        version: z.string().regex(DEB_VERSION_RE, "must be a Debian package version such as 0.4.2-1"),
+        version: z
+            .string()
+            .regex(DEB_VERSION_RE, "must be a Debian package version such as 0.4.2-1")
+            .max(BOUNDS.versionLength.max, `must be at most ${BOUNDS.versionLength.max} characters (the .deb's file name must fit 255)`),
         /** sha256 of the .deb, pinned; checked on the node before dpkg -i (required: a guard). */
         sha256: z.string().regex(SHA256_RE, "must be 64 lowercase hex digits").optional(),
         /** Path of the .deb on the machine running Pulumi (copied to each node). */
@@ -102,7 +129,7 @@ const MigrationConfigSchema = z
         /** `cluster`: one file under /etc/pve for all nodes (pmxcfs); `node`: one file per node. */
         scope: z.enum(["cluster", "node"]).default("cluster"),
         /** Path; `{node}` is replaced by the node name (required for scope `node`). */
-        path: z.string().regex(ABS_PATH_RE, "must be an absolute path without '..'").optional(),
+        path: writePathSchema(true).optional(),
         /** Node that writes cluster-wide files (scope `cluster`); default: the first node. */
         writerNode: z.string().optional(),
     })
@@ -113,9 +140,9 @@ const CommandsSchema = z
         legacyApply: argv.default(["pvenet-legacy", "apply"]),
         legacyValidate: argv.default(["pvenet-legacy", "validate", "--config", "/etc/network/interfaces"]),
         verify: argv.default(["pvenet", "status", "--verbose"]),
-        middlewareService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network-migration.service"),
-        rustService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network-rs.service"),
-        legacyService: z.string().regex(UNIT_RE, "must be a systemd service name").default("pve-network.service"),
+        middlewareService: unitNameSchema.default("pve-network-migration.service"),
+        rustService: unitNameSchema.default("pve-network-rs.service"),
+        legacyService: unitNameSchema.default("pve-network.service"),
     })
     .strict();
 
@@ -180,7 +207,18 @@ export const StackConfigSchema = z
         /** Folder holding one sandbox root per node (transport `local`). */
         sandboxDir: z.string().min(1).optional(),
         migrationConfig: MigrationConfigSchema.default({}),
-        backups: z.object({ retention: z.number().int().min(1, "must keep at least 1 backup").max(100).default(5), restoreId: RestoreIdSchema.optional() }).strict().default({}),
+        backups: z
+            .object({
+                retention: z
+                    .number()
+                    .int("must be a whole number")
+                    .min(BOUNDS.retention.min, `must keep at least ${BOUNDS.retention.min} backup`)
+                    .max(BOUNDS.retention.max, `must be at most ${BOUNDS.retention.max}`)
+                    .default(5),
+                restoreId: RestoreIdSchema.optional(),
+            })
+            .strict()
+            .default({}),
         commands: CommandsSchema.default({}),
         ring: RingSchema.optional(),
         /** Promotion gates: evidence for leaving a phase (stacks/evidence/<stack>/<phase>.json). */
@@ -330,9 +368,8 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
         if (c.transport === "ssh") {
             if (n.address === undefined) errors.push(`${NAMESPACE}:nodes[${i}].address: required with transport ssh`);
             if (n.hostKey === undefined) errors.push(`${NAMESPACE}:nodes[${i}].hostKey: required with transport ssh (host keys are pinned)`);
-            if (!(c.sshPrivateKeys && n.sshKey in c.sshPrivateKeys)) {
-                errors.push(`${NAMESPACE}:nodes[${i}].sshKey: no entry '${n.sshKey}' in the secret ${NAMESPACE}:sshPrivateKeys`);
-            }
+            // An own key only: `constructor`, `toString`, `__proto__`... are not keys of the secret.
+            if (!hasOwn(c.sshPrivateKeys, n.sshKey)) errors.push(missingKeyMessage(`nodes[${i}].sshKey`, n.sshKey));
         }
     });
     if (c.blueGreen !== undefined && c.kubeconfig === undefined) {
@@ -383,6 +420,11 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
         ) as Record<NodeStep, number>,
         sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
     };
+}
+
+/** The error of an SSH key name (at `key`) that names no own key of the secret sshPrivateKeys. */
+export function missingKeyMessage(key: string, name: string): string {
+    return `${NAMESPACE}:${key}: no key ${JSON.stringify(name)} in ${NAMESPACE}:sshPrivateKeys`;
 }
 
 /** The safety rules shared with the policy pack, as config errors. */

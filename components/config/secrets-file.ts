@@ -18,6 +18,27 @@ export function isSecureValue(v: unknown): v is { secure: string } {
     return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
 }
 
+/**
+ * The SSH key names a stack's config uses, from the parsed values of `nodes` and `monitoring`:
+ * each node's `sshKey` (default `default`) and the monitoring host's, in order, once each.
+ * The offline tools (migration-ctl, the policy check) stand in a placeholder secret under each
+ * name when the stack file holds `sshPrivateKeys` as ONE secure value (`pulumi config set
+ * --secret pve-migration:sshPrivateKeys '<json>'`): its key names are encrypted with it, and
+ * `pulumi up` checks them.
+ */
+export function sshKeyNamesUsed(nodes: unknown, monitoring: unknown): string[] {
+    const name = (v: unknown) => (v !== null && typeof v === "object" && typeof (v as { sshKey?: unknown }).sshKey === "string" ? (v as { sshKey: string }).sshKey : "default");
+    const names = Array.isArray(nodes) ? nodes.map(name) : [];
+    const host = (monitoring as { rulesFile?: { host?: unknown } } | null | undefined)?.rulesFile?.host;
+    if (host !== undefined) names.push(name(host));
+    return [...new Set(names.length ? names : ["default"])];
+}
+
+/** JSON text of `{ <name>: value }` for each name (own keys, `__proto__` included). */
+export function placeholderKeysJson(names: readonly string[], value: (name: string) => string): string {
+    return JSON.stringify(Object.fromEntries(names.map((n) => [n, value(n)])));
+}
+
 /** Dot paths (lists as `[i]`) of the leaves under `v` that are not `secure:` values. */
 function plaintextLeaves(v: unknown, at: string): string[] {
     if (isSecureValue(v)) return [];

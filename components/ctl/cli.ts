@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import { z } from "zod";
+import { ownGet } from "../config/own";
 import { FlagSpecs, ParsedArgs, UsageError, parseArgs } from "../gates/argv";
 import { Session, check, colorCommand, health, phaseGet, phaseSet, plan, rollback } from "./commands";
 import { DeployedLookup, defaultDeployedLookup } from "./deployed";
@@ -58,7 +59,7 @@ const GROUPS: Record<string, readonly string[]> = { phase: ["get", "set"], color
 const isoTime = z.string().datetime({ offset: true });
 
 function flag(p: ParsedArgs, name: string): string | undefined {
-    const v = p.flags[name];
+    const v = ownGet(p.flags, name);
     return typeof v === "string" ? v : undefined;
 }
 
@@ -163,7 +164,7 @@ function commandIndex(args: readonly string[]): number {
         const a = args[i];
         if (!a.startsWith("--")) return i;
         const name = a.slice(2).split("=")[0];
-        if (SPECS[name]?.kind === "string" && !a.includes("=")) i++;
+        if (ownGet(SPECS, name)?.kind === "string" && !a.includes("=")) i++;
     }
     return -1;
 }

@@ -12,6 +12,7 @@
  */
 import YAML, { isMap, isScalar } from "yaml";
 import { ConfigError, NAMESPACE, StackConfig, parseStackConfig } from "../config/schema";
+import { isSecureValue, placeholderKeysJson, sshKeyNamesUsed } from "../config/secrets-file";
 import { Phase, isPhase } from "../phases";
 import { CtlError, EXIT } from "./errors";
 import { parseYaml } from "./yamledit";
@@ -95,17 +96,18 @@ export function rawConfigOf(doc: YAML.Document.Parsed, file: string): RawConfigM
         if (r.secret) secretKeys.add(key);
         values[key] = typeof r.value === "string" ? r.value : JSON.stringify(r.value ?? null);
     }
+    const keyNames = () => sshKeyNamesUsed(data[`${PREFIX}nodes`], data[`${PREFIX}monitoring`]);
+    // sshPrivateKeys as ONE secure value (`pulumi config set --secret pve-migration:sshPrivateKeys
+    // '<json>'`): the object and its key names are encrypted; a redacted key stands in under
+    // each name the config uses, as a redacted leaf does in the per-leaf (`--path`) form.
+    if (isSecureValue(data[`${PREFIX}sshPrivateKeys`])) {
+        values.sshPrivateKeys = placeholderKeysJson(keyNames(), () => REDACTED);
+        notes.push(`${PREFIX}sshPrivateKeys is one secure value in ${file}: its key names are not checked here (pulumi up checks them)`);
+    }
     // Secrets the program needs but migration-ctl does not: stand-ins, with a note.
     const transport = values.transport ?? "ssh";
     if (transport === "ssh" && !("sshPrivateKeys" in values)) {
-        let names = ["default"];
-        try {
-            const nodes = JSON.parse(values.nodes ?? "[]") as { sshKey?: unknown }[];
-            names = [...new Set(nodes.map((n) => (typeof n?.sshKey === "string" ? n.sshKey : "default")))];
-        } catch {
-            // nodes is not JSON: parseStackConfig reports it.
-        }
-        values.sshPrivateKeys = JSON.stringify(Object.fromEntries(names.map((n) => [n, REDACTED])));
+        values.sshPrivateKeys = placeholderKeysJson(keyNames(), () => REDACTED);
         secretKeys.add("sshPrivateKeys");
         notes.push(`${PREFIX}sshPrivateKeys is not in ${file}; set it before pulumi up (pulumi config set --secret --path 'sshPrivateKeys.default' ...)`);
     }

@@ -20,6 +20,7 @@
  * `phaseEnteredAt`, `transition` and `verified` in place with the new `attempt` beside them:
  * the stack then says "the last attempt did not complete", never that it did.
  */
+import { ownGet, setOwn } from "../config/own";
 import { PHASES, Phase, isPhase, phaseIndex } from "../phases";
 
 /** One node's verify step: the phase it verified, when, in which transition. */
@@ -91,7 +92,7 @@ function asVerified(v: unknown): Record<string, VerifiedNode> {
     for (const [node, e] of Object.entries(v as Record<string, unknown>)) {
         const r = e as Record<string, unknown> | null;
         if (r && isPhase(r.phase) && typeof r.at === "string" && typeof r.transition === "string") {
-            out[node] = { phase: r.phase, at: r.at, transition: r.transition };
+            setOwn(out, node, { phase: r.phase, at: r.at, transition: r.transition });
         }
     }
     return out;
@@ -114,7 +115,7 @@ export function readDeployedOutputs(outputs: Readonly<Record<string, unknown>>):
         return { neverDeployed: false, complete: true, phase, enteredAt, verified };
     }
     const nodes = Array.isArray(outputs.nodes) ? outputs.nodes.map(String) : Object.keys(verified);
-    const everyNode = nodes.every((n) => verified[n]?.phase === attempt.to);
+    const everyNode = nodes.every((n) => ownGet(verified, n)?.phase === attempt.to);
     const complete = phase === attempt.to && transition?.id === attempt.id && everyNode;
     if (complete) return { neverDeployed: false, complete, phase: attempt.to, enteredAt, attempt, verified };
     return { neverDeployed: false, complete: false, phase: attempt.floor, attempt, verified };
@@ -169,7 +170,7 @@ export function planBasis(d: DeployedState, to: Phase): PlanBasis | { readonly e
 /** The common phase of every node's verify, which must be `to` (else the output rejects: nothing is recorded). */
 export function verifiedPhase(verified: Readonly<Record<string, VerifiedNode>>, nodes: readonly string[], to: Phase): Phase {
     for (const n of nodes) {
-        const v = verified[n];
+        const v = ownGet(verified, n);
         if (!v) throw new Error(`node ${n} has no verify result`);
         if (v.phase !== to) throw new Error(`node ${n} verified ${v.phase}, not ${to}`);
     }
@@ -182,6 +183,6 @@ export function verifiedPhase(verified: Readonly<Record<string, VerifiedNode>>, 
  */
 export function enteredAt(previous: DeployedState, phase: Phase, verified: Readonly<Record<string, VerifiedNode>>, nodes: readonly string[]): string {
     if (previous.complete && !previous.neverDeployed && previous.phase === phase && previous.enteredAt) return previous.enteredAt;
-    const times = nodes.map((n) => verified[n].at).sort();
+    const times = nodes.map((n) => ownGet(verified, n)?.at ?? "").sort();
     return times[times.length - 1];
 }

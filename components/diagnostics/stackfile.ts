@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { NAMESPACE, NODE_NAME_RE, DEFAULT_CLUSTER_CONFIG_PATH, DEFAULT_NODE_CONFIG_PATH } from "../config/schema";
+import { NAMESPACE, NODE_NAME_RE, DEFAULT_CLUSTER_CONFIG_PATH, DEFAULT_NODE_CONFIG_PATH, isHostAddress } from "../config/schema";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS, isPhase } from "../phases";
 
 export interface StackNode {
@@ -84,7 +84,8 @@ export function parseStackFile(text: string, stack: string, file: string, projec
         if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) throw bad(`nodes[${i}].port`, "must be a port number", port);
         const sshUser = o.sshUser ?? "root";
         if (typeof sshUser !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(sshUser)) throw bad(`nodes[${i}].sshUser`, "must be a POSIX user name", sshUser);
-        if (o.address !== undefined && (typeof o.address !== "string" || !/^[A-Za-z0-9.:-]+$/.test(o.address) || o.address.startsWith("-"))) {
+        // The program's own validator of node addresses (components/config/schema.ts isHostAddress).
+        if (o.address !== undefined && (typeof o.address !== "string" || !isHostAddress(o.address))) {
             throw bad(`nodes[${i}].address`, "must be an address or a DNS name", o.address);
         }
         if (o.hostKey !== undefined && (typeof o.hostKey !== "string" || !/^[a-z0-9-]+ [A-Za-z0-9+/]+={0,3}$/.test(o.hostKey))) {

@@ -2,6 +2,7 @@
  * A small, strict command-line parser shared by the gate and diagnostics CLIs.
  * Pure: takes argv, returns values or a UsageError naming the flag and the bad value.
  */
+import { hasOwn, ownGet } from "../config/own";
 
 export class UsageError extends Error {
     constructor(message: string) {
@@ -44,7 +45,7 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): ParsedArgs
         }
         const eq = arg.indexOf("=");
         const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-        const spec = specs[name];
+        const spec = ownGet(specs, name);
         if (spec === undefined) throw new UsageError(`unknown flag --${name}`);
         if (spec.kind === "boolean") {
             if (eq >= 0) throw new UsageError(`--${name} takes no value (got ${JSON.stringify(arg.slice(eq + 1))})`);
@@ -62,7 +63,7 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): ParsedArgs
             const prev = flags[name];
             flags[name] = [...(Array.isArray(prev) ? prev : []), value];
         } else {
-            if (name in flags) throw new UsageError(`--${name} given more than once`);
+            if (hasOwn(flags, name)) throw new UsageError(`--${name} given more than once`);
             flags[name] = value;
         }
     }
@@ -70,17 +71,17 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): ParsedArgs
 }
 
 export function str(p: ParsedArgs, name: string): string | undefined {
-    const v = p.flags[name];
+    const v = ownGet(p.flags, name);
     return typeof v === "string" ? v : undefined;
 }
 
 export function list(p: ParsedArgs, name: string): string[] {
-    const v = p.flags[name];
+    const v = ownGet(p.flags, name);
     return Array.isArray(v) ? v : [];
 }
 
 export function bool(p: ParsedArgs, name: string): boolean {
-    return p.flags[name] === true;
+    return ownGet(p.flags, name) === true;
 }
 
 /** A number flag: finite, >= min (and <= max), integer when asked. */

@@ -7,7 +7,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, hostKeySchema } from "../config/schema";
+import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, addressSchema, argWordSchema, hostKeySchema, missingKeyMessage, writePathSchema } from "../config/schema";
+import { BOUNDS } from "../config/bounds";
 import { formatPath } from "../evidence";
 import { AlertRulesError, parseAlertRulesConfig, renderAlertRulesYaml, renderPrometheusRule } from "../gates/rules";
 import { StepArgs, renderStepScript } from "../scripts";
@@ -25,19 +26,20 @@ export const MonitoringSchema = z
                 host: z
                     .object({
                         name: z.string().regex(NODE_NAME_RE, "must be a host name (letters, digits, '-')"),
-                        address: z.string().min(1).optional(),
+                        /** Validated exactly as the nodes' addresses are (addressSchema). */
+                        address: addressSchema.optional(),
                         port: z.number().int().min(1).max(65535).default(22),
                         sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
                         hostKey: hostKeySchema.optional(),
                         sshKey: z.string().min(1).default("default"),
                     })
                     .strict(),
-                path: z
-                    .string()
-                    .regex(/^\/(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._\/-]+$/, "must be an absolute path without '..'")
-                    .default("/etc/prometheus/rules/pve-network-migration.yml"),
+                path: writePathSchema(false).default("/etc/prometheus/rules/pve-network-migration.yml"),
                 /** Command that reloads Prometheus after the file changed. */
-                reload: z.array(z.string().min(1)).default(["systemctl", "reload", "prometheus"]),
+                reload: z
+                    .array(argWordSchema)
+                    .max(BOUNDS.commandArgs.max, `must have at most ${BOUNDS.commandArgs.max} arguments`)
+                    .default(["systemctl", "reload", "prometheus"]),
                 /** Check the rules with promtool before installing them. */
                 check: z.boolean().default(true),
             })
@@ -81,7 +83,7 @@ export function parseMonitoringConfig(raw: unknown, cfg: StackConfig): Monitorin
         if (!m.rulesFile.host.address) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.address: required with transport ssh`);
         if (!m.rulesFile.host.hostKey) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.hostKey: required with transport ssh (host keys are pinned)`);
         if (!cfg.sshKeyNames.includes(m.rulesFile.host.sshKey)) {
-            errors.push(`${NAMESPACE}:monitoring.rulesFile.host.sshKey: no entry '${m.rulesFile.host.sshKey}' in the secret ${NAMESPACE}:sshPrivateKeys`);
+            errors.push(missingKeyMessage("monitoring.rulesFile.host.sshKey", m.rulesFile.host.sshKey));
         }
     }
     if (errors.length > 0) throw new ConfigError(errors);

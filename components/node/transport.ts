@@ -15,7 +15,8 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeConfig, StackConfig } from "../config/schema";
+import { NodeConfig, StackConfig, missingKeyMessage } from "../config/schema";
+import { ownGet } from "../config/own";
 import { NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, stepCommandLine } from "../scripts";
 
 export interface StepCommandArgs {
@@ -100,13 +101,24 @@ export function localTransport(): Transport {
     };
 }
 
+/**
+ * The private key named `name`: an own key of the secret holding a string, never a member of
+ * Object.prototype (`constructor`, `toString`...). The config check refuses such a name first;
+ * this holds for every caller.
+ */
+export function privateKeyOf(keys: Readonly<Record<string, unknown>>, name: string): string {
+    const k = ownGet(keys, name);
+    if (typeof k !== "string" || k === "") throw new Error(missingKeyMessage("sshKey", name));
+    return k;
+}
+
 export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<string, string>>): Transport {
     const connection = (node: NodeConfig): command.types.input.remote.ConnectionArgs => ({
         host: node.address as string,
         port: node.port,
         user: node.sshUser,
         hostKey: node.hostKey,
-        privateKey: pulumi.output(privateKeys).apply((k) => k[node.sshKey]),
+        privateKey: pulumi.output(privateKeys).apply((k) => privateKeyOf(k, node.sshKey)),
         dialErrorLimit: cfg.ssh.dialErrorLimit,
         perDialTimeout: cfg.ssh.perDialTimeout,
     });

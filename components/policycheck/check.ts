@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import { PolicyPackConfig } from "@pulumi/policy";
 import { UsageError } from "../gates/argv";
+import { ownGet, setOwn } from "../config/own";
 import { Phase } from "../phases";
 import { plaintextSecretLeaves } from "../config/secrets-file";
 import { ProgramOptions, run as runProgram } from "../program";
@@ -70,16 +71,16 @@ export function deployedOutputs(
     const outputs: StackOutputsByName = {};
     const deployed = o.deployed ?? {};
     const fromState: DeployedState | undefined =
-        o.from !== undefined ? { phase: o.from, phaseEnteredAt: deployed[stack]?.phaseEnteredAt } : deployed[stack] ?? toState(configuredPhase(doc));
-    if (fromState) outputs[stack] = stateOutputs(fromState);
+        o.from !== undefined ? { phase: o.from, phaseEnteredAt: ownGet(deployed, stack)?.phaseEnteredAt } : ownGet(deployed, stack) ?? toState(configuredPhase(doc));
+    if (fromState) setOwn(outputs, stack, stateOutputs(fromState));
     const up = upstreamOf(doc);
     if (up !== undefined && up !== stack) {
-        let upState: DeployedState | undefined = deployed[up];
+        let upState: DeployedState | undefined = ownGet(deployed, up);
         if (!upState) {
             const file = stackFilePath(o.projectDir, up);
             if (fs.existsSync(file)) upState = toState(configuredPhase(readStackFile(file)));
         }
-        if (upState) outputs[up] = stateOutputs(upState);
+        if (upState) setOwn(outputs, up, stateOutputs(upState));
     }
     return { outputs, from: fromState?.phase };
 }

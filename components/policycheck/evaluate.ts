@@ -21,6 +21,7 @@ import {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { UsageError } from "../gates/argv";
+import { ownGet } from "../config/own";
 import { RecordedResource } from "./record";
 
 const proxy = require("@pulumi/policy/proxy") as {
@@ -112,7 +113,7 @@ export function resolvePackConfig(pack: PackDefinition, config: PolicyPackConfig
         if (key !== "all" && !byName.has(key)) throw new UsageError(`policy config: ${key} is not a policy of pack ${pack.name} (one of ${[...byName.keys()].join(", ")})`);
     }
     const levelOf = (key: string): EnforcementLevel | undefined => {
-        const c = config[key];
+        const c = ownGet(config as Record<string, PolicyPackConfig[string]>, key);
         const level = typeof c === "string" ? c : c?.enforcementLevel;
         if (level !== undefined && !LEVELS.includes(level)) {
             throw new UsageError(`policy config: ${key}.enforcementLevel must be one of ${LEVELS.join(", ")} (got ${JSON.stringify(level)})`);

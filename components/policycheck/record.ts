@@ -12,6 +12,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { ownGet } from "../config/own";
 
 // Internal to the SDKs (not in their typings): the policy server's own deserializer, and the
 // runtime functions the automation API and the SDK's setMocks use.
@@ -107,7 +108,7 @@ function mocks(o: RecordOptions): pulumi.runtime.Mocks {
         newResource(args) {
             if (args.type === "pulumi:pulumi:StackReference") {
                 const name = String(args.inputs.name).split("/").pop() as string;
-                return { id: args.inputs.name, state: { ...args.inputs, outputs: o.stackOutputs[name] ?? {}, secretOutputNames: [] } };
+                return { id: args.inputs.name, state: { ...args.inputs, outputs: ownGet(o.stackOutputs, name) ?? {}, secretOutputNames: [] } };
             }
             if (args.type === "random:index/randomId:RandomId") {
                 if (o.preview) return { id: undefined, state: { ...args.inputs } };

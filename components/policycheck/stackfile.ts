@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { NAMESPACE } from "../config/schema";
-import { isSecureValue } from "../config/secrets-file";
+import { setOwn } from "../config/own";
+import { isSecureValue, placeholderKeysJson, sshKeyNamesUsed } from "../config/secrets-file";
 import { UsageError } from "../gates/argv";
 import { Phase, isPhase } from "../phases";
 
@@ -99,7 +100,12 @@ export function engineConfig(doc: StackFileConfig): EngineConfig {
     const secretKeys: string[] = [];
     const placeholders: string[] = [];
     for (const [key, raw] of Object.entries(doc)) {
-        const { value, secure } = replaceSecure(raw, key);
+        // sshPrivateKeys as ONE secure value: a placeholder under each key name the config uses
+        // (sshKeyNamesUsed), as the per-leaf form gets one per leaf.
+        const { value, secure } =
+            key === `${NAMESPACE}:sshPrivateKeys` && isSecure(raw)
+                ? { value: JSON.parse(placeholderKeysJson(sshKeyNamesUsed(doc[`${NAMESPACE}:nodes`], doc[`${NAMESPACE}:monitoring`]), (n) => placeholderValue(`${key}.${n}`))), secure: true }
+                : replaceSecure(raw, key);
         if (secure) {
             secretKeys.push(key);
             placeholders.push(`${key}: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)`);
@@ -108,10 +114,7 @@ export function engineConfig(doc: StackFileConfig): EngineConfig {
     }
     const k = (name: string) => `${NAMESPACE}:${name}`;
     if ((doc[k("transport")] ?? "ssh") === "ssh" && !(k("sshPrivateKeys") in doc)) {
-        const nodes = Array.isArray(doc[k("nodes")]) ? (doc[k("nodes")] as unknown[]) : [];
-        const names = [...new Set(nodes.map((n) => ((n as { sshKey?: unknown })?.sshKey as string | undefined) ?? "default"))];
-        const keys = Object.fromEntries((names.length ? names : ["default"]).map((n) => [n, placeholderValue(`${k("sshPrivateKeys")}.${n}`)]));
-        config[k("sshPrivateKeys")] = JSON.stringify(keys);
+        config[k("sshPrivateKeys")] = placeholderKeysJson(sshKeyNamesUsed(doc[k("nodes")], doc[k("monitoring")]), (n) => placeholderValue(`${k("sshPrivateKeys")}.${n}`));
         secretKeys.push(k("sshPrivateKeys"));
         placeholders.push(`${k("sshPrivateKeys")}: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')`);
     }
@@ -149,7 +152,7 @@ export function parseDeployed(text: string, what: string): Record<string, Deploy
         if (s.phaseEnteredAt !== undefined && (typeof s.phaseEnteredAt !== "string" || Number.isNaN(Date.parse(s.phaseEnteredAt)))) {
             throw new UsageError(`${what}: ${stack}.phaseEnteredAt must be an ISO time (got ${JSON.stringify(s.phaseEnteredAt)})`);
         }
-        out[stack] = s.phaseEnteredAt !== undefined ? { phase: s.phase, phaseEnteredAt: s.phaseEnteredAt as string } : { phase: s.phase };
+        setOwn(out, stack, s.phaseEnteredAt !== undefined ? { phase: s.phase, phaseEnteredAt: s.phaseEnteredAt as string } : { phase: s.phase });
     }
     return out;
 }

@@ -9,6 +9,7 @@ import * as path from "path";
 import { stringify } from "smol-toml";
 import { Phase, phaseInfo } from "../phases";
 import { renderDiagnosticsFunction } from "../diagnostics/script";
+import { MAX_ARG_STRLEN, renderBoundsPrelude } from "../config/bounds";
 
 export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
@@ -37,6 +38,7 @@ export function renderStepScript(step: NodeStep): string {
         "pve_step_main() {",
         "exec </dev/null",
         `STEP=${step}`,
+        renderBoundsPrelude(),
         LIB,
         ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
@@ -148,7 +150,12 @@ export function stepCommandLine(args: StepArgs, how: StepInvocation): string {
         RUNNER_NAME,
         ...[how.step, node, String(limit), String(STEP_KILL_AFTER_SECONDS), ...stepArgv(args)].map(shQuote),
     ];
-    return (how.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
+    const line = (how.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
+    // The line is one argument of `sh -c` (locally and through sshd): Linux refuses it above MAX_ARG_STRLEN.
+    if (Buffer.byteLength(line, "utf8") >= MAX_ARG_STRLEN) {
+        throw new Error(`step ${how.step} on ${node}: the command line is ${Buffer.byteLength(line, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} a shell accepts as one argument`);
+    }
+    return line;
 }
 
 /** A registered step command line, read back. */

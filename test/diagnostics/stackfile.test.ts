@@ -36,6 +36,10 @@ test.each<[string, string]>([
     ["config:\n  pve-migration:nodes: []\n", "pve-migration:nodes: must be a list of {name, ...} (got [])"],
     ["config:\n  pve-migration:nodes:\n    - name: 'a;b'\n", 'pve-migration:nodes[0].name: must be a Proxmox VE node name (got "a;b")'],
     ["config:\n  pve-migration:nodes:\n    - name: a\n      address: '-oProxyCommand=x'\n", 'pve-migration:nodes[0].address: must be an address or a DNS name (got "-oProxyCommand=x")'],
+    // The program's validator of node addresses: malformed IPv6 and empty DNS labels too.
+    ["config:\n  pve-migration:nodes:\n    - name: a\n      address: ':::::'\n", 'pve-migration:nodes[0].address: must be an address or a DNS name (got ":::::")'],
+    ["config:\n  pve-migration:nodes:\n    - name: a\n      address: 'a..b'\n", 'pve-migration:nodes[0].address: must be an address or a DNS name (got "a..b")'],
+    ["config:\n  pve-migration:nodes:\n    - name: a\n      address: 'fe80::1%eth0'\n", 'pve-migration:nodes[0].address: must be an address or a DNS name (got "fe80::1%eth0")'],
     ["config:\n  pve-migration:nodes:\n    - name: a\n      port: 0\n", "pve-migration:nodes[0].port: must be a port number (got 0)"],
     ["config:\n  pve-migration:transport: local\n  pve-migration:nodes:\n    - name: a\n", "pve-migration:sandboxDir: required with transport local (got undefined)"],
     ["config:\n  pve-migration:nodes:\n    - name: a\n  pve-migration:migrationConfig:\n    path: etc/x.toml\n", 'pve-migration:migrationConfig.path: must be an absolute path without \'..\' (got "etc/x.toml")'],

@@ -56,6 +56,52 @@ describe("pve-migration:monitoring", () => {
     });
 });
 
+describe("pve-migration:monitoring.rulesFile.host.address: validated exactly as the nodes' addresses (one validator)", () => {
+    const nodeErrors = (address: string) => {
+        try {
+            cfgOf(values({ alerts: { perlBaselineSeconds: 0.8 }, rulesFile: fileTarget }, { nodes: JSON.stringify([{ name: "pve1", address, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINode1" }]) }));
+            return [];
+        } catch (e) {
+            return (e as ConfigError).errors;
+        }
+    };
+    const monitoringErrors = (address: string) => {
+        const v = values({ alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1", address, hostKey: HOSTKEY } } });
+        try {
+            parseMonitoringConfig(JSON.parse(v.monitoring), cfgOf(v));
+            return [];
+        } catch (e) {
+            return (e as ConfigError).errors;
+        }
+    };
+    const refused = [
+        "-oProxyCommand=touch /tmp/x",
+        "-p2222",
+        "10.30.0.5\n-oProxyCommand=x",
+        "mon1.example.internal\n",
+        " 10.30.0.5",
+        "10.30.0.5;reboot",
+        "$(reboot)",
+        "mon1 -oX",
+        "fe80::1%eth0",
+        "fe80::1%-oProxyCommand",
+        ":::::",
+        "1.2.3.4.5:",
+        "",
+        "a".repeat(64) + ".example",
+        "-mon1",
+    ];
+    test.each(refused.map((a) => [JSON.stringify(a), a]))("%s is refused for the monitoring host as for a node", (_n, address) => {
+        expect(monitoringErrors(address)).toEqual(["pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name"]);
+        expect(nodeErrors(address)).toEqual(["pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name"]);
+    });
+    const accepted = ["10.30.0.5", "fd00::5", "::1", "2001:db8::10.0.0.1", "mon1", "mon-1.example.internal", "a".repeat(63) + ".example"];
+    test.each(accepted.map((a) => [a]))("%s is accepted for both", (address) => {
+        expect(monitoringErrors(address)).toEqual([]);
+        expect(nodeErrors(address)).toEqual([]);
+    });
+});
+
 describe("the rules step on a sandbox monitoring host, with the real promtool", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-mon-"));
     const host = { name: "mon1", port: 22, sshUser: "root", sshKey: "default", root: path.join(dir, "mon1") };

@@ -263,7 +263,7 @@ describe("hostile values execute nothing", () => {
         }
     });
 
-    test("hostile paths, URLs and commands are data: files get literal names, downloads and commands fail", () => {
+    test("hostile paths, URLs and commands are data: paths refused (exit 64, nothing written), downloads and commands fail", () => {
         const lab = makeLab(["pve1"]);
         try {
             const cfg = lab.config("perl-only");
@@ -275,8 +275,10 @@ describe("hostile values execute nothing", () => {
                 });
             for (const p of payloads.slice(1, 4)) {
                 const pathCfg: StackConfig = { ...cfg, migrationConfig: { ...cfg.migrationConfig, path: `/etc/pve/x${p}/migration.toml` } };
-                expect(run("config", pathCfg).status).toBe(0);
-                expect(fs.existsSync(path.join(lab.sandbox, "cluster-pve", `x${p}`, "migration.toml"))).toBe(true);
+                // Outside the schema's characters (components/config/bounds.ts PATH_ERE): the script refuses it too.
+                const c = run("config", pathCfg);
+                expect([c.status, c.stderr]).toEqual([64, "pve-migration config: not a path of plain characters\n"]);
+                expect(fs.existsSync(path.join(lab.sandbox, "cluster-pve", `x${p}`))).toBe(false);
                 const urlCfg: StackConfig = { ...cfg, package: { ...cfg.package, path: undefined, url: `https://127.0.0.1:9/x${p}.deb` } };
                 const u = run("package", urlCfg);
                 expect(u.status).toBe(69);

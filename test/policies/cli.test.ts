@@ -51,6 +51,18 @@ const SNAPSHOT_URN =
 const NOTHING_STOPS = "with --skip-preview: no resource policy stops a step; the stack policies find nothing mandatory after the steps";
 
 describe("as a subprocess (npm run policy)", () => {
+    test("sshPrivateKeys as ONE secure value (pulumi config set --secret pve-migration:sshPrivateKeys '<json>'): the check passes", () => {
+        const file = writeStackFile("Pulumi.canary-a.yaml", stackConfig("canary-a", (c) => (c["pve-migration:sshPrivateKeys"] = { secure: "v1:AAAAwhole" })));
+        const r = npmPolicy("--stack", "canary-a", "--stack-file", file);
+        expect(r.stdout.trimEnd().split("\n").slice(1)).toEqual([
+            "note: pve-migration:sshPrivateKeys: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)",
+            PLACEHOLDER_NOTES[1],
+            NOTHING_STOPS,
+            "0 violation(s): 0 mandatory, 0 advisory -> passed",
+        ]);
+        expect([r.status, r.stderr.trim()]).toEqual([0, ""]);
+    });
+
     test("a skipped phase: exit 1, the violation with policy, resource and level", () => {
         const r = npmPolicy("--stack", "canary-a", "--from", "perl-only");
         expect(r.status).toBe(1);
@@ -137,6 +149,25 @@ describe("in-process", () => {
         expect(r.code).toBe(0);
         expect(r.stdout.split("\n")[1]).toBe(
             "note: pve-migration:sshPrivateKeys: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)",
+        );
+    });
+
+    // Both forms of the secret: per leaf (`--path 'sshPrivateKeys.default'`) and the whole object
+    // as ONE secure value (`pulumi config set --secret pve-migration:sshPrivateKeys '<json>'`).
+    const WHOLE = { secure: "v1:AAAAwholeObjectEncrypted" };
+    test.each([
+        ["canary-b", "per leaf", { default: { secure: "v1:AAAAencrypted" } }],
+        ["canary-b", "whole object", WHOLE],
+        ["prod", "per leaf", { default: { secure: "v1:AAAAencrypted" } }],
+        ["prod", "whole object", WHOLE],
+    ])("%s with sshPrivateKeys as a secret %s: the check runs and passes", async (stack, _form, keys) => {
+        const file = writeStackFile(`Pulumi.${stack}.yaml`, stackConfig(stack, (c) => (c["pve-migration:sshPrivateKeys"] = keys)));
+        const r = await cli("--stack", stack, "--stack-file", file, "--json");
+        expect([r.code, r.stderr]).toEqual([0, ""]);
+        const out = JSON.parse(r.stdout);
+        expect([out.passed, out.mandatory, out.advisory]).toEqual([true, 0, 0]);
+        expect(out.placeholders).toContain(
+            "pve-migration:sshPrivateKeys: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)",
         );
     });
 

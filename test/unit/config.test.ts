@@ -94,7 +94,7 @@ describe("stack config", () => {
         ["bad host key", [node({ hostKey: "AAAA" })], ["pve-migration:nodes[0].hostKey: must be an OpenSSH public host key ('ssh-ed25519 AAAA...')"]],
         ["bad port", [node({ port: 70000 })], ["pve-migration:nodes[0].port: Number must be less than or equal to 65535"]],
         ["duplicate names", [node({}), node({ name: "PVE1" })], ["pve-migration:nodes[1].name: duplicate node name PVE1 (also nodes[0])"]],
-        ["unknown key name", [node({ sshKey: "ops" })], ["pve-migration:nodes[0].sshKey: no entry 'ops' in the secret pve-migration:sshPrivateKeys"]],
+        ["unknown key name", [node({ sshKey: "ops" })], ['pve-migration:nodes[0].sshKey: no key "ops" in pve-migration:sshPrivateKeys']],
     ])("nodes: %s", (_name, nodes, expected) => {
         expect(errorsOf(withNodes(nodes as unknown[]))).toEqual(expected);
     });

@@ -53,12 +53,40 @@ is_write_phase() {
   esac
 }
 
+# The PVE_* bounds come from components/config/bounds.ts (generated before this prelude).
 check_unit_name() {
-  [[ $1 =~ ^[A-Za-z0-9@._-]+\.service$ ]] || usage "not a service name"
+  [[ $1 =~ $PVE_UNIT_NAME_ERE ]] || usage "not a service name"
+  [ "${#1}" -le "$PVE_MAX_UNIT_NAME_LENGTH" ] || usage "service name longer than $PVE_MAX_UNIT_NAME_LENGTH characters"
 }
 
 check_abs_path() {
   [[ $1 == /* && $1 != *$'\n'* && $1 != */../* && $1 != */.. ]] || usage "not an absolute path"
+}
+
+# check_write_path PATH: a path the step writes from the stack config, within the schema's bounds.
+check_write_path() {
+  local part parts=()
+  check_abs_path "$1"
+  [[ $1 =~ $PVE_PATH_ERE ]] || usage "not a path of plain characters"
+  [ "${#1}" -le "$PVE_MAX_PATH_LENGTH" ] || usage "path longer than $PVE_MAX_PATH_LENGTH characters"
+  IFS=/ read -r -a parts <<< "$1"
+  for part in "${parts[@]}"; do
+    [ "${#part}" -le "$PVE_MAX_PATH_COMPONENT_LENGTH" ] || usage "path part longer than $PVE_MAX_PATH_COMPONENT_LENGTH characters"
+  done
+}
+
+# check_count NAME VALUE MAX: VALUE is a whole number 1..MAX.
+check_count() {
+  if ! [[ $2 =~ ^[1-9][0-9]{0,5}$ ]] || [ "$2" -gt "$3" ]; then usage "--$1 must be 1..$3"; fi
+}
+
+# check_site_argv ARGV...: each command of at most PVE_MAX_COMMAND_ARGS words (checked by the
+# caller), each word of at most PVE_MAX_ARG_LENGTH characters.
+check_site_argv() {
+  local a
+  for a in "$@"; do
+    [ "${#a}" -le "$PVE_MAX_ARG_LENGTH" ] || usage "a command argument is longer than $PVE_MAX_ARG_LENGTH characters"
+  done
 }
 
 # Path of $1 under the node root ("/" on a real node, a sandbox folder in dev and tests).
@@ -78,7 +106,7 @@ init_step() {
   ROOT=${OPT[root]}
   check_abs_path "$ROOT"
   [ -d "$ROOT" ] || usage "root $ROOT is not a directory"
-  [[ ${OPT[node]} =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$ ]] || usage "--node is not a node name"
+  [[ ${OPT[node]} =~ $PVE_NODE_NAME_ERE ]] || usage "--node is not a node name"
   NODE=${OPT[node]}
   STATE_DIR=$(R /var/lib/pve-network-rs)
   local t_from t_to

@@ -1,7 +1,7 @@
 # config: write the migration config (migration.toml) atomically, mode 0640.
 # Options: --path ABS --content TEXT --sha256 HEX --require-quorum 0|1
 require_opts path content sha256 require-quorum
-check_abs_path "${OPT[path]}"
+check_write_path "${OPT[path]}"
 [[ ${OPT[sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
 TEMP_DIRS=("${OPT[path]%/*}")
 init_step

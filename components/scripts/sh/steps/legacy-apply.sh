@@ -3,11 +3,13 @@
 # restart the legacy service where it exists. Skips when the same interfaces were applied.
 # Options: --validate-argc N --legacy-service NAME -- VALIDATE_ARGV... APPLY_ARGV...
 require_opts validate-argc legacy-service
-[[ ${OPT[validate-argc]} =~ ^[1-9][0-9]?$ ]] || usage "--validate-argc must be a count"
+check_count validate-argc "${OPT[validate-argc]}" "$PVE_MAX_COMMAND_ARGS"
 check_unit_name "${OPT[legacy-service]}"
-init_step
 N=${OPT[validate-argc]}
 [ "${#CMD[@]}" -gt "$N" ] || usage "need the validate and apply commands after --"
+[ "$((${#CMD[@]} - N))" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the apply command has more than $PVE_MAX_COMMAND_ARGS arguments"
+check_site_argv "${CMD[@]}"
+init_step
 VALIDATE=("${CMD[@]:0:N}")
 APPLY=("${CMD[@]:N}")
 

@@ -8,7 +8,8 @@ require_opts version sha256 rust-service
 VERSION=${OPT[version]}
 SHA=${OPT[sha256]}
 RUST=${OPT[rust-service]}
-[[ $VERSION =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || usage "--version is not a Debian version"
+[[ $VERSION =~ $PVE_DEB_VERSION_ERE ]] || usage "--version is not a Debian version"
+[ "${#VERSION}" -le "$PVE_MAX_VERSION_LENGTH" ] || usage "--version is longer than $PVE_MAX_VERSION_LENGTH characters"
 [[ $SHA =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
 check_unit_name "$RUST"
 TEMP_DIRS=(/var/cache/pve-network-rs)

@@ -3,7 +3,9 @@
 # Prometheus is reloaded. A file that does not pass the check is never installed.
 # Options: --path ABS --content TEXT --sha256 HEX --check 0|1 [-- RELOAD_ARGV...]
 require_opts path content sha256 check
-check_abs_path "${OPT[path]}"
+check_write_path "${OPT[path]}"
+[ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the reload command has more than $PVE_MAX_COMMAND_ARGS arguments"
+check_site_argv "${CMD[@]}"
 [[ ${OPT[sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--sha256 must be 64 hex digits"
 TEMP_DIRS=("${OPT[path]%/*}")
 init_step

@@ -5,12 +5,12 @@
 # finished by the next one.
 # Options: --from --to --id --backup 0|1 --retention N --config-path P --rust-service S --middleware-service S
 require_opts id backup retention from config-path rust-service middleware-service
-check_abs_path "${OPT[config-path]}"
+check_write_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
 check_unit_name "${OPT[middleware-service]}"
 ID=${OPT[id]}
 [[ $ID =~ ^[0-9a-f]{4,64}$ ]] || usage "--id must be hex"
-[[ ${OPT[retention]} =~ ^[1-9][0-9]?$ ]] || usage "--retention must be 1..99"
+check_count retention "${OPT[retention]}" "$PVE_MAX_RETENTION"
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
 init_step
 

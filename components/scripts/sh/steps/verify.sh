@@ -4,10 +4,15 @@
 # the transition in progress.
 # Options: --transition ID --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service [-- VERIFY_ARGV...]
 require_opts version config-path config-sha256 daemon rust-service middleware-service
-check_abs_path "${OPT[config-path]}"
+check_write_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
 check_unit_name "${OPT[middleware-service]}"
 [[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
+if ! [[ ${OPT[version]} =~ $PVE_DEB_VERSION_ERE ]] || [ "${#OPT[version]}" -gt "$PVE_MAX_VERSION_LENGTH" ]; then
+  usage "--version is not a Debian version of at most $PVE_MAX_VERSION_LENGTH characters"
+fi
+[ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the verify command has more than $PVE_MAX_COMMAND_ARGS arguments"
+check_site_argv "${CMD[@]}"
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics)
 init_step
 
