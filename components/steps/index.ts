@@ -105,6 +105,10 @@ export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): S
                     content: toml,
                     sha256: sha256Text(toml),
                     "require-quorum": cfg.migrationConfig.scope === "cluster" && cfg.transport === "ssh" ? "1" : "0",
+                    // The nodes whose backup of this transition must exist first (only when it needs one).
+                    ...(transition(from, to).backupRequired
+                        ? { "backups-from": kind === "cluster-config" ? cfg.nodes.map((n) => n.name).join(",") : node.name }
+                        : {}),
                 },
             };
         case "services":

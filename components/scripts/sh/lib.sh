@@ -156,7 +156,9 @@ init_step() {
 # own temp files passes its $BASHPID).
 pve_temp_name() {
   [[ $2 =~ ^(\.|pve-)[^/]+$ ]] || fail 70 "pve_temp_name: bad temp file base $2"
-  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "$2" "${3:-$$}"
+  # The base is cut to 200 characters, so that the temp name (base, pid, six random characters)
+  # fits a file name of 255 whatever the target's name (components/config/bounds.ts).
+  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "${2:0:200}" "${3:-$$}"
 }
 
 # pve_mktemp DIR BASE: a new temp file named by pve_temp_name, owned by this step.

@@ -13,6 +13,8 @@ ID=${OPT[id]}
 check_count retention "${OPT[retention]}" "$PVE_MAX_RETENTION"
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
 init_step
+# The backup markers' folder (mark_backup below) is named after the node.
+remove_stale_temps "$(R "/etc/pve/nodes/$NODE/pve-network-rs")"
 
 atomic_write "$STATE_DIR/transition" 0644 "id=$ID
 from=$FROM
@@ -72,10 +74,20 @@ prune_backups() {
   done
 }
 
+# mark_backup NAME: a marker in this node's own pmxcfs folder, which every node sees: the config
+# step refuses to change the migration config of a transition that needs backups until every
+# node it covers has one (dependsOn orders it, but `pulumi up --target` can skip a snapshot).
+mark_backup() {
+  local marker
+  marker="$(R "/etc/pve/nodes/$NODE/pve-network-rs")/backup-$ID"
+  same_content "$marker" "$1" || atomic_write "$marker" 0644 "$1"
+}
+
 rm -rf -- "$BDIR"/.tmp-*
 for existing in "$BDIR"/*-"$ID"; do
   if backup_check "$existing" "${existing##*/}" "$ID"; then
     [ "$PERL_STATE" = 0 ] || record_perl_backup "${existing##*/}"
+    mark_backup "${existing##*/}"
     prune_backups
     finish_diagnostics
     if [ "$PRUNED" -gt 0 ]; then
@@ -117,6 +129,7 @@ sync -f -- "$TMP/MANIFEST.sha256" 2>/dev/null || true
 mv -- "$TMP" "$BDIR/$NAME"
 kill_point backup-renamed
 [ "$PERL_STATE" = 0 ] || record_perl_backup "$NAME"
+mark_backup "$NAME"
 
 prune_backups
 finish_diagnostics
