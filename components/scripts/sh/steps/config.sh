@@ -11,7 +11,11 @@ if same_content "$TARGET" "${OPT[content]}"; then
 fi
 [ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
 if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
-  bounded 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
+  # Read the whole report first: `pvecm status | grep -q` fails under pipefail once grep has
+  # matched and pvecm, still writing, dies of SIGPIPE (seen on the node lab). A failing pvecm
+  # leaves no "Quorate: Yes" line: not quorate.
+  QUORUM=$(bounded 30 pvecm status 2>/dev/null) || QUORUM=""
+  grep -Eq '^Quorate:[[:space:]]+Yes' <<<"$QUORUM" \
     || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"
 fi
 OLD=none
