@@ -11,7 +11,7 @@ import { Lab, startLab, teardown } from "../../lab";
 import { PHASES } from "../../components/phases";
 import { ReplayState } from "../support/replay";
 import { Up } from "../support/program-replay";
-import { LogLine, UnitState, migrationLog, ok, ranSteps, sh, unit, upLab } from "../support/lab-scenarios";
+import { Probe, UnitState, ok, probeAll, ranSteps, sh, unit, upLab } from "../support/lab-scenarios";
 
 jest.setTimeout(180_000);
 
@@ -53,100 +53,101 @@ async function run(phase: string): Promise<Up> {
     return r;
 }
 
+/** Units and migration.log of every node, one ssh session each. */
+const probes = () => probeAll(lab, [MW, RUST, NET]);
+const field = (p: Record<string, Probe>, u: string) => Object.fromEntries(Object.entries(p).map(([n, x]) => [n, x.units[u]]));
+
 /** Every node: the log lines this run added are exactly one per step that ran on it. */
-async function expectOneLogLinePerStep(r: Up, before: Record<string, LogLine[]>, from: string, to: string): Promise<void> {
+function expectOneLogLinePerStep(r: Up, before: Record<string, Probe>, after: Record<string, Probe>, from: string, to: string): void {
     const ran = ranSteps(lab, CLUSTER, r);
     for (const n of lab.nodes) {
-        const added = (await migrationLog(lab, n.name)).slice(before[n.name].length);
+        const added = after[n.name].log.slice(before[n.name].log.length);
         expect({ node: n.name, steps: added.map((l) => l.step).sort() }).toEqual({ node: n.name, steps: ran[n.name] });
         expect(added.map((l) => [l.node, l.from, l.to])).toEqual(added.map(() => [n.name, from, to]));
     }
 }
 
-async function logs(): Promise<Record<string, LogLine[]>> {
-    return Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await migrationLog(lab, n.name)])));
+/** The middleware restarted on every node between two probes (new MainPID, later ActiveEnterTimestamp). */
+function expectRestarted(before: Record<string, Probe>, after: Record<string, Probe>): void {
+    for (const n of lab.nodes) {
+        const [b, a] = [before[n.name].units[MW], after[n.name].units[MW]];
+        expect({ node: n.name, active: a.active, newPid: a.pid > 1 && a.pid !== b.pid, later: a.since > b.since }).toEqual({ node: n.name, active: "active", newPid: true, later: true });
+    }
 }
 
-async function units(name: string): Promise<Record<string, UnitState>> {
-    return Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await unit(lab, n.name, name)])));
-}
+const PROMOTION_STEPS = {
+    pve1: ["config", "package", "services", "snapshot", "units", "verify"],
+    pve2: ["package", "services", "snapshot", "units", "verify"],
+    pve3: ["package", "services", "snapshot", "units", "verify"],
+};
 
 describe("walk perl-only -> rust-full -> perl-only on the node lab, by the replay of registered resources", () => {
     it("perl-only -> rust-read-only: package installed, middleware started, the Rust daemon enabled and started; pve3 through sudo -n", async () => {
-        const before = await logs();
+        const before = await probes();
         const r = await run("rust-read-only");
-        expect(ranSteps(lab, CLUSTER, r)).toEqual({
-            pve1: ["config", "package", "services", "snapshot", "units", "verify"],
-            pve2: ["package", "services", "snapshot", "units", "verify"],
-            pve3: ["package", "services", "snapshot", "units", "verify"],
-        });
-        await expectOneLogLinePerStep(r, before, "perl-only", "rust-read-only");
+        const after = await probes();
+        expect(ranSteps(lab, CLUSTER, r)).toEqual(PROMOTION_STEPS);
+        expectOneLogLinePerStep(r, before, after, "perl-only", "rust-read-only");
         for (const n of lab.nodes) {
-            expect(await ok(lab, n.name, ["dpkg-query", "-W", "-f", "${Version}", "pve-network-rs"])).toBe(lab.version);
-            const rust = await unit(lab, n.name, RUST);
-            expect([rust.active, rust.enabled]).toEqual(["active", "enabled"]);
-            expect(rust.pid).toBeGreaterThan(1);
-            const mw = await unit(lab, n.name, MW);
-            expect(mw.active).toBe("active");
-            expect(mw.pid).toBeGreaterThan(1);
+            const { [MW]: mw, [RUST]: rust } = after[n.name].units;
+            expect({ node: n.name, rust: [rust.active, rust.enabled, rust.pid > 1], mw: [mw.active, mw.pid > 1] }).toEqual({
+                node: n.name,
+                rust: ["active", "enabled", true],
+                mw: ["active", true],
+            });
         }
+        expect(await ok(lab, "pve2", ["dpkg-query", "-W", "-f", "${Version}", "pve-network-rs"])).toBe(lab.version);
         // pve3's steps ran as pvemig through sudo -n, one sudo command per step (sudo's own log).
-        expect(await ok(lab, "pve3", ["journalctl", "-u", "ssh.service", "-o", "cat", "--no-pager"])).toMatch(/^Accepted publickey for pvemig from 10\.181\.0\.1 /m);
-        const sudo = (await ok(lab, "pve3", ["journalctl", "_COMM=sudo", "-o", "cat", "--no-pager"])).split("\n").filter((l) => l.includes("COMMAND="));
+        const journal = await ok(lab, "pve3", sh("journalctl -u ssh.service -o cat --no-pager; echo @@sudo; journalctl _COMM=sudo -o cat --no-pager"));
+        const [sshd, sudoLog] = journal.split("@@sudo\n");
+        expect(sshd).toMatch(/^Accepted publickey for pvemig from 10\.181\.0\.1 /m);
+        const sudo = sudoLog.split("\n").filter((l) => l.includes("COMMAND="));
         expect(sudo.map((l) => /^ *pvemig : PWD=\/home\/pvemig ; USER=root ; COMMAND=\/usr\/bin\/bash -c .* pve-migration-step (\S+) pve3 /.exec(l)?.[1] ?? l).sort()).toEqual(
-            ranSteps(lab, CLUSTER, r).pve3,
+            PROMOTION_STEPS.pve3,
         );
         expect(r.outputs.phase).toBe("rust-read-only");
     });
 
     it("the same phase again: every step re-run reports unchanged and restarts nothing; a third run runs nothing", async () => {
-        const mw = await units(MW);
-        const rust = await units(RUST);
-        const before = await logs();
+        const before = await probes();
         // The deployed phase is now rust-read-only: the plan is rust-read-only -> rust-read-only,
         // a new transition id, so the steps' inputs change and they run again (no snapshot: not a transition).
         const again = await run("rust-read-only");
+        const after = await probes();
         expect(ranSteps(lab, CLUSTER, again)).toEqual({
             pve1: ["config", "package", "services", "units", "verify"],
             pve2: ["package", "services", "units", "verify"],
             pve3: ["package", "services", "units", "verify"],
         });
-        await expectOneLogLinePerStep(again, before, "rust-read-only", "rust-read-only");
+        expectOneLogLinePerStep(again, before, after, "rust-read-only", "rust-read-only");
         for (const n of lab.nodes) {
-            const added = (await migrationLog(lab, n.name)).slice(before[n.name].length);
+            const added = after[n.name].log.slice(before[n.name].log.length);
             expect(added.filter((l) => l.result !== "unchanged").map((l) => [l.step, l.result])).toEqual([["verify", "ok"]]);
         }
-        expect(await units(MW)).toEqual(mw);
-        expect(await units(RUST)).toEqual(rust);
+        expect(field(after, MW)).toEqual(field(before, MW));
+        expect(field(after, RUST)).toEqual(field(before, RUST));
         const third = await run("rust-read-only");
         expect(third.ran).toEqual([]);
-        expect(await units(MW)).toEqual(mw);
     });
 
     for (const [from, to] of [["rust-read-only", "rust-basic-write"], ["rust-basic-write", "rust-advanced"], ["rust-advanced", "rust-sdn"], ["rust-sdn", "rust-full"]]) {
         it(`${from} -> ${to}: backup, migration.toml written once through pve1, the middleware restarted on every node, the daemon kept running`, async () => {
-            const mw = await units(MW);
-            const rust = await units(RUST);
-            const before = await logs();
+            const before = await probes();
             const r = await run(to);
-            expect(ranSteps(lab, CLUSTER, r)).toEqual({
-                pve1: ["config", "package", "services", "snapshot", "units", "verify"],
-                pve2: ["package", "services", "snapshot", "units", "verify"],
-                pve3: ["package", "services", "snapshot", "units", "verify"],
-            });
-            await expectOneLogLinePerStep(r, before, from, to);
-            const after = await units(MW);
+            const after = await probes();
+            expect(ranSteps(lab, CLUSTER, r)).toEqual(PROMOTION_STEPS);
+            expectOneLogLinePerStep(r, before, after, from, to);
+            expectRestarted(before, after);
+            expect(field(after, RUST)).toEqual(field(before, RUST));
+            const id = (r.outputs.transition as { id: string }).id;
             for (const n of lab.nodes) {
-                expect(after[n.name].pid).not.toBe(mw[n.name].pid);
-                expect(after[n.name].since).toBeGreaterThan(mw[n.name].since);
-                const snap = (await migrationLog(lab, n.name)).find((l) => l.to === to && l.step === "snapshot")!;
-                expect(snap.detail).toMatch(new RegExp(`^backup \\d{8}T\\d{6}Z-${(r.outputs.transition as { id: string }).id} taken \\(3 files\\)`));
+                const snap = after[n.name].log.find((l) => l.to === to && l.step === "snapshot")!;
+                expect(snap.detail).toMatch(new RegExp(`^backup \\d{8}T\\d{6}Z-${id} taken \\(3 files\\); pruned 0; diagnostics `));
             }
-            expect(await units(RUST)).toEqual(rust);
             expect(await ok(lab, "pve2", ["cat", "/etc/pve/network/migration.toml"])).toContain(`\nphase = "${to}"\n`);
             if (to === "rust-basic-write") {
                 // What the Rust side writes in the write phases: every node's interfaces, the cluster's sdn.cfg and storage.cfg.
-                for (const n of lab.nodes) await ok(lab, n.name, sh("printf '# written by pve-network-rs\\n' >> /etc/network/interfaces"));
+                await Promise.all(lab.nodes.map((n) => ok(lab, n.name, sh("printf '# written by pve-network-rs\\n' >> /etc/network/interfaces"))));
                 await ok(lab, "pve1", sh("printf 'zone: rust\\n\\ttype vlan\\n' >> /etc/pve/sdn.cfg; printf 'dir: rust\\n' >> /etc/pve/storage.cfg"));
             }
             expect(r.outputs.phase).toBe(to);
@@ -154,30 +155,29 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
     }
 
     it("rust-full -> perl-only in one run: daemon stopped and disabled, Perl-era files restored byte for byte, networking.service never restarted, outputs at perl-only", async () => {
-        const mw = await units(MW);
-        const before = await logs();
+        const before = await probes();
         const r = await run("perl-only");
+        const after = await probes();
         expect(ranSteps(lab, CLUSTER, r)).toEqual({
             pve1: ["config", "legacy-apply", "package", "restore", "restore", "services", "snapshot", "units", "verify"],
             pve2: ["legacy-apply", "package", "restore", "services", "snapshot", "units", "verify"],
             pve3: ["legacy-apply", "package", "restore", "services", "snapshot", "units", "verify"],
         });
-        await expectOneLogLinePerStep(r, before, "rust-full", "perl-only");
-        const after = await units(MW);
+        expectOneLogLinePerStep(r, before, after, "rust-full", "perl-only");
+        expectRestarted(before, after);
         for (const n of lab.nodes) {
-            const rust = await unit(lab, n.name, RUST);
-            expect([rust.active, rust.enabled, rust.pid]).toEqual(["inactive", "disabled", 0]);
-            expect(after[n.name].pid).not.toBe(mw[n.name].pid);
-            expect(after[n.name].since).toBeGreaterThan(mw[n.name].since);
-            for (const f of FILES) expect({ node: n.name, file: f, text: await ok(lab, n.name, ["cat", f]) }).toEqual({ node: n.name, file: f, text: perlEra[n.name][f] });
-            expect(await ok(lab, n.name, ["cat", "/etc/pve/network/migration.toml"])).toContain('\nphase = "perl-only"\n');
-            expect(await unit(lab, n.name, NET)).toEqual(network[n.name]);
+            const rust = after[n.name].units[RUST];
+            expect({ node: n.name, rust: [rust.active, rust.enabled, rust.pid] }).toEqual({ node: n.name, rust: ["inactive", "disabled", 0] });
+            // networking.service: the same activation since before the walk (never restarted).
+            expect({ node: n.name, net: after[n.name].units[NET] }).toEqual({ node: n.name, net: network[n.name] });
+            const files = await ok(lab, n.name, sh('for f; do printf "@@%s\\n" "$f"; cat -- "$f"; done', ...FILES));
+            expect(files).toBe(FILES.map((f) => `@@${f}\n${perlEra[n.name][f]}`).join(""));
             // The whole walk's transitions are in the log (each run's lines were checked one per step above).
-            const all = await migrationLog(lab, n.name);
-            expect(new Set(all.map((l) => `${l.from}>${l.to}`))).toEqual(
+            expect(new Set(after[n.name].log.map((l) => `${l.from}>${l.to}`))).toEqual(
                 new Set([...PHASES.slice(1).map((p, i) => `${PHASES[i]}>${p}`), "rust-read-only>rust-read-only", "rust-full>perl-only"]),
             );
         }
+        expect(await ok(lab, "pve3", ["cat", "/etc/pve/network/migration.toml"])).toContain('\nphase = "perl-only"\n');
         const id = (r.outputs.attempt as { id: string }).id;
         expect(r.outputs.phase).toBe("perl-only");
         expect(r.outputs.previousPhase).toBe("rust-full");

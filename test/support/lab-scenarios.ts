@@ -29,9 +29,39 @@ export interface UnitState {
 
 /** `systemctl show` of one unit on a node: MainPID, ActiveEnterTimestampMonotonic, ActiveState, UnitFileState. */
 export async function unit(lab: Lab, node: string, name: string): Promise<UnitState> {
-    const out = await ok(lab, node, ["systemctl", "show", "-p", "MainPID,ActiveEnterTimestampMonotonic,ActiveState,UnitFileState", "--", name]);
+    return parseShow(await ok(lab, node, ["systemctl", "show", "-p", "MainPID,ActiveEnterTimestampMonotonic,ActiveState,UnitFileState", "--", name]));
+}
+
+function parseShow(out: string): UnitState {
     const kv = Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
     return { pid: Number(kv.MainPID), since: Number(kv.ActiveEnterTimestampMonotonic), active: kv.ActiveState, enabled: kv.UnitFileState };
+}
+
+export interface Probe {
+    /** By unit name, in one `systemctl show` (see `unit`). */
+    readonly units: Record<string, UnitState>;
+    /** The node's migration.log, parsed (see `migrationLog`). */
+    readonly log: LogLine[];
+}
+
+const PROBE_SCRIPT =
+    'log=$1; shift; systemctl show -p MainPID,ActiveEnterTimestampMonotonic,ActiveState,UnitFileState -- "$@"; echo "@@log"; cat -- "$log" 2>/dev/null || true';
+
+/** Units and migration.log of one node in one ssh session. */
+export async function probe(lab: Lab, node: string, units: readonly string[]): Promise<Probe> {
+    const out = await ok(lab, node, sh(PROBE_SCRIPT, MIGRATION_LOG, ...units));
+    const [show, log] = out.split("@@log\n");
+    const blocks = show.trim().split(/\n\n+/);
+    if (blocks.length !== units.length) throw new Error(`${node}: systemctl show gave ${blocks.length} blocks for ${units.length} units`);
+    return {
+        units: Object.fromEntries(units.map((u, i) => [u, parseShow(blocks[i])])),
+        log: parseLog(node, log ?? ""),
+    };
+}
+
+/** `probe` of every node, in parallel. */
+export async function probeAll(lab: Lab, units: readonly string[]): Promise<Record<string, Probe>> {
+    return Object.fromEntries(await Promise.all(lab.nodes.map(async (n) => [n.name, await probe(lab, n.name, units)])));
 }
 
 export interface StackOptions {
@@ -90,13 +120,17 @@ export interface LogLine {
     readonly detail: string;
 }
 
+export const MIGRATION_LOG = "/var/log/pve-network/migration.log";
 const LOG_RE = /^\S+ node=(\S+) from=(\S+) to=(\S+) step=(\S+) result=(\S+) detail=(.*)$/;
 
 /** The node's /var/log/pve-network/migration.log, parsed (a line that does not parse fails). */
 export async function migrationLog(lab: Lab, node: string): Promise<LogLine[]> {
-    const r = await lab.exec(node, ["cat", "/var/log/pve-network/migration.log"]);
-    if (r.code !== 0) return [];
-    return r.stdout.split("\n").filter((l) => l !== "").map((l) => {
+    const r = await lab.exec(node, ["cat", MIGRATION_LOG]);
+    return r.code === 0 ? parseLog(node, r.stdout) : [];
+}
+
+function parseLog(node: string, text: string): LogLine[] {
+    return text.split("\n").filter((l) => l !== "").map((l) => {
         const m = LOG_RE.exec(l);
         if (!m) throw new Error(`${node}: migration.log line does not parse: ${l}`);
         return { node: m[1], from: m[2], to: m[3], step: m[4], result: m[5], detail: m[6] };
