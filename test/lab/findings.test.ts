@@ -125,7 +125,14 @@ describe("issue 10 findings on the node lab, by the replay of registered resourc
     it("an ssh-rsa host key is refused by parseStackConfig, and the replay's ssh pinned to it anyway fails at key exchange, before authenticating", async () => {
         // Give pve1 an RSA host key as well, as a Proxmox VE node has.
         await ok(lab, "pve1", sh("ssh-keygen -q -t rsa -b 2048 -N '' -f /etc/ssh/ssh_host_rsa_key && echo 'HostKey /etc/ssh/ssh_host_rsa_key' >> /etc/ssh/sshd_config.d/pve-lab.conf && systemctl reload ssh.service"));
-        const rsa = (await ok(lab, "pve1", ["cat", "/etc/ssh/ssh_host_rsa_key.pub"])).trim().split(/\s+/).slice(0, 2).join(" ");
+        // sshd re-executes itself on SIGHUP and listens again a moment later.
+        let pub = await lab.exec("pve1", ["cat", "/etc/ssh/ssh_host_rsa_key.pub"]);
+        for (const deadline = Date.now() + 10_000; pub.code === 255 && Date.now() < deadline; ) {
+            await new Promise((res) => setTimeout(res, 200));
+            pub = await lab.exec("pve1", ["cat", "/etc/ssh/ssh_host_rsa_key.pub"]);
+        }
+        expect(pub.code).toBe(0);
+        const rsa = pub.stdout.trim().split(/\s+/).slice(0, 2).join(" ");
         expect(rsa).toMatch(/^ssh-rsa AAAAB3NzaC1yc2E/);
 
         const { values, secretKeys } = stackValues(lab, { phase: "perl-only" });
