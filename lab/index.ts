@@ -208,9 +208,15 @@ export class Lab {
         prepareNodeRoot(root, n, this.dir(name), fs.readFileSync(`${this.privateKeyPath}.pub`, "utf8"));
         writeQuorum(this.dir(name, "lab"), true, i + 1, this.nodes.length);
         const log = fs.openSync(this.dir(name, "console.log"), "w", 0o600);
+        // Each node in a cgroup of its own: with --keep-unit, systemd-nspawn puts the container in
+        // "payload" below its own cgroup, which without a host systemd is the same for every node,
+        // so the nodes' systemd instances shared payload/system.slice/<unit> and one node's
+        // cleanup broke another's unit start (status=219/CGROUP at boot). The shell moves itself,
+        // then execs systemd-nspawn (same pid).
+        removeNodeCgroups(name);
         const child = spawn(
-            "systemd-nspawn",
-            ["--register=no", "--keep-unit", "-b", "-D", root, `--machine=${n.machine}`, `--network-bridge=${BRIDGE}`,
+            "sh",
+            ["-c", NSPAWN_IN_OWN_CGROUP, n.machine, "--register=no", "--keep-unit", "-b", "-D", root, `--machine=${n.machine}`, `--network-bridge=${BRIDGE}`,
                 `--bind=${this.pveDir}:/etc/pve`, `--bind-ro=${this.dir(name, "lab")}:/var/lib/pve-lab`, "--console=read-only"],
             { detached: true, stdio: ["ignore", log, log] },
         );
@@ -265,6 +271,7 @@ export class Lab {
         const pid = this.nspawnPid(name);
         if (pid) await stopNspawn(pid, name);
         for (const m of mountsUnder(this.dir(name, "root"))) mustRun(["umount", m]);
+        removeNodeCgroups(name);
         const s = this.readState();
         const pids = { ...s.pids };
         delete pids[name];
@@ -309,8 +316,38 @@ export class Lab {
     }
 }
 
+/** The cgroup hierarchies systemd-nspawn and the nodes' systemd use (cgroup v1 name=systemd, and v2). */
+const CGROUP_ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
+/** sh -c: $0 the node name; move into <root>/pve-lab/<node> of each hierarchy there is, exec nspawn. */
+const NSPAWN_IN_OWN_CGROUP =
+    'set -e; for r in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do ' +
+    '[ -f "$r/cgroup.procs" ] || continue; mkdir -p "$r/pve-lab/$0"; echo "$$" > "$r/pve-lab/$0/cgroup.procs"; ' +
+    'done; exec systemd-nspawn "$@"';
+
+/** Remove a stopped node's cgroups, deepest first (a cgroup that still has processes stays). */
+function removeNodeCgroups(name: string): void {
+    for (const r of CGROUP_ROOTS) {
+        const top = path.join(r, "pve-lab", name);
+        if (!fs.existsSync(top)) continue;
+        const dirs: string[] = [];
+        const walk = (d: string) => {
+            dirs.push(d);
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+        };
+        walk(top);
+        for (const d of dirs.reverse()) {
+            try {
+                fs.rmdirSync(d);
+            } catch {
+                /* busy: processes still in it */
+            }
+        }
+    }
+}
+
+// "sh": the moment between spawn and the wrapper's exec of systemd-nspawn (NSPAWN_IN_OWN_CGROUP).
 const isNspawnOf = (name: string) => (argv: string[]) =>
-    path.basename(argv[0] ?? "") === "systemd-nspawn" && argv.includes(`--machine=${name}`);
+    ["systemd-nspawn", "sh"].includes(path.basename(argv[0] ?? "")) && argv.includes(`--machine=${name}`);
 
 function writeQuorum(dir: string, quorate: boolean, nodeid: number, nodes: number): void {
     writeAtomic(path.join(dir, "quorum"), `quorate=${quorate ? 1 : 0}\nnodeid=${nodeid}\nnodes=${nodes}\n`);
@@ -403,6 +440,7 @@ export async function teardown(stateDir = LAB_STATE_DIR): Promise<void> {
     }
     if (fs.existsSync(stateDir)) for (const p of labNspawnPids(stateDir)) known.set(p.pid, p.machine);
     await Promise.all([...known].filter(([pid, name]) => processAlive(pid, isNspawnOf(name))).map(([pid, name]) => stopNspawn(pid, name)));
+    for (const name of new Set(known.values())) removeNodeCgroups(name);
     if (fs.existsSync(stateDir)) for (const m of mountsUnder(path.join(stateDir, "nodes"))) mustRun(["umount", m]);
     deleteBridge();
     fs.rmSync(sf, { force: true });
