@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose]`
+ * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab]`
  *
  * Issue 7's benchmarks: (1) plan + policy cost against ring size, one process per run;
  * (2) the rollback critical path from the registered graph, and the blue-green flip;
- * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do.
+ * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do;
+ * (5) a 3-node rollback on the node lab, step by step (where the lab can start).
  * Writes bench/results.md (or --out) with the machine, the date and each figure as
  * median [min–max], against the targets.
  */
@@ -17,24 +18,28 @@ import { applyColorFragment, flipColor, parseBlueGreenConfig } from "../componen
 import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
 import { codeState, load1, machine, sourceDigest } from "./machine";
 import { measureNodeSide } from "./node-side";
+import { measureLabRollback } from "./lab-rollback";
 import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
 import { summarize, Summary } from "./stats";
 import type { ProgramRequest, ProgramSample } from "./program-child";
 import { CLUSTER, KUBECONFIG, NOW, PROJECT_DIR, SECRET_KEYS, nodeNames, prodBlueGreen, ringValues } from "./stacks";
 
-export const USAGE = `usage: npm run bench -- [--quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose]
+export const USAGE = `usage: npm run bench -- [--quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab]
   --runs N       runs per figure (default 5; at least 1)
   --quick        3 runs per figure
   --sizes LIST   ring sizes for the plan and policy cost (default 3,32,256,1024)
   --out FILE     results file (default bench/results.md)
-  --no-diagnose  skip the diagnosis run (stack formatting, SDK promise count)`;
+  --no-diagnose  skip the diagnosis run (stack formatting, SDK promise count)
+  --no-lab       skip the rollback on the node lab (run by default where the lab can start: root, systemd-nspawn)`;
 
 export interface BenchOptions {
     readonly runs: number;
     readonly sizes: number[];
     readonly out: string;
     readonly diagnose: boolean;
+    /** Figure 5, the rollback on the node lab (where the lab can start). */
+    readonly lab: boolean;
 }
 
 export class UsageError extends Error {}
@@ -46,6 +51,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     let sizes = [3, 32, 256, 1024];
     let out = path.join(PROJECT_DIR, "bench", "results.md");
     let diagnose = true;
+    let lab = true;
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = () => {
@@ -79,6 +85,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
             case "--no-diagnose":
                 diagnose = false;
                 break;
+            case "--no-lab":
+                lab = false;
+                break;
             case "--help":
             case "-h":
                 throw new UsageError(USAGE);
@@ -87,7 +96,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         }
     }
     if (quick && runsSet) throw new UsageError("--quick and --runs: give one of them");
-    return { runs: quick ? 3 : runs, sizes, out, diagnose };
+    return { runs: quick ? 3 : runs, sizes, out, diagnose, lab };
 }
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -182,6 +191,10 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
         const floor = spawnFloor(Math.max(10, o.runs * 4));
         const nodeSide = measureNodeSide({ runs: o.runs, workDir: path.join(workDir, "node"), log });
 
+        log(`rollback rust-full -> perl-only on the node lab${o.lab ? "" : " (skipped: --no-lab)"}`);
+        const lab = measureLabRollback({ runs: o.runs, workDir: path.join(workDir, "lab"), projectDir: PROJECT_DIR, enabled: o.lab });
+        if ("skipped" in lab && o.lab) log(`node lab skipped: ${lab.skipped}`);
+
         const from: Phase = "rust-full";
         const to: Phase = "perl-only";
         const sizes: CostSize[] = [];
@@ -219,6 +232,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             cost: { from, to, sizes, diagnosis },
             paths: { rollbacks, flip: flipResult },
             nodeSide: { runs: o.runs, samples: nodeSide.samples, spawnFloor: floor, collector: nodeSide.collector },
+            lab,
         };
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });

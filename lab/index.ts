@@ -208,9 +208,15 @@ export class Lab {
         prepareNodeRoot(root, n, this.dir(name), fs.readFileSync(`${this.privateKeyPath}.pub`, "utf8"));
         writeQuorum(this.dir(name, "lab"), true, i + 1, this.nodes.length);
         const log = fs.openSync(this.dir(name, "console.log"), "w", 0o600);
+        // Each node in a cgroup of its own: with --keep-unit, systemd-nspawn puts the container in
+        // "payload" below its own cgroup, which without a host systemd is the same for every node,
+        // so the nodes' systemd instances shared payload/system.slice/<unit> and one node's
+        // cleanup broke another's unit start (status=219/CGROUP at boot). The shell moves itself,
+        // then execs systemd-nspawn (same pid).
+        removeNodeCgroups(name);
         const child = spawn(
-            "systemd-nspawn",
-            ["--register=no", "--keep-unit", "-b", "-D", root, `--machine=${n.machine}`, `--network-bridge=${BRIDGE}`,
+            "sh",
+            ["-c", NSPAWN_IN_OWN_CGROUP, n.machine, "--register=no", "--keep-unit", "-b", "-D", root, `--machine=${n.machine}`, `--network-bridge=${BRIDGE}`,
                 `--bind=${this.pveDir}:/etc/pve`, `--bind-ro=${this.dir(name, "lab")}:/var/lib/pve-lab`, "--console=read-only"],
             { detached: true, stdio: ["ignore", log, log] },
         );
@@ -238,8 +244,11 @@ export class Lab {
                 const r = run(["nsenter", "-t", String(leader), "-m", "-u", "-i", "-n", "-p", "--", "systemctl", "is-system-running"], { timeoutMs: 10_000 });
                 last = r.stdout.trim() || r.stderr.trim();
                 if (last === "degraded") {
-                    const failed = run(["nsenter", "-t", String(leader), "-m", "-u", "-i", "-n", "-p", "--", "systemctl", "--failed", "--plain", "--no-legend"]);
-                    throw new Error(`lab: node ${n.name} booted degraded; failed units: ${failed.stdout.trim()}`);
+                    const inNode = (...argv: string[]) => run(["nsenter", "-t", String(leader), "-m", "-u", "-i", "-n", "-p", "--", ...argv]).stdout.trim();
+                    const failed = inNode("systemctl", "--failed", "--plain", "--no-legend");
+                    const why = failed.split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean)
+                        .map((u) => `${u}: ${inNode("journalctl", "-b", "-u", u, "-o", "cat", "--no-pager", "-n", "8").split("\n").join(" | ")}`);
+                    throw new Error(`lab: node ${n.name} booted degraded; failed units: ${failed}; their journal: ${why.join("; ")}`);
                 }
                 if (last === "running") {
                     what = `sshd on ${n.address}:${n.port}`;
@@ -262,6 +271,7 @@ export class Lab {
         const pid = this.nspawnPid(name);
         if (pid) await stopNspawn(pid, name);
         for (const m of mountsUnder(this.dir(name, "root"))) mustRun(["umount", m]);
+        removeNodeCgroups(name);
         const s = this.readState();
         const pids = { ...s.pids };
         delete pids[name];
@@ -306,8 +316,38 @@ export class Lab {
     }
 }
 
+/** The cgroup hierarchies systemd-nspawn and the nodes' systemd use (cgroup v1 name=systemd, and v2). */
+const CGROUP_ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
+/** sh -c: $0 the node name; move into <root>/pve-lab/<node> of each hierarchy there is, exec nspawn. */
+const NSPAWN_IN_OWN_CGROUP =
+    'set -e; for r in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do ' +
+    '[ -f "$r/cgroup.procs" ] || continue; mkdir -p "$r/pve-lab/$0"; echo "$$" > "$r/pve-lab/$0/cgroup.procs"; ' +
+    'done; exec systemd-nspawn "$@"';
+
+/** Remove a stopped node's cgroups, deepest first (a cgroup that still has processes stays). */
+function removeNodeCgroups(name: string): void {
+    for (const r of CGROUP_ROOTS) {
+        const top = path.join(r, "pve-lab", name);
+        if (!fs.existsSync(top)) continue;
+        const dirs: string[] = [];
+        const walk = (d: string) => {
+            dirs.push(d);
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(path.join(d, e.name));
+        };
+        walk(top);
+        for (const d of dirs.reverse()) {
+            try {
+                fs.rmdirSync(d);
+            } catch {
+                /* busy: processes still in it */
+            }
+        }
+    }
+}
+
+// "sh": the moment between spawn and the wrapper's exec of systemd-nspawn (NSPAWN_IN_OWN_CGROUP).
 const isNspawnOf = (name: string) => (argv: string[]) =>
-    path.basename(argv[0] ?? "") === "systemd-nspawn" && argv.includes(`--machine=${name}`);
+    ["systemd-nspawn", "sh"].includes(path.basename(argv[0] ?? "")) && argv.includes(`--machine=${name}`);
 
 function writeQuorum(dir: string, quorate: boolean, nodeid: number, nodes: number): void {
     writeAtomic(path.join(dir, "quorum"), `quorate=${quorate ? 1 : 0}\nnodeid=${nodeid}\nnodes=${nodes}\n`);
@@ -346,6 +386,23 @@ async function stopNspawn(pid: number, name: string): Promise<void> {
 function prepareNodeRoot(root: string, n: LabNode, nodeDir: string, clientPub: string): void {
     writeAtomic(path.join(root, "etc/hostname"), `${n.name}\n`);
     writeAtomic(path.join(root, "etc/hosts"), `127.0.0.1\tlocalhost\n${n.address}\t${n.name}\n`);
+    // A volatile journal (in /run) and systemd-journal-flush.service masked: there is nothing to
+    // flush to /var/log/journal. That unit failed now and then at boot right after another lab's
+    // teardown (cause not captured; the boot then counts as degraded). The tests read only the
+    // journal of the current boot.
+    fs.mkdirSync(path.join(root, "etc/systemd/journald.conf.d"), { recursive: true });
+    writeAtomic(path.join(root, "etc/systemd/journald.conf.d/pve-lab.conf"), "[Journal]\nStorage=volatile\n");
+    const flush = path.join(root, "etc/systemd/system/systemd-journal-flush.service");
+    let masked = false;
+    try {
+        masked = fs.readlinkSync(flush) === "/dev/null";
+    } catch {
+        /* not there yet */
+    }
+    if (!masked) {
+        fs.rmSync(flush, { force: true });
+        fs.symlinkSync("/dev/null", flush);
+    }
     fs.copyFileSync(path.join(nodeDir, "ssh_host_ed25519_key"), path.join(root, "etc/ssh/ssh_host_ed25519_key"));
     fs.chmodSync(path.join(root, "etc/ssh/ssh_host_ed25519_key"), 0o600);
     fs.copyFileSync(path.join(nodeDir, "ssh_host_ed25519_key.pub"), path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"));
@@ -383,6 +440,7 @@ export async function teardown(stateDir = LAB_STATE_DIR): Promise<void> {
     }
     if (fs.existsSync(stateDir)) for (const p of labNspawnPids(stateDir)) known.set(p.pid, p.machine);
     await Promise.all([...known].filter(([pid, name]) => processAlive(pid, isNspawnOf(name))).map(([pid, name]) => stopNspawn(pid, name)));
+    for (const name of new Set(known.values())) removeNodeCgroups(name);
     if (fs.existsSync(stateDir)) for (const m of mountsUnder(path.join(stateDir, "nodes"))) mustRun(["umount", m]);
     deleteBridge();
     fs.rmSync(sf, { force: true });

@@ -50,7 +50,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-smoke-"));
         out = path.join(dir, "results.md");
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/run.ts", "--sizes", "3", "--runs", "1", "--out", out], {
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/run.ts", "--sizes", "3", "--runs", "1", "--no-lab", "--out", out], {
             cwd: ROOT,
             encoding: "utf8",
             timeout: 110_000,
@@ -76,17 +76,18 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "## 2. Rollback critical path",
             "## 3. Node-side script time",
             "## 4. No-op cost",
+            "## 5. Rollback on the node lab",
             "## Missed targets: why, and what would fix it",
         ]);
         const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
-        expect(text).toMatch(/^Written by `npm run bench -- --sizes 3 --runs 1 --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m);
+        expect(text).toMatch(/^Written by `npm run bench -- --sizes 3 --runs 1 --no-lab --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m);
         expect(text).toContain(`, ${nproc} CPUs (nproc), `);
         expect(text).toContain(`Node.js ${process.version}, `);
         expect(text).toMatch(/Load average \(1 min\) \d+\.\d\d at the start and \d+\.\d\d at the end/);
         expect(text).toContain("[min–max]; 1 run per figure");
     });
 
-    test("targets table: the six figures of issue 7; the 256- and 1024-node ones are not measured in this run", () => {
+    test("targets table: the six figures of issue 7 and the lab figure (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
         const rows = tableAfter(text, "## Targets");
         expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
         expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
@@ -96,8 +97,12 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["2. Blue-green flip, longest chain of changed resources", "1 step"],
             ["3. Rollback rust-full → perl-only, script time on a sandbox node (restarts excluded)", "< 300 ms"],
             ["4. Second run with nothing to do / the transition before it (worst pair)", "< 20 %"],
+            ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none in issue 7"],
         ]);
-        expect(rows.slice(1).map((r) => r[3])).toEqual(["not measured", "not measured", "met", "met", expect.stringMatching(/^(met|\*\*missed\*\*)$/), expect.stringMatching(/^(met|\*\*missed\*\*)$/)]);
+        expect(rows.slice(1).map((r) => r[3])).toEqual([
+            "not measured", "not measured", "met", "met", expect.stringMatching(/^(met|\*\*missed\*\*)$/), expect.stringMatching(/^(met|\*\*missed\*\*)$/), "no target",
+        ]);
+        expect(rows[7][2]).toBe("not measured (--no-lab)");
         expect(rows[3][2]).toBe("6 and 6");
         expect(rows[4][2]).toBe("1");
         // Every missed target has its why.
@@ -203,9 +208,10 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
 describe("parseBenchArgs", () => {
     const out = path.join(ROOT, "bench", "results.md");
     test.each([
-        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true }],
-        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out, diagnose: true }],
-        [["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"], { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false }],
+        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true }],
+        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true }],
+        [["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"], { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true }],
+        [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false }],
     ])("%j", (argv, expected) => {
         expect(parseBenchArgs(argv)).toEqual(expected);
     });

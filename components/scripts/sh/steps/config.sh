@@ -24,7 +24,11 @@ if [ -n "${OPT[backups-from]:-}" ]; then
   done
 fi
 if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
-  bounded 30 pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes' \
+  # Read the whole report first: `pvecm status | grep -q` fails under pipefail once grep has
+  # matched and pvecm, still writing, dies of SIGPIPE (seen on the node lab). A failing pvecm
+  # leaves no "Quorate: Yes" line: not quorate.
+  QUORUM=$(bounded 30 pvecm status 2>/dev/null) || QUORUM=""
+  grep -Eq '^Quorate:[[:space:]]+Yes' <<<"$QUORUM" \
     || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"
 fi
 OLD=none

@@ -1,0 +1,89 @@
+/**
+ * Figure 5 of the benchmarks (the rollback on the node lab): its pure parts, on given samples
+ * (bench/report.ts labStepRows, the verdict row and section 5 of renderResults). The lab run
+ * itself is bench/lab-child.ts, measured by `npm run bench` where the lab can start.
+ */
+import { LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
+import { labUnavailable } from "../../bench/lab-rollback";
+
+const sample = (wallMs: number, steps: [string, number, number][]): LabRollbackSample => ({
+    nodes: 3,
+    wallMs,
+    steps: steps.map(([name, startMs, endMs]) => ({ name, startMs, endMs })),
+});
+
+const SAMPLES = [
+    sample(6000, [["pve1-snapshot", 400, 1100], ["pve2-snapshot", 410, 1200], ["pve-lab-cluster-config", 1210, 1600]]),
+    sample(5000, [["pve2-snapshot", 300, 900], ["pve1-snapshot", 320, 1000], ["pve-lab-cluster-config", 1010, 1500]]),
+    sample(7000, [["pve1-snapshot", 500, 1300], ["pve2-snapshot", 450, 1250], ["pve-lab-cluster-config", 1310, 1800]]),
+];
+
+/** The smallest BenchData the verdicts and the lab section read (other figures not measured). */
+function data(lab: BenchData["lab"]): BenchData {
+    return {
+        date: new Date("2026-12-01T00:00:00Z"),
+        argv: [],
+        durationS: 1,
+        machine: { cpuModel: "cpu", nproc: 2, memoryGiB: 4, node: "v24", os: "linux" },
+        code: { commit: "abc", uncommitted: [] },
+        digest: { start: "d", end: "d" },
+        loadStart: 0,
+        loadEnd: 0,
+        runs: 3,
+        cost: { from: "rust-full", to: "perl-only", sizes: [] },
+        paths: { rollbacks: [], flip: { nodes: 3, changed: [], chain: ["a"], secondRunChanged: 0, problems: [] } },
+        nodeSide: { runs: 0, samples: [], spawnFloor: { n: 1, median: 1, min: 1, max: 1 }, collector: { n: 1, median: 1, min: 1, max: 1 } },
+        lab,
+    } as unknown as BenchData;
+}
+
+describe("figure 5: the rollback on the node lab", () => {
+    test("labStepRows: start, end and duration per step over the runs, in order of median start", () => {
+        expect(labStepRows(SAMPLES)).toEqual([
+            { name: "pve1-snapshot", start: { n: 3, median: 400, min: 320, max: 500 }, end: { n: 3, median: 1100, min: 1000, max: 1300 }, duration: { n: 3, median: 700, min: 680, max: 800 } },
+            { name: "pve2-snapshot", start: { n: 3, median: 410, min: 300, max: 450 }, end: { n: 3, median: 1200, min: 900, max: 1250 }, duration: { n: 3, median: 790, min: 600, max: 800 } },
+            { name: "pve-lab-cluster-config", start: { n: 3, median: 1210, min: 1010, max: 1310 }, end: { n: 3, median: 1600, min: 1500, max: 1800 }, duration: { n: 3, median: 490, min: 390, max: 490 } },
+        ]);
+    });
+
+    test("runs that ran other steps are refused", () => {
+        const other = sample(5000, [["pve1-snapshot", 1, 2]]);
+        expect(() => labStepRows([SAMPLES[0], other])).toThrow(
+            "lab rollback run 2 ran other steps (pve1-snapshot) than run 1 (pve-lab-cluster-config, pve1-snapshot, pve2-snapshot)",
+        );
+    });
+
+    test("the verdict row has no target; the section has the wall time and one row per step", () => {
+        const d = data({ nodes: 3, samples: SAMPLES });
+        expect(verdicts(d).pop()).toEqual({
+            figure: "5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time",
+            target: "none in issue 7",
+            measured: "6.00 [5.00–7.00] s",
+            met: undefined,
+            noTarget: true,
+        });
+        const text = renderResults(d);
+        expect(text).toContain("| 5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time | none in issue 7 | 6.00 [5.00–7.00] s | no target |\n");
+        const section = text.slice(text.indexOf("## 5. Rollback on the node lab"), text.indexOf("## Missed targets"));
+        expect(section).toContain("Wall time of the run (the program and every step): 6.00 [5.00–7.00] s; the last step ends at 1600 [1500–1800] ms.");
+        expect(section.split("\n").filter((l) => l.startsWith("| pve"))).toEqual([
+            "| pve1-snapshot | 400 [320–500] | 1100 [1000–1300] | 700 [680–800] |",
+            "| pve2-snapshot | 410 [300–450] | 1200 [900–1250] | 790 [600–800] |",
+            "| pve-lab-cluster-config | 1210 [1010–1310] | 1600 [1500–1800] | 490 [390–490] |",
+        ]);
+    });
+
+    test("skipped: the row and the section say why", () => {
+        const d = data({ skipped: "--no-lab" });
+        expect(verdicts(d).pop()?.measured).toBe("not measured (--no-lab)");
+        expect(renderResults(d)).toContain(
+            "## 5. Rollback on the node lab\n\nNot measured: --no-lab. It needs root, systemd-nspawn and debootstrap (lab/host.ts), and is left out with `--no-lab`.\n",
+        );
+    });
+
+    test("labUnavailable says why the lab cannot start, or nothing where it can", () => {
+        const why = labUnavailable();
+        if (process.getuid?.() !== 0) expect(why).toBe("lab: the node lab needs root (systemd-nspawn, overlay mounts, a bridge); run it as root");
+        else expect(why === undefined || /^lab: .* is missing: install /.test(why)).toBe(true);
+    });
+});
