@@ -426,7 +426,7 @@ function noopSection(d: BenchData): string {
         "## 4. No-op cost",
         "",
         `A second run of the plan with nothing to do, on the node root the transition just converged: every step must report \`unchanged\` or \`ok\` and nothing but the decision log may change (checked on all ${n.length} second runs, by hashing every file of the sandbox before and after). ` +
-            `Under Pulumi a second \`pulumi up\` with the same config does not even run the steps: the program registers the same inputs (section 2: ${d.paths.flip.secondRunChanged} resources change), so the engine has nothing to update. The figure below is the cost when the steps do run again (a replaced resource, a manual re-run).`,
+            `Under Pulumi the first \`pulumi up\` after a transition runs the steady-state plan once (every step carries the transition id, which the no-change plan's record renews); a further \`pulumi up\` with the same config runs no step: the program registers the same inputs (section 2: ${d.paths.flip.secondRunChanged} resources change), so the engine has nothing to update. The figure below is the cost of that one run of the steady-state plan (and of a replaced resource or a manual re-run).`,
         "",
         table(["second run at", "script time (ms)", "after", "transition (ms)", "ratio of medians"], rows),
     ].join("\n");
@@ -512,7 +512,7 @@ function whyText(d: BenchData, m: Verdict): string {
         const perStep = summarize(noop.flatMap((s) => s.steps.map((x) => x.ms)));
         return (
             `Why: a second run still runs every step of the steady-state plan (${noop[0]?.steps.length ?? "?"} steps), and a step that finds nothing to do pays the same fixed cost as one that acts (process start, prelude, lock, its own checks with dpkg-query, sha256sum, systemctl --root and the verify command, the decision line): ${formatSummary(perStep, 1)} ms per no-op step against a floor of ${d.nodeSide.spawnFloor.median.toFixed(1)} ms per process start. ` +
-            "A transition is only a few steps more, so the ratio stays far above 20 % while each step re-checks on its own. What would fix it: one check per node first, comparing the node's recorded state (phase, config sha256, package version, unit enablement) with the plan and ending the other steps at once when nothing differs. Under Pulumi the no-op costs no script time at all: the inputs do not change, so no step runs."
+            "A transition is only a few steps more, so the ratio stays far above 20 % while each step re-checks on its own. What would fix it: one check per node first, comparing the node's recorded state (phase, config sha256, package version, unit enablement) with the plan and ending the other steps at once when nothing differs. Under Pulumi this cost is paid once, on the first `pulumi up` after a transition; later no-op runs run no step."
         );
     }
     return "";
