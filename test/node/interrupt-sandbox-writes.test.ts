@@ -31,10 +31,35 @@ const SYSCALLS = [
  * their directory descriptor, else to the process's working folder, followed through chdir,
  * fchdir and forks (`mkdir -p` works by chdir). Failed calls wrote nothing.
  */
+/**
+ * strace -f interleaves processes: a call another process interrupts is printed as
+ * `PID call(args <unfinished ...>` and later `PID <... call resumed>rest`. Join each pair into
+ * one line, in the order the calls ended.
+ */
+export function joinResumed(log: string): string[] {
+    const pending = new Map<string, string>();
+    const out: string[] = [];
+    for (const line of log.split("\n")) {
+        const u = /^(\d+) +(.*) <unfinished \.\.\.>$/.exec(line);
+        if (u) {
+            pending.set(u[1], `${u[1]} ${u[2]}`);
+            continue;
+        }
+        const r = /^(\d+) +<\.\.\. \w+ resumed>(.*)$/.exec(line);
+        if (r && pending.has(r[1])) {
+            out.push(`${pending.get(r[1])}${r[2]}`);
+            pending.delete(r[1]);
+            continue;
+        }
+        out.push(line);
+    }
+    return out;
+}
+
 export function writtenPaths(log: string): string[] {
     const out = new Set<string>();
     const cwd = new Map<string, string>();
-    for (const line of log.split("\n")) {
+    for (const line of joinResumed(log)) {
         const m = /^(\d+) +(\w+)\((.*)\) += (-?\d+)(<[^>]*>)?/.exec(line);
         if (!m || Number(m[4]) < 0) continue;
         const [, pid, call, args, ret, fdPath] = m;
@@ -81,6 +106,13 @@ export function writtenPaths(log: string): string[] {
     }
     return [...out].sort();
 }
+
+test("joinResumed joins a call another process interrupted (strace -f)", () => {
+    expect(
+        joinResumed(['8988  mkdir(".tmp-x", 0777 <unfinished ...>', '8999  openat(AT_FDCWD</a>, "b", O_RDONLY) = 3</a/b>', "8988  <... mkdir resumed>)          = 0"].join("\n")),
+    ).toEqual(['8999  openat(AT_FDCWD</a>, "b", O_RDONLY) = 3</a/b>', '8988 mkdir(".tmp-x", 0777)          = 0']);
+    expect(writtenPaths(['8988 chdir("/r/backups") = 0', '8988  mkdir(".tmp-x", 0777 <unfinished ...>', "8988  <... mkdir resumed>) = 0"].join("\n"))).toEqual(["/r/backups/.tmp-x"]);
+});
 
 test("writtenPaths reads opens for writing, renames with folders and relative paths, and skips reads and failures", () => {
     const log = [
