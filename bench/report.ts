@@ -396,7 +396,7 @@ function nodeSection(d: BenchData): string {
     return [
         "## 3. Node-side script time",
         "",
-        `The rendered step scripts run with bash on a sandbox node root, exactly as the local transport runs them (components/sandbox/run.ts: \`/bin/sh -c 'bash -s -- <args>'\`, script on stdin), one step after another: a one-node cluster with the cluster-wide migration.toml, so the node runs the cluster steps too, as the writer node does. Script time is the sum of the steps' times, each from spawn to exit. ` +
+        `The rendered step scripts run with bash on a sandbox node root, exactly as the local transport runs them (components/sandbox/run.ts: \`/bin/sh -c\` on the step runner, which starts \`timeout -k 10 <limit> bash -s -- <args>\`, script on stdin), one step after another: a one-node cluster with the cluster-wide migration.toml, so the node runs the cluster steps too, as the writer node does. Script time is the sum of the steps' times, each from spawn to exit. ` +
             `${d.nodeSide.runs} walk(s) per rollback source: fresh root, first deployment, promotions one phase at a time, a second run, Rust's writes, the rollback, a second run. A rollback from a write phase restores the latest verified backup (its manifest checked before anything is restored), and every rollback must bring back the Perl-era files byte for byte, or the benchmark fails.`,
         "",
         `**Service restarts are excluded**: the sandbox has no service manager, so the scripts skip them and log that they did (${skipped.map((s) => `“${s}”`).join(", ") || "none seen"}); unit enablement is changed with \`systemctl --root\`. On a real node the restart of the middleware (and the stop of the Rust daemon) come on top.`,
