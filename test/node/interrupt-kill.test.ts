@@ -137,13 +137,18 @@ const scenarios: Scenario[] = [
             { name: "finished" },
         ],
         rerun: {
-            "backup-renamed": /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre exists\n$/,
-            "pruned-one": /result=unchanged detail=backup \d{8}T\d{6}Z-cafe exists and verifies; diagnostics \d{8}T\d{6}Z-cafe-pre exists\n$/,
+            // The pre-transition bundle is collected beside the backup: whether the collector had
+            // finished when the step was killed depends on timing; if not, the re-run collects it
+            // (check() asserts that it exists either way).
+            "backup-renamed": /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
+            "pruned-one": /result=unchanged detail=backup \d{8}T\d{6}Z-cafe exists and verifies; diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
             "backup-staged": /result=changed detail=backup \d{8}T\d{6}Z-cafe taken \(5 files\); pruned 1; diagnostics /,
         },
         check(site) {
             const backups = fs.readdirSync(path.join(site.root, "var/lib/pve-network-rs/backups")).sort();
             expect(backups.map((b) => b.replace(/^\d{8}T\d{6}Z-/, ""))).toEqual(["a4a4", "cafe"]);
+            const bundles = fs.readdirSync(path.join(site.root, "var/lib/pve-network-rs/diagnostics")).filter((f) => /-cafe-pre\.tar\.gz$/.test(f));
+            expect(bundles).toHaveLength(1);
         },
     },
     {
