@@ -1,7 +1,7 @@
 /**
  * The chart shipped in the repo: the values the component passes for every example stack
  * validate against values.schema.json (as Helm checks at install), wrong values fail it, and the
- * templates only read values the schema defines. No Helm binary here: templates are not rendered.
+ * templates only read values the schema defines. (A real Helm renders and lints the chart in helm.test.ts.)
  */
 import * as fs from "fs";
 import * as path from "path";
