@@ -192,8 +192,8 @@ function checkOne(name: string, input: CheckInput): CheckStackReport {
         );
     } else if (hs.config && up?.ok) {
         const stay = previousPhase(phase) ?? phase;
-        for (const r of ringReasons(hs.config, stay, phase, up.info, ctx.now, false)) {
-            warnings.push(`${r}; a rollback is never blocked, but ${name} should follow its upstream back`);
+        for (const r of ringReasons(hs.config, stay, phase, up.info, ctx.now, false, true)) {
+            warnings.push(`${r}; a warning only: a rollback of the upstream never blocks a pull request`);
         }
     }
     return report();

@@ -165,6 +165,11 @@ export function rollback(s: Session, stack: string, toArg: string | undefined, d
     const from = cfg.phase;
     const to = toArg !== undefined ? parsePhaseArg(toArg, "--to") : previousPhase(from);
     if (to === undefined) throw new CtlError(EXIT.REFUSED, `refused: ${stack} is in perl-only, the lowest phase; nothing to roll back to`);
+    if (to === from) {
+        // As phase set does: the file already says it, so a `rollback ... && pulumi up` goes on.
+        s.out(`${stack}: already in ${to}; nothing to change\n`);
+        return EXIT.OK;
+    }
     if (phaseIndex(to) >= phaseIndex(from)) {
         throw new CtlError(EXIT.REFUSED, `refused: --to ${to} is not lower than ${stack}'s configured phase ${from}; a rollback goes to a lower phase (promote with phase set)`);
     }
@@ -254,10 +259,34 @@ export function check(s: Session, baseRev: string, json: boolean): number {
 
 const BLUE_GREEN = `${PREFIX}blueGreen`;
 
-function blueGreenOf(st: { file: string; text: string }): { raw: unknown; cfg: ReturnType<typeof parseBlueGreenConfig> } {
-    const data = parseYaml(st.text, st.file).toJS() as { config?: Record<string, unknown> } | null;
-    const raw = data?.config?.[BLUE_GREEN];
-    if (raw === undefined) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: ${BLUE_GREEN} is not set (this stack has no blue-green releases)`);
+function rawBlueGreen(text: string, file: string): unknown {
+    const data = parseYaml(text, file).toJS() as { config?: Record<string, unknown> } | null;
+    return data?.config?.[BLUE_GREEN];
+}
+
+/** Stacks of the working tree whose file sets pve-migration:blueGreen (a malformed file is left out). */
+function blueGreenStacks(repo: string): string[] {
+    return listStacks(repo).filter((name) => {
+        try {
+            return rawBlueGreen(readStackText(repo, name), stackFileRel(name)) !== undefined;
+        } catch (e) {
+            if (e instanceof CtlError) return false;
+            throw e;
+        }
+    });
+}
+
+function blueGreenOf(s: Session, sub: string, st: { stack: string; file: string; text: string }): { raw: unknown; cfg: ReturnType<typeof parseBlueGreenConfig> } {
+    const raw = rawBlueGreen(st.text, st.file);
+    if (raw === undefined) {
+        // The stack is valid; the command does not apply to it: a bad --stack value (exit 2).
+        const with_ = blueGreenStacks(s.repo);
+        throw new CtlError(
+            EXIT.USAGE,
+            `color ${sub}: --stack ${st.stack}: ${st.file} does not set ${BLUE_GREEN}, so ${st.stack} has no blue-green releases ` +
+                `(stacks that have: ${with_.join(", ") || "none"})`,
+        );
+    }
     try {
         return { raw, cfg: parseBlueGreenConfig(raw) };
     } catch (e) {
@@ -269,7 +298,7 @@ function blueGreenOf(st: { file: string; text: string }): { raw: unknown; cfg: R
 export function colorCommand(s: Session, sub: string, colorArg: string | undefined, stack: string, json: boolean, dryRun: boolean): number {
     const file = stackFileRel(stack);
     const text = readStackText(s.repo, stack);
-    const { raw, cfg } = blueGreenOf({ file, text });
+    const { raw, cfg } = blueGreenOf(s, sub, { stack, file, text });
     if (sub === "get") {
         const status = colorStatus(cfg, s.now);
         s.out(json ? JSON.stringify({ schemaVersion: 1, command: "color get", stack, ...status }, null, 2) + "\n" : formatColorStatus(status) + "\n");

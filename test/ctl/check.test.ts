@@ -220,7 +220,7 @@ describe("check: ring order", () => {
         let r = await checkJson(["--deployed-file", noDeployed]);
         expect(r.code).toBe(EXIT.VIOLATIONS);
         expect(stackOf(r.report, "canary-b").violations).toEqual([
-            "pve-migration:phase: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (an unknown time of 7d0h)",
+            "pve-migration:phase: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; migration-ctl reads it from pulumi stack output, from --deployed-file, or from canary-a's passing evidence stacks/evidence/canary-a/rust-basic-write.json",
         ]);
 
         // Deployed 3 days ago: still not soaked.
@@ -268,7 +268,7 @@ describe("check: rollbacks and several stacks", () => {
             "rollback rust-sdn -> perl-only: allowed at any time, no evidence needed; pulumi up restores the latest verified backup (leaving the write phases)",
         ]);
         expect(stackOf(report, "canary-b").warnings).toEqual([
-            "ring canary-b would be ahead of its upstream canary-a: rust-advanced is after perl-only (promote canary-a first); a rollback is never blocked, but canary-b should follow its upstream back",
+            "ring canary-b would be ahead of its upstream canary-a: rust-advanced is after perl-only (roll canary-b back to perl-only, or promote canary-a to rust-advanced, 3 promotions); a warning only: a rollback of the upstream never blocks a pull request",
         ]);
         expect(stackOf(report, "prod").warnings).toEqual([]);
         expect(report.warningCount).toBe(1);

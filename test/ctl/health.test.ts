@@ -69,7 +69,7 @@ test("a ring ahead of its upstream (configured) fails", async () => {
     const { code, report } = await health();
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (promote canary-a first)",
+        "configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (roll canary-b back to rust-basic-write, or promote canary-a to rust-advanced)",
     ]);
 });
 
@@ -78,7 +78,7 @@ test("a ring level with an unsoaked upstream fails; once the upstream has soaked
     let { code, report } = await health();
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "configured: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (an unknown time of 7d0h)",
+        "configured: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; migration-ctl reads it from pulumi stack output, from --deployed-file, or from canary-a's passing evidence stacks/evidence/canary-a/rust-basic-write.json",
     ]);
     const deployed = repo.writeDeployed({
         "canary-a": { phase: "rust-basic-write", phaseEnteredAt: "2026-10-20T00:00:00Z" },
@@ -97,7 +97,7 @@ test("deployed ring order is checked where both deployed phases are known", asyn
     const { code, report } = await health(["--deployed-file", deployed]);
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "deployed: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+        "deployed: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-basic-write)",
     ]);
     expect(report.stacks.find((s) => s.stack === "canary-a")?.notes).toContain(
         "configured rust-basic-write, deployed rust-read-only: pending pulumi up --stack canary-a",
@@ -171,7 +171,7 @@ test("text report", async () => {
     );
     expect(lines.slice(-5)).toEqual([
         "problems:",
-        "  - configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (promote canary-a first)",
+        "  - configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (roll canary-b back to rust-basic-write, or promote canary-a to rust-advanced)",
         "",
         "result: FAILED: 1 problem(s)",
         "",
