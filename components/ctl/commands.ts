@@ -231,6 +231,14 @@ export function plan(s: Session, a: PlanArgs): number {
     } else {
         throw new CtlError(EXIT.USAGE, `plan: the deployed phase of ${a.stack} is ${describeDeployedJson(deployedJson(dep))}; give --from PHASE or --base REV`);
     }
+    const verdict = checkTransition(from, to);
+    if (!verdict.allowed) {
+        // The program refuses this before registering anything (components/program.ts guardErrors): no step would run.
+        throw new CtlError(
+            EXIT.REFUSED,
+            `plan: ${a.stack} ${from} -> ${to} is refused: ${verdict.reason}; pulumi up --stack ${a.stack} stops before any step runs, so there is no plan to show`,
+        );
+    }
     const nodes = cfg.nodes.map((n) => n.name);
     const p = planSteps({ cluster: cfg.cluster, from, to, nodes, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode });
     const view = { stack: a.stack, cluster: cfg.cluster, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode, nodes, from, fromSource, to, toSource, plan: p };
@@ -243,7 +251,7 @@ export function plan(s: Session, a: PlanArgs): number {
 export function health(s: Session, json: boolean): number {
     const report = healthReport(loadAll(s.repo), contextOf(s));
     s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderHealth(report));
-    return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
+    return report.status === "problems" ? EXIT.VIOLATIONS : report.status === "deployed-unknown" ? EXIT.DEPLOYED_UNKNOWN : EXIT.OK;
 }
 
 export function check(s: Session, baseRev: string, json: boolean): number {

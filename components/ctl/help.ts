@@ -12,6 +12,7 @@ export const EXIT_CODES = `exit codes:
   7   unknown git revision (or not a git repository)
   8   change refused: illegal transition, ring order, not a lower phase, flip not possible
   9   file or git I/O error
+  10  health: nothing wrong in the configured phases, but no stack's deployed phase is known (deployed checks not run)
   70  internal error`;
 
 const GLOBAL = `global flags (any command):

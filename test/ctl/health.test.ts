@@ -29,10 +29,10 @@ function addProdB(nodes: string[], phase: string): void {
     repo.setPhase("prod-b", phase as "perl-only");
 }
 
-test("the example rings are healthy: node-scoped canaries may differ, soak reported", async () => {
+test("the example rings are healthy: node-scoped canaries may differ, soak reported; no deployed phase known: exit 10, not OK", async () => {
     const { code, report } = await health();
-    expect(code).toBe(EXIT.OK);
-    expect(report.ok).toBe(true);
+    expect(code).toBe(EXIT.DEPLOYED_UNKNOWN);
+    expect([report.status, report.ok]).toEqual(["deployed-unknown", false]);
     expect(report.problems).toEqual([]);
     expect(report.stacks.map((s) => [s.stack, s.phase, s.cluster, s.scope, s.upstream])).toEqual([
         ["canary-a", "rust-basic-write", "pve-east", "node", null],
@@ -114,7 +114,7 @@ test("two cluster-wide stacks of one cluster in different phases fail; same phas
     ]);
     repo.setPhase("prod-b", "perl-only");
     ({ code, report } = await health());
-    expect([code, report.problems]).toEqual([EXIT.OK, []]);
+    expect([code, report.problems]).toEqual([EXIT.DEPLOYED_UNKNOWN, []]);
     const deployed = repo.writeDeployed({ prod: { phase: "perl-only" }, "prod-b": { phase: "rust-read-only" } });
     ({ code, report } = await health(["--deployed-file", deployed]));
     expect(report.problems).toEqual([
@@ -173,7 +173,33 @@ test("text report", async () => {
         "problems:",
         "  - configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (roll canary-b back to rust-basic-write, or promote canary-a to rust-advanced)",
         "",
-        "result: FAILED: 1 problem(s)",
+        "result: FAILED: 1 problem(s) (deployed phase unknown for every stack: not checked)",
         "",
     ]);
+});
+
+describe("health with every, some or no deployed phase known", () => {
+    const configured = { "canary-a": { phase: "rust-basic-write" }, "canary-b": { phase: "rust-read-only" }, dev: { phase: "perl-only" }, prod: { phase: "perl-only" } };
+
+    test("none known: the text says UNKNOWN and why, not OK; exit 10", async () => {
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z"]);
+        expect([r.code, r.stderr]).toEqual([EXIT.DEPLOYED_UNKNOWN, ""]);
+        expect(r.stdout.split("\n").slice(-2)).toEqual([
+            "result: UNKNOWN: the configured phases are consistent, but the deployed phase of every stack is unknown (no pulumi CLI), so nothing deployed was checked: put the pulumi CLI on PATH (logged in to the stacks' backend) or pass --deployed-file FILE",
+            "",
+        ]);
+    });
+
+    test("all known: OK, exit 0", async () => {
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z", "--deployed-file", repo.writeDeployed(configured)]);
+        expect([r.code, r.stderr, r.stdout.split("\n").slice(-2)]).toEqual([EXIT.OK, "", ["result: OK", ""]]);
+        const j = await health(["--deployed-file", repo.writeDeployed(configured)]);
+        expect([j.code, j.report.status, j.report.ok]).toEqual([EXIT.OK, "ok", true]);
+    });
+
+    test("some known: OK, exit 0, naming the stacks whose deployed phase was not checked", async () => {
+        const { dev: _dev, prod: _prod, ...some } = configured;
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z", "--deployed-file", repo.writeDeployed(some)]);
+        expect([r.code, r.stderr, r.stdout.split("\n").slice(-2)]).toEqual([EXIT.OK, "", ["result: OK (deployed phase unknown for dev, prod: not checked)", ""]]);
+    });
 });
