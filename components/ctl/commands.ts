@@ -15,7 +15,7 @@ import { unifiedDiff } from "../textdiff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
-import { checkStackName, listStacks, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
+import { checkStackName, listStacks, mergeBase, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
 import { Context, Loaded, evidenceGate, resolveUpstream, ringReasons } from "./rules";
 import { LoadedStack, PREFIX, loadStack, requireConfig, stackFileRel } from "./stackfile";
 import { YamlEdit, editYaml, parseYaml } from "./yamledit";
@@ -256,9 +256,19 @@ export function health(s: Session, json: boolean): number {
 
 export function check(s: Session, baseRev: string, json: boolean): number {
     const sha = resolveRev(s.repo, baseRev);
+    // The branch changes what it was made from: compare with the merge base, not the base's
+    // tip (which may have promoted other stacks since; the branch would seem to roll them back).
+    const mb = mergeBase(s.repo, baseRev, sha);
     const base = new Map<string, Loaded>();
-    for (const [name, text] of stacksAtRev(s.repo, sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
-    const report = checkChanges({ baseRev, base, head: loadAll(s.repo), ctx: contextOf(s) });
+    for (const [name, text] of stacksAtRev(s.repo, mb.sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
+    const warnings =
+        mb.behind > 0
+            ? [
+                  `this branch is ${mb.behind} commit(s) behind ${baseRev}: checked against their merge base ${mb.sha.slice(0, 12)}; ` +
+                      `merge or rebase onto ${baseRev} to check against its current stack files`,
+              ]
+            : [];
+    const report = checkChanges({ baseRev, mergeBase: mb.sha, warnings, base, head: loadAll(s.repo), ctx: contextOf(s) });
     s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderCheck(report));
     return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
 }

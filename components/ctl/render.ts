@@ -34,7 +34,9 @@ function stackHeadline(r: CheckStackReport): string {
 }
 
 export function renderCheck(report: CheckReport): string {
-    const lines = [`migration-ctl check: stack configs at ${report.base} -> working tree (now ${report.now})`, ""];
+    const lines = [`migration-ctl check: stack configs at ${report.base} (merge base ${report.mergeBase.slice(0, 12)}) -> working tree (now ${report.now})`];
+    for (const w of report.warnings) lines.push(`warning: ${w}`);
+    lines.push("");
     for (const r of report.stacks) {
         lines.push(stackHeadline(r));
         if (r.change === "unchanged" && r.violations.length === 0 && r.warnings.length === 0) continue;

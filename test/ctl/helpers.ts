@@ -202,6 +202,18 @@ export function expectGolden(name: string, actual: string): void {
     expect(actual).toBe(fs.readFileSync(file, "utf8"));
 }
 
+/**
+ * A check report compared with a golden file: its merge base must be the commit `mergeBase`
+ * (asserted), and is written as <merge base> in the golden file, whose commit ids would
+ * otherwise change with every edit of the example stack files the test repositories copy.
+ */
+export function expectCheckGolden(name: string, actual: string, mergeBase: string): void {
+    const json = name.endsWith(".json");
+    const shown = json ? `"mergeBase": "${mergeBase}"` : `(merge base ${mergeBase.slice(0, 12)})`;
+    expect(actual).toContain(shown);
+    expectGolden(name, actual.replace(shown, json ? `"mergeBase": "<merge base>"` : `(merge base <merge base>)`));
+}
+
 export const NODES: Record<string, string[]> = {
     "canary-a": ["pve-east-01"],
     "canary-b": ["pve-east-02"],
