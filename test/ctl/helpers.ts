@@ -11,6 +11,7 @@ import { main } from "../../components/ctl/cli";
 import { DeployedLookup } from "../../components/ctl/deployed";
 import { editYaml } from "../../components/ctl/yamledit";
 import { Phase } from "../../components/phases";
+import { requireTools } from "../support/tools";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const SHIM = path.join(ROOT, "bin", "migration-ctl.js");
@@ -45,6 +46,7 @@ export class TestRepo {
     private deployedFiles = 0;
 
     constructor() {
+        requireTools("git");
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-repo-"));
         this.emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-bin-"));
         this.aux = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-aux-"));
