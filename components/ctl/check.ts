@@ -56,16 +56,24 @@ export interface CheckReport {
     readonly command: "check";
     /** The revision as given to --base. */
     readonly base: string;
+    /** The merge base of HEAD and --base: the stack files the change is compared with. */
+    readonly mergeBase: string;
     readonly now: string;
     readonly ok: boolean;
     readonly violationCount: number;
     readonly warningCount: number;
+    /** Warnings about the comparison itself (the branch is behind --base). */
+    readonly warnings: string[];
     /** Every stack of the base and the working tree, sorted by name. */
     readonly stacks: CheckStackReport[];
 }
 
 export interface CheckInput {
     readonly baseRev: string;
+    /** The commit the base side was read from (the merge base of HEAD and baseRev). */
+    readonly mergeBase: string;
+    /** Warnings about the comparison itself. */
+    readonly warnings?: readonly string[];
     readonly base: ReadonlyMap<string, Loaded>;
     readonly head: ReadonlyMap<string, Loaded>;
     readonly ctx: Context;
@@ -192,8 +200,8 @@ function checkOne(name: string, input: CheckInput): CheckStackReport {
         );
     } else if (hs.config && up?.ok) {
         const stay = previousPhase(phase) ?? phase;
-        for (const r of ringReasons(hs.config, stay, phase, up.info, ctx.now, false)) {
-            warnings.push(`${r}; a rollback is never blocked, but ${name} should follow its upstream back`);
+        for (const r of ringReasons(hs.config, stay, phase, up.info, ctx.now, false, true)) {
+            warnings.push(`${r}; a warning only: a rollback of the upstream never blocks a pull request`);
         }
     }
     return report();
@@ -204,15 +212,18 @@ export function checkChanges(input: CheckInput): CheckReport {
     const names = [...new Set([...input.base.keys(), ...input.head.keys()])].sort();
     const stacks = names.map((n) => checkOne(n, input));
     const violationCount = stacks.reduce((s, r) => s + r.violations.length, 0);
-    const warningCount = stacks.reduce((s, r) => s + r.warnings.length, 0);
+    const warnings = [...(input.warnings ?? [])];
+    const warningCount = stacks.reduce((s, r) => s + r.warnings.length, warnings.length);
     return {
         schemaVersion: 1,
         command: "check",
         base: input.baseRev,
+        mergeBase: input.mergeBase,
         now: input.ctx.now.toISOString(),
         ok: violationCount === 0,
         violationCount,
         warningCount,
+        warnings,
         stacks,
     };
 }

@@ -15,7 +15,7 @@ import { unifiedDiff } from "../textdiff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
-import { checkStackName, listStacks, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
+import { checkStackName, listStacks, mergeBase, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
 import { Context, Loaded, evidenceGate, resolveUpstream, ringReasons } from "./rules";
 import { LoadedStack, PREFIX, loadStack, requireConfig, stackFileRel } from "./stackfile";
 import { YamlEdit, editYaml, parseYaml } from "./yamledit";
@@ -165,6 +165,11 @@ export function rollback(s: Session, stack: string, toArg: string | undefined, d
     const from = cfg.phase;
     const to = toArg !== undefined ? parsePhaseArg(toArg, "--to") : previousPhase(from);
     if (to === undefined) throw new CtlError(EXIT.REFUSED, `refused: ${stack} is in perl-only, the lowest phase; nothing to roll back to`);
+    if (to === from) {
+        // As phase set does: the file already says it, so a `rollback ... && pulumi up` goes on.
+        s.out(`${stack}: already in ${to}; nothing to change\n`);
+        return EXIT.OK;
+    }
     if (phaseIndex(to) >= phaseIndex(from)) {
         throw new CtlError(EXIT.REFUSED, `refused: --to ${to} is not lower than ${stack}'s configured phase ${from}; a rollback goes to a lower phase (promote with phase set)`);
     }
@@ -226,6 +231,14 @@ export function plan(s: Session, a: PlanArgs): number {
     } else {
         throw new CtlError(EXIT.USAGE, `plan: the deployed phase of ${a.stack} is ${describeDeployedJson(deployedJson(dep))}; give --from PHASE or --base REV`);
     }
+    const verdict = checkTransition(from, to);
+    if (!verdict.allowed) {
+        // The program refuses this before registering anything (components/program.ts guardErrors): no step would run.
+        throw new CtlError(
+            EXIT.REFUSED,
+            `plan: ${a.stack} ${from} -> ${to} is refused: ${verdict.reason}; pulumi up --stack ${a.stack} stops before any step runs, so there is no plan to show`,
+        );
+    }
     const nodes = cfg.nodes.map((n) => n.name);
     const p = planSteps({ cluster: cfg.cluster, from, to, nodes, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode });
     const view = { stack: a.stack, cluster: cfg.cluster, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode, nodes, from, fromSource, to, toSource, plan: p };
@@ -238,14 +251,24 @@ export function plan(s: Session, a: PlanArgs): number {
 export function health(s: Session, json: boolean): number {
     const report = healthReport(loadAll(s.repo), contextOf(s));
     s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderHealth(report));
-    return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
+    return report.status === "problems" ? EXIT.VIOLATIONS : report.status === "deployed-unknown" ? EXIT.DEPLOYED_UNKNOWN : EXIT.OK;
 }
 
 export function check(s: Session, baseRev: string, json: boolean): number {
     const sha = resolveRev(s.repo, baseRev);
+    // The branch changes what it was made from: compare with the merge base, not the base's
+    // tip (which may have promoted other stacks since; the branch would seem to roll them back).
+    const mb = mergeBase(s.repo, baseRev, sha);
     const base = new Map<string, Loaded>();
-    for (const [name, text] of stacksAtRev(s.repo, sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
-    const report = checkChanges({ baseRev, base, head: loadAll(s.repo), ctx: contextOf(s) });
+    for (const [name, text] of stacksAtRev(s.repo, mb.sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
+    const warnings =
+        mb.behind > 0
+            ? [
+                  `this branch is ${mb.behind} commit(s) behind ${baseRev}: checked against their merge base ${mb.sha.slice(0, 12)}; ` +
+                      `merge or rebase onto ${baseRev} to check against its current stack files`,
+              ]
+            : [];
+    const report = checkChanges({ baseRev, mergeBase: mb.sha, warnings, base, head: loadAll(s.repo), ctx: contextOf(s) });
     s.out(json ? JSON.stringify(report, null, 2) + "\n" : renderCheck(report));
     return report.ok ? EXIT.OK : EXIT.VIOLATIONS;
 }
@@ -254,10 +277,34 @@ export function check(s: Session, baseRev: string, json: boolean): number {
 
 const BLUE_GREEN = `${PREFIX}blueGreen`;
 
-function blueGreenOf(st: { file: string; text: string }): { raw: unknown; cfg: ReturnType<typeof parseBlueGreenConfig> } {
-    const data = parseYaml(st.text, st.file).toJS() as { config?: Record<string, unknown> } | null;
-    const raw = data?.config?.[BLUE_GREEN];
-    if (raw === undefined) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: ${BLUE_GREEN} is not set (this stack has no blue-green releases)`);
+function rawBlueGreen(text: string, file: string): unknown {
+    const data = parseYaml(text, file).toJS() as { config?: Record<string, unknown> } | null;
+    return data?.config?.[BLUE_GREEN];
+}
+
+/** Stacks of the working tree whose file sets pve-migration:blueGreen (a malformed file is left out). */
+function blueGreenStacks(repo: string): string[] {
+    return listStacks(repo).filter((name) => {
+        try {
+            return rawBlueGreen(readStackText(repo, name), stackFileRel(name)) !== undefined;
+        } catch (e) {
+            if (e instanceof CtlError) return false;
+            throw e;
+        }
+    });
+}
+
+function blueGreenOf(s: Session, sub: string, st: { stack: string; file: string; text: string }): { raw: unknown; cfg: ReturnType<typeof parseBlueGreenConfig> } {
+    const raw = rawBlueGreen(st.text, st.file);
+    if (raw === undefined) {
+        // The stack is valid; the command does not apply to it: a bad --stack value (exit 2).
+        const with_ = blueGreenStacks(s.repo);
+        throw new CtlError(
+            EXIT.USAGE,
+            `color ${sub}: --stack ${st.stack}: ${st.file} does not set ${BLUE_GREEN}, so ${st.stack} has no blue-green releases ` +
+                `(stacks that have: ${with_.join(", ") || "none"})`,
+        );
+    }
     try {
         return { raw, cfg: parseBlueGreenConfig(raw) };
     } catch (e) {
@@ -269,7 +316,7 @@ function blueGreenOf(st: { file: string; text: string }): { raw: unknown; cfg: R
 export function colorCommand(s: Session, sub: string, colorArg: string | undefined, stack: string, json: boolean, dryRun: boolean): number {
     const file = stackFileRel(stack);
     const text = readStackText(s.repo, stack);
-    const { raw, cfg } = blueGreenOf({ file, text });
+    const { raw, cfg } = blueGreenOf(s, sub, { stack, file, text });
     if (sub === "get") {
         const status = colorStatus(cfg, s.now);
         s.out(json ? JSON.stringify({ schemaVersion: 1, command: "color get", stack, ...status }, null, 2) + "\n" : formatColorStatus(status) + "\n");

@@ -23,6 +23,8 @@ export const EXIT = {
     REFUSED: 8,
     /** A file or git command failed for another reason (permissions, I/O). */
     IO: 9,
+    /** `health` found nothing wrong, but the deployed phase of every stack is unknown: the deployed checks did not run. */
+    DEPLOYED_UNKNOWN: 10,
     /** A bug in migration-ctl. */
     INTERNAL: 70,
 } as const;

@@ -51,6 +51,13 @@ export interface HealthReport {
     readonly schemaVersion: 1;
     readonly command: "health";
     readonly now: string;
+    /**
+     * `problems`: at least one problem; `deployed-unknown`: none, but no stack's deployed phase
+     * is known, so only the configured phases were checked; `ok`: none, deployed states checked
+     * where known.
+     */
+    readonly status: "ok" | "problems" | "deployed-unknown";
+    /** status is `ok`. */
     readonly ok: boolean;
     readonly problems: string[];
     readonly stacks: HealthStack[];
@@ -182,14 +189,15 @@ export function healthReport(stacks: ReadonlyMap<string, Loaded>, ctx: Context):
             continue;
         }
         if (s.config && s.phase && phaseIndex(s.phase) > 0) {
-            for (const r of ringReasons(s.config, previousPhase(s.phase)!, s.phase, up.info, ctx.now)) problems.push(`configured: ${r}`);
+            for (const r of ringReasons(s.config, previousPhase(s.phase)!, s.phase, up.info, ctx.now, undefined, true)) problems.push(`configured: ${r}`);
         }
         const dep = ctx.deployed(name);
         const upDep = ctx.deployed(up.info.state.stack, s.upstreamRef);
         if (s.config && dep.known && upDep.known && phaseIndex(dep.phase) > 0) {
             const state = { stack: up.info.state.stack, phase: upDep.phase, enteredAt: upDep.phaseEnteredAt };
-            for (const r of ringReasons(s.config, previousPhase(dep.phase)!, dep.phase, { ...up.info, state }, ctx.now)) problems.push(`deployed: ${r}`);
+            for (const r of ringReasons(s.config, previousPhase(dep.phase)!, dep.phase, { ...up.info, state }, ctx.now, undefined, true)) problems.push(`deployed: ${r}`);
         }
     }
-    return { schemaVersion: 1, command: "health", now: ctx.now.toISOString(), ok: problems.length === 0, problems, stacks: out };
+    const status = problems.length > 0 ? "problems" : out.length > 0 && out.every((h) => !h.deployed.known) ? "deployed-unknown" : "ok";
+    return { schemaVersion: 1, command: "health", now: ctx.now.toISOString(), status, ok: status === "ok", problems, stacks: out };
 }

@@ -12,6 +12,7 @@ export const EXIT_CODES = `exit codes:
   7   unknown git revision (or not a git repository)
   8   change refused: illegal transition, ring order, not a lower phase, flip not possible
   9   file or git I/O error
+  10  health: nothing wrong in the configured phases, but no stack's deployed phase is known (deployed checks not run)
   70  internal error`;
 
 const GLOBAL = `global flags (any command):
@@ -162,8 +163,9 @@ ${EXIT_CODES}
 `,
     check: `usage: migration-ctl check --base REV [--json]
 
-For pull requests: compares every stacks/Pulumi.<stack>.yaml at git revision REV with the working
-tree and checks each change; exits 1 on any violation.
+For pull requests: compares every stacks/Pulumi.<stack>.yaml at the merge base of HEAD and REV
+(what the branch was made from) with the working tree and checks each change; exits 1 on any
+violation, warns when REV has moved on since the merge base.
   promotion: at most one phase forward; ring order against the upstream's configured phase in the
     working tree (level with it only once it has soaked, when ring.behindUntilSoaked); evidence for
     leaving the base phase at stacks/evidence/<stack>/<base phase>.json present and passing
@@ -175,9 +177,10 @@ tree and checks each change; exits 1 on any violation.
   other changes: the config must stay valid. A new stack counts as a promotion from perl-only;
   removing a stack file is a violation unless it was in perl-only.
 
-  --base REV   the pull request's target (e.g. origin/main); required
+  --base REV   the pull request's target (e.g. origin/main); required. A single-branch CI clone
+               fetches it first: git fetch origin +refs/heads/main:refs/remotes/origin/main
   --json       the report as JSON (schemaVersion 1):
-               {"schemaVersion":1,"command":"check","base","now","ok","violationCount","warningCount",
+               {"schemaVersion":1,"command":"check","base","mergeBase","now","ok","violationCount","warningCount","warnings":[],
                 "stacks":[{"stack","file","change":"added|removed|modified|unchanged","changedKeys":[],
                 "basePhase","phase","transition":{"kind","steps","backupRequired","restoreRequired"}|null,
                 "deployed":{"known","phase","phaseEnteredAt","source","reason"},

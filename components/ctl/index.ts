@@ -1,5 +1,5 @@
 /**
- * `migration-ctl` (issue 3): phase changes as reviewed stack config diffs. The CLI entry is
+ * `migration-ctl`: phase changes as reviewed stack config diffs. The CLI entry is
  * `main` (cli.ts); the pure parts (in-place YAML edits, unified diff, the pull-request check,
  * health, reports) are exported for tests and other tools.
  */

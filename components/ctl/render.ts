@@ -34,7 +34,9 @@ function stackHeadline(r: CheckStackReport): string {
 }
 
 export function renderCheck(report: CheckReport): string {
-    const lines = [`migration-ctl check: stack configs at ${report.base} -> working tree (now ${report.now})`, ""];
+    const lines = [`migration-ctl check: stack configs at ${report.base} (merge base ${report.mergeBase.slice(0, 12)}) -> working tree (now ${report.now})`];
+    for (const w of report.warnings) lines.push(`warning: ${w}`);
+    lines.push("");
     for (const r of report.stacks) {
         lines.push(stackHeadline(r));
         if (r.change === "unchanged" && r.violations.length === 0 && r.warnings.length === 0) continue;
@@ -87,7 +89,18 @@ export function renderHealth(report: HealthReport): string {
         for (const p of report.problems) lines.push(`  - ${p}`);
         lines.push("");
     }
-    lines.push(report.ok ? "result: OK" : `result: FAILED: ${report.problems.length} problem(s)`);
+    if (report.status === "deployed-unknown") {
+        const reasons = [...new Set(report.stacks.map((h) => h.deployed.reason ?? "unknown"))].join("; ");
+        lines.push(
+            `result: UNKNOWN: the configured phases are consistent, but the deployed phase of every stack is unknown (${reasons}), ` +
+                `so nothing deployed was checked: put the pulumi CLI on PATH (logged in to the stacks' backend) or pass --deployed-file FILE`,
+        );
+    } else {
+        const unknown = report.stacks.filter((h) => !h.deployed.known).map((h) => h.stack);
+        const which = unknown.length === report.stacks.length ? "every stack" : unknown.join(", ");
+        const partial = unknown.length > 0 ? ` (deployed phase unknown for ${which}: not checked)` : "";
+        lines.push(report.ok ? `result: OK${partial}` : `result: FAILED: ${report.problems.length} problem(s)${partial}`);
+    }
     return lines.join("\n") + "\n";
 }
 

@@ -103,8 +103,48 @@ export function resolveRev(repo: string, rev: string, flag = "--base"): string {
     const inside = git(repo, ["rev-parse", "--is-inside-work-tree"]);
     if (!inside.ok) throw new CtlError(EXIT.UNKNOWN_REV, `${flag} ${rev}: ${repo} is not a git repository`);
     const r = git(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${rev}^{commit}`]);
-    if (!r.ok || r.out.trim() === "") throw new CtlError(EXIT.UNKNOWN_REV, `${flag}: unknown git revision ${JSON.stringify(rev)} in ${repo}`);
+    if (!r.ok || r.out.trim() === "") {
+        const ref = remoteRef(repo, rev);
+        const hint = ref === undefined ? "" : `; ${rev} is not fetched in this clone (a single-branch clone?): git fetch ${ref.remote} ${ref.refspec}`;
+        throw new CtlError(EXIT.UNKNOWN_REV, `${flag}: unknown git revision ${JSON.stringify(rev)} in ${repo}${hint}`);
+    }
     return r.out.trim();
+}
+
+/** `<remote>/<branch>` of a configured remote: the refspec that fetches it as a remote-tracking branch. */
+function remoteRef(repo: string, rev: string): { remote: string; refspec: string } | undefined {
+    const m = /^([^/]+)\/(.+)$/.exec(rev);
+    const remotes = git(repo, ["remote"]);
+    if (!m || !remotes.ok || !remotes.out.split("\n").includes(m[1])) return undefined;
+    return { remote: m[1], refspec: `+refs/heads/${m[2]}:refs/remotes/${m[1]}/${m[2]}` };
+}
+
+export interface MergeBase {
+    /** The newest commit both HEAD and the base have: what the branch was made from (or last merged). */
+    readonly sha: string;
+    /** Commits on the base since the merge base (the branch is behind by these). */
+    readonly behind: number;
+}
+
+/**
+ * The merge base of HEAD and `sha` (the base as the branch saw it), and how far the base moved
+ * on since. No merge base (a shallow clone, unrelated histories) is CtlError(UNKNOWN_REV).
+ */
+export function mergeBase(repo: string, rev: string, sha: string, flag = "--base"): MergeBase {
+    const mb = git(repo, ["merge-base", "--end-of-options", "HEAD", sha]);
+    if (!mb.ok || mb.out.trim() === "") {
+        const shallow = git(repo, ["rev-parse", "--is-shallow-repository"]);
+        const ref = remoteRef(repo, rev);
+        const why =
+            shallow.ok && shallow.out.trim() === "true"
+                ? `this clone is shallow: fetch the history, e.g. git fetch --unshallow${ref ? ` ${ref.remote} ${ref.refspec}` : ""}`
+                : `their histories are unrelated: give the branch this one was made from`;
+        throw new CtlError(EXIT.UNKNOWN_REV, `${flag} ${rev}: HEAD and ${rev} have no common commit in ${repo} (${why})`);
+    }
+    const base = mb.out.trim();
+    const count = git(repo, ["rev-list", "--count", `${base}..${sha}`]);
+    if (!count.ok) throw new CtlError(EXIT.IO, `git rev-list --count ${base}..${sha}: ${count.err}`);
+    return { sha: base, behind: Number(count.out.trim()) };
 }
 
 /** The stack files at commit `sha` (stack name -> text). */

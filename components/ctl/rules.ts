@@ -92,16 +92,22 @@ export function resolveUpstream(down: LoadedStack, stacks: ReadonlyMap<string, L
     return { ok: true, info: { state, soakSeconds, source, soaked: upstreamSoaked(state, soakSeconds, ctx.now), note } };
 }
 
-/** checkRing for `down` moving from `from` to `to`, against its resolved upstream. */
-export function ringReasons(down: StackConfig, from: Phase, to: Phase, up: UpstreamInfo, now: Date, behindUntilSoaked?: boolean): string[] {
+/**
+ * checkRing for `down` moving from `from` to `to`, against its resolved upstream; `current`:
+ * `down` is already configured (or deployed) in `to`.
+ */
+export function ringReasons(down: StackConfig, from: Phase, to: Phase, up: UpstreamInfo, now: Date, behindUntilSoaked?: boolean, current = false): string[] {
+    const u = up.state;
     return checkRing({
         stack: down.stack,
         from,
         to,
-        upstream: up.state,
+        upstream: u,
         behindUntilSoaked: behindUntilSoaked ?? down.ring?.behindUntilSoaked ?? false,
         soakSeconds: up.soakSeconds,
         now,
+        current,
+        unknownEnteredAtHint: `migration-ctl reads it from pulumi stack output, from --deployed-file, or from ${u.stack}'s passing evidence ${evidencePath(u.stack, u.phase)}`,
     });
 }
 

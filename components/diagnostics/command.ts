@@ -7,7 +7,8 @@
  * against `<sandboxDir>/<node>`; for transport `ssh` over the system ssh binary
  * (`bash -s -- <quoted args>`, the script on stdin, the host key pinned from the stack file),
  * then fetches the tarball back with `ssh ... cat`. Bundles go to
- * `<root-dir>/stacks/evidence/<stack>/diagnostics/<node>-<UTC time>[-<label>].tar.gz`.
+ * `<--out or defaultBundleDir(stack)>/<node>-<UTC time>[-<label>].tar.gz` (outdir.ts: outside
+ * the checkout unless --out says otherwise).
  *
  * Exit codes: 0 done; 1 a node's collection failed (the others are still collected);
  * 2 usage or stack config error.
@@ -18,6 +19,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs, str, list, bool, UsageError, FlagSpecs } from "../gates/argv";
 import { writeFileAtomic } from "../gates/files";
+import { defaultBundleDir } from "./outdir";
 import { renderDiagnosticsScript } from "./script";
 import { compareBundles, formatComparison, BundleError } from "./compare";
 import { readStackFile, nodeMigrationConfigPath, StackFile, StackFileError, StackNode } from "./stackfile";
@@ -200,7 +202,9 @@ export async function diagnosticsCommand(argv: string[], io: CommandIo = process
             }
         }
         const nodes = wanted.length > 0 ? sf.nodes.filter((n) => wanted.includes(n.name)) : sf.nodes;
-        const outDir = path.resolve(cwd, str(p, "out") ?? path.join(rootDir, "stacks", "evidence", stack, "diagnostics"));
+        const outFlag = str(p, "out");
+        const outDir = path.resolve(cwd, outFlag ?? defaultBundleDir(stack));
+        if (outFlag === undefined) io.stdout(`bundles: ${outDir} (outside the checkout, so never committed; --out DIR writes elsewhere)\n`);
         const identity = str(p, "identity");
         const when = now();
         let failed = 0;

@@ -1,5 +1,5 @@
 /**
- * Compare two diagnostics bundles (rollback runbook 004 post-mortem: pre-deploy against
+ * Compare two diagnostics bundles (for the post-mortem: pre-deploy against
  * post-rollback). Extraction uses the system `tar`; everything after is pure
  * (`compareBundleFiles`) and works on the files of each bundle.
  */

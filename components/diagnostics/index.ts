@@ -1,7 +1,7 @@
 /**
- * Diagnostics bundles (rollback runbook 004; issue 6 part 4): the node-side collector rendered
- * as bash, the bundle comparison for the post-mortem, and the `migration-ctl diagnostics`
- * command that migration-ctl dispatches to.
+ * Diagnostics bundles (incident bundles before and after a transition, compared for the
+ * post-mortem): the node-side collector rendered as bash, the bundle comparison, and the
+ * `migration-ctl diagnostics` command that migration-ctl dispatches to.
  */
 export {
     BUNDLE_FORMAT,
@@ -28,5 +28,6 @@ export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChang
 export { unifiedDiff } from "../textdiff";
 export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, sshPlan, stamp } from "./command";
 export type { CommandIo, SshPlan } from "./command";
+export { defaultBundleDir } from "./outdir";
 export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
 export type { StackFile, StackNode } from "./stackfile";

@@ -1,5 +1,5 @@
 /**
- * The diagnostics bundle collector (rollback runbook 004: "capture the broken state first"),
+ * The diagnostics bundle collector ("capture the broken state first"),
  * rendered as bash that runs on a node (ROOT "/") or against a sandbox node root.
  *
  * Bundle layout (a .tar.gz holding one folder `bundle/`):

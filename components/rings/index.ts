@@ -28,6 +28,13 @@ export interface RingCheckInput {
     /** Soak per phase (seconds) for the upstream's phase. */
     readonly soakSeconds: Readonly<Record<Phase, number>>;
     readonly now: Date;
+    /**
+     * The ring is already in `to` (a state checked, not a move asked for): the fix for a ring
+     * ahead of its upstream is then to roll it back, or to promote the upstream.
+     */
+    readonly current?: boolean;
+    /** What else gives the upstream's entry time when it is unknown (appended to the reason). */
+    readonly unknownEnteredAtHint?: string;
 }
 
 /** Has the upstream soaked in its phase? */
@@ -49,16 +56,25 @@ export function checkRing(input: RingCheckInput): string[] {
     if (phaseIndex(input.to) <= phaseIndex(input.from)) return [];
     const reasons: string[] = [];
     if (phaseIndex(input.to) > phaseIndex(upstream.phase)) {
-        reasons.push(
-            `ring ${input.stack} would be ahead of its upstream ${upstream.stack}: ${input.to} is after ${upstream.phase} (promote ${upstream.stack} first)`,
-        );
+        const gap = phaseIndex(input.to) - phaseIndex(upstream.phase);
+        const promote = `promote ${upstream.stack} to ${input.to}${input.current ? "" : " first"}${gap > 1 ? `, ${gap} promotions` : ""}`;
+        // A ring already past its upstream (the upstream rolled back) is fixed by rolling it back.
+        const ahead = input.current === true || phaseIndex(input.from) > phaseIndex(upstream.phase);
+        const fix = ahead ? `roll ${input.stack} back to ${upstream.phase}, or ${promote}` : gap > 1 ? promote : `promote ${upstream.stack} first`;
+        reasons.push(`ring ${input.stack} would be ahead of its upstream ${upstream.stack}: ${input.to} is after ${upstream.phase} (${fix})`);
     } else if (input.behindUntilSoaked && phaseIndex(input.to) === phaseIndex(upstream.phase) && !upstreamSoaked(upstream, input.soakSeconds, input.now)) {
         const entered = upstream.enteredAt ? Date.parse(upstream.enteredAt) : NaN;
-        const soaked = Number.isNaN(entered) ? "an unknown time" : formatDuration((input.now.getTime() - entered) / 1000);
-        reasons.push(
-            `ring ${input.stack} must stay at least one phase behind ${upstream.stack} until ${upstream.stack} has soaked in ${upstream.phase} ` +
-                `(${soaked} of ${formatDuration(input.soakSeconds[upstream.phase])})`,
-        );
+        const soak = formatDuration(input.soakSeconds[upstream.phase]);
+        const wait = `ring ${input.stack} must stay at least one phase behind ${upstream.stack} until ${upstream.stack} has soaked in ${upstream.phase}`;
+        if (Number.isNaN(entered)) {
+            reasons.push(
+                `${wait} (${soak}), but ${upstream.stack}'s phaseEnteredAt in ${upstream.phase} is unknown, so its soak cannot be counted: ` +
+                    `a pulumi up --stack ${upstream.stack} that completes records it in ${upstream.stack}'s stack outputs` +
+                    (input.unknownEnteredAtHint ? `; ${input.unknownEnteredAtHint}` : ""),
+            );
+        } else {
+            reasons.push(`${wait} (${formatDuration((input.now.getTime() - entered) / 1000)} of ${soak})`);
+        }
     }
     return reasons;
 }

@@ -3,9 +3,13 @@
  * request's change committed on a branch (or left in the working tree), the check run against
  * main. Time pinned with --now; deployed states pinned with --deployed-file.
  */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { CheckReport } from "../../components/ctl/check";
 import { EXIT } from "../../components/ctl/errors";
-import { NODES, TestRepo, evidenceText, expectGolden } from "./helpers";
+import { NODES, TestRepo, evidenceText, expectCheckGolden } from "./helpers";
 
 const NOW = "2026-11-01T12:00:00Z";
 
@@ -50,7 +54,7 @@ describe("check: promotions", () => {
         expect(a.evidence?.soakedSeconds).toBe(26 * 3600 + 30 * 60);
         expect(a.violations).toEqual([]);
         expect(report.stacks.map((s) => s.change)).toEqual(["modified", "unchanged", "unchanged", "unchanged"]);
-        expectGolden("check-valid-promotion.json", stdout);
+        expectCheckGolden("check-valid-promotion.json", stdout, repo.git("rev-parse", "main").trim());
     });
 
     test("a skipped phase is a violation naming the next phase", async () => {
@@ -220,7 +224,7 @@ describe("check: ring order", () => {
         let r = await checkJson(["--deployed-file", noDeployed]);
         expect(r.code).toBe(EXIT.VIOLATIONS);
         expect(stackOf(r.report, "canary-b").violations).toEqual([
-            "pve-migration:phase: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (an unknown time of 7d0h)",
+            "pve-migration:phase: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; migration-ctl reads it from pulumi stack output, from --deployed-file, or from canary-a's passing evidence stacks/evidence/canary-a/rust-basic-write.json",
         ]);
 
         // Deployed 3 days ago: still not soaked.
@@ -268,7 +272,7 @@ describe("check: rollbacks and several stacks", () => {
             "rollback rust-sdn -> perl-only: allowed at any time, no evidence needed; pulumi up restores the latest verified backup (leaving the write phases)",
         ]);
         expect(stackOf(report, "canary-b").warnings).toEqual([
-            "ring canary-b would be ahead of its upstream canary-a: rust-advanced is after perl-only (promote canary-a first); a rollback is never blocked, but canary-b should follow its upstream back",
+            "ring canary-b would be ahead of its upstream canary-a: rust-advanced is after perl-only (roll canary-b back to perl-only, or promote canary-a to rust-advanced, 3 promotions); a warning only: a rollback of the upstream never blocks a pull request",
         ]);
         expect(stackOf(report, "prod").warnings).toEqual([]);
         expect(report.warningCount).toBe(1);
@@ -295,7 +299,7 @@ describe("check: rollbacks and several stacks", () => {
         expect(report.stacks.filter((s) => s.transition?.kind === "promotion").map((s) => s.stack)).toEqual(["canary-a", "canary-b"]);
         // canary-b is checked against canary-a's new configured phase.
         expect(stackOf(report, "canary-b").upstream?.phase).toBe("rust-advanced");
-        expectGolden("check-two-stacks.json", stdout);
+        expectCheckGolden("check-two-stacks.json", stdout, repo.git("rev-parse", "main").trim());
     });
 
     test("two stacks in one pull request, one of them wrong: only that one has violations (golden JSON and text)", async () => {
@@ -317,10 +321,10 @@ describe("check: rollbacks and several stacks", () => {
             ["dev", 0],
             ["prod", 1],
         ]);
-        expectGolden("check-one-bad.json", stdout);
+        expectCheckGolden("check-one-bad.json", stdout, repo.git("rev-parse", "main").trim());
         const text = await repo.ctl(["check", "--base", "main", "--now", NOW, "--deployed-file", noDeployed]);
         expect(text.code).toBe(EXIT.VIOLATIONS);
-        expectGolden("check-one-bad.txt", text.stdout);
+        expectCheckGolden("check-one-bad.txt", text.stdout, repo.git("rev-parse", "main").trim());
     });
 
     test("uncommitted working-tree changes are checked against the base", async () => {
@@ -392,5 +396,92 @@ describe("check: errors", () => {
     test("--base is required", async () => {
         const r = await repo.ctl(["check", "--now", NOW]);
         expect(r).toEqual({ code: EXIT.USAGE, stdout: "", stderr: "migration-ctl: check: --base is required (see migration-ctl --help)\n" });
+    });
+});
+
+describe("check: the merge base, not the tip of --base (real clones in temp folders)", () => {
+    const clones: string[] = [];
+    afterEach(() => {
+        for (const d of clones.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    /** main moves on after the branch was made: canary-b and prod promoted to rust-read-only. */
+    function mainPromotesProd(): string {
+        repo.git("checkout", "-q", "main");
+        repo.setPhases({ "canary-b": "rust-read-only", prod: "rust-read-only" });
+        repo.commit("main: promote canary-b and prod");
+        repo.git("checkout", "-q", "pr");
+        return repo.git("rev-parse", "main^").trim();
+    }
+
+    function clone(args: string[]): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-clone-"));
+        clones.push(dir);
+        execFileSync("git", ["clone", "-q", ...args, `file://${repo.dir}`, dir], { stdio: "ignore", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" } });
+        return dir;
+    }
+
+    test("a branch made before main promoted prod: prod is unchanged (not a rollback); a warning says the branch is behind", async () => {
+        const forkPoint = mainPromotesProd();
+        repo.setPhase("canary-a", "rust-basic-write");
+        repo.commit("pr: promote canary-a");
+        const { code, report } = await checkJson(["--deployed-file", noDeployed]);
+        expect(code).toBe(EXIT.OK);
+        expect(report.mergeBase).toBe(forkPoint);
+        expect(report.stacks.map((s) => [s.stack, s.change, s.transition?.kind ?? null])).toEqual([
+            ["canary-a", "modified", "promotion"],
+            ["canary-b", "unchanged", "none"],
+            ["dev", "unchanged", "none"],
+            ["prod", "unchanged", "none"],
+        ]);
+        expect(report.warnings).toEqual([
+            `this branch is 1 commit(s) behind main: checked against their merge base ${forkPoint.slice(0, 12)}; merge or rebase onto main to check against its current stack files`,
+        ]);
+        expect(report.warningCount).toBe(1);
+        const text = await repo.ctl(["check", "--base", "main", "--now", NOW, "--deployed-file", noDeployed]);
+        expect(text.code).toBe(EXIT.OK);
+        expect(text.stdout.split("\n").slice(0, 3)).toEqual([
+            `migration-ctl check: stack configs at main (merge base ${forkPoint.slice(0, 12)}) -> working tree (now 2026-11-01T12:00:00.000Z)`,
+            `warning: this branch is 1 commit(s) behind main: checked against their merge base ${forkPoint.slice(0, 12)}; merge or rebase onto main to check against its current stack files`,
+            "",
+        ]);
+    });
+
+    test("a branch up to date with main: no warning, merge base = main", async () => {
+        repo.setPhase("canary-a", "rust-basic-write");
+        repo.commit("pr: promote canary-a");
+        const { report } = await checkJson(["--deployed-file", noDeployed]);
+        expect([report.mergeBase, report.warnings]).toEqual([repo.git("rev-parse", "main").trim(), []]);
+    });
+
+    test("a single-branch clone without origin/main: exit 7 naming the refspec to fetch; after that fetch the check runs", async () => {
+        mainPromotesProd();
+        repo.setPhase("canary-a", "rust-basic-write");
+        repo.commit("pr: promote canary-a");
+        const dir = clone(["--single-branch", "--branch", "pr"]);
+        const r = await repo.ctl(["check", "--base", "origin/main", "--now", NOW], { cwd: dir });
+        expect(r).toEqual({
+            code: EXIT.UNKNOWN_REV,
+            stdout: "",
+            stderr: `migration-ctl: --base: unknown git revision "origin/main" in ${dir}; origin/main is not fetched in this clone (a single-branch clone?): git fetch origin +refs/heads/main:refs/remotes/origin/main\n`,
+        });
+        execFileSync("git", ["-C", dir, "fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main"], { stdio: "ignore" });
+        const ok = await repo.ctl(["check", "--base", "origin/main", "--json", "--now", NOW, "--deployed-file", noDeployed], { cwd: dir });
+        expect([ok.code, ok.stderr]).toEqual([EXIT.OK, ""]);
+        expect((JSON.parse(ok.stdout) as CheckReport).mergeBase).toBe(repo.git("rev-parse", "main^").trim());
+    });
+
+    test("a shallow clone without the merge base: exit 7 saying to fetch the history", async () => {
+        mainPromotesProd();
+        repo.setPhase("canary-a", "rust-basic-write");
+        repo.commit("pr: promote canary-a");
+        const dir = clone(["--depth", "1", "--single-branch", "--branch", "pr"]);
+        execFileSync("git", ["-C", dir, "fetch", "-q", "--depth", "1", "origin", "+refs/heads/main:refs/remotes/origin/main"], { stdio: "ignore" });
+        const r = await repo.ctl(["check", "--base", "origin/main", "--now", NOW], { cwd: dir });
+        expect(r).toEqual({
+            code: EXIT.UNKNOWN_REV,
+            stdout: "",
+            stderr: `migration-ctl: --base origin/main: HEAD and origin/main have no common commit in ${dir} (this clone is shallow: fetch the history, e.g. git fetch --unshallow origin +refs/heads/main:refs/remotes/origin/main)\n`,
+        });
     });
 });

@@ -83,17 +83,26 @@ test("a flip components/bluegreen refuses is exit 8, file untouched", async () =
     expect(repo.read(FILE)).toBe(before);
 });
 
-test("unknown color: exit 4; a stack without blueGreen or with an invalid one: exit 6", async () => {
+test("unknown color: exit 4; a stack without blueGreen: exit 2 (usage) naming the key and the stacks that have it; an invalid one: exit 6", async () => {
     expect(await repo.ctl(["color", "set", "purple", "--stack", "bg"])).toEqual({
         code: EXIT.UNKNOWN_VALUE,
         stdout: "",
         stderr: 'migration-ctl: color set: unknown color "purple" (one of blue, green)\n',
     });
     expect(await repo.ctl(["color", "get", "--stack", "canary-b"])).toEqual({
-        code: EXIT.INVALID_CONFIG,
+        code: EXIT.USAGE,
         stdout: "",
-        stderr: "migration-ctl: stacks/Pulumi.canary-b.yaml: pve-migration:blueGreen is not set (this stack has no blue-green releases)\n",
+        stderr:
+            "migration-ctl: color get: --stack canary-b: stacks/Pulumi.canary-b.yaml does not set pve-migration:blueGreen, so canary-b has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
     });
+    const before = repo.read("stacks/Pulumi.dev.yaml");
+    expect(await repo.ctl(["color", "flip", "--stack", "dev"])).toEqual({
+        code: EXIT.USAGE,
+        stdout: "",
+        stderr:
+            "migration-ctl: color flip: --stack dev: stacks/Pulumi.dev.yaml does not set pve-migration:blueGreen, so dev has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
+    });
+    expect(repo.read("stacks/Pulumi.dev.yaml")).toBe(before);
     repo.write(FILE, original.replace("    activeColor: blue    # traffic goes here\n", "    activeColor: red\n"));
     expect(await repo.ctl(["color", "flip", "--stack", "bg"])).toEqual({
         code: EXIT.INVALID_CONFIG,

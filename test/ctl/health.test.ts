@@ -29,10 +29,10 @@ function addProdB(nodes: string[], phase: string): void {
     repo.setPhase("prod-b", phase as "perl-only");
 }
 
-test("the example rings are healthy: node-scoped canaries may differ, soak reported", async () => {
+test("the example rings are healthy: node-scoped canaries may differ, soak reported; no deployed phase known: exit 10, not OK", async () => {
     const { code, report } = await health();
-    expect(code).toBe(EXIT.OK);
-    expect(report.ok).toBe(true);
+    expect(code).toBe(EXIT.DEPLOYED_UNKNOWN);
+    expect([report.status, report.ok]).toEqual(["deployed-unknown", false]);
     expect(report.problems).toEqual([]);
     expect(report.stacks.map((s) => [s.stack, s.phase, s.cluster, s.scope, s.upstream])).toEqual([
         ["canary-a", "rust-basic-write", "pve-east", "node", null],
@@ -69,7 +69,7 @@ test("a ring ahead of its upstream (configured) fails", async () => {
     const { code, report } = await health();
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (promote canary-a first)",
+        "configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (roll canary-b back to rust-basic-write, or promote canary-a to rust-advanced)",
     ]);
 });
 
@@ -78,7 +78,7 @@ test("a ring level with an unsoaked upstream fails; once the upstream has soaked
     let { code, report } = await health();
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "configured: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (an unknown time of 7d0h)",
+        "configured: ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; migration-ctl reads it from pulumi stack output, from --deployed-file, or from canary-a's passing evidence stacks/evidence/canary-a/rust-basic-write.json",
     ]);
     const deployed = repo.writeDeployed({
         "canary-a": { phase: "rust-basic-write", phaseEnteredAt: "2026-10-20T00:00:00Z" },
@@ -97,7 +97,7 @@ test("deployed ring order is checked where both deployed phases are known", asyn
     const { code, report } = await health(["--deployed-file", deployed]);
     expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
-        "deployed: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+        "deployed: ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-basic-write)",
     ]);
     expect(report.stacks.find((s) => s.stack === "canary-a")?.notes).toContain(
         "configured rust-basic-write, deployed rust-read-only: pending pulumi up --stack canary-a",
@@ -114,7 +114,7 @@ test("two cluster-wide stacks of one cluster in different phases fail; same phas
     ]);
     repo.setPhase("prod-b", "perl-only");
     ({ code, report } = await health());
-    expect([code, report.problems]).toEqual([EXIT.OK, []]);
+    expect([code, report.problems]).toEqual([EXIT.DEPLOYED_UNKNOWN, []]);
     const deployed = repo.writeDeployed({ prod: { phase: "perl-only" }, "prod-b": { phase: "rust-read-only" } });
     ({ code, report } = await health(["--deployed-file", deployed]));
     expect(report.problems).toEqual([
@@ -171,9 +171,35 @@ test("text report", async () => {
     );
     expect(lines.slice(-5)).toEqual([
         "problems:",
-        "  - configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (promote canary-a first)",
+        "  - configured: ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-basic-write (roll canary-b back to rust-basic-write, or promote canary-a to rust-advanced)",
         "",
-        "result: FAILED: 1 problem(s)",
+        "result: FAILED: 1 problem(s) (deployed phase unknown for every stack: not checked)",
         "",
     ]);
+});
+
+describe("health with every, some or no deployed phase known", () => {
+    const configured = { "canary-a": { phase: "rust-basic-write" }, "canary-b": { phase: "rust-read-only" }, dev: { phase: "perl-only" }, prod: { phase: "perl-only" } };
+
+    test("none known: the text says UNKNOWN and why, not OK; exit 10", async () => {
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z"]);
+        expect([r.code, r.stderr]).toEqual([EXIT.DEPLOYED_UNKNOWN, ""]);
+        expect(r.stdout.split("\n").slice(-2)).toEqual([
+            "result: UNKNOWN: the configured phases are consistent, but the deployed phase of every stack is unknown (no pulumi CLI), so nothing deployed was checked: put the pulumi CLI on PATH (logged in to the stacks' backend) or pass --deployed-file FILE",
+            "",
+        ]);
+    });
+
+    test("all known: OK, exit 0", async () => {
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z", "--deployed-file", repo.writeDeployed(configured)]);
+        expect([r.code, r.stderr, r.stdout.split("\n").slice(-2)]).toEqual([EXIT.OK, "", ["result: OK", ""]]);
+        const j = await health(["--deployed-file", repo.writeDeployed(configured)]);
+        expect([j.code, j.report.status, j.report.ok]).toEqual([EXIT.OK, "ok", true]);
+    });
+
+    test("some known: OK, exit 0, naming the stacks whose deployed phase was not checked", async () => {
+        const { dev: _dev, prod: _prod, ...some } = configured;
+        const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z", "--deployed-file", repo.writeDeployed(some)]);
+        expect([r.code, r.stderr, r.stdout.split("\n").slice(-2)]).toEqual([EXIT.OK, "", ["result: OK (deployed phase unknown for dev, prod: not checked)", ""]]);
+    });
 });

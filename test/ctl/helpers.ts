@@ -11,6 +11,7 @@ import { main } from "../../components/ctl/cli";
 import { DeployedLookup } from "../../components/ctl/deployed";
 import { editYaml } from "../../components/ctl/yamledit";
 import { Phase } from "../../components/phases";
+import { requireTools } from "../support/tools";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const SHIM = path.join(ROOT, "bin", "migration-ctl.js");
@@ -45,6 +46,7 @@ export class TestRepo {
     private deployedFiles = 0;
 
     constructor() {
+        requireTools("git");
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-repo-"));
         this.emptyBin = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-bin-"));
         this.aux = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-aux-"));
@@ -200,6 +202,18 @@ export function expectGolden(name: string, actual: string): void {
         return;
     }
     expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
+
+/**
+ * A check report compared with a golden file: its merge base must be the commit `mergeBase`
+ * (asserted), and is written as <merge base> in the golden file, whose commit ids would
+ * otherwise change with every edit of the example stack files the test repositories copy.
+ */
+export function expectCheckGolden(name: string, actual: string, mergeBase: string): void {
+    const json = name.endsWith(".json");
+    const shown = json ? `"mergeBase": "${mergeBase}"` : `(merge base ${mergeBase.slice(0, 12)})`;
+    expect(actual).toContain(shown);
+    expectGolden(name, actual.replace(shown, json ? `"mergeBase": "<merge base>"` : `(merge base <merge base>)`));
 }
 
 export const NODES: Record<string, string[]> = {

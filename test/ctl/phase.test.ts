@@ -125,12 +125,22 @@ describe("phase set: refusals leave the file untouched", () => {
         );
     });
 
+    test("a ring already ahead of an upstream that rolled back: roll it back, or promote the upstream (both named)", async () => {
+        repo.setPhases({ "canary-a": "rust-read-only", "canary-b": "rust-basic-write" });
+        await refused(
+            ["phase", "set", "rust-advanced", "--stack", "canary-b"],
+            "canary-b",
+            "migration-ctl: refused: canary-b rust-basic-write -> rust-advanced\n" +
+                "  - ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-advanced first, 2 promotions)\n",
+        );
+    });
+
     test("level with an upstream that has not soaked; allowed once it has (deployed entry time)", async () => {
         await refused(
             ["phase", "set", "rust-basic-write", "--stack", "canary-b"],
             "canary-b",
             "migration-ctl: refused: canary-b rust-read-only -> rust-basic-write\n" +
-                "  - ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (an unknown time of 7d0h)\n",
+                "  - ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; migration-ctl reads it from pulumi stack output, from --deployed-file, or from canary-a's passing evidence stacks/evidence/canary-a/rust-basic-write.json\n",
         );
         const soon = repo.writeDeployed({ "canary-a": { phase: "rust-basic-write", phaseEnteredAt: "2026-10-30T12:00:00Z" } });
         await refused(
@@ -195,9 +205,9 @@ describe("rollbacks", () => {
         expect(repo.read(repo.stackFile("canary-a"))).toContain("  pve-migration:phase: perl-only\n");
     });
 
-    test("rollback --to a phase that is not lower is refused", async () => {
+    test("rollback --to a higher phase is refused", async () => {
         const before = repo.read(repo.stackFile("canary-a"));
-        for (const to of ["rust-basic-write", "rust-sdn"]) {
+        for (const to of ["rust-sdn", "rust-full"]) {
             const r = await repo.ctl(["rollback", "--stack", "canary-a", "--to", to]);
             expect(r).toEqual({
                 code: EXIT.REFUSED,
@@ -205,6 +215,21 @@ describe("rollbacks", () => {
                 stderr: `migration-ctl: refused: --to ${to} is not lower than canary-a's configured phase rust-basic-write; a rollback goes to a lower phase (promote with phase set)\n`,
             });
         }
+        expect(repo.read(repo.stackFile("canary-a"))).toBe(before);
+    });
+
+    test("rollback --to the phase the file already has: exit 0, nothing to change, file untouched", async () => {
+        const before = repo.read(repo.stackFile("canary-a"));
+        expect(await repo.ctl(["rollback", "--stack", "canary-a", "--to", "rust-basic-write"])).toEqual({
+            code: EXIT.OK,
+            stdout: "canary-a: already in rust-basic-write; nothing to change\n",
+            stderr: "",
+        });
+        expect(await repo.ctl(["rollback", "--stack", "prod", "--to", "perl-only"])).toEqual({
+            code: EXIT.OK,
+            stdout: "prod: already in perl-only; nothing to change\n",
+            stderr: "",
+        });
         expect(repo.read(repo.stackFile("canary-a"))).toBe(before);
     });
 

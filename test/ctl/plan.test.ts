@@ -196,3 +196,18 @@ describe("a last update that did not complete (outputs with an attempt, as the p
         );
     });
 });
+
+test("a transition pulumi up refuses (perl-only -> rust-full) prints no plan: exit 8 with the reason", async () => {
+    expect(await repo.ctl(["plan", "--stack", "canary-a", "--from", "perl-only", "--to", "rust-full"])).toEqual({
+        code: EXIT.REFUSED,
+        stdout: "",
+        stderr:
+            "migration-ctl: plan: canary-a perl-only -> rust-full is refused: promotion from perl-only to rust-full skips 4 phase(s); promote one phase at a time (next: rust-read-only); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
+    });
+    expect(await repo.ctl(["plan", "--json", "--stack", "canary-a", "--from", "rust-read-only", "--to", "rust-advanced"])).toEqual({
+        code: EXIT.REFUSED,
+        stdout: "",
+        stderr:
+            "migration-ctl: plan: canary-a rust-read-only -> rust-advanced is refused: promotion from rust-read-only to rust-advanced skips 1 phase(s); promote one phase at a time (next: rust-basic-write); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
+    });
+});

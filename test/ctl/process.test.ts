@@ -7,7 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { EXIT } from "../../components/ctl/errors";
 import { HELP } from "../../components/ctl/help";
-import { FIXTURES, GOLDEN, TestRepo, expectGolden } from "./helpers";
+import { FIXTURES, GOLDEN, TestRepo, expectCheckGolden, expectGolden } from "./helpers";
 
 let repo: TestRepo;
 beforeEach(() => {
@@ -38,7 +38,7 @@ test("phase set writes the golden file; check --json on the pull request matches
     const check = repo.run(["check", "--base", "main", "--json", "--now", "2026-11-01T12:00:00Z", "--deployed-file", deployed]);
     expect(check.stderr).toBe("");
     expect(check.code).toBe(EXIT.OK);
-    expectGolden("check-process.json", check.stdout);
+    expectCheckGolden("check-process.json", check.stdout, repo.git("rev-parse", "main").trim());
 });
 
 test("errors from the process: malformed YAML (5, file untouched) and unknown revision (7)", () => {

@@ -12,6 +12,8 @@ import { unifiedDiff } from "../../components/textdiff";
 import { CtlError, EXIT } from "../../components/ctl/errors";
 import { loadStack, rawConfigOf } from "../../components/ctl/stackfile";
 import { editYaml, renderScalar } from "../../components/ctl/yamledit";
+import { DEFAULT_SOAK_SECONDS } from "../../components/phases";
+import { RingCheckInput, checkRing } from "../../components/rings";
 
 describe("unifiedDiff matches diff -u", () => {
     const lines = (n: number, f = (i: number) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join("\n") + "\n";
@@ -216,5 +218,55 @@ describe("deployed outputs", () => {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe("checkRing: what the reason tells the operator to do", () => {
+    const NOW = new Date("2026-11-01T12:00:00Z");
+    const base = (o: Partial<RingCheckInput>): RingCheckInput => ({
+        stack: "canary-b",
+        from: "rust-read-only",
+        to: "rust-basic-write",
+        upstream: { stack: "canary-a", phase: "rust-read-only" },
+        behindUntilSoaked: true,
+        soakSeconds: DEFAULT_SOAK_SECONDS,
+        now: NOW,
+        ...o,
+    });
+    const cases: [string, Partial<RingCheckInput>, string[]][] = [
+        ["a promotion one past the upstream: promote the upstream first", {}, ["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)"]],
+        [
+            "a promotion by a ring already past its upstream (the upstream rolled back): roll back, or promote the upstream twice",
+            { from: "rust-basic-write", to: "rust-advanced" },
+            ["ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-advanced first, 2 promotions)"],
+        ],
+        [
+            "a ring already in a phase past its upstream (health): roll back, or promote the upstream",
+            { current: true },
+            ["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-basic-write)"],
+        ],
+        [
+            "level with an upstream whose phaseEnteredAt is unknown (the program: no hint)",
+            { upstream: { stack: "canary-a", phase: "rust-basic-write" } },
+            [
+                "ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs",
+            ],
+        ],
+        [
+            "level with an upstream whose phaseEnteredAt is unknown, with the caller's hint",
+            { upstream: { stack: "canary-a", phase: "rust-basic-write" }, unknownEnteredAtHint: "or give it with --deployed-file" },
+            [
+                "ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (7d0h), but canary-a's phaseEnteredAt in rust-basic-write is unknown, so its soak cannot be counted: a pulumi up --stack canary-a that completes records it in canary-a's stack outputs; or give it with --deployed-file",
+            ],
+        ],
+        [
+            "level with an upstream that entered 2 days ago",
+            { upstream: { stack: "canary-a", phase: "rust-basic-write", enteredAt: "2026-10-30T12:00:00Z" } },
+            ["ring canary-b must stay at least one phase behind canary-a until canary-a has soaked in rust-basic-write (2d0h of 7d0h)"],
+        ],
+        ["a rollback is never refused", { from: "rust-advanced", to: "rust-basic-write", current: true }, []],
+    ];
+    test.each(cases)("%s", (_name, o, reasons) => {
+        expect(checkRing(base(o))).toEqual(reasons);
     });
 });

@@ -8,6 +8,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderDiagnosticsFunction, renderDiagnosticsScript } from "../../components/diagnostics/script";
 import { extract, makeSandbox, runScript, tempDir, Ran } from "./sandbox";
+import { requireTools } from "../support/tools";
+
+requireTools("shellcheck");
 
 let dir: string;
 let roots: Record<string, string>;

@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { diagnosticsCommand, sshPlan, shQuote, bundleName, stamp } from "../../components/diagnostics/command";
+import { defaultBundleDir } from "../../components/diagnostics/outdir";
 import { dpkgStatus, extract, makeSandbox, tempDir } from "./sandbox";
 
 let project: string;
@@ -29,17 +30,28 @@ const STACK = `config:
     scope: cluster
 `;
 
+/** The state folder the default bundle folder is under (XDG_STATE_HOME), outside the project. */
+let state: string;
+const savedState = process.env.XDG_STATE_HOME;
+
 beforeAll(() => {
+    state = tempDir("diag-state-");
+    process.env.XDG_STATE_HOME = state;
     project = tempDir("diag-command-");
     fs.mkdirSync(path.join(project, "stacks"));
     fs.writeFileSync(path.join(project, "stacks", "Pulumi.dev.yaml"), STACK);
     roots = makeSandbox(path.join(project, ".sandbox", "dev"), ["pve1", "pve2"], "rust-basic-write");
 });
-afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
+afterAll(() => {
+    if (savedState === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = savedState;
+    fs.rmSync(project, { recursive: true, force: true });
+    fs.rmSync(state, { recursive: true, force: true });
+});
 
-const evidenceDir = () => path.join(project, "stacks", "evidence", "dev", "diagnostics");
+const evidenceDir = () => path.join(state, "pve-network-migration", "diagnostics", "dev");
 
-describe("collect, change, collect, compare (runbook 004 post-mortem)", () => {
+describe("collect, change, collect, compare (the post-mortem)", () => {
     const before = () => path.join(evidenceDir(), "pve1-20240501T100000Z-pre-deploy.tar.gz");
     const after = () => path.join(evidenceDir(), "pve1-20240501T103000Z-post-rollback.tar.gz");
 
@@ -48,8 +60,11 @@ describe("collect, change, collect, compare (runbook 004 post-mortem)", () => {
         expect(await diagnosticsCommand(["--stack", "dev", "--label", "pre-deploy"], first.io, project, () => T1)).toBe(0);
         expect(first.o.err).toBe("");
         expect(first.o.out).toBe(
-            `pve1: ${before()}\npve2: ${path.join(evidenceDir(), "pve2-20240501T100000Z-pre-deploy.tar.gz")}\n`,
+            `bundles: ${evidenceDir()} (outside the checkout, so never committed; --out DIR writes elsewhere)\n` +
+                `pve1: ${before()}\npve2: ${path.join(evidenceDir(), "pve2-20240501T100000Z-pre-deploy.tar.gz")}\n`,
         );
+        // Nothing in the project: a `git add stacks/` cannot pick a bundle up.
+        expect(fs.existsSync(path.join(project, "stacks", "evidence"))).toBe(false);
         // The rollback: phase back to perl-only, the interfaces file restored differently, the
         // Rust package removed (config files kept).
         const toml = path.join(roots.pve1, "etc/pve/network/migration.toml");
@@ -61,7 +76,7 @@ describe("collect, change, collect, compare (runbook 004 post-mortem)", () => {
         );
         const second = io();
         expect(await diagnosticsCommand(["--stack", "dev", "--node", "pve1", "--label", "post-rollback"], second.io, project, () => T2)).toBe(0);
-        expect(second.o.out).toBe(`pve1: ${after()}\n`);
+        expect(second.o.out).toBe(`bundles: ${evidenceDir()} (outside the checkout, so never committed; --out DIR writes elsewhere)\npve1: ${after()}\n`);
     });
 
     test("the bundles hold what was on each sandbox node", () => {
@@ -212,4 +227,10 @@ describe("ssh transport plan (pure)", () => {
         expect(bundleName("pve1", T1)).toBe("pve1-20240501T100000Z.tar.gz");
         expect(bundleName("pve1", T1, "post-rollback")).toBe("pve1-20240501T100000Z-post-rollback.tar.gz");
     });
+});
+
+test("the default bundle folder: $XDG_STATE_HOME when absolute, else ~/.local/state; per stack", () => {
+    expect(defaultBundleDir("canary-a", { XDG_STATE_HOME: "/var/state", HOME: "/home/op" })).toBe("/var/state/pve-network-migration/diagnostics/canary-a");
+    expect(defaultBundleDir("canary-a", { XDG_STATE_HOME: "relative/state", HOME: "/home/op" })).toBe("/home/op/.local/state/pve-network-migration/diagnostics/canary-a");
+    expect(defaultBundleDir("prod", { HOME: "/home/op" })).toBe("/home/op/.local/state/pve-network-migration/diagnostics/prod");
 });

@@ -4,6 +4,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { requireTools } from "../support/tools";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -20,6 +21,7 @@ export interface Certs {
 }
 
 function openssl(dir: string, args: string[]): void {
+    requireTools("openssl");
     execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
 

@@ -16,6 +16,9 @@ import { nodeQueries } from "../../components/gates/metrics";
 import { DEFAULT_ENDPOINTS, EndpointResult, NodeResult } from "../../components/gates/contract";
 import { runBin, tempDir } from "./helpers";
 import { Exporter, Prometheus, Sample, rawQuery, sleep, startExporter, startPrometheus } from "./prometheus";
+import { requireTools } from "../support/tools";
+
+requireTools("/usr/bin/prometheus", "git");
 
 const STEPS = 8;
 

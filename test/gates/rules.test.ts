@@ -14,6 +14,9 @@ import {
     renderPrometheusRule,
 } from "../../components/gates/rules";
 import { tempDir } from "./helpers";
+import { requireTools } from "../support/tools";
+
+requireTools("/usr/bin/promtool");
 
 const PROMTOOL = "/usr/bin/promtool";
 

@@ -13,6 +13,9 @@ import { renderAlertRulesYaml } from "../../components/gates/rules";
 import { run } from "../../components/program";
 import { parseStepCommandLine, renderStepScript, stepCommandLine } from "../../components/scripts";
 import { installMocks, setStackConfig, settleTree } from "../support/mocks";
+import { requireTools } from "../support/tools";
+
+requireTools("promtool");
 
 const SHA = "873668e63f5e47ba54045e70565b7ff320e94dc9769f94e14c38b78a4a68db2a";
 const HOSTKEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMonitoringHostKey";

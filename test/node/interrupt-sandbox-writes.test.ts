@@ -16,6 +16,9 @@ import { StepArgs, NodeStep, renderStepScript, stepCommandLine } from "../../com
 import { waitForPostRollbackBundle } from "../../components/sandbox/run";
 import { planFor, scriptOf, stepArgs } from "../../components/steps";
 import { makeLab } from "../support/node";
+import { requireTools } from "../support/tools";
+
+requireTools("strace", "dpkg-deb");
 
 const SYSCALLS = [
     "chdir", "fchdir", "clone", "clone3", "fork", "vfork",

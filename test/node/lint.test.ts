@@ -7,6 +7,9 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { NODE_STEPS, STEP_RUNNER, renderStepScript } from "../../components/scripts";
 import { makeLab, mustRun } from "../support/node";
+import { requireTools } from "../support/tools";
+
+requireTools("shellcheck", "systemd-analyze", "systemctl", "dpkg-deb");
 
 describe("shellcheck", () => {
     test.each(NODE_STEPS.map((s) => [s]))("step %s is shellcheck-clean", (step) => {

@@ -9,6 +9,7 @@ import { StackConfig } from "../../components/config/schema";
 import { buildStandInDeb, BuiltDeb, createSandbox } from "../../components/sandbox";
 import { runPlan, StepRun } from "../../components/sandbox/run";
 import { localConfig } from "./config";
+import { requireTools } from "./tools";
 
 export interface Lab {
     readonly dir: string;
@@ -25,6 +26,7 @@ let debCache: { dir: string; debs: Record<string, BuiltDeb> } | undefined;
 /** Stand-in debs built once per test file. */
 export function debs(): Record<string, BuiltDeb> {
     if (!debCache) {
+        requireTools("dpkg-deb", "dpkg", "dpkg-query", "systemctl");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-debs-"));
         debCache = { dir, debs: { "0.4.2-1": buildStandInDeb(dir, "0.4.2-1"), "0.5.0-1": buildStandInDeb(dir, "0.5.0-1") } };
     }

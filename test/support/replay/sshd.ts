@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { requireTools } from "../tools";
 
 export interface TestSshd {
     readonly port: number;
@@ -36,6 +37,7 @@ export function freePort(): Promise<number> {
 }
 
 function keygen(dir: string, name: string, type: string): { priv: string; pub: string } {
+    requireTools("ssh-keygen");
     const f = path.join(dir, name);
     execFileSync("ssh-keygen", ["-q", "-t", type, ...(type === "rsa" ? ["-b", "2048"] : []), "-N", "", "-C", name, "-f", f]);
     return { priv: fs.readFileSync(f, "utf8"), pub: fs.readFileSync(`${f}.pub`, "utf8").trim() };
@@ -87,6 +89,7 @@ export async function startSshd(): Promise<TestSshd> {
     // sshd (as root) needs its privilege separation directory, which the openssh-server unit
     // normally creates (RuntimeDirectory=sshd).
     if (process.getuid?.() === 0) fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+    requireTools("/usr/sbin/sshd", "ssh");
     execFileSync("/usr/sbin/sshd", ["-t", "-f", cfgFile]);
     let log = "";
     const proc: ChildProcess = spawn("/usr/sbin/sshd", ["-D", "-f", cfgFile, "-e"], { stdio: ["ignore", "ignore", "pipe"] });
