@@ -25,7 +25,6 @@ export {
     summarise,
 } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
-export { unifiedDiff } from "../textdiff";
 export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, sshPlan, stamp } from "./command";
 export type { CommandIo, SshPlan } from "./command";
 export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
