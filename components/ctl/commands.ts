@@ -6,7 +6,7 @@
 import { applyColorFragment, colorStatus, flipColor, formatColorStatus, setColor } from "../bluegreen/colors";
 import { COLORS, parseBlueGreenConfig } from "../bluegreen/config";
 import { ConfigError, NAMESPACE } from "../config/schema";
-import { PHASES, Phase, checkTransition, isPhase, phaseIndex, previousPhase, transition } from "../phases";
+import { PHASES, Phase, checkTransition, isPhase, phaseIndex, phaseInfo, previousPhase, transition } from "../phases";
 import { planSteps } from "../plan";
 import { checkChanges } from "./check";
 import { planBasis } from "../deployed";
@@ -105,7 +105,7 @@ function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: bool
 function phaseEdits(st: LoadedStack, to: Phase): { edits: YamlEdit[]; notes: string[] } {
     const edits: YamlEdit[] = [{ path: ["config", `${PREFIX}phase`], value: to }];
     const notes: string[] = [];
-    if (to !== "rust-full" && st.config?.fallbackEnabled === false) {
+    if (phaseInfo(to).fallbackRequired && st.config?.fallbackEnabled === false) {
         edits.push({ path: ["config", `${PREFIX}fallbackEnabled`], value: true });
         notes.push(`${PREFIX}fallbackEnabled set back to true (required below rust-full)`);
     }

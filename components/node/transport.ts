@@ -183,14 +183,6 @@ export class StepRegistry {
         });
     }
 
-    get(id: string): pulumi.Resource | undefined {
-        return this.resources.get(id);
-    }
-
-    ids(): string[] {
-        return [...this.resources.keys()];
-    }
-
     finish(): void {
         const missing = [...this.waiting.keys()].filter((id) => !this.resources.has(id));
         for (const id of missing) this.waiting.get(id)?.reject(new Error(`step ${id} was depended on but never registered`));

@@ -148,8 +148,3 @@ export function criticalPath(steps: readonly PlannedStep[]): string[] {
     }
     return best;
 }
-
-/** Steps of one node, in order, as kinds (for display). */
-export function nodeStepKinds(plan: Plan, node: string): StepKind[] {
-    return plan.steps.filter((s) => s.node === node || (s.cluster && s.node === node)).map((s) => s.kind);
-}
