@@ -10,6 +10,7 @@ import { stringify } from "smol-toml";
 import { Phase, phaseInfo } from "../phases";
 import { renderDiagnosticsFunction } from "../diagnostics/script";
 import { MAX_ARG_STRLEN, renderBoundsPrelude } from "../config/bounds";
+import { renderPhaseFunctions } from "../phases/bash";
 
 export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"] as const;
 export type NodeStep = (typeof NODE_STEPS)[number];
@@ -39,6 +40,7 @@ export function renderStepScript(step: NodeStep): string {
         "exec </dev/null",
         `STEP=${step}`,
         renderBoundsPrelude(),
+        renderPhaseFunctions(),
         LIB,
         ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
