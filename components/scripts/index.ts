@@ -45,7 +45,7 @@ export function renderStepScript(step: NodeStep): string {
         renderBoundsPrelude(),
         renderPhaseFunctions(),
         LIB,
-        ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
+        ...(STEP_SCRIPTS[step].diagnostics ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
         BODIES[step],
         "}",
@@ -78,9 +78,9 @@ export function stepArgv(args: StepArgs): string[] {
 
 /**
  * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
- * says otherwise (the step catalogue's, see STEP_SCRIPTS there).
+ * says otherwise (the step catalogue's STEP_SCRIPTS).
  */
-export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = STEP_SCRIPTS;
+export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<NodeStep, number>;
 /** Longest time limit a step may be given (a day). */
 export const MAX_STEP_TIMEOUT = 86_400;
 /**

@@ -11,7 +11,7 @@ import { StepArgs, renderMigrationToml } from "../scripts";
 import { NodeStep, STEP_CATALOGUE, StepKind } from "./catalogue";
 
 export { STEP_CATALOGUE, STEP_KINDS, STEP_SCRIPTS, ownedSteps, sha256Text, stepEntry } from "./catalogue";
-export type { NodeStep, StepEntry, StepInput, StepKind, StepOwner } from "./catalogue";
+export type { NodeStep, ScriptEntry, StepEntry, StepInput, StepKind, StepOwner } from "./catalogue";
 
 /** The step plan of a stack's nodes for the transition from `from` to `to`. */
 export function planFor(cfg: StackConfig, from: Phase, to: Phase): Plan {

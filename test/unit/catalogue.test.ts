@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PHASES, Phase } from "../../components/phases";
 import { planSteps } from "../../components/plan";
-import { DEFAULT_STEP_TIMEOUTS, NODE_STEPS } from "../../components/scripts";
+import { DEFAULT_STEP_TIMEOUTS, NODE_STEPS, renderStepScript } from "../../components/scripts";
 import { STEP_CATALOGUE, STEP_KINDS, STEP_SCRIPTS, ownedSteps, scriptOf } from "../../components/steps";
 import { StepRegistry } from "../../components/node/transport";
 
@@ -33,7 +33,19 @@ describe("step catalogue", () => {
 
     test("the script list and default time limits are the catalogue's, one file in sh/steps/ each", () => {
         expect(NODE_STEPS).toEqual(["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"]);
-        expect(DEFAULT_STEP_TIMEOUTS).toBe(STEP_SCRIPTS);
+        expect(DEFAULT_STEP_TIMEOUTS).toEqual({
+            snapshot: 600,
+            package: 1200,
+            units: 300,
+            config: 300,
+            services: 600,
+            restore: 300,
+            "legacy-apply": 900,
+            verify: 600,
+            rules: 600,
+        });
+        expect(NODE_STEPS.filter((s) => STEP_SCRIPTS[s].diagnostics)).toEqual(["snapshot", "verify"]);
+        for (const s of NODE_STEPS) expect(renderStepScript(s).includes("\npve_collect_diagnostics() (\n")).toBe(STEP_SCRIPTS[s].diagnostics);
         const files = fs.readdirSync(path.join(__dirname, "../../components/scripts/sh/steps")).sort();
         expect(files).toEqual(NODE_STEPS.map((s) => `${s}.sh`).sort());
         // Every script but the monitoring host's `rules` runs a planned kind.
