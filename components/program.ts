@@ -14,7 +14,7 @@ import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
 import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
-import { localTransport, sshTransport, Transport } from "./node/transport";
+import { transportFor } from "./node/transport";
 import { BlueGreenRelease, parseBlueGreenConfig } from "./bluegreen";
 import { AlertRules, parseMonitoringConfig } from "./monitoring";
 
@@ -280,16 +280,13 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         if (errors.length > 0) throw new ConfigError(errors);
     }
 
-    let transport: Transport;
-    if (cfg.transport === "local") {
-        transport = localTransport();
-    } else {
+    // The SSH private keys are read only when the transport needs them (SSH).
+    const transport = transportFor(cfg, () => {
         const config = new pulumi.Config(NAMESPACE);
-        const keys = raw.secretKeys.has("sshPrivateKeys")
+        return raw.secretKeys.has("sshPrivateKeys")
             ? config.requireSecretObject<Record<string, string>>("sshPrivateKeys")
             : pulumi.output(config.requireObject<Record<string, string>>("sshPrivateKeys"));
-        transport = sshTransport(cfg, keys);
-    }
+    });
     // The engine reports an object config with one secure leaf as secret as a whole
     // (isConfigSecret): the stack file's leaves say which are plaintext.
     const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? readStackFileConfig(projectDir, raw.stack));

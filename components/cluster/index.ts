@@ -14,7 +14,7 @@ import * as random from "@pulumi/random";
 import { StackConfig } from "../config/schema";
 import { Phase } from "../phases";
 import { Plan } from "../plan";
-import { planFor } from "../steps";
+import { ownedSteps, planFor } from "../steps";
 import { Backups, MigrationConfigFile, MigrationNode, StepScope } from "../node";
 import { StepRegistry, Transport } from "../node/transport";
 import { TransitionRecord, transitionId } from "./record";
@@ -67,16 +67,16 @@ export class ClusterMigration extends pulumi.ComponentResource {
         }
         const clusterSteps = this.plan.steps.filter((s) => s.cluster);
         const writer = scopeOf(cfg.migrationConfig.writerNode);
-        const cfgSteps = clusterSteps.filter((s) => s.kind === "cluster-config");
+        const cfgSteps = ownedSteps(clusterSteps, "MigrationConfigFile");
         this.clusterConfig = cfgSteps.length
             ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, steps: cfgSteps }, { parent: this })
             : undefined;
-        const restoreSteps = clusterSteps.filter((s) => s.kind === "cluster-restore");
+        const restoreSteps = ownedSteps(clusterSteps, "Backups");
         this.clusterBackups = restoreSteps.length
             ? new Backups(`${name}-cluster-backups`, { scope: writer, steps: restoreSteps }, { parent: this })
             : undefined;
-        registry.finish();
         this.stepIds = this.plan.steps.map((s) => s.id);
+        registry.finish(this.stepIds);
         this.registerOutputs({ transition: this.transition, transitionId: this.transitionId, stepIds: this.stepIds });
     }
 }

@@ -5,7 +5,7 @@
  */
 import { isIPv6 } from "net";
 import { z } from "zod";
-import { PHASES, Phase, DEFAULT_SOAK_SECONDS } from "../phases";
+import { PHASES, Phase, DEFAULT_SOAK_SECONDS, phaseInfo } from "../phases";
 import { formatPath } from "../evidence";
 import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
 import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE, UNIT_NAME_RE, pathProblem } from "./bounds";
@@ -430,7 +430,7 @@ export function missingKeyMessage(key: string, name: string): string {
 /** The safety rules shared with the policy pack, as config errors. */
 export function safetyErrors(c: Pick<Parsed, "fallbackEnabled" | "phase" | "perlApi" | "package">): string[] {
     const errors: string[] = [];
-    if (!c.fallbackEnabled && c.phase !== "rust-full") {
+    if (!c.fallbackEnabled && phaseInfo(c.phase).fallbackRequired) {
         errors.push(`${NAMESPACE}:fallbackEnabled: must be true in phase ${c.phase} (only rust-full may disable the fallback)`);
     }
     if (!c.perlApi.baseUrl.startsWith("https://")) {

@@ -6,12 +6,12 @@
 import { applyColorFragment, colorStatus, flipColor, formatColorStatus, setColor } from "../bluegreen/colors";
 import { COLORS, parseBlueGreenConfig } from "../bluegreen/config";
 import { ConfigError, NAMESPACE } from "../config/schema";
-import { PHASES, Phase, checkTransition, isPhase, phaseIndex, previousPhase, transition } from "../phases";
+import { PHASES, Phase, checkTransition, isPhase, phaseIndex, phaseInfo, previousPhase, transition } from "../phases";
 import { planSteps } from "../plan";
 import { checkChanges } from "./check";
 import { planBasis } from "../deployed";
 import { DeployedLookup, deployedJson } from "./deployed";
-import { unifiedDiff } from "../textdiff";
+import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
@@ -97,7 +97,7 @@ function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: bool
     if (!reloaded.config && st.config) {
         throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: the change would make the stack config invalid; nothing written`, reloaded.errors);
     }
-    s.out(unifiedDiff(st.text, next, `a/${st.file}`, `b/${st.file}`));
+    s.out(st.text === next ? "" : createTwoFilesPatch(`a/${st.file}`, `b/${st.file}`, st.text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
     if (!dryRun) writeStackText(s.repo, st.stack, next);
     return next;
 }
@@ -105,7 +105,7 @@ function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: bool
 function phaseEdits(st: LoadedStack, to: Phase): { edits: YamlEdit[]; notes: string[] } {
     const edits: YamlEdit[] = [{ path: ["config", `${PREFIX}phase`], value: to }];
     const notes: string[] = [];
-    if (to !== "rust-full" && st.config?.fallbackEnabled === false) {
+    if (phaseInfo(to).fallbackRequired && st.config?.fallbackEnabled === false) {
         edits.push({ path: ["config", `${PREFIX}fallbackEnabled`], value: true });
         notes.push(`${PREFIX}fallbackEnabled set back to true (required below rust-full)`);
     }
@@ -351,7 +351,7 @@ export function colorCommand(s: Session, sub: string, colorArg: string | undefin
         { path: path("rollbackTarget"), value: f.rollbackTarget },
     ];
     const next = editYaml(text, file, edits);
-    s.out(unifiedDiff(text, next, `a/${file}`, `b/${file}`));
+    s.out(text === next ? "" : createTwoFilesPatch(`a/${file}`, `b/${file}`, text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
     if (!dryRun) writeStackText(s.repo, stack, next);
     s.out(`${stack}: ${change.message}\n`);
     nextSteps(s, stack, dryRun, file);

@@ -1,13 +1,12 @@
 /**
  * `migration-ctl`: phase changes as reviewed stack config diffs. The CLI entry is
- * `main` (cli.ts); the pure parts (in-place YAML edits, unified diff, the pull-request check,
+ * `main` (cli.ts); the pure parts (in-place YAML edits, the pull-request check,
  * health, reports) are exported for tests and other tools.
  */
 export { main } from "./cli";
 export type { CliIo } from "./cli";
 export { EXIT, CtlError } from "./errors";
 export type { ExitCode } from "./errors";
-export { unifiedDiff } from "../textdiff";
 export { editYaml, parseYaml, renderScalar } from "./yamledit";
 export type { YamlEdit, YamlPath, YamlValue } from "./yamledit";
 export { loadStack, rawConfigOf, requireConfig, stackFileRel, PREFIX, STACK_NAME_RE } from "./stackfile";

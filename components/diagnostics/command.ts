@@ -3,22 +3,19 @@
  *   diagnostics --stack S [--node N]... [--root-dir DIR] [--out DIR] [--label L] [--identity FILE]
  *   diagnostics compare A.tar.gz B.tar.gz [--json]
  *
- * Collect runs the rendered script (script.ts) for each node: for transport `local` with bash
- * against `<sandboxDir>/<node>`; for transport `ssh` over the system ssh binary
- * (`bash -s -- <quoted args>`, the script on stdin, the host key pinned from the stack file),
- * then fetches the tarball back with `ssh ... cat`. Bundles go to
+ * Collect runs the rendered script (script.ts) for each node the way the stack's transport runs
+ * a command outside Pulumi (components/node/capability.ts): bash against `<sandboxDir>/<node>`
+ * (local), or over the system ssh binary with the host key pinned from the stack file, the
+ * tarball fetched back with `ssh ... cat` (ssh). Bundles go to
  * `<--out or defaultBundleDir(stack)>/<node>-<UTC time>[-<label>].tar.gz` (outdir.ts: outside
  * the checkout unless --out says otherwise).
  *
  * Exit codes: 0 done; 1 a node's collection failed (the others are still collected);
  * 2 usage or stack config error.
  */
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseArgs, str, list, bool, UsageError, FlagSpecs } from "../gates/argv";
-import { writeFileAtomic } from "../gates/files";
+import { NodeAccessError, NodeShell, transportCapability } from "../node/capability";
 import { defaultBundleDir } from "./outdir";
 import { renderDiagnosticsScript } from "./script";
 import { compareBundles, formatComparison, BundleError } from "./compare";
@@ -53,104 +50,35 @@ export function bundleName(node: string, when: Date, label?: string): string {
  * an ssh session alone is not bounded (components/node/transport.ts).
  */
 export const COLLECT_TIME_LIMIT_SECONDS = 300;
-const BOUNDED = ["timeout", "-k", "10", String(COLLECT_TIME_LIMIT_SECONDS)];
 
 /** Arguments of the rendered script for one node. */
 export function scriptArgs(root: string, node: string, phaseFile: string, out: string): string[] {
     return ["--root", root, "--node", node, "--phase-file", phaseFile, "--out", out];
 }
 
-export interface SshPlan {
-    /** known_hosts line pinning the node's host key. */
-    readonly knownHosts: string;
-    /** ssh argv (without the binary) that runs the script read from stdin. */
-    readonly collect: string[];
-    /** ssh argv that writes the remote tarball to stdout. */
-    readonly fetch: string[];
-    /** ssh argv that removes the remote tarball. */
-    readonly cleanup: string[];
-    readonly remoteOut: string;
-}
-
 /**
- * The ssh commands for one node (pure). The remote command line is built from quoted words
- * only; a non-root user runs it through `sudo -n`.
+ * Collect one node's bundle to `out` (absolute), through the transport's way of running a
+ * command outside Pulumi (components/node/capability.ts): bash with the script on stdin, on the
+ * node under GNU timeout, the bundle brought back when the node is remote. Throws Error with
+ * the reason; UsageError when the stack file lacks what the transport needs.
  */
-export function sshPlan(
-    n: StackNode,
-    o: { phaseFile: string; when: Date; knownHostsFile: string; identity?: string; connectTimeout?: number },
-): SshPlan {
-    if (n.address === undefined) throw new UsageError(`node ${n.name}: pve-migration:nodes[].address is required with transport ssh`);
-    if (n.hostKey === undefined) throw new UsageError(`node ${n.name}: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)`);
-    const host = n.port === 22 ? n.address : `[${n.address}]:${n.port}`;
-    const remoteOut = `/var/tmp/pve-diagnostics-${n.name}-${stamp(o.when)}.tar.gz`;
-    const base = [
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", `UserKnownHostsFile=${o.knownHostsFile}`,
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", `ConnectTimeout=${o.connectTimeout ?? 10}`,
-        "-p", String(n.port),
-        ...(o.identity ? ["-i", o.identity, "-o", "IdentitiesOnly=yes"] : []),
-        "-l", n.sshUser,
-        "--", n.address,
-    ];
-    const sudo = n.sshUser === "root" ? [] : ["sudo", "-n"];
-    const remote = (words: string[]) => [...sudo, ...words].map(shQuote).join(" ");
-    return {
-        knownHosts: `${host} ${n.hostKey}\n`,
-        collect: [...base, remote([...BOUNDED, "bash", "-s", "--", ...scriptArgs("/", n.name, o.phaseFile, remoteOut)])],
-        fetch: [...base, remote(["cat", "--", remoteOut])],
-        cleanup: [...base, remote(["rm", "-f", "--", remoteOut])],
-        remoteOut,
-    };
-}
-
-interface RunResult {
-    readonly code: number | null;
-    readonly stdout: Buffer;
-    readonly stderr: string;
-}
-
-function run(cmd: string, args: string[], stdin: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: env ?? process.env });
-        const out: Buffer[] = [];
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => out.push(d));
-        child.stderr.on("data", (d) => (err += d));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
-        child.stdin.end(stdin);
-    });
-}
-
-/** Collect one node's bundle to `out` (absolute). Throws Error with the reason. */
 export async function collectNode(sf: StackFile, node: StackNode, out: string, o: { when: Date; identity?: string }): Promise<void> {
     const phasePath = nodeMigrationConfigPath(sf, node.name);
     const script = renderDiagnosticsScript();
-    if (sf.transport === "local") {
-        const root = path.join(sf.sandboxDir!, node.name);
-        if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
-            throw new UsageError(`node ${node.name}: sandbox root ${root} (pve-migration:sandboxDir/<node>) is not a folder`);
-        }
-        const r = await run(BOUNDED[0], [...BOUNDED.slice(1), "bash", "-s", "--", ...scriptArgs(root, node.name, root + phasePath, out)], script);
-        if (r.code !== 0) throw new Error(`collection failed (exit ${r.code}): ${r.stderr.trim()}`);
-        return;
-    }
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pve-diag-ssh-"));
+    let shell: NodeShell;
     try {
-        const knownHostsFile = path.join(tmp, "known_hosts");
-        const plan = sshPlan(node, { phaseFile: phasePath, when: o.when, knownHostsFile, identity: o.identity });
-        fs.writeFileSync(knownHostsFile, plan.knownHosts, { mode: 0o600 });
-        const c = await run("ssh", plan.collect, script);
-        if (c.code !== 0) throw new Error(`remote collection failed (exit ${c.code}): ${c.stderr.trim()}`);
-        const f = await run("ssh", plan.fetch, "");
-        if (f.code !== 0) throw new Error(`fetching ${plan.remoteOut} failed (exit ${f.code}): ${f.stderr.trim()}`);
-        writeFileAtomic(out, f.stdout, 0o600);
-        await run("ssh", plan.cleanup, "");
+        shell = transportCapability(sf).shell(node, { sandboxDir: sf.sandboxDir, identity: o.identity });
+    } catch (e) {
+        if (e instanceof NodeAccessError) throw new UsageError(e.message);
+        throw e;
+    }
+    try {
+        const staged = shell.stagingPath(out, `pve-diagnostics-${node.name}-${stamp(o.when)}.tar.gz`);
+        const c = await shell.run(["bash", "-s", "--", ...scriptArgs(shell.root, node.name, shell.nodePath(phasePath), staged)], script, COLLECT_TIME_LIMIT_SECONDS);
+        if (c.code !== 0) throw new Error(`${shell.remote ? "remote collection" : "collection"} failed (exit ${c.code}): ${c.stderr.trim()}`);
+        await shell.retrieve(staged, out);
     } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
+        shell.close();
     }
 }
 

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { BUNDLE_FORMAT } from "./script";
-import { unifiedDiff } from "../textdiff";
+import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 
 /** Files of one bundle, by path relative to `bundle/`. */
 export type BundleFiles = ReadonlyMap<string, Buffer>;
@@ -161,7 +161,8 @@ export function compareBundleFiles(aName: string, a: BundleFiles, bName: string,
         const ba = a.get(c.path);
         const bb = b.get(c.path);
         if (!isSmallText(ba) || !isSmallText(bb)) continue;
-        const diff = unifiedDiff(ba?.toString("utf8") ?? "", bb?.toString("utf8") ?? "", ba ? `a/${c.path}` : "/dev/null", bb ? `b/${c.path}` : "/dev/null");
+        const [ta, tb] = [ba?.toString("utf8") ?? "", bb?.toString("utf8") ?? ""];
+        const diff = ta === tb ? "" : createTwoFilesPatch(ba ? `a/${c.path}` : "/dev/null", bb ? `b/${c.path}` : "/dev/null", ta, tb, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
         if (diff !== "") textDiffs.push({ file: c.path, diff });
     }
     return {

@@ -25,9 +25,8 @@ export {
     summarise,
 } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
-export { unifiedDiff } from "../textdiff";
-export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, sshPlan, stamp } from "./command";
-export type { CommandIo, SshPlan } from "./command";
+export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, stamp } from "./command";
+export type { CommandIo } from "./command";
 export { defaultBundleDir } from "./outdir";
 export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
 export type { StackFile, StackNode } from "./stackfile";

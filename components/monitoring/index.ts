@@ -14,6 +14,7 @@ import { AlertRulesError, parseAlertRulesConfig, renderAlertRulesYaml, renderPro
 import { StepArgs, renderStepScript } from "../scripts";
 import { sha256Text } from "../steps";
 import { Transport } from "../node/transport";
+import { transportCapability } from "../node/capability";
 
 export const MonitoringSchema = z
     .object({
@@ -79,7 +80,7 @@ export function parseMonitoringConfig(raw: unknown, cfg: StackConfig): Monitorin
     if (m.prometheusRule && cfg.blueGreen === undefined) {
         errors.push(`${NAMESPACE}:monitoring.prometheusRule: needs ${NAMESPACE}:blueGreen (its Kubernetes provider and cluster)`);
     }
-    if (m.rulesFile && cfg.transport === "ssh") {
+    if (m.rulesFile && transportCapability(cfg).remote) {
         if (!m.rulesFile.host.address) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.address: required with transport ssh`);
         if (!m.rulesFile.host.hostKey) errors.push(`${NAMESPACE}:monitoring.rulesFile.host.hostKey: required with transport ssh (host keys are pinned)`);
         if (!cfg.sshKeyNames.includes(m.rulesFile.host.sshKey)) {
@@ -101,7 +102,8 @@ export function monitoringHost(cfg: StackConfig, m: MonitoringConfig): NodeConfi
         sshUser: h.sshUser,
         hostKey: h.hostKey,
         sshKey: h.sshKey,
-        root: cfg.transport === "local" ? path.join(path.dirname(cfg.nodes[0].root), h.name) : "/",
+        // A sandbox host is a root beside the nodes' (<sandboxDir>/<name>).
+        root: transportCapability(cfg).nodeRoot(path.dirname(cfg.nodes[0].root), h.name),
     };
 }
 

@@ -8,7 +8,7 @@ import { NodeConfig, StackConfig } from "../config/schema";
 import { Phase } from "../phases";
 import { PlannedStep } from "../plan";
 import { renderStepScript } from "../scripts";
-import { remoteDebPath, scriptOf, stepArgs } from "../steps";
+import { StepKind, StepOwner, ownedSteps, scriptOf, stepArgs } from "../steps";
 import { StepRegistry, StepResource, Transport } from "./transport";
 
 /** What every step-owning component needs to register its steps. */
@@ -47,14 +47,33 @@ export function registerStep(
     return res;
 }
 
+/**
+ * Register, in plan order, every step of `steps` whose catalogue entry names `owner`; the
+ * resources by step kind. `extraDeps` adds dependencies to the steps of some kinds.
+ */
+export function registerOwned(
+    parent: pulumi.Resource,
+    scope: StepScope,
+    steps: readonly PlannedStep[],
+    owner: StepOwner,
+    extraDeps: Partial<Record<StepKind, pulumi.Input<pulumi.Resource>[]>> = {},
+): Map<StepKind, StepResource> {
+    const out = new Map<StepKind, StepResource>();
+    for (const step of ownedSteps(steps, owner)) out.set(step.kind, registerStep(parent, scope, step, extraDeps[step.kind] ?? []));
+    return out;
+}
+
 export interface ConcernArgs {
     readonly scope: StepScope;
-    /** The planned steps this component owns (in plan order). */
+    /** The planned steps given to this component; it registers those its catalogue entry names it the owner of. */
     readonly steps: readonly PlannedStep[];
 }
 
-function stepsOf(steps: readonly PlannedStep[], ...kinds: PlannedStep["kind"][]): PlannedStep[] {
-    return steps.filter((s) => kinds.includes(s.kind));
+/** The one resource of `kind`, which the plan always has for this component. */
+function required<T>(m: Map<StepKind, T>, kind: StepKind, owner: StepOwner): T {
+    const r = m.get(kind);
+    if (r === undefined) throw new Error(`${owner}: the plan gives it no ${kind} step`);
+    return r;
 }
 
 /** The pinned pve-network-rs package: copied to the node when it comes from a local file, sha256-checked, installed. */
@@ -64,10 +83,11 @@ export class RustPackage extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:RustPackage", name, {}, opts);
-        const [step] = stepsOf(args.steps, "package");
         const { scope } = args;
-        this.deb = scope.transport.copyDeb(`${step.id}-deb`, scope.node, remoteDebPath(scope.cfg.package.version), { parent: this });
-        this.install = registerStep(this, scope, step, this.deb ? [this.deb] : []);
+        const [pkg] = ownedSteps(args.steps, "RustPackage").filter((s) => s.kind === "package");
+        this.deb = pkg ? scope.transport.copyDeb(`${pkg.id}-deb`, scope.node, { parent: this }) : undefined;
+        const steps = registerOwned(this, scope, args.steps, "RustPackage", { package: this.deb ? [this.deb] : [] });
+        this.install = required(steps, "package", "RustPackage");
         this.registerOutputs({ install: this.install, deb: this.deb });
     }
 }
@@ -79,10 +99,9 @@ export class SystemdUnits extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:SystemdUnits", name, {}, opts);
-        const [units] = stepsOf(args.steps, "units");
-        const [services] = stepsOf(args.steps, "services");
-        this.units = registerStep(this, args.scope, units);
-        this.services = registerStep(this, args.scope, services);
+        const steps = registerOwned(this, args.scope, args.steps, "SystemdUnits");
+        this.units = required(steps, "units", "SystemdUnits");
+        this.services = required(steps, "services", "SystemdUnits");
         this.registerOutputs({ units: this.units, services: this.services });
     }
 }
@@ -93,8 +112,10 @@ export class MigrationConfigFile extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:MigrationConfigFile", name, {}, opts);
-        const [step] = stepsOf(args.steps, "config", "cluster-config");
-        this.write = registerStep(this, args.scope, step);
+        const steps = registerOwned(this, args.scope, args.steps, "MigrationConfigFile");
+        const [write] = [...steps.values()];
+        if (write === undefined) throw new Error("MigrationConfigFile: the plan gives it no config step");
+        this.write = write;
         this.registerOutputs({ write: this.write });
     }
 }
@@ -106,10 +127,9 @@ export class Backups extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:Backups", name, {}, opts);
-        const [snapshot] = stepsOf(args.steps, "snapshot");
-        const [restore] = stepsOf(args.steps, "restore", "cluster-restore");
-        this.snapshot = snapshot ? registerStep(this, args.scope, snapshot) : undefined;
-        this.restore = restore ? registerStep(this, args.scope, restore) : undefined;
+        const steps = registerOwned(this, args.scope, args.steps, "Backups");
+        this.snapshot = steps.get("snapshot");
+        this.restore = steps.get("restore") ?? steps.get("cluster-restore");
         this.registerOutputs({ snapshot: this.snapshot, restore: this.restore });
     }
 }
@@ -132,14 +152,14 @@ export class MigrationNode extends pulumi.ComponentResource {
     constructor(name: string, args: MigrationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:MigrationNode", name, {}, opts);
         const { scope, steps } = args;
-        const has = (...kinds: PlannedStep["kind"][]) => stepsOf(steps, ...kinds).length > 0;
-        this.backups = has("snapshot", "restore") ? new Backups(`${name}-backups`, { scope, steps }, { parent: this }) : undefined;
+        const owns = (owner: StepOwner) => ownedSteps(steps, owner).length > 0;
+        this.backups = owns("Backups") ? new Backups(`${name}-backups`, { scope, steps }, { parent: this }) : undefined;
         this.package = new RustPackage(`${name}-rust-package`, { scope, steps }, { parent: this });
         this.systemd = new SystemdUnits(`${name}-systemd`, { scope, steps }, { parent: this });
-        this.config = has("config") ? new MigrationConfigFile(`${name}-migration-config`, { scope, steps }, { parent: this }) : undefined;
-        const [apply] = stepsOf(steps, "legacy-apply");
-        this.legacyApply = apply ? registerStep(this, scope, apply) : undefined;
-        this.verify = registerStep(this, scope, stepsOf(steps, "verify")[0]);
+        this.config = owns("MigrationConfigFile") ? new MigrationConfigFile(`${name}-migration-config`, { scope, steps }, { parent: this }) : undefined;
+        const own = registerOwned(this, scope, steps, "MigrationNode");
+        this.legacyApply = own.get("legacy-apply");
+        this.verify = required(own, "verify", "MigrationNode");
         this.registerOutputs({
             package: this.package,
             systemd: this.systemd,

@@ -18,6 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig, missingKeyMessage } from "../config/schema";
 import { ownGet } from "../config/own";
 import { NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, stepCommandLine } from "../scripts";
+import { TransportCapability, transportCapability } from "./capability";
 
 export interface StepCommandArgs {
     /** The step's script (stdin). */
@@ -73,9 +74,11 @@ export function stepCustomTimeouts(timeLimit: number, reachSeconds: number): pul
 
 /** Creates the command resource of one step on one node. */
 export interface Transport {
+    /** What this transport does (capability.ts): where a .deb is staged, a node's root, commands outside Pulumi. */
+    readonly capability: TransportCapability;
     command(name: string, node: NodeConfig, step: StepCommandArgs, opts: pulumi.CustomResourceOptions): StepResource;
-    /** Copy the pinned .deb to the node when it comes from a local path over SSH; undefined otherwise. */
-    copyDeb(name: string, node: NodeConfig, remotePath: string, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined;
+    /** Copy the pinned .deb to the node (to capability.debPath) when the capability says so and it comes from a local file; undefined otherwise. */
+    copyDeb(name: string, node: NodeConfig, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined;
 }
 
 /** The engine's timeouts of the .deb copy (CopyToRemote has no node-side bound). */
@@ -83,6 +86,7 @@ export const COPY_TIMEOUTS: pulumi.CustomTimeouts = { create: "20m", update: "20
 
 export function localTransport(): Transport {
     return {
+        capability: transportCapability({ transport: "local" }),
         command(name, _node, step, opts) {
             return new command.local.Command(
                 name,
@@ -122,7 +126,9 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
         dialErrorLimit: cfg.ssh.dialErrorLimit,
         perDialTimeout: cfg.ssh.perDialTimeout,
     });
+    const capability = transportCapability({ transport: "ssh" });
     return {
+        capability,
         command(name, node, step, opts) {
             return new command.remote.Command(
                 name,
@@ -137,15 +143,23 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
                 { customTimeouts: stepCustomTimeouts(step.timeLimit, dialBoundSeconds(cfg.ssh.dialErrorLimit, cfg.ssh.perDialTimeout)), ...opts },
             );
         },
-        copyDeb(name, node, remotePath, opts) {
-            if (cfg.package.path === undefined) return undefined;
+        copyDeb(name, node, opts) {
+            if (!capability.copiesDeb || cfg.package.path === undefined) return undefined;
             return new command.remote.CopyToRemote(
                 name,
-                { connection: connection(node), source: new pulumi.asset.FileAsset(cfg.package.path), remotePath },
+                { connection: connection(node), source: new pulumi.asset.FileAsset(cfg.package.path), remotePath: capability.debPath(cfg.package) },
                 { customTimeouts: COPY_TIMEOUTS, ...opts },
             );
         },
     };
+}
+
+/**
+ * The transport of a stack: local commands against sandbox roots, or remote commands over SSH
+ * with the private keys `privateKeys()` gives (read only for SSH).
+ */
+export function transportFor(cfg: StackConfig, privateKeys: () => pulumi.Input<Record<string, string>>): Transport {
+    return cfg.transport === "local" ? localTransport() : sshTransport(cfg, privateKeys());
 }
 
 /**
@@ -183,17 +197,22 @@ export class StepRegistry {
         });
     }
 
-    get(id: string): pulumi.Resource | undefined {
-        return this.resources.get(id);
-    }
-
-    ids(): string[] {
-        return [...this.resources.keys()];
-    }
-
-    finish(): void {
+    /**
+     * Check the registered steps against the plan's: every planned step registered, nothing
+     * else. Throws, naming the steps, when they differ (a step that nothing depends on would
+     * otherwise go unregistered silently); a dependency never registered rejects its waiters.
+     */
+    finish(planned: readonly string[]): void {
         const missing = [...this.waiting.keys()].filter((id) => !this.resources.has(id));
         for (const id of missing) this.waiting.get(id)?.reject(new Error(`step ${id} was depended on but never registered`));
-        if (missing.length > 0) throw new Error(`steps depended on but never registered: ${missing.join(", ")}`);
+        const plannedSet = new Set(planned);
+        const unregistered = planned.filter((id) => !this.resources.has(id));
+        const unplanned = [...this.resources.keys()].filter((id) => !plannedSet.has(id));
+        const problems = [
+            ...(unregistered.length > 0 ? [`planned but never registered: ${unregistered.join(", ")}`] : []),
+            ...(unplanned.length > 0 ? [`registered but not planned: ${unplanned.join(", ")}`] : []),
+            ...missing.filter((id) => !plannedSet.has(id)).map((id) => `depended on but neither planned nor registered: ${id}`),
+        ];
+        if (problems.length > 0) throw new Error(`the registered steps differ from the plan: ${problems.join("; ")}`);
     }
 }

@@ -1,6 +1,6 @@
 /**
  * The phase model: the one typed place that says which phases exist, in which order, what
- * each routes to Rust, and which transitions are allowed (README "Phases").
+ * each enables, and which transitions are allowed (README "Phases").
  * Pure: no Pulumi, no I/O.
  */
 
@@ -15,9 +15,6 @@ export const PHASES = [
 
 export type Phase = (typeof PHASES)[number];
 
-/** Areas of the API that a phase can route to the Rust implementation. */
-export type Area = "read" | "basic-write" | "advanced" | "sdn" | "all";
-
 export interface PhaseInfo {
     readonly phase: Phase;
     readonly index: number;
@@ -25,8 +22,6 @@ export interface PhaseInfo {
     readonly rustCli: boolean;
     /** `features.rust_daemon` in migration.toml; the Rust daemon is enabled and running. */
     readonly rustDaemon: boolean;
-    /** Areas whose requests the middleware routes to Rust. */
-    readonly routesToRust: readonly Area[];
     /** Rust writes configuration in this phase: a verified backup must exist on entry and exit. */
     readonly write: boolean;
     /** Default soak before the next promotion, in seconds (0: none). */
@@ -39,12 +34,12 @@ const HOUR = 3600;
 const DAY = 24 * HOUR;
 
 const TABLE: Record<Phase, Omit<PhaseInfo, "phase" | "index">> = {
-    "perl-only": { rustCli: false, rustDaemon: false, routesToRust: [], write: false, soakSeconds: 0, fallbackRequired: true },
-    "rust-read-only": { rustCli: true, rustDaemon: true, routesToRust: ["read"], write: false, soakSeconds: DAY, fallbackRequired: true },
-    "rust-basic-write": { rustCli: true, rustDaemon: true, routesToRust: ["read", "basic-write"], write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
-    "rust-advanced": { rustCli: true, rustDaemon: true, routesToRust: ["read", "basic-write", "advanced"], write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
-    "rust-sdn": { rustCli: true, rustDaemon: true, routesToRust: ["read", "basic-write", "advanced", "sdn"], write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
-    "rust-full": { rustCli: true, rustDaemon: true, routesToRust: ["all"], write: true, soakSeconds: 0, fallbackRequired: false },
+    "perl-only": { rustCli: false, rustDaemon: false, write: false, soakSeconds: 0, fallbackRequired: true },
+    "rust-read-only": { rustCli: true, rustDaemon: true, write: false, soakSeconds: DAY, fallbackRequired: true },
+    "rust-basic-write": { rustCli: true, rustDaemon: true, write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
+    "rust-advanced": { rustCli: true, rustDaemon: true, write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
+    "rust-sdn": { rustCli: true, rustDaemon: true, write: true, soakSeconds: 7 * DAY, fallbackRequired: true },
+    "rust-full": { rustCli: true, rustDaemon: true, write: true, soakSeconds: 0, fallbackRequired: false },
 };
 
 export function isPhase(value: unknown): value is Phase {

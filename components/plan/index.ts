@@ -1,7 +1,7 @@
 /**
  * Step plans (README "What runs on a node"): which steps run on which node for a transition, and in
- * what order. Pure; the Pulumi wiring registers one resource per planned step with exactly
- * these dependencies, `migration-ctl plan` prints them and the benchmarks measure them.
+ * what order; the kinds are the step catalogue's (components/steps/catalogue.ts). Pure; the
+ * Pulumi wiring registers one resource per planned step with exactly these dependencies, `migration-ctl plan` prints them and the benchmarks measure them.
  *
  * Promotion:  snapshot(+backup) -> package, units -> config -> services -> verify
  * Rollback:   snapshot(+backup) -> config -> services -> restore, package, units
@@ -13,18 +13,9 @@
  * cluster through the writer node.
  */
 import { Phase, transition, Transition } from "../phases";
+import type { StepKind } from "../steps/catalogue";
 
-export type StepKind =
-    | "snapshot"
-    | "package"
-    | "units"
-    | "config"
-    | "services"
-    | "restore"
-    | "legacy-apply"
-    | "verify"
-    | "cluster-config"
-    | "cluster-restore";
+export type { StepKind } from "../steps/catalogue";
 
 export interface PlannedStep {
     /** Unique id, also the resource name: `<node>-<kind>` or `<cluster>-<kind>`. */
@@ -147,9 +138,4 @@ export function criticalPath(steps: readonly PlannedStep[]): string[] {
         if (p.length > best.length) best = p;
     }
     return best;
-}
-
-/** Steps of one node, in order, as kinds (for display). */
-export function nodeStepKinds(plan: Plan, node: string): StepKind[] {
-    return plan.steps.filter((s) => s.node === node || (s.cluster && s.node === node)).map((s) => s.kind);
 }

@@ -6,13 +6,17 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { stringify } from "smol-toml";
-import { Phase, phaseInfo } from "../phases";
 import { renderDiagnosticsFunction } from "../diagnostics/script";
 import { MAX_ARG_STRLEN, renderBoundsPrelude } from "../config/bounds";
+import { renderPhaseFunctions } from "../phases/bash";
+import { NodeStep, STEP_SCRIPTS } from "../steps/catalogue";
 
-export const NODE_STEPS = ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"] as const;
-export type NodeStep = (typeof NODE_STEPS)[number];
+export { renderMigrationToml, renderMiddlewareUnit, renderRustUnit } from "./render";
+export type { MigrationTomlInput, UnitInput } from "./render";
+export type { NodeStep } from "../steps/catalogue";
+
+/** The node-side scripts, sh/steps/<name>.sh: those of the step catalogue. */
+export const NODE_STEPS = Object.keys(STEP_SCRIPTS) as NodeStep[];
 
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
@@ -39,8 +43,9 @@ export function renderStepScript(step: NodeStep): string {
         "exec </dev/null",
         `STEP=${step}`,
         renderBoundsPrelude(),
+        renderPhaseFunctions(),
         LIB,
-        ...(step === "snapshot" || step === "verify" ? [renderDiagnosticsFunction()] : []),
+        ...(STEP_SCRIPTS[step].diagnostics ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
         BODIES[step],
         "}",
@@ -73,21 +78,9 @@ export function stepArgv(args: StepArgs): string[] {
 
 /**
  * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
- * says otherwise. Each is above the sum of the bounded waits inside the step: the node lock
- * (120 s) plus its own commands (dpkg 300 s, curl 300 s, systemctl 120 s each, site commands
- * 300 s each, pvecm 30 s).
+ * says otherwise (the step catalogue's STEP_SCRIPTS).
  */
-export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = {
-    snapshot: 600,
-    package: 1200,
-    units: 300,
-    config: 300,
-    services: 600,
-    restore: 300,
-    "legacy-apply": 900,
-    verify: 600,
-    rules: 600,
-};
+export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<NodeStep, number>;
 /** Longest time limit a step may be given (a day). */
 export const MAX_STEP_TIMEOUT = 86_400;
 /**
@@ -214,91 +207,4 @@ export function parseStepCommand(line: string): ParsedStepCommand {
 /** The step arguments of a registered step command line (see parseStepCommand). */
 export function parseStepCommandLine(line: string): StepArgs {
     return parseStepCommand(line).args;
-}
-
-// ---------------------------------------------------------------------------------------
-// migration.toml
-
-export interface MigrationTomlInput {
-    readonly phase: Phase;
-    readonly fallbackEnabled: boolean;
-    readonly perlApiBaseUrl: string;
-    readonly perlApiTimeout: number;
-    readonly logMigrationDecisions: boolean;
-}
-
-/** migration.toml with exactly the runbook keys, rendered with smol-toml. */
-export function renderMigrationToml(input: MigrationTomlInput): string {
-    const info = phaseInfo(input.phase);
-    const body = stringify({
-        phase: input.phase,
-        fallback_enabled: input.fallbackEnabled,
-        perl_api_base_url: input.perlApiBaseUrl,
-        perl_api_timeout: input.perlApiTimeout,
-        log_migration_decisions: input.logMigrationDecisions,
-        features: { rust_cli: info.rustCli, rust_daemon: info.rustDaemon },
-    });
-    return `# Managed by pve-network-migration (Pulumi). Change the phase in the stack config, not here.\n${body}${body.endsWith("\n") ? "" : "\n"}`;
-}
-
-// ---------------------------------------------------------------------------------------
-// systemd units
-
-export interface UnitInput {
-    /** Absolute path of the migration config the services read. */
-    readonly configPath: string;
-    readonly rustService: string;
-    readonly middlewareService: string;
-}
-
-/** pve-network-rs.service: the Rust daemon. Enabled and started only in phases that need it. */
-export function renderRustUnit(u: UnitInput): string {
-    return [
-        "# Managed by pve-network-migration (Pulumi); do not edit.",
-        "[Unit]",
-        "Description=Proxmox VE network daemon (Rust implementation, pve-network-rs)",
-        "After=pve-cluster.service network-online.target",
-        "Wants=pve-cluster.service",
-        `ConditionPathExists=${u.configPath}`,
-        "",
-        "[Service]",
-        "Type=simple",
-        `ExecStart=/usr/sbin/pve-network-rs --config ${u.configPath}`,
-        "Restart=on-failure",
-        "RestartSec=5s",
-        "NoNewPrivileges=yes",
-        "ProtectHome=yes",
-        "PrivateTmp=yes",
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-    ].join("\n");
-}
-
-/**
- * pve-network-migration.service: the middleware that routes requests by phase. Restarting it
- * applies a new phase; it is not bound to the network (no PartOf/BindsTo networking), so its
- * restart never restarts the network.
- */
-export function renderMiddlewareUnit(u: UnitInput): string {
-    return [
-        "# Managed by pve-network-migration (Pulumi); do not edit.",
-        "[Unit]",
-        "Description=Proxmox VE network migration middleware (routes API calls to Perl or Rust by phase)",
-        "After=pve-cluster.service",
-        "Wants=pve-cluster.service",
-        "",
-        "[Service]",
-        "Type=simple",
-        `ExecStart=/usr/sbin/pve-network-migration --config ${u.configPath}`,
-        "Restart=always",
-        "RestartSec=2s",
-        "NoNewPrivileges=yes",
-        "PrivateTmp=yes",
-        "",
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-    ].join("\n");
 }

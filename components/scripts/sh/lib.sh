@@ -39,19 +39,7 @@ require_opts() {
   done
 }
 
-is_phase() {
-  case "$1" in
-    perl-only|rust-read-only|rust-basic-write|rust-advanced|rust-sdn|rust-full) return 0 ;;
-    *) return 1 ;;
-  esac
-}
-
-is_write_phase() {
-  case "$1" in
-    rust-basic-write|rust-advanced|rust-sdn|rust-full) return 0 ;;
-    *) return 1 ;;
-  esac
-}
+# is_phase, is_write_phase and phase_index come from components/phases (generated before this prelude).
 
 # The PVE_* bounds come from components/config/bounds.ts (generated before this prelude).
 check_unit_name() {
@@ -372,13 +360,6 @@ run_site_command() {
   else
     bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
   fi
-}
-
-phase_index() {
-  case "$1" in
-    perl-only) echo 0 ;; rust-read-only) echo 1 ;; rust-basic-write) echo 2 ;;
-    rust-advanced) echo 3 ;; rust-sdn) echo 4 ;; rust-full) echo 5 ;; *) echo -1 ;;
-  esac
 }
 
 # Diagnostics (rollback runbook: a bundle before each transition and after each rollback) ---

@@ -1,0 +1,216 @@
+/**
+ * The step catalogue: one entry per step kind, saying which node script runs it, how its
+ * arguments are built from the stack config, and which component registers it. The plan's
+ * kinds (components/plan), the script list (components/scripts), `stepArgs` and the
+ * components' filters (components/node, components/cluster) all come from here, so adding a
+ * step kind is one entry here, its script in sh/steps/ and its tests. Which kinds a
+ * transition plans, and in which order, is the plan's (components/plan).
+ *
+ * Pure, and imports only what renders step inputs (types of the rest), so that the scripts
+ * and the config schema can read the script list without an import cycle.
+ */
+import * as crypto from "crypto";
+import type { NodeConfig, StackConfig } from "../config/schema";
+import type { TransportCapability } from "../node/capability";
+import { Phase, phaseInfo, transition } from "../phases";
+import type { StepArgs } from "../scripts";
+import { renderMiddlewareUnit, renderRustUnit } from "../scripts/render";
+
+/** A node-side script: sh/lib.sh plus sh/steps/<name>.sh. */
+export interface ScriptEntry {
+    /** Time limit in seconds unless the stack config (`pve-migration:stepTimeouts`) says otherwise. */
+    readonly timeout: number;
+    /** The script carries the diagnostics collector (components/diagnostics/script.ts). */
+    readonly diagnostics: boolean;
+}
+
+/**
+ * The node-side scripts. Each time limit is above the sum of the bounded waits inside the
+ * step: the node lock (120 s) plus its own commands (dpkg 300 s, curl 300 s, systemctl 120 s
+ * each, site commands 300 s each, pvecm 30 s). The snapshot collects the pre-transition bundle
+ * and verify the post-rollback one. `rules` is not a planned step: the alert rules
+ * (components/monitoring) run it on the monitoring host.
+ */
+export const STEP_SCRIPTS = {
+    snapshot: { timeout: 600, diagnostics: true },
+    package: { timeout: 1200, diagnostics: false },
+    units: { timeout: 300, diagnostics: false },
+    config: { timeout: 300, diagnostics: false },
+    services: { timeout: 600, diagnostics: false },
+    restore: { timeout: 300, diagnostics: false },
+    "legacy-apply": { timeout: 900, diagnostics: false },
+    verify: { timeout: 600, diagnostics: true },
+    rules: { timeout: 600, diagnostics: false },
+} as const satisfies Record<string, ScriptEntry>;
+
+export type NodeStep = keyof typeof STEP_SCRIPTS;
+
+/** The components that register planned steps (components/node). */
+export type StepOwner = "Backups" | "RustPackage" | "SystemdUnits" | "MigrationConfigFile" | "MigrationNode";
+
+/** What a step's arguments are built from. */
+export interface StepInput {
+    readonly cfg: StackConfig;
+    readonly node: NodeConfig;
+    readonly from: Phase;
+    readonly to: Phase;
+    /** The transition's id: every step carries it (see stepArgs). */
+    readonly transitionId: string;
+    /** The migration config's path on this node (`{node}` substituted). */
+    readonly configPath: string;
+    /** migration.toml of phase `to`. */
+    readonly toml: string;
+    /** What the stack's transport does (where a .deb is staged, whether pmxcfs is real). */
+    readonly transport: TransportCapability;
+}
+
+export interface StepEntry {
+    /** The node script that runs the step (cluster steps run the node script of the same concern). */
+    readonly script: NodeStep;
+    /** The component that registers the step. */
+    readonly owner: StepOwner;
+    /** The step's arguments. */
+    readonly args: (input: StepInput) => StepArgs;
+}
+
+export function sha256Text(text: string): string {
+    return crypto.createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+const base = (i: StepInput) => ({ root: i.node.root, node: i.node.name, transition: i.transitionId });
+const daemon = (i: StepInput) => (phaseInfo(i.to).rustDaemon ? "1" : "0");
+
+function configArgs(i: StepInput, cluster: boolean): StepArgs {
+    return {
+        options: {
+            ...base(i),
+            to: i.to,
+            path: i.configPath,
+            content: i.toml,
+            sha256: sha256Text(i.toml),
+            "require-quorum": i.cfg.migrationConfig.scope === "cluster" && i.transport.clusterQuorum ? "1" : "0",
+            // The nodes whose backup of this transition must exist first (only when it needs one).
+            ...(transition(i.from, i.to).backupRequired ? { "backups-from": cluster ? i.cfg.nodes.map((n) => n.name).join(",") : i.node.name } : {}),
+        },
+    };
+}
+
+function restoreArgs(i: StepInput, part: "node" | "cluster"): StepArgs {
+    // --backup-id only when a backup is chosen: the restore of a stack without one keeps its inputs.
+    return {
+        options: {
+            ...base(i),
+            from: i.from,
+            to: i.to,
+            part,
+            ...(i.cfg.backups.restoreId !== undefined ? { "backup-id": i.cfg.backups.restoreId } : {}),
+        },
+    };
+}
+
+export const STEP_CATALOGUE = {
+    snapshot: {
+        script: "snapshot",
+        owner: "Backups",
+        args: (i) => ({
+            options: {
+                ...base(i),
+                from: i.from,
+                to: i.to,
+                id: i.transitionId,
+                backup: transition(i.from, i.to).backupRequired ? "1" : "0",
+                retention: String(i.cfg.backups.retention),
+                "config-path": i.configPath,
+                "rust-service": i.cfg.commands.rustService,
+                "middleware-service": i.cfg.commands.middlewareService,
+            },
+        }),
+    },
+    package: {
+        script: "package",
+        owner: "RustPackage",
+        args: (i) => {
+            const pkg = i.cfg.package;
+            const source: Record<string, string> = pkg.url !== undefined ? { url: pkg.url } : { "deb-path": i.transport.debPath(pkg) };
+            return { options: { ...base(i), version: pkg.version, sha256: pkg.sha256 ?? "", ...source, "rust-service": i.cfg.commands.rustService } };
+        },
+    },
+    units: {
+        script: "units",
+        owner: "SystemdUnits",
+        args: (i) => {
+            const cmds = i.cfg.commands;
+            const u = { configPath: i.configPath, rustService: cmds.rustService, middlewareService: cmds.middlewareService };
+            return {
+                options: {
+                    ...base(i),
+                    "rust-service": cmds.rustService,
+                    "rust-unit": renderRustUnit(u),
+                    "middleware-service": cmds.middlewareService,
+                    "middleware-unit": renderMiddlewareUnit(u),
+                },
+            };
+        },
+    },
+    config: { script: "config", owner: "MigrationConfigFile", args: (i) => configArgs(i, false) },
+    "cluster-config": { script: "config", owner: "MigrationConfigFile", args: (i) => configArgs(i, true) },
+    services: {
+        script: "services",
+        owner: "SystemdUnits",
+        args: (i) => ({
+            options: {
+                ...base(i),
+                to: i.to,
+                "middleware-service": i.cfg.commands.middlewareService,
+                "rust-service": i.cfg.commands.rustService,
+                daemon: daemon(i),
+                "config-sha256": sha256Text(i.toml),
+            },
+        }),
+    },
+    restore: { script: "restore", owner: "Backups", args: (i) => restoreArgs(i, "node") },
+    "cluster-restore": { script: "restore", owner: "Backups", args: (i) => restoreArgs(i, "cluster") },
+    "legacy-apply": {
+        script: "legacy-apply",
+        owner: "MigrationNode",
+        args: (i) => {
+            const cmds = i.cfg.commands;
+            return {
+                options: { ...base(i), from: i.from, to: i.to, "validate-argc": String(cmds.legacyValidate.length), "legacy-service": cmds.legacyService },
+                argv: [...cmds.legacyValidate, ...cmds.legacyApply],
+            };
+        },
+    },
+    verify: {
+        script: "verify",
+        owner: "MigrationNode",
+        args: (i) => ({
+            options: {
+                ...base(i),
+                to: i.to,
+                version: i.cfg.package.version,
+                "config-path": i.configPath,
+                "config-sha256": sha256Text(i.toml),
+                daemon: daemon(i),
+                "rust-service": i.cfg.commands.rustService,
+                "middleware-service": i.cfg.commands.middlewareService,
+            },
+            argv: i.cfg.commands.verify,
+        }),
+    },
+} as const satisfies Record<string, StepEntry>;
+
+export type StepKind = keyof typeof STEP_CATALOGUE;
+
+/** Every step kind, in catalogue order. */
+export const STEP_KINDS = Object.keys(STEP_CATALOGUE) as StepKind[];
+
+/** The catalogue entry of `kind`. */
+export function stepEntry(kind: StepKind): StepEntry {
+    return STEP_CATALOGUE[kind];
+}
+
+/** The steps of `steps` that `owner` registers, in their order. */
+export function ownedSteps<S extends { readonly kind: StepKind }>(steps: readonly S[], owner: StepOwner): S[] {
+    return steps.filter((s) => STEP_CATALOGUE[s.kind].owner === owner);
+}
