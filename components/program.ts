@@ -15,8 +15,8 @@ import { checkRing, UpstreamState } from "./rings";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
 import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
 import { localTransport, sshTransport, Transport } from "./node/transport";
-import { BlueGreenRelease, parseBlueGreenConfig } from "./bluegreen";
-import { AlertRules, parseMonitoringConfig } from "./monitoring";
+import { BlueGreenRelease } from "./bluegreen";
+import { AlertRules } from "./monitoring";
 
 /** Set to "off" only by the offline policy check, to show that the policies alone stop an unsafe change. */
 export const GUARDS_ENV = "PVE_MIGRATION_GUARDS";
@@ -249,8 +249,8 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const now = opts.now ?? new Date();
     const raw = rawConfigFromRuntime(projectDir);
     const cfg = parseStackConfig(raw, { guards });
-    const blueGreen = cfg.blueGreen !== undefined ? parseBlueGreenConfig(cfg.blueGreen) : undefined;
-    const monitoring = cfg.monitoring !== undefined ? parseMonitoringConfig(cfg.monitoring, cfg) : undefined;
+    // blueGreen and monitoring are validated by parseStackConfig with the rest of the config.
+    const { blueGreen, monitoring } = cfg;
     const nodeNames = cfg.nodes.map((n) => n.name);
 
     const selfName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
