@@ -6,7 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { plaintextSecretKeys, readStackFileConfig } from "./config/secrets-file";
+import { plaintextSecretKeys } from "./config/secrets-file";
+import { StackFileError, readStackFile } from "./config/stackfile";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { setOwn } from "./config/own";
 import { evidencePath, gateEvidence } from "./evidence";
@@ -79,6 +80,21 @@ async function settledStdout(stdout: pulumi.Output<string>): Promise<string | un
 /** Secret-class keys present in the config without the secret mark. */
 export function plaintextSecrets(raw: RawConfig): string[] {
     return SECRET_CONFIG_KEYS.filter((k) => k in raw.values && !raw.secretKeys.has(k));
+}
+
+/**
+ * The `config:` map of the stack's file, for the plaintext leaves of secret-class keys; undefined
+ * when the stack has no file (its config lives elsewhere). A file that is not a stack file is a
+ * config error naming it.
+ */
+export function stackFileConfig(projectDir: string, stack: string): Readonly<Record<string, unknown>> | undefined {
+    try {
+        return readStackFile(projectDir, stack).configMap;
+    } catch (e) {
+        if (e instanceof StackFileError && e.kind === "unreadable") return undefined;
+        if (e instanceof StackFileError) throw new ConfigError([e.message]);
+        throw e;
+    }
 }
 
 export interface EvidenceVerdict {
@@ -292,7 +308,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     }
     // The engine reports an object config with one secure leaf as secret as a whole
     // (isConfigSecret): the stack file's leaves say which are plaintext.
-    const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? readStackFileConfig(projectDir, raw.stack));
+    const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? stackFileConfig(projectDir, raw.stack));
     const record = transitionRecord(cfg, from, basis.fromEnteredAt, upstream, evidence.summary, secretKeys);
     const t = transition(from, cfg.phase);
     const id = transitionId(record);

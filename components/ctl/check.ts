@@ -21,7 +21,7 @@ import { NAMESPACE } from "../config/schema";
 import { Phase, TransitionKind, checkTransition, previousPhase, transition } from "../phases";
 import { DeployedJson, deployedJson } from "./deployed";
 import { Context, EvidenceReport, Loaded, deployedMismatch, evidenceGate, resolveUpstream, ringReasons } from "./rules";
-import { stackFileRel } from "./stackfile";
+import { stackFileRel } from "../config/stackfile";
 
 export type ChangeKind = "added" | "removed" | "modified" | "unchanged";
 

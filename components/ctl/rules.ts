@@ -9,7 +9,8 @@ import { EvidenceGateResult, evaluateEvidence, evidencePath, formatDuration, gat
 import { DEFAULT_SOAK_SECONDS, Phase } from "../phases";
 import { UpstreamState, checkRing, upstreamSoaked } from "../rings";
 import { Deployed, DeployedLookup } from "./deployed";
-import { LoadedStack, stackFileRel } from "./stackfile";
+import { stackFileRel } from "../config/stackfile";
+import { LoadedStack } from "./repo";
 
 export interface Context {
     readonly deployed: DeployedLookup;
