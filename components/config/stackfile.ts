@@ -37,11 +37,12 @@ export function stackFilePath(projectDir: string, stack: string): string {
 
 /**
  * Why a stack file could not be read: `unreadable` (missing, permissions; `code` is the
- * errno code), `yaml` (not valid YAML), `shape` (valid YAML, but no map or `config:` map).
+ * errno code), `yaml` (not valid YAML), `shape` (valid YAML, but no map or `config:` map),
+ * `config` (readStackConfig: an invalid config, one line per problem naming the file and key).
  */
 export class StackFileError extends Error {
     constructor(
-        readonly kind: "unreadable" | "yaml" | "shape",
+        readonly kind: "unreadable" | "yaml" | "shape" | "config",
         message: string,
         readonly code?: string,
     ) {
@@ -236,4 +237,23 @@ export function requireStackConfig(sf: StackFile, opts: ParseOptions = {}): Stac
     const r = stackConfigOf(sf, opts);
     if (r.ok) return r.config;
     throw new ConfigError(r.errors.map((e) => `${sf.file}: ${e}`));
+}
+
+/**
+ * The typed config of `stack` under projectDir (the tools that need only the config:
+ * diagnostics, metrics-gate). Throws StackFileError: a bad stack name or an unreadable file
+ * names `--stack`; an invalid config lists every problem, one line each naming the file and key.
+ */
+export function readStackConfig(projectDir: string, stack: string, opts: ParseOptions = {}): StackConfig {
+    if (!STACK_NAME_RE.test(stack)) throw new StackFileError("unreadable", `--stack: ${JSON.stringify(stack)} is not a stack name`);
+    let sf: StackFile;
+    try {
+        sf = readStackFile(projectDir, stack);
+    } catch (e) {
+        if (e instanceof StackFileError && e.kind === "unreadable") throw new StackFileError("unreadable", `--stack ${stack}: ${e.message}`, e.code);
+        throw e;
+    }
+    const r = stackConfigOf(sf, opts);
+    if (r.ok) return r.config;
+    throw new StackFileError("config", r.errors.map((x) => `${sf.file}: ${x}`).join("\n"));
 }

@@ -20,7 +20,11 @@ import { parseArgs, str, list, bool, UsageError, FlagSpecs } from "../gates/argv
 import { writeFileAtomic } from "../gates/files";
 import { renderDiagnosticsScript } from "./script";
 import { compareBundles, formatComparison, BundleError } from "./compare";
-import { readStackFile, nodeMigrationConfigPath, StackFile, StackFileError, StackNode } from "./stackfile";
+import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
+import { StackFileError, readStackConfig } from "../config/stackfile";
+
+/** A node as the stack config names it (the one parse, components/config). */
+type StackNode = Pick<NodeConfig, "name" | "address" | "port" | "sshUser" | "hostKey">;
 
 export interface CommandIo {
     readonly stdout: (s: string) => void;
@@ -124,11 +128,11 @@ function run(cmd: string, args: string[], stdin: string, env?: NodeJS.ProcessEnv
 }
 
 /** Collect one node's bundle to `out` (absolute). Throws Error with the reason. */
-export async function collectNode(sf: StackFile, node: StackNode, out: string, o: { when: Date; identity?: string }): Promise<void> {
-    const phasePath = nodeMigrationConfigPath(sf, node.name);
+export async function collectNode(cfg: StackConfig, node: NodeConfig, out: string, o: { when: Date; identity?: string }): Promise<void> {
+    const phasePath = migrationConfigPath(cfg, node.name);
     const script = renderDiagnosticsScript();
-    if (sf.transport === "local") {
-        const root = path.join(sf.sandboxDir!, node.name);
+    if (cfg.transport === "local") {
+        const root = node.root;
         if (!fs.statSync(root, { throwIfNoEntry: false })?.isDirectory()) {
             throw new UsageError(`node ${node.name}: sandbox root ${root} (pve-migration:sandboxDir/<node>) is not a folder`);
         }
@@ -188,7 +192,8 @@ export async function diagnosticsCommand(argv: string[], io: CommandIo = process
         const stack = str(p, "stack");
         if (stack === undefined) throw new UsageError("--stack: required");
         const rootDir = path.resolve(cwd, str(p, "root-dir") ?? ".");
-        const sf = readStackFile(rootDir, stack);
+        const sf = readStackConfig(rootDir, stack);
+
         const label = str(p, "label");
         if (label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(label)) {
             throw new UsageError(`--label: must be lower-case letters, digits and '-' (got ${JSON.stringify(label)})`);

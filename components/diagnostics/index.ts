@@ -28,5 +28,3 @@ export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChang
 export { unifiedDiff } from "../textdiff";
 export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, sshPlan, stamp } from "./command";
 export type { CommandIo, SshPlan } from "./command";
-export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
-export type { StackFile, StackNode } from "./stackfile";

@@ -108,6 +108,25 @@ describe("stack config", () => {
         expect(errorsOf(withNodes(nodes as unknown[]))).toEqual(expected);
     });
 
+    // The cases of the former diagnostics stack file reader, now read through this one parse.
+    test.each([
+        ["-oProxyCommand=x"],
+        [":::::"],
+        ["a..b"],
+        ["fe80::1%eth0"],
+    ])("nodes: the address %j is refused (a hostile address reaches no ssh command line)", (address) => {
+        expect(errorsOf(withNodes([node({ address })]))).toEqual(["pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name"]);
+    });
+
+    test.each([
+        ["an unknown soak phase", { soakSeconds: JSON.stringify({ "rust-fast": 1 }) }, ["pve-migration:soakSeconds: unknown key(s) rust-fast"]],
+        ["a latency ratio of 0", { gates: JSON.stringify({ maxLatencyRatio: 0 }) }, ["pve-migration:gates.maxLatencyRatio: Number must be greater than 0"]],
+        ["a relative migration config path", { migrationConfig: JSON.stringify({ path: "etc/x.toml" }) }, ["pve-migration:migrationConfig.path: must be an absolute path without '..'"]],
+        ["an unknown transport", { transport: "telnet" }, ["pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'"]],
+    ])("%s", (_name, patch, expected) => {
+        expect(errorsOf({ ...base(), ...(patch as Record<string, string>) })).toEqual(expected);
+    });
+
     test("an SSH key that is not a Pulumi secret is refused, naming the key and how to set it", () => {
         expect(errorsOf(base(), [])).toEqual(["pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)"]);
     });
