@@ -10,7 +10,7 @@ import { plaintextSecretKeys } from "./config/secrets-file";
 import { StackFileError, readStackFile } from "./config/stackfile";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { setOwn } from "./config/own";
-import { evidencePath, gateEvidence } from "./evidence";
+import { EvidenceRecord, evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
@@ -98,7 +98,7 @@ export function stackFileConfig(projectDir: string, stack: string): Readonly<Rec
 }
 
 export interface EvidenceVerdict {
-    /** "" when not a promotion; else a JSON summary the policy reads. */
+    /** "" when not a promotion; else the record's EvidenceRecord as JSON (the policy judges its summary). */
     readonly summary: string;
     /** Why the evidence does not allow the promotion (empty: it does, or none needed). */
     readonly reasons: string[];
@@ -108,7 +108,7 @@ export interface EvidenceVerdict {
 export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projectDir: string): EvidenceVerdict {
     if (transition(from, to).kind !== "promotion") return { summary: "", reasons: [] };
     const file = path.join(projectDir, evidencePath(cfg.stack, from));
-    const { evidence: ev, reasons, ...gate } = gateEvidence({
+    const gate = gateEvidence({
         stack: cfg.stack,
         from,
         nodes: cfg.nodes.map((n) => n.name),
@@ -118,20 +118,16 @@ export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projec
         maxLatencyRatio: cfg.gates.maxLatencyRatio,
         text: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined,
     });
-    const summary = {
-        ...gate,
-        ...(ev
-            ? {
-                  phase: ev.phase,
-                  fallbacks: ev.metrics.fallbacks,
-                  contractCompared: ev.contractTests.endpointsCompared,
-                  contractFailed: ev.contractTests.failed,
-                  applyLatencySeconds: ev.metrics.applyLatencySeconds,
-                  perlBaselineSeconds: ev.metrics.perlBaselineSeconds,
-              }
-            : {}),
+    const record: EvidenceRecord = {
+        path: gate.path,
+        required: gate.required,
+        notRequiredBecause: gate.notRequiredBecause,
+        present: gate.present,
+        valid: gate.valid,
+        requiredSoakSeconds: gate.requiredSoakSeconds,
+        summary: gate.summary ?? null,
     };
-    return { summary: JSON.stringify(summary), reasons };
+    return { summary: JSON.stringify(record), reasons: gate.reasons };
 }
 
 /** The keepers of the transition record. */

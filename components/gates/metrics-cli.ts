@@ -1,6 +1,6 @@
 /**
  * `metrics-gate`: query Prometheus for every node over [phaseEnteredAt, now], merge the
- * contract-test report, write the evidence file and print the verdict of `evaluateEvidence`.
+ * contract-test report, write the evidence file and print the verdict of `judgeEvidence`.
  *
  * Exit codes: 0 the evidence passes; 1 it fails (each reason printed, the evidence is still
  * written: it is the record); 2 usage or configuration error (nothing written); 3 Prometheus
@@ -8,7 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence, evidencePath } from "../evidence";
+import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evidencePath, judgeEvidence, summarizeEvidence } from "../evidence";
 import { NODE_NAME_RE } from "../config/schema";
 import { isPhase, isWritePhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
 import { StackConfig } from "../config/schema";
@@ -126,7 +126,7 @@ export interface MetricsGateOptions {
 
 export interface MetricsGateResult {
     readonly evidence: Evidence;
-    /** Why the evidence does not allow the promotion (evaluateEvidence); empty: it passes. */
+    /** Why the evidence does not allow the promotion (judgeEvidence); empty: it passes. */
     readonly reasons: string[];
     /** Per-node findings (missing data, fallbacks, latency), each naming the node and query. */
     readonly problems: string[];
@@ -181,7 +181,7 @@ export async function runMetricsGate(o: MetricsGateOptions): Promise<MetricsGate
         metrics,
     });
     writeFileAtomic(o.output, JSON.stringify(evidence, null, 2) + "\n");
-    const reasons = evaluateEvidence(evidence, {
+    const reasons = judgeEvidence(summarizeEvidence(evidence), {
         stack: o.stack,
         phase: o.phase,
         nodes: o.ringNodes ?? o.nodes,
