@@ -51,9 +51,12 @@ export class StackFileError extends Error {
     }
 }
 
-/** A placeholder secret's value: recognisable in any output, never real key material. */
+/**
+ * A placeholder secret's value, the one rule for every offline reader (migration-ctl, the
+ * policy check, diagnostics, metrics-gate): recognisable in any output, never real key material.
+ */
 export function placeholderValue(key: string): string {
-    return `[offline-policy-check placeholder for ${key}: not a real secret]`;
+    return `[placeholder for ${key}: not a real secret; the stack file's secrets are not decrypted offline]`;
 }
 
 /** A `secure:` value as the Pulumi CLI writes it: a map with exactly one key, `secure`, holding a string. */
