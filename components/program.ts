@@ -6,17 +6,18 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { plaintextSecretKeys, readStackFileConfig } from "./config/secrets-file";
+import { plaintextSecretKeys } from "./config/secrets-file";
+import { StackFileError, readStackFile } from "./config/stackfile";
 import { ConfigError, NAMESPACE, RawConfig, SECRET_CONFIG_KEYS, StackConfig, parseStackConfig } from "./config/schema";
 import { setOwn } from "./config/own";
-import { evidencePath, gateEvidence } from "./evidence";
+import { EvidenceRecord, evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
 import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
 import { transportFor } from "./node/transport";
-import { BlueGreenRelease, parseBlueGreenConfig } from "./bluegreen";
-import { AlertRules, parseMonitoringConfig } from "./monitoring";
+import { BlueGreenRelease } from "./bluegreen";
+import { AlertRules } from "./monitoring";
 
 /** Set to "off" only by the offline policy check, to show that the policies alone stop an unsafe change. */
 export const GUARDS_ENV = "PVE_MIGRATION_GUARDS";
@@ -81,8 +82,23 @@ export function plaintextSecrets(raw: RawConfig): string[] {
     return SECRET_CONFIG_KEYS.filter((k) => k in raw.values && !raw.secretKeys.has(k));
 }
 
+/**
+ * The `config:` map of the stack's file, for the plaintext leaves of secret-class keys; undefined
+ * when the stack has no file (its config lives elsewhere). A file that is not a stack file is a
+ * config error naming it.
+ */
+export function stackFileConfig(projectDir: string, stack: string): Readonly<Record<string, unknown>> | undefined {
+    try {
+        return readStackFile(projectDir, stack).configMap;
+    } catch (e) {
+        if (e instanceof StackFileError && e.kind === "unreadable") return undefined;
+        if (e instanceof StackFileError) throw new ConfigError([e.message]);
+        throw e;
+    }
+}
+
 export interface EvidenceVerdict {
-    /** "" when not a promotion; else a JSON summary the policy reads. */
+    /** "" when not a promotion; else the record's EvidenceRecord as JSON (the policy judges its summary). */
     readonly summary: string;
     /** Why the evidence does not allow the promotion (empty: it does, or none needed). */
     readonly reasons: string[];
@@ -92,7 +108,7 @@ export interface EvidenceVerdict {
 export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projectDir: string): EvidenceVerdict {
     if (transition(from, to).kind !== "promotion") return { summary: "", reasons: [] };
     const file = path.join(projectDir, evidencePath(cfg.stack, from));
-    const { evidence: ev, reasons, ...gate } = gateEvidence({
+    const gate = gateEvidence({
         stack: cfg.stack,
         from,
         nodes: cfg.nodes.map((n) => n.name),
@@ -102,20 +118,16 @@ export function evidenceVerdict(cfg: StackConfig, from: Phase, to: Phase, projec
         maxLatencyRatio: cfg.gates.maxLatencyRatio,
         text: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined,
     });
-    const summary = {
-        ...gate,
-        ...(ev
-            ? {
-                  phase: ev.phase,
-                  fallbacks: ev.metrics.fallbacks,
-                  contractCompared: ev.contractTests.endpointsCompared,
-                  contractFailed: ev.contractTests.failed,
-                  applyLatencySeconds: ev.metrics.applyLatencySeconds,
-                  perlBaselineSeconds: ev.metrics.perlBaselineSeconds,
-              }
-            : {}),
+    const record: EvidenceRecord = {
+        path: gate.path,
+        required: gate.required,
+        notRequiredBecause: gate.notRequiredBecause,
+        present: gate.present,
+        valid: gate.valid,
+        requiredSoakSeconds: gate.requiredSoakSeconds,
+        summary: gate.summary ?? null,
     };
-    return { summary: JSON.stringify(summary), reasons };
+    return { summary: JSON.stringify(record), reasons: gate.reasons };
 }
 
 /** The keepers of the transition record. */
@@ -249,8 +261,8 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     const now = opts.now ?? new Date();
     const raw = rawConfigFromRuntime(projectDir);
     const cfg = parseStackConfig(raw, { guards });
-    const blueGreen = cfg.blueGreen !== undefined ? parseBlueGreenConfig(cfg.blueGreen) : undefined;
-    const monitoring = cfg.monitoring !== undefined ? parseMonitoringConfig(cfg.monitoring, cfg) : undefined;
+    // blueGreen and monitoring are validated by parseStackConfig with the rest of the config.
+    const { blueGreen, monitoring } = cfg;
     const nodeNames = cfg.nodes.map((n) => n.name);
 
     const selfName = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
@@ -289,7 +301,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
     });
     // The engine reports an object config with one secure leaf as secret as a whole
     // (isConfigSecret): the stack file's leaves say which are plaintext.
-    const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? readStackFileConfig(projectDir, raw.stack));
+    const secretKeys = plaintextSecretKeys(plaintextSecrets(raw), opts.stackFileConfig ?? stackFileConfig(projectDir, raw.stack));
     const record = transitionRecord(cfg, from, basis.fromEnteredAt, upstream, evidence.summary, secretKeys);
     const t = transition(from, cfg.phase);
     const id = transitionId(record);

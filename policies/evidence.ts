@@ -1,14 +1,15 @@
 /**
  * Soak and evidence (README "Promotion with evidence"): a promotion needs its soak time and passing
  * evidence (zero fallbacks, contract tests 100 %, apply latency not above the Perl baseline).
- * The program reads the evidence file and puts its summary in the transition record; the
- * thresholds here are policy config, so the pack decides, not the stack.
+ * The program reads the evidence file and puts its summary in the transition record
+ * (components/evidence EvidenceRecord); the policy judges that summary with the one verdict,
+ * judgeEvidence, and its own thresholds (policy config), so the pack decides, not the stack.
  */
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
-import { formatDuration } from "../components/evidence";
+import { EvidenceRecordSchema, formatPath, judgeEvidence } from "../components/evidence";
 import { DEFAULT_SOAK_SECONDS } from "../components/phases";
-import { SoakSeconds, configOf, quote, recordOf, soakSchema, transitionOf } from "./lib";
+import { SoakSeconds, configOf, nodesOf, recordOf, soakSchema, transitionOf } from "./lib";
 
 export interface SoakAndEvidenceConfig {
     soakSeconds: SoakSeconds;
@@ -29,24 +30,6 @@ export const SOAK_AND_EVIDENCE_DEFAULTS: SoakAndEvidenceConfig = {
     maxLatencyRatio: 1,
     skipEvidenceStacks: ["dev"],
 };
-
-/** The evidence summary the program writes into the record (components/program.ts evidenceVerdict). */
-interface Summary {
-    required?: unknown;
-    path?: unknown;
-    present?: unknown;
-    valid?: unknown;
-    phase?: unknown;
-    soakedSeconds?: unknown;
-    fallbacks?: unknown;
-    contractCompared?: unknown;
-    contractFailed?: unknown;
-    applyLatencySeconds?: unknown;
-    perlBaselineSeconds?: unknown;
-    passed?: unknown;
-}
-
-const num = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
 
 export const soakAndEvidence: ResourceValidationPolicy = {
     name: "soak-and-evidence",
@@ -90,60 +73,45 @@ export const soakAndEvidence: ResourceValidationPolicy = {
             report(`${at}: the transition record carries no evidence summary`);
             return;
         }
-        let s: Summary;
+        let raw: unknown;
         try {
-            s = JSON.parse(r.evidence) as Summary;
+            raw = JSON.parse(r.evidence);
         } catch {
             report(`${at}: the evidence summary in the transition record is not JSON`);
             return;
         }
-        if (s === null || typeof s !== "object") {
-            report(`${at}: the evidence summary in the transition record is not an object`);
+        const parsed = EvidenceRecordSchema.safeParse(raw);
+        if (!parsed.success) {
+            const i = parsed.error.issues[0];
+            report(`${at}: the evidence summary in the transition record does not follow its schema (${formatPath(i.path) || "(root)"}: ${i.message})`);
             return;
         }
-        const path = typeof s.path === "string" ? s.path : "(no path)";
-        if (s.required === false) {
+        const e = parsed.data;
+        if (!e.required) {
             if (!c.skipEvidenceStacks.includes(r.stack)) {
-                report(`${at}: gates.requireEvidence is false, but ${r.stack} is not in skipEvidenceStacks (${c.skipEvidenceStacks.join(", ") || "none"}); commit passing evidence at ${path}`);
+                report(`${at}: gates.requireEvidence is false, but ${r.stack} is not in skipEvidenceStacks (${c.skipEvidenceStacks.join(", ") || "none"}); commit passing evidence at ${e.path}`);
             }
             return;
         }
-        if (s.present !== true) {
-            report(`${at}: no evidence at ${path}`);
+        if (!e.present) {
+            report(`${at}: no evidence at ${e.path}`);
             return;
         }
-        if (s.valid !== true) {
-            report(`${at}: the evidence at ${path} does not follow the evidence schema`);
+        if (e.valid !== true || e.summary === null) {
+            report(`${at}: the evidence at ${e.path} does not follow the evidence schema`);
             return;
         }
-        const reasons: string[] = [];
-        if (s.phase !== t.from) reasons.push(`it is for phase ${quote(s.phase)}, not ${t.from}`);
-        if (!num(s.soakedSeconds)) reasons.push("it names no soak time");
-        else if (s.soakedSeconds < soak) reasons.push(`soak ${formatDuration(s.soakedSeconds)} in ${t.from} is shorter than the required ${formatDuration(soak)}`);
-        if (!num(s.fallbacks)) reasons.push("it counts no fallbacks");
-        else if (s.fallbacks > c.maxFallbacks) reasons.push(`${s.fallbacks} fallback(s) over the soak window (allowed: ${c.maxFallbacks})`);
-        if (!num(s.contractCompared) || !num(s.contractFailed) || s.contractCompared <= 0) {
-            reasons.push("contract tests compared no endpoint");
-        } else {
-            const pct = ((s.contractCompared - s.contractFailed) / s.contractCompared) * 100;
-            if (pct < c.minContractPassPercent) {
-                reasons.push(`contract tests passed ${s.contractCompared - s.contractFailed} of ${s.contractCompared} endpoint(s) (${round(pct)} %), below ${c.minContractPassPercent} %`);
-            }
-        }
-        if (!num(s.applyLatencySeconds) || !num(s.perlBaselineSeconds)) {
-            reasons.push("no apply latency measured against the Perl baseline");
-        } else if (s.applyLatencySeconds > s.perlBaselineSeconds * c.maxLatencyRatio) {
-            reasons.push(
-                `apply latency ${s.applyLatencySeconds}s is above the Perl baseline ${s.perlBaselineSeconds}s` + (c.maxLatencyRatio !== 1 ? ` x ${c.maxLatencyRatio}` : ""),
-            );
-        }
-        if (reasons.length === 0 && s.passed !== true) {
-            reasons.push("the program's gate did not pass it (stack, nodes or metrics window do not match)");
-        }
-        for (const reason of reasons) report(`${at}: evidence ${path}: ${reason}`);
+        // The one verdict (components/evidence judgeEvidence), with the pack's thresholds.
+        const reasons = judgeEvidence(e.summary, {
+            stack: r.stack,
+            phase: t.from,
+            nodes: nodesOf(r),
+            soakSeconds: soak,
+            maxFallbacks: c.maxFallbacks,
+            minContractPassPercent: c.minContractPassPercent,
+            maxLatencyRatio: c.maxLatencyRatio,
+        });
+        for (const reason of reasons) report(`${at}: evidence ${e.path}: ${reason}`);
     }),
 };
 
-function round(n: number): string {
-    return String(Math.floor(n * 10) / 10);
-}

@@ -3,75 +3,34 @@
  * Pure: takes the raw config map (as the Pulumi engine hands it to the program) and returns
  * the typed config or every error, each naming the exact key (`nodes[2].address: ...`).
  */
-import { isIPv6 } from "net";
 import { z } from "zod";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS, phaseInfo } from "../phases";
 import { formatPath } from "../evidence";
 import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
-import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE, UNIT_NAME_RE, pathProblem } from "./bounds";
+import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE } from "./bounds";
+import { ConfigError, NAMESPACE, addressSchema, argvSchema, hostKeySchema, missingKeyMessage, safeUrl, unitNameSchema, writePathSchema } from "./base";
 import { hasOwn } from "./own";
+import { ParsedMonitoringConfig, parseMonitoringConfig } from "./monitoring";
+import { BlueGreenConfig, parseBlueGreenConfig } from "../bluegreen/config";
 
-export const NAMESPACE = "pve-migration";
-
+export {
+    NAMESPACE,
+    ConfigError,
+    SSH_RSA_HOST_KEY_MESSAGE,
+    addressSchema,
+    argWordSchema,
+    argvSchema,
+    hostKeySchema,
+    isHostAddress,
+    missingKeyMessage,
+    safeUrl,
+    unitNameSchema,
+    writePathSchema,
+} from "./base";
 export { DEB_VERSION_RE, NODE_NAME_RE } from "./bounds";
-const HOST_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6_RE = /^[0-9A-Fa-f:.]{2,45}$/;
-const HOST_KEY_RE = /^(ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) [A-Za-z0-9+/]+={0,3}$/;
-/**
- * Why an ssh-rsa host key cannot be pinned. @pulumi/command offers the server exactly one
- * host key algorithm, the pinned key's type (pulumi-command provider/pkg/provider/remote/
- * connection.go, connectionBase.SSHConfig: `hostKeyAlgorithms = []string{publicKey.Type()}`),
- * which for an RSA key is "ssh-rsa", the SHA-1 signature that OpenSSH 8.8 and later refuse;
- * Debian 12's sshd offers rsa-sha2-512 and rsa-sha2-256 only, so the handshake fails with "no
- * common algorithm for host key".
- */
-export const SSH_RSA_HOST_KEY_MESSAGE =
-    "ssh-rsa host keys cannot be used: @pulumi/command would verify it with the SHA-1 'ssh-rsa' signature, which OpenSSH 8.8 and later (Debian 12) refuse; pin the node's ed25519 key instead (ssh-keyscan -t ed25519 <address>)";
-const SHA256_RE = /^[0-9a-f]{64}$/;
-
-/** Is `a` an address a step may connect to (IPv4, IPv6, DNS name)? Nodes and the monitoring host. */
-export function isHostAddress(a: string): boolean {
-    // An IPv6 address: only hex digits, ':' and '.' (no zone "%..."), and well formed as Node's
-    // own parser reads it (net.isIPv6).
-    return IPV4_RE.test(a) || (a.includes(":") && IPV6_RE.test(a) && isIPv6(a)) || HOST_RE.test(a);
-}
-
-/** The address of a node or of the monitoring host (one validator for both). */
-export const addressSchema = z.string().refine(isHostAddress, { message: "must be an IPv4 or IPv6 address or a DNS name" });
 const address = addressSchema;
-
-/** A path a step writes (BOUNDS.pathLength, pathComponentLength; `{node}` allowed where the caller says). */
-export function writePathSchema(allowNode: boolean) {
-    return z.string().superRefine((p, ctx) => {
-        const problem = !allowNode && p.includes("{node}") ? "must be an absolute path without '..'" : pathProblem(p);
-        if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-    });
-}
-
-/** A systemd service name within BOUNDS.unitNameLength. */
-export const unitNameSchema = z
-    .string()
-    .regex(UNIT_NAME_RE, "must be a systemd service name")
-    .max(BOUNDS.unitNameLength.max, `must be at most ${BOUNDS.unitNameLength.max} characters (every file named after it must fit 255: the unit file, the diagnostics bundle's <name>.is-enabled.txt)`);
-
-/** A site command: 1..BOUNDS.commandArgs.max words of 1..BOUNDS.argLength.max characters, no NUL. */
-export const argWordSchema = z
-    .string()
-    .min(1, "must not be empty")
-    .max(BOUNDS.argLength.max, `must be at most ${BOUNDS.argLength.max} characters`)
-    .refine((s) => !s.includes("\0"), "must not contain NUL");
-export const argvSchema = z
-    .array(argWordSchema)
-    .min(1, "must name a command (a list of arguments)")
-    .max(BOUNDS.commandArgs.max, `must have at most ${BOUNDS.commandArgs.max} arguments`);
 const argv = argvSchema;
-
-/** A pinned SSH host key: ed25519 or ECDSA; ssh-rsa refused (SSH_RSA_HOST_KEY_MESSAGE). */
-export const hostKeySchema = z
-    .string()
-    .refine((k) => !k.startsWith("ssh-rsa "), SSH_RSA_HOST_KEY_MESSAGE)
-    .refine((k) => k.startsWith("ssh-rsa ") || HOST_KEY_RE.test(k), "must be an OpenSSH public host key ('ssh-ed25519 AAAA...')");
+const SHA256_RE = /^[0-9a-f]{64}$/;
 
 export const NodeSchema = z
     .object({
@@ -249,11 +208,11 @@ export const StackConfigSchema = z
         stepTimeouts: StepTimeoutsSchema,
         /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
         sshPrivateKeys: z.record(z.string().min(1)).optional(),
-        /** Blue-green Kubernetes releases (validated by components/bluegreen). */
+        /** Blue-green Kubernetes releases (validated by parseBlueGreenConfig, in parseStackConfig). */
         blueGreen: z.unknown().optional(),
         /** Kubeconfig of the blue-green cluster, as a Pulumi secret. */
         kubeconfig: z.string().min(1).optional(),
-        /** Alert rules and monitoring host (validated by its own component). */
+        /** Alert rules and monitoring host (validated by parseMonitoringConfig, in parseStackConfig). */
         monitoring: z.unknown().optional(),
     })
     .strict();
@@ -265,7 +224,11 @@ export interface NodeConfig extends z.infer<typeof NodeSchema> {
     readonly root: string;
 }
 
-export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig" | "stepTimeouts"> {
+export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig" | "stepTimeouts" | "blueGreen" | "monitoring"> {
+    /** `pve-migration:blueGreen`, validated. */
+    readonly blueGreen?: BlueGreenConfig;
+    /** `pve-migration:monitoring`, validated, with its alert rule options. */
+    readonly monitoring?: ParsedMonitoringConfig;
     readonly stack: string;
     readonly nodes: NodeConfig[];
     readonly migrationConfig: { scope: "cluster" | "node"; path: string; writerNode: string };
@@ -278,13 +241,6 @@ export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | 
 
 export const DEFAULT_CLUSTER_CONFIG_PATH = "/etc/pve/network/migration.toml";
 export const DEFAULT_NODE_CONFIG_PATH = "/etc/pve/nodes/{node}/network/migration.toml";
-
-export class ConfigError extends Error {
-    constructor(readonly errors: string[]) {
-        super(`invalid stack config:\n${errors.map((e) => `  ${e}`).join("\n")}`);
-        this.name = "ConfigError";
-    }
-}
 
 /** Keys whose values are JSON (objects, lists, numbers, booleans) rather than plain strings. */
 const JSON_KEYS = new Set([
@@ -318,18 +274,23 @@ export interface RawConfig {
 }
 
 /**
- * Validate the stack config. Throws ConfigError listing every problem, each as
- * `pve-migration:<key path>: <reason>`.
+ * Validate the stack config: the one parse every reader uses (the program, migration-ctl,
+ * diagnostics, metrics-gate, the offline policy check), `blueGreen` and `monitoring` included.
+ * Throws ConfigError listing every problem at once, each as `pve-migration:<key path>: <reason>`:
+ * each key is validated on its own, so a bad value of one key hides no problem of another, and
+ * a check across keys runs whenever the keys it reads are valid.
  */
 export function parseStackConfig(raw: RawConfig, opts: ParseOptions = {}): StackConfig {
     const guards = opts.guards ?? true;
     const errors: string[] = [];
     const input: Record<string, unknown> = {};
+    const failed = new Set<string>();
     for (const [key, text] of Object.entries(raw.values)) {
         if (JSON_KEYS.has(key)) {
             try {
                 input[key] = JSON.parse(text);
             } catch {
+                failed.add(key);
                 errors.push(`${NAMESPACE}:${key}: must be ${key === "fallbackEnabled" || key === "logMigrationDecisions" ? "true or false" : "a YAML object or list"}`);
             }
         } else {
@@ -341,76 +302,130 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions = {}): Stack
             errors.push(`${NAMESPACE}:${key}: must be a Pulumi secret (pulumi config set --secret --path '${key}.default' ...)`);
         }
     }
-    if (errors.length > 0) throw new ConfigError(errors);
-
-    const r = StackConfigSchema.safeParse(input);
-    if (!r.success) {
-        throw new ConfigError(
-            r.error.issues.map((i) => {
-                const p = formatPath(i.path);
-                if (i.code === "unrecognized_keys") {
-                    const where = p ? `${NAMESPACE}:${p}` : NAMESPACE;
-                    return `${where}: unknown key(s) ${i.keys.map((k) => (p ? k : `${NAMESPACE}:${k}`)).join(", ")}`;
-                }
-                return `${NAMESPACE}:${p}: ${i.message}`;
-            }),
-        );
+    const shape = StackConfigSchema.shape as Record<string, z.ZodTypeAny>;
+    const data: Record<string, unknown> = {};
+    for (const [key, schema] of Object.entries(shape)) {
+        if (failed.has(key)) continue;
+        const r = schema.safeParse(input[key]);
+        if (r.success) {
+            data[key] = r.data;
+        } else {
+            failed.add(key);
+            errors.push(...r.error.issues.map((i) => issueMessage(i, [key, ...i.path])));
+        }
     }
-    return finish(r.data, raw, errors, guards);
+    const unknown = Object.keys(input).filter((k) => !Object.prototype.hasOwnProperty.call(shape, k));
+    if (unknown.length > 0) errors.push(`${NAMESPACE}: unknown key(s) ${unknown.map((k) => `${NAMESPACE}:${k}`).join(", ")}`);
+    const ok = (...keys: string[]) => keys.every((k) => !failed.has(k));
+    const c = data as Partial<Parsed>;
+    errors.push(...crossErrors(c, ok, guards));
+
+    let blueGreen: BlueGreenConfig | undefined;
+    if (input.blueGreen !== undefined && ok("blueGreen")) {
+        try {
+            blueGreen = parseBlueGreenConfig(input.blueGreen);
+        } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            errors.push(...e.errors);
+        }
+    }
+    let monitoring: ParsedMonitoringConfig | undefined;
+    if (input.monitoring !== undefined && ok("monitoring")) {
+        // The checks of the monitoring host against transport ssh and sshPrivateKeys need both valid.
+        const sshKnown = ok("transport", "sshPrivateKeys");
+        try {
+            monitoring = parseMonitoringConfig(input.monitoring, {
+                stack: raw.stack,
+                transport: sshKnown ? (c.transport ?? "ssh") : "local",
+                sshKeyNames: Object.keys(c.sshPrivateKeys ?? {}),
+                blueGreen: input.blueGreen,
+            });
+        } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            errors.push(...e.errors);
+        }
+    }
+    if (errors.length > 0) throw new ConfigError(errors);
+    return finish(c as Parsed, raw, blueGreen, monitoring);
 }
 
-function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): StackConfig {
-    const seen = new Map<string, number>();
-    c.nodes.forEach((n, i) => {
-        const k = n.name.toLowerCase();
-        if (seen.has(k)) errors.push(`${NAMESPACE}:nodes[${i}].name: duplicate node name ${n.name} (also nodes[${seen.get(k)}])`);
-        seen.set(k, i);
-        if (c.transport === "ssh") {
-            if (n.address === undefined) errors.push(`${NAMESPACE}:nodes[${i}].address: required with transport ssh`);
-            if (n.hostKey === undefined) errors.push(`${NAMESPACE}:nodes[${i}].hostKey: required with transport ssh (host keys are pinned)`);
-            // An own key only: `constructor`, `toString`, `__proto__`... are not keys of the secret.
-            if (!hasOwn(c.sshPrivateKeys, n.sshKey)) errors.push(missingKeyMessage(`nodes[${i}].sshKey`, n.sshKey));
-        }
-    });
-    if (c.blueGreen !== undefined && c.kubeconfig === undefined) {
+/** One zod issue as `pve-migration:<key path>: <reason>` (unknown keys listed by name). */
+function issueMessage(i: z.ZodIssue, at: readonly (string | number)[]): string {
+    const p = formatPath(at);
+    if (i.code === "unrecognized_keys") return `${NAMESPACE}:${p}: unknown key(s) ${i.keys.join(", ")}`;
+    return `${NAMESPACE}:${p}: ${i.message}`;
+}
+
+/** The checks across keys, each run when the keys it reads are valid (`ok`). */
+function crossErrors(c: Partial<Parsed>, ok: (...keys: string[]) => boolean, guards: boolean): string[] {
+    const errors: string[] = [];
+    if (ok("nodes") && c.nodes) {
+        const seen = new Map<string, number>();
+        c.nodes.forEach((n, i) => {
+            const k = n.name.toLowerCase();
+            if (seen.has(k)) errors.push(`${NAMESPACE}:nodes[${i}].name: duplicate node name ${n.name} (also nodes[${seen.get(k)}])`);
+            seen.set(k, i);
+            if (ok("transport") && c.transport === "ssh") {
+                if (n.address === undefined) errors.push(`${NAMESPACE}:nodes[${i}].address: required with transport ssh`);
+                if (n.hostKey === undefined) errors.push(`${NAMESPACE}:nodes[${i}].hostKey: required with transport ssh (host keys are pinned)`);
+                // An own key only: `constructor`, `toString`, `__proto__`... are not keys of the secret.
+                if (ok("sshPrivateKeys") && !hasOwn(c.sshPrivateKeys, n.sshKey)) errors.push(missingKeyMessage(`nodes[${i}].sshKey`, n.sshKey));
+            }
+        });
+    }
+    if (c.blueGreen !== undefined && ok("kubeconfig") && c.kubeconfig === undefined) {
         errors.push(`${NAMESPACE}:kubeconfig: required with ${NAMESPACE}:blueGreen (pulumi config set --secret ${NAMESPACE}:kubeconfig < file)`);
     }
-    if (c.transport === "local" && c.sandboxDir === undefined) {
-        errors.push(`${NAMESPACE}:sandboxDir: required with transport local`);
+    if (ok("transport", "sandboxDir")) {
+        if (c.transport === "local" && c.sandboxDir === undefined) errors.push(`${NAMESPACE}:sandboxDir: required with transport local`);
+        if (c.transport === "ssh" && c.sandboxDir !== undefined) errors.push(`${NAMESPACE}:sandboxDir: only valid with transport local`);
     }
-    if (c.transport === "ssh" && c.sandboxDir !== undefined) {
-        errors.push(`${NAMESPACE}:sandboxDir: only valid with transport local`);
+    if (ok("migrationConfig") && c.migrationConfig) {
+        const scope = c.migrationConfig.scope;
+        const cfgPath = configPathOf(c.migrationConfig);
+        if (guards && scope === "node" && !cfgPath.includes("{node}")) {
+            errors.push(`${NAMESPACE}:migrationConfig.path: must contain {node} with scope node (one file per node)`);
+        }
+        if (scope === "cluster" && cfgPath.includes("{node}")) {
+            errors.push(`${NAMESPACE}:migrationConfig.path: must not contain {node} with scope cluster`);
+        }
+        if (scope === "cluster" && !cfgPath.startsWith("/etc/pve/")) {
+            errors.push(`${NAMESPACE}:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)`);
+        }
+        if (scope === "cluster" && cfgPath.startsWith("/etc/pve/nodes/")) {
+            errors.push(`${NAMESPACE}:migrationConfig.path: /etc/pve/nodes/ is node-scoped; use scope node`);
+        }
+        if (ok("nodes") && c.nodes) {
+            const writerNode = c.migrationConfig.writerNode ?? c.nodes[0].name;
+            if (!c.nodes.some((n) => n.name === writerNode)) {
+                errors.push(`${NAMESPACE}:migrationConfig.writerNode: ${writerNode} is not one of the stack's nodes`);
+            }
+        }
     }
-    const scope = c.migrationConfig.scope;
-    const cfgPath = c.migrationConfig.path ?? (scope === "cluster" ? DEFAULT_CLUSTER_CONFIG_PATH : DEFAULT_NODE_CONFIG_PATH);
-    if (guards && scope === "node" && !cfgPath.includes("{node}")) {
-        errors.push(`${NAMESPACE}:migrationConfig.path: must contain {node} with scope node (one file per node)`);
-    }
-    if (scope === "cluster" && cfgPath.includes("{node}")) {
-        errors.push(`${NAMESPACE}:migrationConfig.path: must not contain {node} with scope cluster`);
-    }
-    if (scope === "cluster" && !cfgPath.startsWith("/etc/pve/")) {
-        errors.push(`${NAMESPACE}:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)`);
-    }
-    if (scope === "cluster" && cfgPath.startsWith("/etc/pve/nodes/")) {
-        errors.push(`${NAMESPACE}:migrationConfig.path: /etc/pve/nodes/ is node-scoped; use scope node`);
-    }
-    const writerNode = c.migrationConfig.writerNode ?? c.nodes[0].name;
-    if (!c.nodes.some((n) => n.name === writerNode)) {
-        errors.push(`${NAMESPACE}:migrationConfig.writerNode: ${writerNode} is not one of the stack's nodes`);
-    }
-    if (c.ring?.behindUntilSoaked && !c.ring.upstream) {
+    if (ok("ring") && c.ring?.behindUntilSoaked && !c.ring.upstream) {
         errors.push(`${NAMESPACE}:ring.behindUntilSoaked: needs ring.upstream`);
     }
-    if (guards) errors.push(...safetyErrors(c));
-    if (errors.length > 0) throw new ConfigError(errors);
+    if (guards) errors.push(...safetyErrors(c, ok));
+    return errors;
+}
 
+function configPathOf(m: Parsed["migrationConfig"]): string {
+    return m.path ?? (m.scope === "cluster" ? DEFAULT_CLUSTER_CONFIG_PATH : DEFAULT_NODE_CONFIG_PATH);
+}
+
+function finish(c: Parsed, raw: RawConfig, blueGreen: BlueGreenConfig | undefined, monitoring: ParsedMonitoringConfig | undefined): StackConfig {
     const path = require("path") as typeof import("path");
+    const scope = c.migrationConfig.scope;
+    const cfgPath = configPathOf(c.migrationConfig);
+    const writerNode = c.migrationConfig.writerNode ?? c.nodes[0].name;
     const sandbox = c.sandboxDir !== undefined ? path.resolve(raw.projectDir, c.sandboxDir) : undefined;
-    const { sshPrivateKeys, kubeconfig, ...rest } = c;
+    const { sshPrivateKeys, kubeconfig, blueGreen: _bg, monitoring: _m, ...rest } = c;
     return {
         ...rest,
+        ...(blueGreen !== undefined ? { blueGreen } : {}),
+        ...(monitoring !== undefined ? { monitoring } : {}),
         stack: raw.stack,
+        ...(sandbox !== undefined ? { sandboxDir: sandbox } : {}),
         package: { ...c.package, path: c.package.path !== undefined ? path.resolve(raw.projectDir, c.package.path) : undefined },
         nodes: c.nodes.map((n) => ({ ...n, root: sandbox !== undefined ? path.join(sandbox, n.name) : "/" })),
         migrationConfig: { scope, path: cfgPath, writerNode },
@@ -422,21 +437,19 @@ function finish(c: Parsed, raw: RawConfig, errors: string[], guards: boolean): S
     };
 }
 
-/** The error of an SSH key name (at `key`) that names no own key of the secret sshPrivateKeys. */
-export function missingKeyMessage(key: string, name: string): string {
-    return `${NAMESPACE}:${key}: no key ${JSON.stringify(name)} in ${NAMESPACE}:sshPrivateKeys`;
-}
-
-/** The safety rules shared with the policy pack, as config errors. */
-export function safetyErrors(c: Pick<Parsed, "fallbackEnabled" | "phase" | "perlApi" | "package">): string[] {
+/** The safety rules shared with the policy pack, as config errors (each when its keys are valid). */
+export function safetyErrors(
+    c: Partial<Pick<Parsed, "fallbackEnabled" | "phase" | "perlApi" | "package">>,
+    ok: (...keys: string[]) => boolean = () => true,
+): string[] {
     const errors: string[] = [];
-    if (!c.fallbackEnabled && phaseInfo(c.phase).fallbackRequired) {
+    if (ok("fallbackEnabled", "phase") && c.fallbackEnabled === false && c.phase !== undefined && phaseInfo(c.phase).fallbackRequired) {
         errors.push(`${NAMESPACE}:fallbackEnabled: must be true in phase ${c.phase} (only rust-full may disable the fallback)`);
     }
-    if (!c.perlApi.baseUrl.startsWith("https://")) {
+    if (ok("perlApi") && c.perlApi !== undefined && !c.perlApi.baseUrl.startsWith("https://")) {
         errors.push(`${NAMESPACE}:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)`);
     }
-    if (c.package.sha256 === undefined) {
+    if (ok("package") && c.package !== undefined && c.package.sha256 === undefined) {
         errors.push(`${NAMESPACE}:package.sha256: required: the package is pinned by version and sha256`);
     }
     return errors;
@@ -444,18 +457,6 @@ export function safetyErrors(c: Pick<Parsed, "fallbackEnabled" | "phase" | "perl
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Is `u` a URL with one of `protocols`, a host, and no credentials, query or fragment? */
-export function safeUrl(u: string, protocols: string[]): boolean {
-    if (/[\s"'`$\\]/.test(u)) return false;
-    let url: URL;
-    try {
-        url = new URL(u);
-    } catch {
-        return false;
-    }
-    return protocols.includes(url.protocol) && url.hostname !== "" && url.username === "" && url.password === "" && url.search === "" && url.hash === "";
 }
 
 /** The migration config path for `node` (scope node substitutes the node name). */

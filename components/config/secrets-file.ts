@@ -5,39 +5,12 @@
  * (pulumi.runtime.isConfigSecret), so a plaintext leaf beside it (`sshPrivateKeys.backup`
  * written without --secret) would pass as a secret. Only the stack file shows each leaf, so
  * this reads it: every leaf of a secret-class key must be a `secure:` value, or the whole
- * key must be one (`pve-migration:sshPrivateKeys: {secure: ...}`). Pure, but for
- * readStackFileConfig at the end.
+ * key must be one (`pve-migration:sshPrivateKeys: {secure: ...}`). Pure; the file is read by
+ * readStackFile (stackfile.ts).
  */
-import * as fs from "fs";
-import * as path from "path";
-import * as YAML from "yaml";
-import { ConfigError, NAMESPACE, SECRET_CONFIG_KEYS } from "./schema";
-
-/** A `secure:` value as the Pulumi CLI writes it: a map with exactly one key, `secure`, holding a string. */
-export function isSecureValue(v: unknown): v is { secure: string } {
-    return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { secure?: unknown }).secure === "string";
-}
-
-/**
- * The SSH key names a stack's config uses, from the parsed values of `nodes` and `monitoring`:
- * each node's `sshKey` (default `default`) and the monitoring host's, in order, once each.
- * The offline tools (migration-ctl, the policy check) stand in a placeholder secret under each
- * name when the stack file holds `sshPrivateKeys` as ONE secure value (`pulumi config set
- * --secret pve-migration:sshPrivateKeys '<json>'`): its key names are encrypted with it, and
- * `pulumi up` checks them.
- */
-export function sshKeyNamesUsed(nodes: unknown, monitoring: unknown): string[] {
-    const name = (v: unknown) => (v !== null && typeof v === "object" && typeof (v as { sshKey?: unknown }).sshKey === "string" ? (v as { sshKey: string }).sshKey : "default");
-    const names = Array.isArray(nodes) ? nodes.map(name) : [];
-    const host = (monitoring as { rulesFile?: { host?: unknown } } | null | undefined)?.rulesFile?.host;
-    if (host !== undefined) names.push(name(host));
-    return [...new Set(names.length ? names : ["default"])];
-}
-
-/** JSON text of `{ <name>: value }` for each name (own keys, `__proto__` included). */
-export function placeholderKeysJson(names: readonly string[], value: (name: string) => string): string {
-    return JSON.stringify(Object.fromEntries(names.map((n) => [n, value(n)])));
-}
+import { NAMESPACE } from "./base";
+import { SECRET_CONFIG_KEYS } from "./schema";
+import { isSecureValue } from "./stackfile";
 
 /** Dot paths (lists as `[i]`) of the leaves under `v` that are not `secure:` values. */
 function plaintextLeaves(v: unknown, at: string): string[] {
@@ -77,27 +50,4 @@ export function plaintextSecretKeys(enginePlaintext: readonly string[], stackFil
         if (!out.includes(key) && !out.includes(path)) out.push(path);
     }
     return out;
-}
-
-/**
- * The `config:` map of stacks/Pulumi.<stack>.yaml under `projectDir` (Pulumi.yaml sets
- * `stackConfigDir: stacks`), or undefined when there is no such file. The only function here
- * that reads a file; a file that is not YAML is a ConfigError naming it.
- */
-export function readStackFileConfig(projectDir: string, stack: string): Record<string, unknown> | undefined {
-    const file = path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`);
-    let text: string;
-    try {
-        text = fs.readFileSync(file, "utf8");
-    } catch {
-        return undefined;
-    }
-    let doc: unknown;
-    try {
-        doc = YAML.parse(text);
-    } catch (e) {
-        throw new ConfigError([`${file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`]);
-    }
-    const config = (doc as { config?: unknown } | null)?.config;
-    return config !== null && typeof config === "object" && !Array.isArray(config) ? (config as Record<string, unknown>) : undefined;
 }

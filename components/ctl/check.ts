@@ -7,7 +7,7 @@
  *  - promotion: one phase at a time (checkTransition); ring order against the upstream's
  *    configured phase in the working tree (checkRing; the upstream's soak from its deployed
  *    outputs or its passing evidence); evidence for leaving the base phase at
- *    evidencePath(stack, basePhase), present and passing (evaluateEvidence with the stack's
+ *    evidencePath(stack, basePhase), present and passing (judgeEvidence with the stack's
  *    soak, never less than the base config's, and its nodes); the deployed phase, when known,
  *    must be the base phase.
  *  - rollback: allowed, no evidence (the report says what pulumi up will restore).
@@ -21,7 +21,7 @@ import { NAMESPACE } from "../config/schema";
 import { Phase, TransitionKind, checkTransition, previousPhase, transition } from "../phases";
 import { DeployedJson, deployedJson } from "./deployed";
 import { Context, EvidenceReport, Loaded, deployedMismatch, evidenceGate, resolveUpstream, ringReasons } from "./rules";
-import { stackFileRel } from "./stackfile";
+import { stackFileRel } from "../config/stackfile";
 
 export type ChangeKind = "added" | "removed" | "modified" | "unchanged";
 

@@ -15,9 +15,9 @@ import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
-import { checkStackName, listStacks, mergeBase, readRepoFile, readStack, readStackText, resolveRev, stacksAtRev, writeStackText } from "./repo";
+import { LoadedStack, checkStackName, listStacks, loadStack, mergeBase, readRepoFile, readStack, readStackText, requireConfig, resolveRev, stacksAtRev, writeStackText } from "./repo";
 import { Context, Loaded, evidenceGate, resolveUpstream, ringReasons } from "./rules";
-import { LoadedStack, PREFIX, loadStack, requireConfig, stackFileRel } from "./stackfile";
+import { PREFIX, stackFileRel } from "../config/stackfile";
 import { YamlEdit, editYaml, parseYaml } from "./yamledit";
 
 export interface Session {

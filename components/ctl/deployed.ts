@@ -3,8 +3,11 @@
  * `phaseEnteredAt`, `previousPhase`, ...). Three sources, in this order:
  *
  *  - `--deployed-file FILE`: a JSON object `{ "<stack>": <outputs of that stack> }`, each value
- *    shaped like `pulumi stack output --json --stack <stack>` prints it. A stack missing from
- *    the file is "unknown". For tests, and for pipelines that fetch the outputs themselves.
+ *    shaped like `pulumi stack output --json --stack <stack>` prints it (`{}`: never deployed).
+ *    A stack the file does not list is not known from it (`known: false`): migration-ctl
+ *    reports it as unknown and guesses nothing; the offline policy check takes it as deployed
+ *    in its configured phase, as it does without the flag. For tests, and for pipelines that
+ *    fetch the outputs themselves. The one parser of the flag (migration-ctl and the policy check).
  *  - a `pulumi` binary on PATH: `pulumi stack output --json --stack <stack>` in the repository
  *    (for an upstream ring, its fully qualified `org/project/stack` name).
  *  - otherwise: unknown ("no pulumi CLI"). Nothing is guessed.
@@ -77,11 +80,17 @@ export function parseOutputs(raw: unknown, source: string): Deployed {
 
 /** The lookup for `--deployed-file FILE`. Reads and checks the whole file up front. */
 export function deployedFromFile(file: string): DeployedLookup {
-    let data: unknown;
+    let text: string;
     try {
-        data = JSON.parse(fs.readFileSync(file, "utf8"));
+        text = fs.readFileSync(file, "utf8");
     } catch (e) {
         throw new CtlError(EXIT.USAGE, `--deployed-file: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let data: unknown;
+    try {
+        data = JSON.parse(text);
+    } catch (e) {
+        throw new CtlError(EXIT.USAGE, `--deployed-file: ${file}: not valid JSON: ${(e as Error).message}`);
     }
     if (data === null || typeof data !== "object" || Array.isArray(data)) {
         throw new CtlError(EXIT.USAGE, `--deployed-file: ${file} must hold a JSON object { "<stack>": { "phase": ..., "phaseEnteredAt": ... } }`);

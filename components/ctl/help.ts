@@ -19,8 +19,9 @@ const GLOBAL = `global flags (any command):
   --repo DIR            repository holding stacks/ (default: git top level of the current folder, else the current folder)
   --now ISO             current time for soak arithmetic, e.g. 2025-06-01T12:00:00Z (default: the clock)
   --deployed-file FILE  deployed states instead of asking pulumi: JSON {"<stack>": <outputs>}, each
-                        <outputs> as printed by pulumi stack output --json (phase, phaseEnteredAt, ...);
-                        a stack missing from the file is "unknown"
+                        <outputs> as printed by pulumi stack output --json (phase, phaseEnteredAt, ...),
+                        {} for a stack that never deployed; a stack the file does not list is not
+                        known from it: reported as "unknown", nothing guessed
   -h, --help            this help
 
 deployed phase: from --deployed-file; else pulumi stack output --json --stack <stack> when a pulumi

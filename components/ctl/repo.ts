@@ -9,7 +9,8 @@ import * as path from "path";
 import { UsageError } from "../gates/argv";
 import { writeFileAtomic } from "../gates/files";
 import { CtlError, EXIT } from "./errors";
-import { LoadedStack, STACK_NAME_RE, loadStack, stackFileRel } from "./stackfile";
+import { StackConfig } from "../config/schema";
+import { STACK_NAME_RE, StackFile, StackFileError, parseStackFile, stackConfigOf, stackFileRel } from "../config/stackfile";
 
 export const STACKS_DIR = "stacks";
 const STACK_FILE_RE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$/;
@@ -67,6 +68,39 @@ export function readStackText(repo: string, stack: string): string {
     } catch (e) {
         throw new CtlError(EXIT.IO, `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
+}
+
+/** A stack file as migration-ctl reads it: the one reader's view, and the typed config or its errors. */
+export interface LoadedStack extends StackFile {
+    /** The typed config; undefined when invalid (see errors). */
+    readonly config?: StackConfig;
+    /** Config errors, each naming the file and the key (`stacks/Pulumi.x.yaml: pve-migration:nodes[0].name: ...`). */
+    readonly errors: readonly string[];
+    /** Things migration-ctl did not check: the placeholder secrets (it never decrypts one). */
+    readonly notes: readonly string[];
+}
+
+/**
+ * Read a stack file's text (components/config/stackfile.ts, then parseStackConfig). Malformed
+ * YAML throws CtlError(MALFORMED_YAML), a file that is no stack file CtlError(INVALID_CONFIG);
+ * an invalid config does not throw: `config` is undefined and `errors` says why.
+ */
+export function loadStack(text: string, stack: string, projectDir: string, file = stackFileRel(stack)): LoadedStack {
+    let sf: StackFile;
+    try {
+        sf = parseStackFile(text, stack, file, projectDir);
+    } catch (e) {
+        if (e instanceof StackFileError) throw new CtlError(e.kind === "yaml" ? EXIT.MALFORMED_YAML : EXIT.INVALID_CONFIG, e.message);
+        throw e;
+    }
+    const r = stackConfigOf(sf);
+    return r.ok ? { ...sf, config: r.config, errors: [], notes: sf.placeholders } : { ...sf, errors: r.errors.map((x) => `${file}: ${x}`), notes: sf.placeholders };
+}
+
+/** The config, or a CtlError(INVALID_CONFIG) listing why there is none. */
+export function requireConfig(s: LoadedStack): StackConfig {
+    if (s.config) return s.config;
+    throw new CtlError(EXIT.INVALID_CONFIG, `${s.file}: invalid stack config (${s.errors.length} error(s)); nothing written`, s.errors);
 }
 
 /** Read and parse one stack of the working tree (unknown stack and malformed YAML throw). */

@@ -5,11 +5,12 @@
  * deployed states come in through the Context functions.
  */
 import { NAMESPACE, StackConfig } from "../config/schema";
-import { EvidenceGateResult, evaluateEvidence, evidencePath, formatDuration, gateEvidence, parseEvidence, Evidence } from "../evidence";
+import { EvidenceGateResult, evidencePath, formatDuration, gateEvidence, judgeEvidence, parseEvidence, summarizeEvidence, Evidence } from "../evidence";
 import { DEFAULT_SOAK_SECONDS, Phase } from "../phases";
 import { UpstreamState, checkRing, upstreamSoaked } from "../rings";
 import { Deployed, DeployedLookup } from "./deployed";
-import { LoadedStack, stackFileRel } from "./stackfile";
+import { stackFileRel } from "../config/stackfile";
+import { LoadedStack } from "./repo";
 
 export interface Context {
     readonly deployed: DeployedLookup;
@@ -72,7 +73,7 @@ export function resolveUpstream(down: LoadedStack, stacks: ReadonlyMap<string, L
         } else {
             const parsed = parseEvidence(text);
             const reasons = parsed.ok
-                ? evaluateEvidence(parsed.value, {
+                ? judgeEvidence(summarizeEvidence(parsed.value), {
                       stack: name,
                       phase,
                       nodes: up.config?.nodes.map((n) => n.name) ?? parsed.value.nodes,
@@ -124,7 +125,7 @@ export interface GateOptions {
 /**
  * Is leaving `from` by promotion allowed by the evidence (README "Promotion with evidence")? The same rule
  * the Pulumi program applies (gates.requireEvidence; nothing to measure in perl-only without a
- * soak; evaluateEvidence with the stack's soak, nodes and latency ratio), plus what only the
+ * soak; judgeEvidence with the stack's soak, nodes and latency ratio), plus what only the
  * pull-request check can see: evidence collected after `now`, evidence from an earlier stay in
  * the phase than the deployed one, and the soak measured from the deployed entry time.
  */

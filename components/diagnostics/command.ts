@@ -19,7 +19,11 @@ import { NodeAccessError, NodeShell, transportCapability } from "../node/capabil
 import { defaultBundleDir } from "./outdir";
 import { renderDiagnosticsScript } from "./script";
 import { compareBundles, formatComparison, BundleError } from "./compare";
-import { readStackFile, nodeMigrationConfigPath, StackFile, StackFileError, StackNode } from "./stackfile";
+import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
+import { StackFileError, readStackConfig } from "../config/stackfile";
+
+/** A node as the stack config names it (the one parse, components/config). */
+type StackNode = Pick<NodeConfig, "name" | "address" | "port" | "sshUser" | "hostKey">;
 
 export interface CommandIo {
     readonly stdout: (s: string) => void;
@@ -62,12 +66,12 @@ export function scriptArgs(root: string, node: string, phaseFile: string, out: s
  * node under GNU timeout, the bundle brought back when the node is remote. Throws Error with
  * the reason; UsageError when the stack file lacks what the transport needs.
  */
-export async function collectNode(sf: StackFile, node: StackNode, out: string, o: { when: Date; identity?: string }): Promise<void> {
-    const phasePath = nodeMigrationConfigPath(sf, node.name);
+export async function collectNode(cfg: StackConfig, node: StackNode, out: string, o: { when: Date; identity?: string }): Promise<void> {
+    const phasePath = migrationConfigPath(cfg, node.name);
     const script = renderDiagnosticsScript();
     let shell: NodeShell;
     try {
-        shell = transportCapability(sf).shell(node, { sandboxDir: sf.sandboxDir, identity: o.identity });
+        shell = transportCapability(cfg).shell(node, { sandboxDir: cfg.sandboxDir, identity: o.identity });
     } catch (e) {
         if (e instanceof NodeAccessError) throw new UsageError(e.message);
         throw e;
@@ -118,7 +122,8 @@ export async function diagnosticsCommand(argv: string[], io: CommandIo = process
         const stack = str(p, "stack");
         if (stack === undefined) throw new UsageError("--stack: required");
         const rootDir = path.resolve(cwd, str(p, "root-dir") ?? ".");
-        const sf = readStackFile(rootDir, stack);
+        const sf = readStackConfig(rootDir, stack);
+
         const label = str(p, "label");
         if (label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(label)) {
             throw new UsageError(`--label: must be lower-case letters, digits and '-' (got ${JSON.stringify(label)})`);

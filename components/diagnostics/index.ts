@@ -28,5 +28,3 @@ export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChang
 export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, stamp } from "./command";
 export type { CommandIo } from "./command";
 export { defaultBundleDir } from "./outdir";
-export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
-export type { StackFile, StackNode } from "./stackfile";

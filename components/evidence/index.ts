@@ -1,6 +1,7 @@
 /**
  * Promotion evidence (README "Promotion with evidence"): one schema, defined once, read by the policy pack,
- * `migration-ctl check` and the gate tools, and written by the gate tools.
+ * `migration-ctl check` and the gate tools, and written by the gate tools; one summary that the
+ * transition record carries (EvidenceSummary) and one verdict over it (judgeEvidence).
  *
  * Evidence for leaving phase P lives beside the stack config at
  * `stacks/evidence/<stack>/<P>.json`.
@@ -94,7 +95,58 @@ export function formatPath(p: readonly (string | number)[]): string {
     return p.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), "");
 }
 
-export interface GateOptions {
+/**
+ * The evidence a transition carries in its transition record (README "Promotion with
+ * evidence"): the facts of the evidence file that the verdict needs, nothing else. The
+ * program writes it (summarizeEvidence) and the soak-and-evidence policy reads it back, so
+ * both judge the same numbers with judgeEvidence.
+ */
+export const EvidenceSummarySchema = z
+    .object({
+        stack: z.string().min(1),
+        /** The phase the evidence is for (the one being left). */
+        phase: z.enum(PHASES),
+        /** Nodes the evidence covers. */
+        nodes: z.array(z.string().min(1)),
+        phaseEnteredAt: isoTime,
+        collectedAt: isoTime,
+        /** collectedAt - phaseEnteredAt, whole seconds. */
+        soakedSeconds: z.number().int(),
+        contractCompared: z.number().int().nonnegative(),
+        contractFailed: z.number().int().nonnegative(),
+        metricsWindowStart: isoTime,
+        fallbacks: z.number().nonnegative(),
+        /** Nodes with metrics over the window. */
+        nodesWithMetrics: z.array(z.string().min(1)),
+        /** Mean Rust apply latency, seconds; null when Rust applied nothing (metrics-gate writes null on purpose). */
+        applyLatencySeconds: z.number().nonnegative().nullable(),
+        perlBaselineSeconds: z.number().positive(),
+    })
+    .strict();
+
+export type EvidenceSummary = z.infer<typeof EvidenceSummarySchema>;
+
+/** The summary of a (schema-valid) evidence file. */
+export function summarizeEvidence(ev: Evidence): EvidenceSummary {
+    return {
+        stack: ev.stack,
+        phase: ev.phase,
+        nodes: [...ev.nodes],
+        phaseEnteredAt: ev.phaseEnteredAt,
+        collectedAt: ev.collectedAt,
+        soakedSeconds: Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000),
+        contractCompared: ev.contractTests.endpointsCompared,
+        contractFailed: ev.contractTests.failed,
+        metricsWindowStart: ev.metrics.windowStart,
+        fallbacks: ev.metrics.fallbacks,
+        nodesWithMetrics: ev.metrics.perNode.map((p) => p.node),
+        applyLatencySeconds: ev.metrics.applyLatencySeconds,
+        perlBaselineSeconds: ev.metrics.perlBaselineSeconds,
+    };
+}
+
+/** What a promotion out of `phase` requires of its evidence; the numbers are the caller's (stack config or policy config). */
+export interface EvidenceThresholds {
     /** The stack the promotion is for. */
     readonly stack: string;
     /** The phase being left (the evidence's phase). */
@@ -103,49 +155,77 @@ export interface GateOptions {
     readonly nodes: readonly string[];
     /** Soak required in `phase`, seconds. */
     readonly soakSeconds: number;
-    /** Allowed ratio of Rust apply latency to the Perl baseline (1.0: not above). */
+    /** Allowed ratio of Rust apply latency to the Perl baseline (default 1: not above). */
     readonly maxLatencyRatio?: number;
-    /** Allowed fallbacks over the window (the runbooks: 0). */
+    /** Allowed fallbacks over the window (default 0, the runbooks' rule). */
     readonly maxFallbacks?: number;
+    /** Contract tests that must pass, percent of the endpoints compared (default 100). */
+    readonly minContractPassPercent?: number;
 }
 
 /**
- * Does this evidence allow leaving `phase` by promotion? Returns the reasons it does not
- * (empty: it passes). Missing data is a failure, never a pass.
+ * The one evidence verdict: does this evidence allow leaving `t.phase` by promotion? Returns
+ * the reasons it does not (empty: it passes). Called by the program, `migration-ctl check`,
+ * metrics-gate and the soak-and-evidence policy. Missing data is a failure, never a pass; the
+ * one exception is the apply latency before the write phases: Rust applies nothing in
+ * perl-only and rust-read-only, so metrics-gate writes null there, and null passes.
  */
-export function evaluateEvidence(ev: Evidence, opts: GateOptions): string[] {
+export function judgeEvidence(s: EvidenceSummary, t: EvidenceThresholds): string[] {
     const reasons: string[] = [];
-    const maxRatio = opts.maxLatencyRatio ?? 1.0;
-    const maxFallbacks = opts.maxFallbacks ?? 0;
-    if (ev.stack !== opts.stack) reasons.push(`evidence is for stack ${ev.stack}, not ${opts.stack}`);
-    if (ev.phase !== opts.phase) reasons.push(`evidence is for phase ${ev.phase}, not ${opts.phase}`);
-    const missing = opts.nodes.filter((n) => !ev.nodes.includes(n));
+    const maxRatio = t.maxLatencyRatio ?? 1.0;
+    const maxFallbacks = t.maxFallbacks ?? 0;
+    const minPass = t.minContractPassPercent ?? 100;
+    if (s.stack !== t.stack) reasons.push(`evidence is for stack ${s.stack}, not ${t.stack}`);
+    if (s.phase !== t.phase) reasons.push(`evidence is for phase ${s.phase}, not ${t.phase}`);
+    const missing = t.nodes.filter((n) => !s.nodes.includes(n));
     if (missing.length > 0) reasons.push(`evidence does not cover node(s) ${missing.join(", ")}`);
-    const soaked = (Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000;
-    if (soaked < opts.soakSeconds) {
-        reasons.push(`soak ${formatDuration(soaked)} in ${opts.phase} is shorter than the required ${formatDuration(opts.soakSeconds)}`);
+    if (s.soakedSeconds < t.soakSeconds) {
+        reasons.push(`soak ${formatDuration(s.soakedSeconds)} in ${t.phase} is shorter than the required ${formatDuration(t.soakSeconds)}`);
     }
-    const c = ev.contractTests;
-    if (c.endpointsCompared === 0) reasons.push("contract tests compared no endpoint");
-    if (c.failed > 0) reasons.push(`contract tests: ${c.failed} of ${c.endpointsCompared} endpoint(s) differ`);
-    const m = ev.metrics;
-    if (Date.parse(m.windowStart) > Date.parse(ev.phaseEnteredAt) + 60_000) {
-        reasons.push(`metrics window starts ${m.windowStart}, after the phase was entered (${ev.phaseEnteredAt})`);
+    if (s.contractCompared === 0) {
+        reasons.push("contract tests compared no endpoint");
+    } else {
+        const pct = ((s.contractCompared - s.contractFailed) / s.contractCompared) * 100;
+        if (s.contractFailed > 0 && pct < minPass) {
+            reasons.push(`contract tests: ${s.contractFailed} of ${s.contractCompared} endpoint(s) differ` + (minPass < 100 ? ` (${Math.floor(pct * 10) / 10} % passed, below ${minPass} %)` : ""));
+        }
     }
-    if (m.fallbacks > maxFallbacks) reasons.push(`${m.fallbacks} fallback(s) over the soak window (allowed: ${maxFallbacks})`);
-    const noMetrics = opts.nodes.filter((n) => !m.perNode.some((p) => p.node === n));
+    if (Date.parse(s.metricsWindowStart) > Date.parse(s.phaseEnteredAt) + 60_000) {
+        reasons.push(`metrics window starts ${s.metricsWindowStart}, after the phase was entered (${s.phaseEnteredAt})`);
+    }
+    if (s.fallbacks > maxFallbacks) reasons.push(`${s.fallbacks} fallback(s) over the soak window (allowed: ${maxFallbacks})`);
+    const noMetrics = t.nodes.filter((n) => !s.nodesWithMetrics.includes(n));
     if (noMetrics.length > 0) reasons.push(`no metrics for node(s) ${noMetrics.join(", ")}`);
-    if (m.applyLatencySeconds === null) {
+    if (s.applyLatencySeconds === null) {
         // Rust applies nothing before the write phases: no latency is expected when leaving them.
-        if (isWritePhase(opts.phase)) reasons.push("no apply latency measured over the window");
-    } else if (m.applyLatencySeconds > m.perlBaselineSeconds * maxRatio) {
-        reasons.push(
-            `apply latency ${m.applyLatencySeconds}s is above the Perl baseline ${m.perlBaselineSeconds}s` +
-                (maxRatio !== 1 ? ` x ${maxRatio}` : ""),
-        );
+        if (isWritePhase(t.phase)) reasons.push("no apply latency measured over the window");
+    } else if (s.applyLatencySeconds > s.perlBaselineSeconds * maxRatio) {
+        reasons.push(`apply latency ${s.applyLatencySeconds}s is above the Perl baseline ${s.perlBaselineSeconds}s` + (maxRatio !== 1 ? ` x ${maxRatio}` : ""));
     }
     return reasons;
 }
+
+/**
+ * The evidence part of the transition record (its `evidence` keeper, as JSON): where the
+ * evidence is, whether it is required, present and valid, and its summary. The verdict is not
+ * in it: every reader judges the summary itself (judgeEvidence) with its own thresholds.
+ */
+export const EvidenceRecordSchema = z
+    .object({
+        path: z.string(),
+        required: z.boolean(),
+        notRequiredBecause: z.string().nullable(),
+        present: z.boolean(),
+        /** Schema-valid (null when absent or not required). */
+        valid: z.boolean().nullable(),
+        /** The soak the program required (its stack config), seconds. */
+        requiredSoakSeconds: z.number().nonnegative(),
+        /** The evidence's summary, when present and valid. */
+        summary: EvidenceSummarySchema.nullable(),
+    })
+    .strict();
+
+export type EvidenceRecord = z.infer<typeof EvidenceRecordSchema>;
 
 /** What the promotion gate found for leaving a phase (one shape for the program, check and the policy summary). */
 export interface EvidenceGateResult {
@@ -165,6 +245,8 @@ export interface EvidenceGateResult {
     readonly reasons: string[];
     /** The parsed evidence, when present and valid. */
     readonly evidence?: Evidence;
+    /** Its summary (what the transition record carries), when present and valid. */
+    readonly summary?: EvidenceSummary;
 }
 
 export interface EvidenceGateInput {
@@ -186,7 +268,7 @@ export interface EvidenceGateInput {
 /**
  * The promotion gate of README "Promotion with evidence", defined once: no evidence is needed when the stack
  * opts out or when leaving perl-only without a soak (nothing routes to Rust there); otherwise
- * the evidence must be present, valid and pass evaluateEvidence.
+ * the evidence must be present, valid and pass judgeEvidence.
  */
 export function gateEvidence(input: EvidenceGateInput): EvidenceGateResult {
     const path = evidencePath(input.stack, input.from);
@@ -215,15 +297,15 @@ export function gateEvidence(input: EvidenceGateInput): EvidenceGateResult {
         return { ...base, required: true, notRequiredBecause: null, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${path}: ${e}`) };
     }
     const ev = parsed.value;
-    const reasons = evaluateEvidence(ev, {
+    const summary = summarizeEvidence(ev);
+    const reasons = judgeEvidence(summary, {
         stack: input.stack,
         phase: input.from,
         nodes: input.nodes,
         soakSeconds: input.soakSeconds,
         maxLatencyRatio: input.maxLatencyRatio,
     }).map((r) => `${path}: ${r}`);
-    const soakedSeconds = Math.floor((Date.parse(ev.collectedAt) - Date.parse(ev.phaseEnteredAt)) / 1000);
-    return { ...base, required: true, notRequiredBecause: null, valid: true, passed: reasons.length === 0, soakedSeconds, reasons, evidence: ev };
+    return { ...base, required: true, notRequiredBecause: null, valid: true, passed: reasons.length === 0, soakedSeconds: summary.soakedSeconds, reasons, evidence: ev, summary };
 }
 
 export function formatDuration(seconds: number): string {

@@ -1,6 +1,6 @@
 /**
  * `metrics-gate`: query Prometheus for every node over [phaseEnteredAt, now], merge the
- * contract-test report, write the evidence file and print the verdict of `evaluateEvidence`.
+ * contract-test report, write the evidence file and print the verdict of `judgeEvidence`.
  *
  * Exit codes: 0 the evidence passes; 1 it fails (each reason printed, the evidence is still
  * written: it is the record); 2 usage or configuration error (nothing written); 3 Prometheus
@@ -8,10 +8,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence, evidencePath } from "../evidence";
+import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evidencePath, judgeEvidence, summarizeEvidence } from "../evidence";
 import { NODE_NAME_RE } from "../config/schema";
 import { isPhase, isWritePhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
-import { readStackFile, stackFilePath, StackFile, StackFileError } from "../diagnostics/stackfile";
+import { StackConfig } from "../config/schema";
+import { StackFileError, readStackConfig, stackFilePath } from "../config/stackfile";
 import { parseArgs, str, list, num, isoTime, UsageError, FlagSpecs } from "./argv";
 import { getJson } from "./http";
 import { writeFileAtomic } from "./files";
@@ -125,7 +126,7 @@ export interface MetricsGateOptions {
 
 export interface MetricsGateResult {
     readonly evidence: Evidence;
-    /** Why the evidence does not allow the promotion (evaluateEvidence); empty: it passes. */
+    /** Why the evidence does not allow the promotion (judgeEvidence); empty: it passes. */
     readonly reasons: string[];
     /** Per-node findings (missing data, fallbacks, latency), each naming the node and query. */
     readonly problems: string[];
@@ -180,7 +181,7 @@ export async function runMetricsGate(o: MetricsGateOptions): Promise<MetricsGate
         metrics,
     });
     writeFileAtomic(o.output, JSON.stringify(evidence, null, 2) + "\n");
-    const reasons = evaluateEvidence(evidence, {
+    const reasons = judgeEvidence(summarizeEvidence(evidence), {
         stack: o.stack,
         phase: o.phase,
         nodes: o.ringNodes ?? o.nodes,
@@ -260,10 +261,10 @@ export function parseMetricsArgs(argv: readonly string[], cwd: string): MetricsG
     // The stack file, when there is one, gives the ring's nodes, soak and latency ratio, so that
     // this verdict is the one the Pulumi program and `migration-ctl check` reach.
     let nodes = list(p, "node");
-    let sf: StackFile | undefined;
+    let sf: StackConfig | undefined;
     if (nodes.length === 0 || fs.existsSync(stackFilePath(rootDir, stack))) {
         try {
-            sf = readStackFile(rootDir, stack);
+            sf = readStackConfig(rootDir, stack);
         } catch (e) {
             if (e instanceof StackFileError) throw new UsageError(nodes.length === 0 ? `no --node given and ${e.message}` : e.message);
             throw e;
@@ -274,7 +275,7 @@ export function parseMetricsArgs(argv: readonly string[], cwd: string): MetricsG
     if (new Set(nodes).size !== nodes.length) throw new UsageError("--node: a node is listed twice");
     const soakSeconds =
         str(p, "soak-seconds") !== undefined ? num(p, "soak-seconds", 0, { min: 0, integer: true }) : (sf?.soakSeconds[phase] ?? DEFAULT_SOAK_SECONDS[phase]);
-    const maxLatencyRatio = num(p, "max-latency-ratio", sf?.maxLatencyRatio ?? 1, { min: 0, exclusiveMin: true });
+    const maxLatencyRatio = num(p, "max-latency-ratio", sf?.gates.maxLatencyRatio ?? 1, { min: 0, exclusiveMin: true });
 
     const output = path.resolve(cwd, str(p, "output") ?? path.join(rootDir, evidencePath(stack, phase)));
     const label = str(p, "node-label") ?? DEFAULT_NODE_LABEL;

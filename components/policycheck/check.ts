@@ -4,25 +4,54 @@
  * evaluate every policy of the pack on them. No Pulumi CLI, no backend.
  */
 import * as fs from "fs";
+import * as path from "path";
 import { PolicyPackConfig } from "@pulumi/policy";
+import YAML from "yaml";
 import { UsageError } from "../gates/argv";
 import { ownGet, setOwn } from "../config/own";
 import { Phase } from "../phases";
 import { plaintextSecretLeaves } from "../config/secrets-file";
+import { StackFile, StackFileError, parseStackFile, readStackFile, stackFilePath } from "../config/stackfile";
+import { Deployed, DeployedLookup } from "../ctl/deployed";
 import { ProgramOptions, run as runProgram } from "../program";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../../policies/pack";
 import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "./evaluate";
 import { RecordedResource, StackOutputsByName, recordProgram } from "./record";
-import {
-    DeployedState,
-    StackFileConfig,
-    configuredPhase,
-    engineConfig,
-    readProjectName,
-    readStackFile,
-    stackFilePath,
-    upstreamOf,
-} from "./stackfile";
+
+/** The `config:` map of a stack file (full keys). */
+export type StackFileConfig = Record<string, unknown>;
+
+/** What a stack has deployed, as its outputs say (`phase`, `phaseEnteredAt`). */
+export interface DeployedState {
+    readonly phase: Phase;
+    readonly phaseEnteredAt?: string;
+}
+
+/** The project name from Pulumi.yaml. */
+export function readProjectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    let doc: { name?: unknown };
+    try {
+        doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    } catch {
+        throw new UsageError(`no readable Pulumi.yaml in ${projectDir} (--project-dir)`);
+    }
+    if (typeof doc.name !== "string" || doc.name === "") throw new UsageError(`${file}: no project name`);
+    return doc.name;
+}
+
+/** The one reader (components/config/stackfile.ts) over a file, or over a `config:` map given directly; errors are usage errors. */
+function stackFileOf(o: Pick<RecordStackOptions, "projectDir" | "stack" | "stackConfig" | "stackFile">): StackFile {
+    const file = o.stackFile ?? stackFilePath(o.projectDir, o.stack);
+    try {
+        return o.stackConfig !== undefined
+            ? parseStackFile(YAML.stringify({ config: o.stackConfig }), o.stack, file, o.projectDir)
+            : readStackFile(o.projectDir, o.stack, file);
+    } catch (e) {
+        if (e instanceof StackFileError) throw new UsageError(e.kind === "unreadable" ? `no stack file ${file}` : e.message);
+        throw e;
+    }
+}
 
 /** The pack the check evaluates by default: the one in policies/. */
 export const PACK: PackDefinition = { name: PACK_NAME, policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL };
@@ -37,8 +66,13 @@ export interface RecordStackOptions {
     readonly stackFile?: string;
     /** The stack's deployed phase (overrides `deployed`). */
     readonly from?: Phase;
-    /** Deployed phases by stack name; a stack not named here is deployed in its configured phase. */
-    readonly deployed?: Record<string, DeployedState>;
+    /**
+     * What the stacks have deployed: by stack name, or the `--deployed-file` lookup
+     * (components/ctl/deployed.ts). A stack whose deployed state is not known (not named here,
+     * not in the file) is taken as deployed in its configured phase; a stack the file shows as
+     * never deployed (`{}`) has no outputs.
+     */
+    readonly deployed?: Record<string, DeployedState> | DeployedLookup;
     /** Record a preview (the transition record's id unknown). */
     readonly preview?: boolean;
     /** The program's clock (blue-green scale-down). */
@@ -62,25 +96,39 @@ export interface RecordedStack {
     readonly plaintextSecretLeaves: string[];
 }
 
+/** A deployed state from the lookup: known, never deployed ("none"), or not known (undefined). */
+function fromLookup(d: Deployed): DeployedState | "none" | undefined {
+    if (!d.known) return undefined;
+    if (d.neverDeployed) return "none";
+    return d.phaseEnteredAt !== undefined ? { phase: d.phase, phaseEnteredAt: d.phaseEnteredAt } : { phase: d.phase };
+}
+
 /** The stack outputs the program's stack references answer with. */
 export function deployedOutputs(
-    stack: string,
-    doc: StackFileConfig,
+    sf: StackFile,
     o: Pick<RecordStackOptions, "from" | "deployed" | "projectDir">,
 ): { outputs: StackOutputsByName; from: Phase | undefined } {
     const outputs: StackOutputsByName = {};
-    const deployed = o.deployed ?? {};
+    const given = o.deployed;
+    const known = (name: string): DeployedState | "none" | undefined =>
+        typeof given === "function" ? fromLookup(given(name)) : ownGet(given ?? {}, name);
+    const stack = sf.stack;
+    const self = known(stack);
     const fromState: DeployedState | undefined =
-        o.from !== undefined ? { phase: o.from, phaseEnteredAt: ownGet(deployed, stack)?.phaseEnteredAt } : ownGet(deployed, stack) ?? toState(configuredPhase(doc));
+        o.from !== undefined
+            ? { phase: o.from, phaseEnteredAt: self !== undefined && self !== "none" ? self.phaseEnteredAt : undefined }
+            : self === "none"
+              ? undefined
+              : self ?? toState(sf.phase);
     if (fromState) setOwn(outputs, stack, stateOutputs(fromState));
-    const up = upstreamOf(doc);
+    const up = sf.upstream;
     if (up !== undefined && up !== stack) {
-        let upState: DeployedState | undefined = ownGet(deployed, up);
-        if (!upState) {
+        let upState = known(up);
+        if (upState === undefined) {
             const file = stackFilePath(o.projectDir, up);
-            if (fs.existsSync(file)) upState = toState(configuredPhase(readStackFile(file)));
+            if (fs.existsSync(file)) upState = toState(stackFileOf({ projectDir: o.projectDir, stack: up, stackFile: file }).phase);
         }
-        if (upState) setOwn(outputs, up, stateOutputs(upState));
+        if (upState !== undefined && upState !== "none") setOwn(outputs, up, stateOutputs(upState));
     }
     return { outputs, from: fromState?.phase };
 }
@@ -95,15 +143,16 @@ function stateOutputs(s: DeployedState): Record<string, unknown> {
 
 /** Run the program for one stack under the mock runtime and return what it registered. */
 export async function recordStack(o: RecordStackOptions): Promise<RecordedStack> {
-    const doc = o.stackConfig ?? readStackFile(o.stackFile ?? stackFilePath(o.projectDir, o.stack));
+    const sf = stackFileOf(o);
+    const doc = sf.configMap as StackFileConfig;
     const project = readProjectName(o.projectDir);
-    const { config, secretKeys, placeholders } = engineConfig(doc);
-    const { outputs, from } = deployedOutputs(o.stack, doc, o);
+    const { engine: config, engineSecretKeys: secretKeys, placeholders } = sf;
+    const { outputs, from } = deployedOutputs(sf, o);
     // The program reads the leaves from the stack file it is given (stackFileConfig) into the
     // record's plaintextSecretKeys; the offline check hands it the file it checks.
     const programOptions: ProgramOptions = { projectDir: o.projectDir, guards: false, now: o.now, stackFileConfig: doc };
     const run = await recordProgram(
-        { project, stack: o.stack, config, secretKeys, stackOutputs: outputs, preview: o.preview },
+        { project, stack: o.stack, config: { ...config }, secretKeys: [...secretKeys], stackOutputs: outputs, preview: o.preview },
         async () => (await runProgram(programOptions)).planned,
     );
     return {
@@ -111,7 +160,7 @@ export async function recordStack(o: RecordStackOptions): Promise<RecordedStack>
         from: from ?? "perl-only",
         to: run.outputs.transition.to,
         resources: run.resources,
-        placeholders,
+        placeholders: [...placeholders],
         plaintextSecretLeaves: plaintextSecretLeaves(doc),
     };
 }

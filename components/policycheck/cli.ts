@@ -9,7 +9,8 @@ import { PolicyPackConfig } from "@pulumi/policy";
 import { UsageError, bool, parseArgs, str } from "../gates/argv";
 import { PHASES, isPhase } from "../phases";
 import { CheckResult, PACK, checkStack } from "./check";
-import { parseDeployed } from "./stackfile";
+import { CtlError } from "../ctl/errors";
+import { deployedFromFile } from "../ctl/deployed";
 
 export const USAGE = `usage: npm run policy -- --stack STACK [options]
 
@@ -21,8 +22,11 @@ before it is created; stack policies run only after every step).
 
   --stack STACK           stack to check (config from stacks/Pulumi.STACK.yaml)
   --from PHASE            the phase STACK has deployed (default: its configured phase)
-  --deployed-file FILE    JSON { "<stack>": { "phase": ..., "phaseEnteredAt": ... } }: deployed
-                          phases of STACK and its upstream (default: their configured phases)
+  --deployed-file FILE    JSON { "<stack>": <outputs as pulumi stack output --json prints them> },
+                          e.g. { "canary-a": { "phase": ..., "phaseEnteredAt": ... } }: what STACK
+                          and its upstream have deployed; {} for a stack that never deployed; a
+                          stack the file does not list is not known from it and is taken as
+                          deployed in its configured phase (as without the flag)
   --stack-file FILE       check this stack file instead of stacks/Pulumi.STACK.yaml
   --policy-config FILE    policy pack config, as for pulumi --policy-pack-config
   --project-dir DIR       folder of Pulumi.yaml (default: the current folder)
@@ -141,7 +145,14 @@ export async function policyCheckMain(argv: readonly string[], io: CliIo): Promi
         if (from !== undefined && !isPhase(from)) throw new UsageError(`--from: must be one of ${PHASES.join(", ")} (got ${JSON.stringify(from)})`);
         const projectDir = path.resolve(io.cwd, str(a, "project-dir") ?? ".");
         const deployedFile = str(a, "deployed-file");
-        const deployed = deployedFile !== undefined ? parseDeployed(readJsonFile(path.resolve(io.cwd, deployedFile), "deployed-file"), `--deployed-file ${deployedFile}`) : undefined;
+        let deployed: ReturnType<typeof deployedFromFile> | undefined;
+        try {
+            deployed = deployedFile !== undefined ? deployedFromFile(path.resolve(io.cwd, deployedFile)) : undefined;
+        } catch (e) {
+            // The one --deployed-file parser (migration-ctl's); its errors are usage errors here too.
+            if (e instanceof CtlError) throw new UsageError(e.message);
+            throw e;
+        }
         const configFile = str(a, "policy-config");
         let policyConfig: PolicyPackConfig | undefined;
         if (configFile !== undefined) {

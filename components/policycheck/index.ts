@@ -7,9 +7,8 @@ export type { RecordedResource, RecordOptions, RecordResult, StackOutputsByName 
 export { engineUrn, recordProgram } from "./record";
 export type { Evaluation, PackDefinition, ReportedLevel, SkipPreview, Stage, Violation } from "./evaluate";
 export { evaluatePack, resolvePackConfig } from "./evaluate";
-export type { DeployedState, EngineConfig, StackFileConfig } from "./stackfile";
-export { configuredPhase, engineConfig, parseDeployed, placeholderValue, readProjectName, readStackFile, stackFilePath, upstreamOf } from "./stackfile";
-export type { CheckOptions, CheckResult, RecordStackOptions, RecordedStack } from "./check";
-export { PACK, checkStack, deployedOutputs, evaluateStack, recordStack } from "./check";
+export { placeholderValue, readStackFile, stackFilePath } from "../config/stackfile";
+export type { CheckOptions, CheckResult, DeployedState, RecordStackOptions, RecordedStack, StackFileConfig } from "./check";
+export { PACK, checkStack, deployedOutputs, evaluateStack, readProjectName, recordStack } from "./check";
 export type { CliIo } from "./cli";
 export { USAGE, formatJson, formatText, policyCheckMain } from "./cli";

@@ -131,6 +131,31 @@ describe("check: promotions", () => {
         ]);
     });
 
+    test("evidence for leaving rust-read-only without an apply latency (null: Rust applied nothing) passes; leaving a write phase it does not", async () => {
+        repo.writeEvidence(
+            "canary-a",
+            "rust-read-only",
+            evidenceText({ stack: "canary-a", phase: "rust-read-only", nodes: NODES["canary-a"], enteredAt: "2026-10-20T08:00:00Z", collectedAt: "2026-10-22T08:00:00Z", latency: null }),
+        );
+        repo.setPhase("canary-a", "rust-basic-write");
+        repo.commit("promote on evidence without latency");
+        const { code, report } = await checkJson(["--deployed-file", noDeployed]);
+        expect(code).toBe(EXIT.OK);
+        expect(stackOf(report, "canary-a").violations).toEqual([]);
+        expect(stackOf(report, "canary-a").evidence).toMatchObject({ present: true, valid: true, passed: true, reasons: [] });
+    });
+
+    test("an invalid pve-migration:monitoring block is a violation, as pulumi up refuses it", async () => {
+        repo.setConfig("canary-a", "monitoring", { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1", address: "10.20.0.9;id" } } });
+        repo.commit("monitoring with a hostile address");
+        const { code, report } = await checkJson(["--deployed-file", noDeployed]);
+        expect(code).toBe(EXIT.VIOLATIONS);
+        expect(stackOf(report, "canary-a").violations).toEqual([
+            "stacks/Pulumi.canary-a.yaml: pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name",
+        ]);
+        expect(report.violationCount).toBe(1);
+    });
+
     test("evidence collected after --now is refused", async () => {
         repo.setPhase("canary-a", "rust-basic-write");
         repo.commit("promote");

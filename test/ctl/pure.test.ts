@@ -1,6 +1,7 @@
 /**
  * The pure parts of migration-ctl, called directly: the printed diff (against GNU diff -u and patch),
- * in-place YAML edits, the raw config handed to parseStackConfig (secrets), deployed outputs.
+ * in-place YAML edits, the raw config the one stack file reader hands to parseStackConfig
+ * (secrets), deployed outputs.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -10,7 +11,8 @@ import YAML from "yaml";
 import { deployedFromFile, parseOutputs } from "../../components/ctl/deployed";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "../../components/ctl/errors";
-import { loadStack, rawConfigOf } from "../../components/ctl/stackfile";
+import { loadStack } from "../../components/ctl/repo";
+import { StackFileError, parseStackFile, placeholderValue } from "../../components/config/stackfile";
 import { editYaml, renderScalar } from "../../components/ctl/yamledit";
 import { DEFAULT_SOAK_SECONDS } from "../../components/phases";
 import { RingCheckInput, checkRing } from "../../components/rings";
@@ -148,44 +150,60 @@ describe("editYaml", () => {
     });
 });
 
-describe("the raw config handed to parseStackConfig", () => {
-    const doc = (text: string) => YAML.parseDocument(text);
+describe("the raw config handed to parseStackConfig (components/config/stackfile.ts, the one reader)", () => {
+    const read = (text: string, file = "f") => parseStackFile(text, "x", file, "/p");
+    const P = (key: string) => placeholderValue(key);
 
-    test("strings as they are, everything else as JSON; other namespaces ignored", () => {
-        const raw = rawConfigOf(
-            doc("config:\n  pve-migration:cluster: c1\n  pve-migration:transport: local\n  pve-migration:fallbackEnabled: true\n  pve-migration:nodes:\n    - name: n1\n  aws:region: x\n"),
-            "f",
-        );
-        expect(raw).toEqual({
+    test("strings as they are, everything else as JSON; other namespaces kept for the engine, not in the raw values", () => {
+        const sf = read("config:\n  pve-migration:cluster: c1\n  pve-migration:transport: local\n  pve-migration:fallbackEnabled: true\n  pve-migration:nodes:\n    - name: n1\n  aws:region: x\n");
+        expect(sf.raw).toEqual({
             values: { cluster: "c1", transport: "local", fallbackEnabled: "true", nodes: '[{"name":"n1"}]' },
             secretKeys: new Set(),
-            notes: [],
+            stack: "x",
+            projectDir: "/p",
         });
+        expect(sf.engine["aws:region"]).toBe("x");
+        expect(sf.placeholders).toEqual([]);
     });
 
-    test("secure values are redacted and marked secret; never their ciphertext", () => {
-        const raw = rawConfigOf(
-            doc("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}]\n  pve-migration:sshPrivateKeys:\n    ops:\n      secure: v1:AAAAcipher\n  pve-migration:kubeconfig:\n    secure: v1:BBBB\n"),
-            "f",
+    test("secure values are replaced by placeholders and marked secret; never their ciphertext", () => {
+        const sf = read(
+            "config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}]\n  pve-migration:sshPrivateKeys:\n    ops:\n      secure: v1:AAAAcipher\n  pve-migration:kubeconfig:\n    secure: v1:BBBB\n",
         );
-        expect(raw.values.sshPrivateKeys).toBe('{"ops":"[secret]"}');
-        expect(raw.values.kubeconfig).toBe("[secret]");
-        expect(raw.secretKeys).toEqual(new Set(["sshPrivateKeys", "kubeconfig"]));
-        expect(JSON.stringify(raw)).not.toContain("cipher");
+        expect(sf.raw.values.sshPrivateKeys).toBe(JSON.stringify({ ops: P("pve-migration:sshPrivateKeys.ops") }));
+        expect(sf.raw.values.kubeconfig).toBe("[placeholder for pve-migration:kubeconfig: not a real secret; the stack file's secrets are not decrypted offline]");
+        expect(sf.raw.secretKeys).toEqual(new Set(["sshPrivateKeys", "kubeconfig"]));
+        expect(JSON.stringify({ ...sf, doc: undefined, text: undefined, configMap: undefined, raw: { ...sf.raw, secretKeys: [...sf.raw.secretKeys] } })).not.toContain("cipher");
     });
 
-    test("missing secrets get stand-ins and a note; a plaintext secret is reported by the config rules", () => {
-        const raw = rawConfigOf(doc("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}, {name: n2}]\n"), "stacks/Pulumi.x.yaml");
-        expect(raw.values.sshPrivateKeys).toBe('{"ops":"[secret]","default":"[secret]"}');
-        expect(raw.notes).toEqual([
-            "pve-migration:sshPrivateKeys is not in stacks/Pulumi.x.yaml; set it before pulumi up (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
+    test("missing secrets get placeholders and a line each; a plaintext secret is reported by the config rules", () => {
+        const sf = read("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}, {name: n2}]\n", "stacks/Pulumi.x.yaml");
+        expect(sf.raw.values.sshPrivateKeys).toBe(JSON.stringify({ ops: P("pve-migration:sshPrivateKeys.ops"), default: P("pve-migration:sshPrivateKeys.default") }));
+        expect(sf.placeholders).toEqual([
+            "pve-migration:sshPrivateKeys: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')",
         ]);
         const text = fs.readFileSync(path.resolve(__dirname, "../../stacks/Pulumi.canary-b.yaml"), "utf8") + "  pve-migration:sshPrivateKeys:\n    default: '-----BEGIN OPENSSH PRIVATE KEY-----'\n";
         const s = loadStack(text, "canary-b", "/tmp");
         expect(s.config).toBeUndefined();
-        expect(s.errors).toContain(
+        expect(s.errors).toEqual([
             "stacks/Pulumi.canary-b.yaml: pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
-        );
+        ]);
+    });
+
+    test("an invalid monitoring block makes the stack invalid for migration-ctl, as pulumi up refuses it", () => {
+        const text =
+            fs.readFileSync(path.resolve(__dirname, "../../stacks/Pulumi.canary-b.yaml"), "utf8") +
+            "  pve-migration:monitoring:\n    alerts: { perlBaselineSeconds: 0.8 }\n    rulesFile: { host: { name: mon1, address: '10.0.0.9;id' } }\n";
+        const s = loadStack(text, "canary-b", "/tmp");
+        expect(s.config).toBeUndefined();
+        expect(s.errors).toEqual(["stacks/Pulumi.canary-b.yaml: pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name"]);
+    });
+
+    test("malformed YAML and a file that is no stack file are errors naming the file", () => {
+        expect(() => read("config: [", "stacks/Pulumi.x.yaml")).toThrow(new StackFileError("yaml", "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]"));
+        expect(() => read("- a\n", "F")).toThrow(new StackFileError("shape", "F: must be a YAML map with a config: section"));
+        expect(() => read("config: 3\n", "F")).toThrow(new StackFileError("shape", "F: config: must be a map of pve-migration:<key> entries"));
+        expect(() => loadStack("config: [", "x", "/p")).toThrow(new CtlError(EXIT.MALFORMED_YAML, "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]"));
     });
 });
 
@@ -209,7 +227,9 @@ describe("deployed outputs", () => {
             fs.writeFileSync(f, "[1]");
             expect(() => deployedFromFile(f)).toThrow(/must hold a JSON object/);
             fs.writeFileSync(f, "{");
-            expect(() => deployedFromFile(f)).toThrow(/^--deployed-file: cannot read .*d\.json: /);
+            expect(() => deployedFromFile(f)).toThrow(
+                new CtlError(EXIT.USAGE, `--deployed-file: ${f}: not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)`),
+            );
             let err: unknown;
             try {
                 deployedFromFile(path.join(dir, "missing.json"));

@@ -28,6 +28,12 @@ const STACK = `config:
     - name: pve2
   pve-migration:migrationConfig:
     scope: cluster
+  pve-migration:perlApi:
+    baseUrl: https://dev-lab.example.internal:8006
+  pve-migration:package:
+    version: 0.4.2-1
+    sha256: ${"a".repeat(64)}
+    url: https://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb
 `;
 
 /** The state folder the default bundle folder is under (XDG_STATE_HOME), outside the project. */
@@ -166,7 +172,27 @@ describe("usage and config errors exit 2", () => {
         fs.writeFileSync(path.join(project, "stacks", "Pulumi.bad.yaml"), STACK.replace("transport: local", "transport: telnet"));
         const c = io();
         expect(await diagnosticsCommand(["--stack", "bad"], c.io, project)).toBe(2);
-        expect(c.o.err).toBe(`diagnostics: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: must be ssh or local (got "telnet")\n`);
+        // The one parse (parseStackConfig): every problem, one line each naming the file and the key.
+        expect(c.o.err).toBe(`diagnostics: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'\n`);
+    });
+
+    test("a stack file with several bad keys names each, as pulumi up would", async () => {
+        fs.writeFileSync(
+            path.join(project, "stacks", "Pulumi.bad2.yaml"),
+            STACK.replace("- name: pve2", "- name: 'pve;2'").replace("https://dev-lab", "http://dev-lab") + "  pve-migration:monitoring:\n    alerts: {}\n",
+        );
+        const c = io();
+        expect(await diagnosticsCommand(["--stack", "bad2"], c.io, project)).toBe(2);
+        const file = path.join(project, "stacks", "Pulumi.bad2.yaml");
+        expect(c.o.err.split("usage:")[0]).toBe(
+            [
+                `diagnostics: ${file}: pve-migration:nodes[1].name: must be a Proxmox VE node name (letters, digits, '-', at most 63)`,
+                `${file}: pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)`,
+                `${file}: pve-migration:monitoring.alerts.perlBaselineSeconds: Required`,
+                `${file}: pve-migration:monitoring: set rulesFile, prometheusRule or both`,
+                "",
+            ].join("\n"),
+        );
     });
 
     test("a missing sandbox root is named", async () => {

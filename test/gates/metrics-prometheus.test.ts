@@ -9,7 +9,7 @@ import { execFileSync } from "child_process";
 import * as YAML from "yaml";
 import { main as ctlMain } from "../../components/ctl/cli";
 import { checkStack } from "../../components/policycheck/check";
-import { parseEvidence, evaluateEvidence } from "../../components/evidence";
+import { parseEvidence, judgeEvidence, summarizeEvidence } from "../../components/evidence";
 import { buildReport, parseContractArgs } from "../../components/gates/contract-cli";
 import { runMetricsGate, metricsGateMain, MetricsGateOptions } from "../../components/gates/metrics-cli";
 import { nodeQueries } from "../../components/gates/metrics";
@@ -135,7 +135,7 @@ test("zero fallbacks and latency under the baseline pass; the evidence file pars
     expect(parsed.ok).toBe(true);
     if (parsed.ok) {
         expect(parsed.value).toEqual(r.evidence);
-        expect(evaluateEvidence(parsed.value, { stack: "canary-a", phase: "rust-basic-write", nodes: ["quiet"], soakSeconds: 5 })).toEqual([]);
+        expect(judgeEvidence(summarizeEvidence(parsed.value), { stack: "canary-a", phase: "rust-basic-write", nodes: ["quiet"], soakSeconds: 5 })).toEqual([]);
     }
 });
 

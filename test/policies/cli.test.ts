@@ -198,11 +198,23 @@ describe("in-process", () => {
         expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `policy-check: ${message}\n${USAGE}`]);
     });
 
+    test("--deployed-file: a stack the file does not list is taken as deployed in its configured phase; {} is never deployed", async () => {
+        // canary-a is configured in rust-basic-write.
+        const unlisted = await cli("--stack", "canary-a", "--json", "--deployed-file", writeJson("other.json", { prod: { phase: "perl-only" } }));
+        expect([JSON.parse(unlisted.stdout).from, JSON.parse(unlisted.stdout).to]).toEqual(["rust-basic-write", "rust-basic-write"]);
+        const never = await cli("--stack", "canary-a", "--json", "--deployed-file", writeJson("never.json", { "canary-a": {} }));
+        expect([JSON.parse(never.stdout).from, JSON.parse(never.stdout).to]).toEqual(["perl-only", "rust-basic-write"]);
+    });
+
     test("usage errors in the deployed file and the policy config", async () => {
         const cases: [string[], string][] = [
-            [["--deployed-file", writeJson("bad1.json", "{")], `--deployed-file ${path.join(tmp, "bad1.json")}: not valid JSON: `],
-            [["--deployed-file", writeJson("bad2.json", { dev: { phase: "rust" } })], `--deployed-file ${path.join(tmp, "bad2.json")}: dev.phase must be a phase (got "rust")`],
-            [["--deployed-file", path.join(tmp, "missing.json")], `--deployed-file: cannot read ${path.join(tmp, "missing.json")}`],
+            // The one --deployed-file parser (migration-ctl's, components/ctl/deployed.ts).
+            [["--deployed-file", writeJson("bad1.json", "{")], `--deployed-file: ${path.join(tmp, "bad1.json")}: not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)\n`],
+            [
+                ["--deployed-file", writeJson("bad2.json", { dev: { phase: "rust" } })],
+                `--deployed-file: ${path.join(tmp, "bad2.json")}: dev.phase: Invalid enum value. Expected 'perl-only' | 'rust-read-only' | 'rust-basic-write' | 'rust-advanced' | 'rust-sdn' | 'rust-full', received 'rust'\n`,
+            ],
+            [["--deployed-file", path.join(tmp, "missing.json")], `--deployed-file: cannot read ${path.join(tmp, "missing.json")}: ENOENT\n`],
             [["--policy-config", writeJson("c1.json", { "no-such-policy": "mandatory" })], "policy config: no-such-policy is not a policy of pack pve-network-migration (one of phase-transition, "],
             [["--policy-config", writeJson("c2.json", { "ring-order": "loud" })], 'policy config: ring-order.enforcementLevel must be one of advisory, mandatory, remediate, disabled (got "loud")'],
             [["--policy-config", writeJson("c3.json", { "perl-api": { maxTimeoutSeconds: "long" } })], "policy config: perl-api: /maxTimeoutSeconds must be integer"],

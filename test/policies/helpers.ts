@@ -9,7 +9,7 @@ import { Policy, PolicyPackConfig } from "@pulumi/policy";
 import { PACK, RecordedStack, recordStack, RecordStackOptions, StackFileConfig } from "../../components/policycheck";
 import { evaluatePack, Violation } from "../../components/policycheck/evaluate";
 import { RecordedResource } from "../../components/policycheck/record";
-import { readStackFile, stackFilePath } from "../../components/policycheck/stackfile";
+import { readStackFile } from "../../components/config/stackfile";
 import { parseStepCommand, stepCommandLine } from "../../components/scripts";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
@@ -18,7 +18,7 @@ export const DAY = 86400;
 
 /** The `config:` map of an example stack, edited on a copy. */
 export function stackConfig(stack: string, edit: (c: Record<string, any>) => void = () => {}): StackFileConfig {
-    const c = structuredClone(readStackFile(stackFilePath(PROJECT_DIR, stack))) as Record<string, any>;
+    const c = structuredClone(readStackFile(PROJECT_DIR, stack).configMap) as Record<string, any>;
     edit(c);
     return c;
 }

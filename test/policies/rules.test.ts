@@ -254,13 +254,45 @@ describe("ring-order", () => {
 
 describe("soak-and-evidence", () => {
     const at = "promotion of canary-a from rust-read-only to rust-basic-write";
-    const ev = "evidence stacks/evidence/canary-a/rust-read-only.json";
-    const withSummary = (edit: (s: Record<string, unknown>) => void) =>
+    const path = "stacks/evidence/canary-a/rust-read-only.json";
+    const ev = `evidence ${path}`;
+    /** Edit the record's evidence (components/evidence EvidenceRecord) as the program wrote it. */
+    const withRecord = (edit: (r: Record<string, any>) => void, keepers: (k: Record<string, string>) => void = () => undefined) =>
         editKeepers(copy(canary), (k) => {
-            const s = JSON.parse(k.evidence);
-            edit(s);
-            k.evidence = JSON.stringify(s);
+            keepers(k);
+            const r = JSON.parse(k.evidence);
+            edit(r);
+            k.evidence = JSON.stringify(r);
         });
+    const withSummary = (edit: (s: Record<string, unknown>) => void) => withRecord((r) => edit(r.summary));
+    test("the record the program wrote: the evidence's summary, no verdict", () => {
+        expect(JSON.parse(editKeepers(copy(canary), () => undefined).find((r) => r.name === "pve-east-transition")!.props.keepers.evidence)).toEqual({
+            path,
+            required: true,
+            notRequiredBecause: null,
+            present: true,
+            valid: true,
+            requiredSoakSeconds: 86400,
+            summary: {
+                stack: "canary-a",
+                phase: "rust-read-only",
+                nodes: ["pve-east-01"],
+                phaseEnteredAt: "2026-10-20T08:00:00Z",
+                collectedAt: "2026-10-21T10:30:00Z",
+                soakedSeconds: 95400,
+                contractCompared: 148,
+                contractFailed: 0,
+                metricsWindowStart: "2026-10-20T08:00:00Z",
+                fallbacks: 0,
+                nodesWithMetrics: ["pve-east-01"],
+                applyLatencySeconds: 0.412,
+                perlBaselineSeconds: 0.587,
+            },
+        });
+    });
+    test("passing evidence: no violation", async () => {
+        expect(await messages("soak-and-evidence", copy(canary))).toEqual([]);
+    });
     test("no evidence summary", async () => {
         expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = "")))).toEqual([`${at}: the transition record carries no evidence summary`]);
     });
@@ -269,30 +301,52 @@ describe("soak-and-evidence", () => {
             `${at}: the evidence summary in the transition record is not JSON`,
         ]);
     });
+    test("a summary that does not follow the record's schema", async () => {
+        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = JSON.stringify({ required: true }))))).toEqual([
+            `${at}: the evidence summary in the transition record does not follow its schema (path: Required)`,
+        ]);
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = "none")))).toEqual([
+            `${at}: the evidence summary in the transition record does not follow its schema (summary.fallbacks: Expected number, received string)`,
+        ]);
+    });
+    const notRequired = (r: Record<string, any>) => {
+        r.required = false;
+        r.notRequiredBecause = "pve-migration:gates.requireEvidence is false";
+        r.valid = null;
+        r.summary = null;
+    };
     test("evidence switched off in a stack not allowed to skip it", async () => {
-        const rs = editKeepers(copy(canary), (k) => (k.evidence = JSON.stringify({ required: false, path: "stacks/evidence/canary-a/rust-read-only.json" })));
+        const rs = withRecord(notRequired);
         expect(await messages("soak-and-evidence", rs)).toEqual([
-            `${at}: gates.requireEvidence is false, but canary-a is not in skipEvidenceStacks (dev); commit passing evidence at stacks/evidence/canary-a/rust-read-only.json`,
+            `${at}: gates.requireEvidence is false, but canary-a is not in skipEvidenceStacks (dev); commit passing evidence at ${path}`,
         ]);
         expect(await messages("soak-and-evidence", rs, { "soak-and-evidence": { skipEvidenceStacks: ["dev", "canary-a"] } })).toEqual([]);
     });
     test("the dev stack may skip evidence", async () => {
-        const rs = editKeepers(copy(canary), (k) => ((k.stack = "dev"), (k.evidence = JSON.stringify({ required: false, path: "x" }))));
-        expect(await messages("soak-and-evidence", rs)).toEqual([]);
+        expect(await messages("soak-and-evidence", withRecord(notRequired, (k) => (k.stack = "dev")))).toEqual([]);
     });
     test("no evidence file", async () => {
-        const rs = withSummary((s) => {
-            for (const k of Object.keys(s)) if (!["required", "path"].includes(k)) delete s[k];
-            s.present = false;
-        });
-        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: no evidence at stacks/evidence/canary-a/rust-read-only.json`]);
+        const rs = withRecord((r) => ((r.present = false), (r.valid = null), (r.summary = null)));
+        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: no evidence at ${path}`]);
     });
     test("evidence that does not follow the schema", async () => {
-        const rs = withSummary((s) => (s.valid = false));
-        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: the evidence at stacks/evidence/canary-a/rust-read-only.json does not follow the evidence schema`]);
+        const rs = withRecord((r) => ((r.valid = false), (r.summary = null)));
+        expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: the evidence at ${path} does not follow the evidence schema`]);
     });
     test("evidence of another phase", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.phase = "perl-only")))).toEqual([`${at}: ${ev}: it is for phase "perl-only", not rust-read-only`]);
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.phase = "perl-only")))).toEqual([`${at}: ${ev}: evidence is for phase perl-only, not rust-read-only`]);
+    });
+    test("evidence of another stack, or not covering the ring's nodes", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.stack = "canary-b")))).toEqual([`${at}: ${ev}: evidence is for stack canary-b, not canary-a`]);
+        expect(await messages("soak-and-evidence", withSummary((s) => ((s.nodes = []), (s.nodesWithMetrics = []))))).toEqual([
+            `${at}: ${ev}: evidence does not cover node(s) pve-east-01`,
+            `${at}: ${ev}: no metrics for node(s) pve-east-01`,
+        ]);
+    });
+    test("a metrics window that starts after the phase was entered", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.metricsWindowStart = "2026-10-21T08:00:00Z")))).toEqual([
+            `${at}: ${ev}: metrics window starts 2026-10-21T08:00:00Z, after the phase was entered (2026-10-20T08:00:00Z)`,
+        ]);
     });
     test("a soak shorter than the policy's", async () => {
         expect(await messages("soak-and-evidence", withSummary((s) => (s.soakedSeconds = 3600)))).toEqual([
@@ -303,10 +357,14 @@ describe("soak-and-evidence", () => {
     });
     test("a fallback", async () => {
         expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = 2)))).toEqual([`${at}: ${ev}: 2 fallback(s) over the soak window (allowed: 0)`]);
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = 2)), { "soak-and-evidence": { maxFallbacks: 2 } })).toEqual([]);
     });
     test("contract tests below 100 %", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.contractFailed = 3)))).toEqual([
-            `${at}: ${ev}: contract tests passed 145 of 148 endpoint(s) (97.9 %), below 100 %`,
+        const three = withSummary((s) => (s.contractFailed = 3));
+        expect(await messages("soak-and-evidence", three)).toEqual([`${at}: ${ev}: contract tests: 3 of 148 endpoint(s) differ`]);
+        expect(await messages("soak-and-evidence", three, { "soak-and-evidence": { minContractPassPercent: 95 } })).toEqual([]);
+        expect(await messages("soak-and-evidence", three, { "soak-and-evidence": { minContractPassPercent: 99 } })).toEqual([
+            `${at}: ${ev}: contract tests: 3 of 148 endpoint(s) differ (97.9 % passed, below 99 %)`,
         ]);
     });
     test("no contract test", async () => {
@@ -322,12 +380,19 @@ describe("soak-and-evidence", () => {
             `${at}: ${ev}: apply latency 0.9s is above the Perl baseline 0.587s x 1.5`,
         ]);
     });
-    test("no apply latency measured", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.applyLatencySeconds = null)))).toEqual([`${at}: ${ev}: no apply latency measured against the Perl baseline`]);
+    test("leaving rust-read-only with no apply latency (null, as metrics-gate writes it when Rust applied nothing) passes", async () => {
+        expect(await messages("soak-and-evidence", withSummary((s) => (s.applyLatencySeconds = null)))).toEqual([]);
     });
-    test("evidence the program's gate refused for another reason", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.passed = false)))).toEqual([
-            `${at}: ${ev}: the program's gate did not pass it (stack, nodes or metrics window do not match)`,
+    test("leaving a write phase with no apply latency is refused", async () => {
+        const rs = withRecord(
+            (r) => {
+                r.path = "stacks/evidence/canary-a/rust-basic-write.json";
+                Object.assign(r.summary, { phase: "rust-basic-write", soakedSeconds: 8 * DAY, applyLatencySeconds: null });
+            },
+            (k) => ((k.from = "rust-basic-write"), (k.to = "rust-advanced")),
+        );
+        expect(await messages("soak-and-evidence", rs)).toEqual([
+            "promotion of canary-a from rust-basic-write to rust-advanced: evidence stacks/evidence/canary-a/rust-basic-write.json: no apply latency measured over the window",
         ]);
     });
     test("perl-only -> rust-read-only needs none", async () => {

@@ -7,8 +7,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../components/config/schema";
-import { isSecureValue, plaintextSecretKeys, plaintextSecretLeaves, readStackFileConfig } from "../../components/config/secrets-file";
-import { engineConfig } from "../../components/policycheck/stackfile";
+import { plaintextSecretKeys, plaintextSecretLeaves } from "../../components/config/secrets-file";
+import { isSecureValue, parseStackFile, readStackFile } from "../../components/config/stackfile";
+import { stackFileConfig } from "../../components/program";
+import YAML from "yaml";
 import { PROJECT_DIR, STACKS, copy, editKeepers, messages, record, stackConfig } from "./helpers";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -45,12 +47,12 @@ describe("plaintextSecretLeaves", () => {
     });
 
     test.each(STACKS)("the example stack %s holds no plaintext secret leaf", (stack) => {
-        expect(plaintextSecretLeaves(readStackFileConfig(PROJECT_DIR, stack)!)).toEqual([]);
+        expect(plaintextSecretLeaves(readStackFile(PROJECT_DIR, stack).configMap)).toEqual([]);
     });
 
     test("the engine's view calls the mixed object secret as a whole: only the leaves show the plaintext one", () => {
         const doc = stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: SECURE, backup: KEY }));
-        expect(engineConfig(doc).secretKeys).toEqual(["pve-migration:sshPrivateKeys"]);
+        expect(parseStackFile(YAML.stringify({ config: doc }), "canary-b", "f", PROJECT_DIR).engineSecretKeys).toEqual(["pve-migration:sshPrivateKeys"]);
         expect(plaintextSecretLeaves(doc)).toEqual(["pve-migration:sshPrivateKeys.backup"]);
     });
 });
@@ -78,7 +80,7 @@ describe("plaintextSecretKeys (the record's list)", () => {
     });
 });
 
-describe("readStackFileConfig", () => {
+describe("the stack file the program reads for the leaves (stackFileConfig, through the one reader)", () => {
     let tmp: string;
     beforeAll(() => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "secrets-file-"));
@@ -87,16 +89,18 @@ describe("readStackFileConfig", () => {
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     test("no stack file: undefined", () => {
-        expect(readStackFileConfig(tmp, "nowhere")).toBeUndefined();
+        expect(stackFileConfig(tmp, "nowhere")).toBeUndefined();
     });
     test("the config map", () => {
         fs.writeFileSync(path.join(tmp, "stacks", "Pulumi.s.yaml"), "config:\n  pve-migration:sshPrivateKeys:\n    default:\n      secure: v1:x\n    backup: plain\n");
-        expect(readStackFileConfig(tmp, "s")).toEqual({ "pve-migration:sshPrivateKeys": { default: { secure: "v1:x" }, backup: "plain" } });
+        expect(stackFileConfig(tmp, "s")).toEqual({ "pve-migration:sshPrivateKeys": { default: { secure: "v1:x" }, backup: "plain" } });
     });
     test("not YAML: a ConfigError naming the file", () => {
         const file = path.join(tmp, "stacks", "Pulumi.bad.yaml");
         fs.writeFileSync(file, "config: [\n");
-        expect(() => readStackFileConfig(tmp, "bad")).toThrow(ConfigError);
-        expect(() => readStackFileConfig(tmp, "bad")).toThrow(new RegExp(`^invalid stack config:\\n  ${file.replace(/[.]/g, "\\.")}: not valid YAML: `));
+        expect(() => stackFileConfig(tmp, "bad")).toThrow(ConfigError);
+        expect(() => stackFileConfig(tmp, "bad")).toThrow(
+            new ConfigError([`${file}: malformed YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]`]),
+        );
     });
 });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { readStack, run } from "../../components/program";
+import { evidenceVerdict, readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
 import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderStepScript } from "../../components/scripts";
 import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
@@ -254,21 +254,29 @@ describe("a phase change changes exactly the expected resources", () => {
             expect(byName(during.records, `${n}-package`).dependsOn).toEqual([`${n}-snapshot`]);
             expect(byName(during.records, `${n}-units`).dependsOn).toEqual([`${n}-snapshot`]);
         }
+        // The record carries the evidence's summary (components/evidence EvidenceRecord); the policy judges it.
         expect(JSON.parse(byName(during.records, "pve-east-transition").inputs.keepers.evidence)).toEqual({
             path: "stacks/evidence/test/rust-read-only.json",
-            requiredSoakSeconds: 86400,
-            present: true,
             required: true,
             notRequiredBecause: null,
+            present: true,
             valid: true,
-            passed: true,
-            soakedSeconds: 169200,
-            phase: "rust-read-only",
-            fallbacks: 0,
-            contractCompared: 12,
-            contractFailed: 0,
-            applyLatencySeconds: 0.8,
-            perlBaselineSeconds: 1.2,
+            requiredSoakSeconds: 86400,
+            summary: {
+                stack: "test",
+                phase: "rust-read-only",
+                nodes: ["pve1", "pve2", "pve3"],
+                phaseEnteredAt: "2026-11-19T12:00:00Z",
+                collectedAt: "2026-11-21T11:00:00Z",
+                soakedSeconds: 169200,
+                contractCompared: 12,
+                contractFailed: 0,
+                metricsWindowStart: "2026-11-19T12:00:00Z",
+                fallbacks: 0,
+                nodesWithMetrics: ["pve1", "pve2", "pve3"],
+                applyLatencySeconds: 0.8,
+                perlBaselineSeconds: 1.2,
+            },
         });
         // When the last node verified the phase (the stand-in verify line of the mocks).
         expect(during.outputs.phaseEnteredAt).toBe("2026-11-21T12:00:00Z");
@@ -303,6 +311,28 @@ describe("a phase change changes exactly the expected resources", () => {
     });
 });
 
+describe("evidence for leaving rust-read-only without an apply latency (metrics-gate writes null when Rust applied nothing)", () => {
+    const file = () => path.join(projectDir, "stacks/evidence/test/rust-read-only.json");
+    let saved: string;
+    beforeEach(() => {
+        saved = fs.readFileSync(file(), "utf8");
+        const ev = JSON.parse(saved);
+        ev.metrics.applyLatencySeconds = null;
+        ev.metrics.perNode = ev.metrics.perNode.map((n: Record<string, unknown>) => ({ ...n, applyLatencySeconds: null }));
+        fs.writeFileSync(file(), JSON.stringify(ev));
+    });
+    afterEach(() => fs.writeFileSync(file(), saved));
+
+    test("passes the program's gate: the promotion to rust-basic-write is planned, the record carries null", async () => {
+        const { records, run: r } = await runStack(values("rust-basic-write"), { phase: "rust-read-only", phaseEnteredAt: "2026-11-19T12:00:00Z" });
+        expect(r.planned.transition.kind).toBe("promotion");
+        const rec = JSON.parse(byName(records, "pve-east-transition").inputs.keepers.evidence);
+        expect([rec.present, rec.valid, rec.summary.applyLatencySeconds]).toEqual([true, true, null]);
+        const cfg = parseStackConfig({ values: values("rust-basic-write"), secretKeys: new Set(["sshPrivateKeys"]), stack: "test", projectDir });
+        expect(evidenceVerdict(cfg, "rust-read-only", "rust-basic-write", projectDir).reasons).toEqual([]);
+    });
+});
+
 describe("the program refuses an unsafe change before registering anything that acts", () => {
     const acting = (records: Recorded[]) => records.filter((r) => r.type !== "pulumi:pulumi:StackReference");
 
@@ -322,6 +352,18 @@ describe("the program refuses an unsafe change before registering anything that 
             "  pve-migration:phase: promotion from rust-basic-write to rust-advanced needs passing evidence: missing evidence stacks/evidence/test/rust-basic-write.json (needed to leave rust-basic-write by promotion: contract tests and metrics over the soak)",
         );
         expect(acting(records)).toEqual([]);
+    });
+
+    test("an invalid monitoring block is refused with every problem by key, nothing registered", async () => {
+        const records = await installMocks({});
+        const monitoring = JSON.stringify({ alerts: { perlBaselineSeconds: 0 }, rulesFile: { host: { name: "mon1", address: "10.20.0.9;id" } } });
+        setStackConfig(values("perl-only", { monitoring }), ["sshPrivateKeys"]);
+        await expect(run({ projectDir, now: NOW })).rejects.toThrow(
+            new Error(
+                "invalid stack config:\n  pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name",
+            ),
+        );
+        expect(records).toEqual([]);
     });
 
     test("an SSH key that is not a Pulumi secret", async () => {

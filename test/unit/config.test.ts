@@ -80,7 +80,16 @@ describe("stack config", () => {
         ["empty legacy command", { commands: JSON.stringify({ legacyApply: [] }) }, ["pve-migration:commands.legacyApply: must name a command (a list of arguments)"]],
         ["ring upstream neither a stack name nor org/project/stack", { ring: JSON.stringify({ name: "canary-b", upstream: "org/canary-a" }) }, ["pve-migration:ring.upstream: must be a stack name of this project or org/project/stack"]],
         ["behindUntilSoaked without upstream", { ring: JSON.stringify({ name: "canary-b", behindUntilSoaked: true }) }, ["pve-migration:ring.behindUntilSoaked: needs ring.upstream"]],
-        ["blueGreen without kubeconfig", { blueGreen: JSON.stringify({ namespace: "x" }) }, ["pve-migration:kubeconfig: required with pve-migration:blueGreen (pulumi config set --secret pve-migration:kubeconfig < file)"]],
+        [
+            "blueGreen without kubeconfig, and blueGreen itself validated in the same pass",
+            { blueGreen: JSON.stringify({ namespace: "x" }) },
+            [
+                "pve-migration:kubeconfig: required with pve-migration:blueGreen (pulumi config set --secret pve-migration:kubeconfig < file)",
+                "pve-migration:blueGreen.image: required",
+                "pve-migration:blueGreen.activeColor: required",
+                "pve-migration:blueGreen.releases: required (blue, green or both)",
+            ],
+        ],
         ["local transport without sandboxDir", { transport: "local" }, ["pve-migration:sandboxDir: required with transport local"]],
     ])("%s", (_name, patch, expected) => {
         expect(errorsOf({ ...base(), ...(patch as Record<string, string>) })).toEqual(expected);
@@ -99,6 +108,25 @@ describe("stack config", () => {
         expect(errorsOf(withNodes(nodes as unknown[]))).toEqual(expected);
     });
 
+    // The cases of the former diagnostics stack file reader, now read through this one parse.
+    test.each([
+        ["-oProxyCommand=x"],
+        [":::::"],
+        ["a..b"],
+        ["fe80::1%eth0"],
+    ])("nodes: the address %j is refused (a hostile address reaches no ssh command line)", (address) => {
+        expect(errorsOf(withNodes([node({ address })]))).toEqual(["pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name"]);
+    });
+
+    test.each([
+        ["an unknown soak phase", { soakSeconds: JSON.stringify({ "rust-fast": 1 }) }, ["pve-migration:soakSeconds: unknown key(s) rust-fast"]],
+        ["a latency ratio of 0", { gates: JSON.stringify({ maxLatencyRatio: 0 }) }, ["pve-migration:gates.maxLatencyRatio: Number must be greater than 0"]],
+        ["a relative migration config path", { migrationConfig: JSON.stringify({ path: "etc/x.toml" }) }, ["pve-migration:migrationConfig.path: must be an absolute path without '..'"]],
+        ["an unknown transport", { transport: "telnet" }, ["pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'"]],
+    ])("%s", (_name, patch, expected) => {
+        expect(errorsOf({ ...base(), ...(patch as Record<string, string>) })).toEqual(expected);
+    });
+
     test("an SSH key that is not a Pulumi secret is refused, naming the key and how to set it", () => {
         expect(errorsOf(base(), [])).toEqual(["pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)"]);
     });
@@ -112,6 +140,47 @@ describe("stack config", () => {
                 "invalid stack config:\n  pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full\n  pve-migration:perlApi.baseUrl: must be an https:// URL without credentials, query or fragment",
             );
         }
+    });
+
+    test("a bad node address and an http Perl API URL are reported together (the safety rules run beside the schema)", () => {
+        expect(
+            errorsOf({ ...withNodes([node({ address: "10.0.0.1;reboot" })]), perlApi: JSON.stringify({ baseUrl: "http://pve-east.example.internal:8006" }) }),
+        ).toEqual([
+            "pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name",
+            "pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)",
+        ]);
+    });
+
+    test("blueGreen and monitoring are validated in the same pass as the rest, every problem by key", () => {
+        expect(
+            errorsOf({
+                ...base(),
+                phase: "rust-turbo",
+                monitoring: JSON.stringify({ alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1", address: "10.0.0.9;id" }, path: "rules.yml" } }),
+            }),
+        ).toEqual([
+            "pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full",
+            "pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name",
+            "pve-migration:monitoring.rulesFile.path: must be an absolute path without '..'",
+        ]);
+        expect(errorsOf({ ...base(), monitoring: JSON.stringify({ alerts: { perlBaselineSeconds: 0.8 } }) })).toEqual([
+            "pve-migration:monitoring: set rulesFile, prometheusRule or both",
+        ]);
+    });
+
+    test("a valid monitoring block comes back parsed, with its alert options", () => {
+        const c = parse({
+            ...base(),
+            monitoring: JSON.stringify({
+                alerts: { perlBaselineSeconds: 0.8 },
+                rulesFile: { host: { name: "mon1", address: "10.0.0.9", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK9" } },
+            }),
+        });
+        expect([c.monitoring?.rulesFile?.path, c.monitoring?.rulesFile?.host.port, c.monitoring?.alertOptions.perlBaselineSeconds]).toEqual([
+            "/etc/prometheus/rules/pve-network-migration.yml",
+            22,
+            0.8,
+        ]);
     });
 
     test("with the program's guards off (offline policy check only) the safety rules are left to the policies", () => {
