@@ -26,7 +26,7 @@ export {
 } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
 export { unifiedDiff } from "../textdiff";
-export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, sshPlan, stamp } from "./command";
-export type { CommandIo, SshPlan } from "./command";
+export { bundleName, collectDiagnostics, collectNode, compareDiagnostics, scriptArgs, shQuote, sshPlan, stamp } from "./command";
+export type { CollectOptions, CommandIo, SshPlan } from "./command";
 export { nodeMigrationConfigPath, parseStackFile, readStackFile, stackFilePath, StackFileError } from "./stackfile";
 export type { StackFile, StackNode } from "./stackfile";

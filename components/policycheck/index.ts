@@ -1,7 +1,9 @@
 /**
- * The offline policy check (`npm run policy`): the real program under the SDK's mock runtime,
- * every policy of the pack in policies/ evaluated on what it registers, as the policy server
- * would. No Pulumi CLI, no backend: it can gate pull requests.
+ * The parts of the offline policy check that know nothing of the pack: the real program under
+ * the SDK's mock runtime, recorded (record.ts), and a pack's policies evaluated on what it
+ * registers, as the policy server would (evaluate.ts). The check with the pack of policies/ and
+ * its command are in cli/policy-check (policies/ imports components/, so components/ must not
+ * import policies/).
  */
 export type { RecordedResource, RecordOptions, RecordResult, StackOutputsByName } from "./record";
 export { engineUrn, recordProgram } from "./record";
@@ -9,7 +11,3 @@ export type { Evaluation, PackDefinition, ReportedLevel, SkipPreview, Stage, Vio
 export { evaluatePack, resolvePackConfig } from "./evaluate";
 export type { DeployedState, EngineConfig, StackFileConfig } from "./stackfile";
 export { configuredPhase, engineConfig, parseDeployed, placeholderValue, readProjectName, readStackFile, stackFilePath, upstreamOf } from "./stackfile";
-export type { CheckOptions, CheckResult, RecordStackOptions, RecordedStack } from "./check";
-export { PACK, checkStack, deployedOutputs, evaluateStack, recordStack } from "./check";
-export type { CliIo } from "./cli";
-export { USAGE, formatJson, formatText, policyCheckMain } from "./cli";

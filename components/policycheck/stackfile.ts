@@ -11,7 +11,7 @@ import * as YAML from "yaml";
 import { NAMESPACE } from "../config/schema";
 import { setOwn } from "../config/own";
 import { isSecureValue, placeholderKeysJson, sshKeyNamesUsed } from "../config/secrets-file";
-import { UsageError } from "../gates/argv";
+import { UsageError } from "../../cli/errors";
 import { Phase, isPhase } from "../phases";
 
 /** A placeholder secret's value: recognisable in any output, never real key material. */

@@ -5,14 +5,14 @@
  */
 import * as fs from "fs";
 import { PolicyPackConfig } from "@pulumi/policy";
-import { UsageError } from "../gates/argv";
-import { ownGet, setOwn } from "../config/own";
-import { Phase } from "../phases";
-import { plaintextSecretLeaves } from "../config/secrets-file";
-import { ProgramOptions, run as runProgram } from "../program";
+import { UsageError } from "../errors";
+import { ownGet, setOwn } from "../../components/config/own";
+import { Phase } from "../../components/phases";
+import { plaintextSecretLeaves } from "../../components/config/secrets-file";
+import { ProgramOptions, run as runProgram } from "../../components/program";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../../policies/pack";
-import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "./evaluate";
-import { RecordedResource, StackOutputsByName, recordProgram } from "./record";
+import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "../../components/policycheck/evaluate";
+import { RecordedResource, StackOutputsByName, recordProgram } from "../../components/policycheck/record";
 import {
     DeployedState,
     StackFileConfig,
@@ -22,7 +22,7 @@ import {
     readStackFile,
     stackFilePath,
     upstreamOf,
-} from "./stackfile";
+} from "../../components/policycheck/stackfile";
 
 /** The pack the check evaluates by default: the one in policies/. */
 export const PACK: PackDefinition = { name: PACK_NAME, policies: POLICIES, enforcementLevel: PACK_ENFORCEMENT_LEVEL };
