@@ -169,7 +169,8 @@ function usageMessage(e: CommanderError, reached: string): string {
     const label = reached === "" ? "" : `${reached}: `;
     const m = e.message.replace(/^error: /, "").split("\n")[0];
     let r: RegExpExecArray | null;
-    if ((r = /^unknown option '([^']+)'/.exec(m))) return `${label}unknown flag ${r[1].split("=")[0]}`;
+    if ((r = /^unknown option '(--[^'=]+)=([^']*)'/.exec(m))) return `${label}${r[1]} takes no value (got ${JSON.stringify(r[2])}), or is not a flag of this command`;
+    if ((r = /^unknown option '([^']+)'/.exec(m))) return `${label}unknown flag ${r[1]}`;
     if ((r = /^option '(-\S+)(?:, (--\S+))?[^']*' argument missing/.exec(m))) return `${label}${r[2] ?? r[1]} needs a value`;
     if ((r = /^missing required argument '([^']+)'/.exec(m))) return `${label}missing <${r[1]}>`;
     if ((r = /^required option '([^' ]+)[^']*' not specified/.exec(m))) return `${label}${r[1]} is required`;
@@ -178,13 +179,15 @@ function usageMessage(e: CommanderError, reached: string): string {
 
 /** The help text of `words` ("" for the tool), as `--help` prints it. */
 export function helpText<I extends Io>(tool: ToolDecl<I>, words: string, io: I): string {
-    let c = build(tool, io).program;
+    let text = "";
+    let c = build(tool, { ...io, stdout: (s: string) => (text += s) }).program;
     for (const w of words === "" ? [] : words.split(" ")) {
         const next = c.commands.find((s) => s.name() === w);
         if (next === undefined) throw new Error(`${tool.name}: no command ${words}`);
         c = next;
     }
-    return c.helpInformation();
+    c.outputHelp();
+    return text;
 }
 
 /**
