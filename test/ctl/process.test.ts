@@ -3,6 +3,7 @@
  * npm run build): exit codes, stdout/stderr, files written, start-up time, and the deployed
  * phase from a `pulumi` binary on PATH.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -24,8 +25,18 @@ test("the compiled bin is executable on its own (#!/usr/bin/env node) and prints
     expect(r).toEqual({ code: EXIT.OK, stdout: help(""), stderr: "" });
 });
 
-test("phase get starts and answers in under 0.3 s (compiled JavaScript, no Pulumi SDK loaded; best of 5)", () => {
-    repo.run(["phase", "get"]);
+test("phase get loads no Pulumi SDK, no ts-node and no policy pack (what made it take ~1.9 s)", () => {
+    // A preload that lists, at exit, every module the process loaded.
+    const preload = path.join(repo.aux, "list-modules.js");
+    const listing = path.join(repo.aux, "modules.json");
+    fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(listing)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const r = spawnSync(process.execPath, ["-r", preload, SHIM, "phase", "get", "--stack", "dev"], { cwd: repo.dir, encoding: "utf8", env: { PATH: path.dirname(process.execPath) } });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "dev  perl-only  deployed: unknown (no pulumi CLI)\n", ""]);
+    const packages = [...new Set((JSON.parse(fs.readFileSync(listing, "utf8")) as string[]).flatMap((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1] ?? []))].sort();
+    expect(packages).toEqual(["commander", "smol-toml", "yaml", "zod"]);
+});
+
+test("phase get starts and answers in well under a second (best of 5; about 0.15 s on an idle 2-core machine)", () => {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
         const t = process.hrtime.bigint();
@@ -33,7 +44,7 @@ test("phase get starts and answers in under 0.3 s (compiled JavaScript, no Pulum
         times.push(Number(process.hrtime.bigint() - t) / 1e9);
         expect(r).toEqual({ code: EXIT.OK, stdout: "dev  perl-only  deployed: unknown (no pulumi CLI)\n", stderr: "" });
     }
-    expect(Math.min(...times)).toBeLessThan(0.3);
+    expect(Math.min(...times)).toBeLessThan(0.6);
 });
 
 test("from the real process: a usage error is one line without a stack trace; --version", () => {
