@@ -1,16 +1,12 @@
 /**
- * `metrics-gate`: query Prometheus for every node over [phaseEnteredAt, now], merge the
- * contract-test report, write the evidence file and print the verdict of `evaluateEvidence`.
- *
- * Exit codes: 0 the evidence passes; 1 it fails (each reason printed, the evidence is still
- * written: it is the record); 2 usage or configuration error (nothing written); 3 Prometheus
- * unreachable or a query failed (nothing written).
+ * The metrics gate: query Prometheus for every node over [phaseEnteredAt, now], merge the
+ * contract-test report, write the evidence file and give the verdict of `evaluateEvidence`.
+ * The command (options, exit codes) is declared in cli/metrics-gate.ts.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence, evidencePath } from "../evidence";
-import { NODE_NAME_RE } from "../config/schema";
-import { isPhase, isWritePhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
+import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evaluateEvidence } from "../evidence";
+import { isWritePhase, Phase } from "../phases";
 import { UsageError } from "../../cli/errors";
 import { getJson } from "./http";
 import { writeFileAtomic } from "./files";
