@@ -23,16 +23,8 @@ import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
 import { summarize, Summary } from "./stats";
 import type { ProgramRequest, ProgramSample } from "./program-child";
+import type { BenchOptions } from "../cli/bench";
 import { CLUSTER, KUBECONFIG, NOW, PROJECT_DIR, SECRET_KEYS, nodeNames, prodBlueGreen, ringValues } from "./stacks";
-
-export interface BenchOptions {
-    readonly runs: number;
-    readonly sizes: number[];
-    readonly out: string;
-    readonly diagnose: boolean;
-    /** Figure 5, the rollback on the node lab (where the lab can start). */
-    readonly lab: boolean;
-}
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
