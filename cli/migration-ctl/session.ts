@@ -17,9 +17,7 @@ const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:
 /** The session of one command from the global options (--repo, --now, --deployed-file). */
 export function session(opts: Readonly<Record<string, unknown>>, io: CtlIo, result?: (r: WriteResult) => void): Session {
     // Loaded here, not at the top: `--help` and usage errors need none of it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { findRepo, STACKS_DIR } = require("../../components/ctl/repo") as typeof import("../../components/ctl/repo");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { defaultDeployedLookup } = require("../../components/ctl/deployed") as typeof import("../../components/ctl/deployed");
     const nowFlag = stringOption(opts.now);
     if (nowFlag !== undefined && (!ISO_WITH_ZONE.test(nowFlag) || Number.isNaN(Date.parse(nowFlag)))) {

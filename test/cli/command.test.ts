@@ -99,3 +99,29 @@ describe.each(TOOLS)("%s", (name, tool) => {
         expect(c.out()).toEqual({ stdout: "", stderr: `${name}: ${label}unknown flag --no-such-flag (see ${[name, ...words].join(" ")} --help)\n` });
     });
 });
+
+describe("single-command tools: the findings of a new user", () => {
+    test("dev-sandbox --dir without a value: one line naming it, exit 2, nothing done", async () => {
+        const c = capture();
+        expect(await runTool(DEV_SANDBOX, ["--dir"], c.io)).toBe(2);
+        expect(c.out()).toEqual({ stdout: "", stderr: "dev-sandbox: --dir needs a value (see dev-sandbox --help)\n" });
+    });
+
+    test("dev-sandbox refuses an unknown flag and a stray argument", async () => {
+        const c = capture();
+        expect(await runTool(DEV_SANDBOX, ["--dri", "x"], c.io)).toBe(2);
+        expect(c.out().stderr).toBe("dev-sandbox: unknown flag --dri (see dev-sandbox --help)\n");
+        const d = capture();
+        expect(await runTool(DEV_SANDBOX, ["somewhere"], d.io)).toBe(2);
+        expect(d.out().stderr).toBe('dev-sandbox: unexpected argument "somewhere" (see dev-sandbox --help)\n');
+    });
+
+    test("lab: a bad --nodes and a missing sub-command are usage errors", async () => {
+        const c = capture();
+        expect(await runTool(LAB, ["up", "--nodes", "12"], c.io)).toBe(2);
+        expect(c.out().stderr).toBe('lab: --nodes: takes 1 to 9 (got "12") (see lab up --help)\n');
+        const d = capture();
+        expect(await runTool(LAB, [], d.io)).toBe(2);
+        expect(d.out().stderr).toBe("lab: missing command (up, down, status) (see lab --help)\n");
+    });
+});
