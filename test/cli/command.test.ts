@@ -3,6 +3,7 @@
  * exit 70 for an internal error in every tool, --version everywhere.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { CommandDecl, Io, ToolDecl, runTool } from "../../cli/command";
 import { CliError, EXIT, UsageError } from "../../cli/errors";
@@ -114,6 +115,19 @@ describe("single-command tools: the findings of a new user", () => {
         const d = capture();
         expect(await runTool(DEV_SANDBOX, ["somewhere"], d.io)).toBe(2);
         expect(d.out().stderr).toBe('dev-sandbox: unexpected argument "somewhere" (see dev-sandbox --help)\n');
+    });
+
+    test("contract-test --output naming a folder: one line, exit 2, before any request", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "contract-out-"));
+        try {
+            const c = capture();
+            const io = { ...c.io, cwd: dir, env: { PVE_API_TOKEN: "ci@pve!gate=0b5c2c4e-secret" } };
+            // 127.0.0.1:1 refuses connections: a request made would show as an error line, not this.
+            expect(await runTool(CONTRACT_TEST, ["--node", "pve1", "--perl-url", "https://127.0.0.1:1", "--rust-url", "https://127.0.0.1:1", "--output", "."], io)).toBe(2);
+            expect(c.out()).toEqual({ stdout: "", stderr: "contract-test: --output: . is a folder; give the report file (see contract-test --help)\n" });
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     test("lab: a bad --nodes and a missing sub-command are usage errors", async () => {
