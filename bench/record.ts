@@ -5,7 +5,8 @@
  */
 import { Phase } from "../components/phases";
 import { run } from "../components/program";
-import { Evaluation, PACK, RecordedResource, evaluatePack, readProjectName, recordProgram } from "../components/policycheck";
+import { Evaluation, RecordedResource, evaluatePack, recordProgram } from "../components/policycheck";
+import { PACK, readProjectName } from "../cli/policy-check/check";
 import { DEPLOYED_AT, NOW, PROJECT_DIR, SECRET_KEYS, STACK, engineForm } from "./stacks";
 
 export interface ProgramRecording {

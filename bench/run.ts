@@ -1,12 +1,12 @@
 /**
- * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab]`
+ * The benchmarks behind `npm run bench` (options declared in cli/bench.ts).
  *
  * Issue 7's benchmarks: (1) plan + policy cost against ring size, one process per run;
  * (2) the rollback critical path from the registered graph, and the blue-green flip;
  * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do;
  * (5) a 3-node rollback on the node lab, step by step (where the lab can start).
- * Writes bench/results.md (or --out) with the machine, the date and each figure as
- * median [min–max], against the targets.
+ * Writes the results file with the machine, the date and each figure as median [min–max],
+ * against the targets.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -23,81 +23,8 @@ import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
 import { summarize, Summary } from "./stats";
 import type { ProgramRequest, ProgramSample } from "./program-child";
+import type { BenchOptions } from "../cli/bench";
 import { CLUSTER, KUBECONFIG, NOW, PROJECT_DIR, SECRET_KEYS, nodeNames, prodBlueGreen, ringValues } from "./stacks";
-
-export const USAGE = `usage: npm run bench -- [--quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab]
-  --runs N       runs per figure (default 5; at least 1)
-  --quick        3 runs per figure
-  --sizes LIST   ring sizes for the plan and policy cost (default 3,32,256,1024)
-  --out FILE     results file (default bench/results.md)
-  --no-diagnose  skip the diagnosis run (stack formatting, SDK promise count)
-  --no-lab       skip the rollback on the node lab (run by default where the lab can start: root, systemd-nspawn)`;
-
-export interface BenchOptions {
-    readonly runs: number;
-    readonly sizes: number[];
-    readonly out: string;
-    readonly diagnose: boolean;
-    /** Figure 5, the rollback on the node lab (where the lab can start). */
-    readonly lab: boolean;
-}
-
-export class UsageError extends Error {}
-
-export function parseBenchArgs(argv: readonly string[]): BenchOptions {
-    let runs = 5;
-    let runsSet = false;
-    let quick = false;
-    let sizes = [3, 32, 256, 1024];
-    let out = path.join(PROJECT_DIR, "bench", "results.md");
-    let diagnose = true;
-    let lab = true;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const value = () => {
-            const v = argv[i + 1];
-            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
-            i++;
-            return v;
-        };
-        switch (a) {
-            case "--runs": {
-                const v = value();
-                if (!/^[1-9][0-9]*$/.test(v)) throw new UsageError(`--runs must be a positive integer (got ${JSON.stringify(v)})`);
-                runs = Number(v);
-                runsSet = true;
-                break;
-            }
-            case "--quick":
-                quick = true;
-                break;
-            case "--sizes": {
-                const v = value();
-                const parts = v.split(",");
-                if (!parts.every((p) => /^[1-9][0-9]*$/.test(p))) throw new UsageError(`--sizes must be node counts separated by commas, such as 3,32,256 (got ${JSON.stringify(v)})`);
-                sizes = [...new Set(parts.map(Number))].sort((x, y) => x - y);
-                if (sizes.some((n) => n > 4096)) throw new UsageError(`--sizes: at most 4096 nodes (got ${JSON.stringify(v)})`);
-                break;
-            }
-            case "--out":
-                out = path.resolve(value());
-                break;
-            case "--no-diagnose":
-                diagnose = false;
-                break;
-            case "--no-lab":
-                lab = false;
-                break;
-            case "--help":
-            case "-h":
-                throw new UsageError(USAGE);
-            default:
-                throw new UsageError(`unknown argument ${JSON.stringify(a)}\n${USAGE}`);
-        }
-    }
-    if (quick && runsSet) throw new UsageError("--quick and --runs: give one of them");
-    return { runs: quick ? 3 : runs, sizes, out, diagnose, lab };
-}
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -239,17 +166,8 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
     }
 }
 
-export async function benchMain(argv: readonly string[]): Promise<number> {
-    let o: BenchOptions;
-    try {
-        o = parseBenchArgs(argv);
-    } catch (e) {
-        if (e instanceof UsageError) {
-            process.stderr.write(`${e.message}\n`);
-            return 2;
-        }
-        throw e;
-    }
+/** Run the benchmarks of `o` and write the results file (atomically); `argv` is recorded in it. */
+export async function benchAndWrite(o: BenchOptions, argv: readonly string[], cwd: string): Promise<number> {
     const data = await runBench(o, argv);
     const text = renderResults(data);
     fs.mkdirSync(path.dirname(o.out), { recursive: true });
@@ -258,16 +176,6 @@ export async function benchMain(argv: readonly string[]): Promise<number> {
     fs.renameSync(tmp, o.out);
     if (data.digest.start !== data.digest.end) log(`WARNING: the code changed during the run (source digest ${data.digest.start} -> ${data.digest.end}); the figures mix two versions`);
     for (const v of verdicts(data)) log(`${v.met === undefined ? "n/a   " : v.met ? "met   " : "MISSED"} ${v.figure}: ${v.measured} (target ${v.target})`);
-    log(`wrote ${path.relative(process.cwd(), o.out) || o.out} in ${Math.round(data.durationS)} s`);
+    log(`wrote ${path.relative(cwd, o.out) || o.out} in ${Math.round(data.durationS)} s`);
     return 0;
-}
-
-if (require.main === module) {
-    benchMain(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (e) => {
-            process.stderr.write(`bench: ${(e as Error).stack ?? e}\n`);
-            process.exit(1);
-        },
-    );
 }

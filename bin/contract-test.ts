@@ -1,12 +1,6 @@
-/** `contract-test`: compare the Perl and the Rust API answers (components/gates/contract-cli.ts). */
-import { contractTestMain } from "../components/gates/contract-cli";
+#!/usr/bin/env node
+/** `contract-test`: compare the Perl and the Rust API answers (cli/contract-test.ts). */
+import { runMain } from "../cli/errors";
+import { contractTestMain } from "../cli/contract-test";
 
-contractTestMain(process.argv.slice(2)).then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (e) => {
-        process.stderr.write(`contract-test: ${(e as Error).stack ?? String(e)}\n`);
-        process.exitCode = 2;
-    },
-);
+runMain("contract-test", () => contractTestMain(process.argv.slice(2)));

@@ -1,12 +1,6 @@
-/** `metrics-gate`: query Prometheus over the soak window and write the evidence (components/gates/metrics-cli.ts). */
-import { metricsGateMain } from "../components/gates/metrics-cli";
+#!/usr/bin/env node
+/** `metrics-gate`: query Prometheus over the soak window and write the evidence (cli/metrics-gate.ts). */
+import { runMain } from "../cli/errors";
+import { metricsGateMain } from "../cli/metrics-gate";
 
-metricsGateMain(process.argv.slice(2)).then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (e) => {
-        process.stderr.write(`metrics-gate: ${(e as Error).stack ?? String(e)}\n`);
-        process.exitCode = 2;
-    },
-);
+runMain("metrics-gate", () => metricsGateMain(process.argv.slice(2)));

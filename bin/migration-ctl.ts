@@ -1,12 +1,6 @@
-/** `migration-ctl`: phase changes as reviewed stack config diffs (components/ctl/cli.ts). */
-import { main } from "../components/ctl/cli";
+#!/usr/bin/env node
+/** `migration-ctl`: phase changes as reviewed stack config diffs (cli/migration-ctl). */
+import { main } from "../cli/migration-ctl";
+import { runMain } from "../cli/errors";
 
-main(process.argv.slice(2)).then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (e) => {
-        process.stderr.write(`migration-ctl: ${(e as Error).stack ?? String(e)}\n`);
-        process.exitCode = 70;
-    },
-);
+runMain("migration-ctl", () => main(process.argv.slice(2)));

@@ -1,16 +1,6 @@
-/** `npm run policy -- --stack S`: the offline policy check (components/policycheck/cli.ts). */
-import { policyCheckMain } from "../components/policycheck/cli";
+#!/usr/bin/env node
+/** `npm run policy -- --stack S`: the offline policy check (cli/policy-check). */
+import { runMain } from "../cli/errors";
+import { policyCheckMain } from "../cli/policy-check";
 
-policyCheckMain(process.argv.slice(2), {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    cwd: process.cwd(),
-}).then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (e) => {
-        process.stderr.write(`policy-check: ${(e as Error).stack ?? String(e)}\n`);
-        process.exitCode = 2;
-    },
-);
+runMain("policy-check", () => policyCheckMain(process.argv.slice(2)));

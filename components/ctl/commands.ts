@@ -26,6 +26,26 @@ export interface Session {
     readonly deployed: DeployedLookup;
     readonly out: (s: string) => void;
     readonly err: (s: string) => void;
+    /** Receives what a writing command did (for `--json`); called once, after the write. */
+    readonly result?: (r: WriteResult) => void;
+}
+
+/** What `phase set`, `rollback` and `color set|flip` did, as `--json` prints it (schemaVersion 1). */
+export interface WriteResult {
+    readonly stack: string;
+    readonly file: string;
+    /** The phase (or active color) before and after; equal when nothing changed. */
+    readonly from: string | null;
+    readonly to: string | null;
+    /** promotion | rollback | none (phase); color (color set/flip). */
+    readonly kind: "promotion" | "rollback" | "none" | "color";
+    readonly changed: boolean;
+    readonly written: boolean;
+    readonly dryRun: boolean;
+    /** The unified diff of the stack file ("" when nothing changed). */
+    readonly diff: string;
+    readonly notes: readonly string[];
+    readonly warnings: readonly string[];
 }
 
 export function contextOf(s: Session): Context {
@@ -90,16 +110,17 @@ export function phaseGet(s: Session, stack: string | undefined, json: boolean): 
 
 // ---- phase set / rollback ----
 
-/** Apply `edits` to the stack file, print the diff, write it unless dry-run. Returns the new text. */
+/** Apply `edits` to the stack file, print the diff, write it unless dry-run. Returns the diff. */
 function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: boolean): string {
     const next = editYaml(st.text, st.file, edits);
     const reloaded = loadStack(next, st.stack, s.repo);
     if (!reloaded.config && st.config) {
         throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: the change would make the stack config invalid; nothing written`, reloaded.errors);
     }
-    s.out(st.text === next ? "" : createTwoFilesPatch(`a/${st.file}`, `b/${st.file}`, st.text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
+    const diff = st.text === next ? "" : createTwoFilesPatch(`a/${st.file}`, `b/${st.file}`, st.text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+    s.out(diff);
     if (!dryRun) writeStackText(s.repo, st.stack, next);
-    return next;
+    return diff;
 }
 
 function phaseEdits(st: LoadedStack, to: Phase): { edits: YamlEdit[]; notes: string[] } {
@@ -127,6 +148,7 @@ export function phaseSet(s: Session, phaseArg: string, stack: string, dryRun: bo
     const from = cfg.phase;
     if (from === to) {
         s.out(`${stack}: already in ${to}; nothing to change\n`);
+        s.result?.({ stack, file: st.file, from, to, kind: "none", changed: false, written: false, dryRun, diff: "", notes: [], warnings: [] });
         return EXIT.OK;
     }
     const t = transition(from, to);
@@ -146,16 +168,19 @@ export function phaseSet(s: Session, phaseArg: string, stack: string, dryRun: bo
         if (reasons.length > 0) throw new CtlError(EXIT.REFUSED, `refused: ${stack} ${from} -> ${to}`, reasons);
     }
     const { edits, notes } = phaseEdits(st, to);
-    writeEdits(s, st, edits, dryRun);
+    const diff = writeEdits(s, st, edits, dryRun);
     s.out(`${stack}: ${from} -> ${to} (${t.kind})${dryRun ? "" : ` written to ${st.file}`}\n`);
     for (const n of notes) s.out(`note: ${n}\n`);
+    const warnings: string[] = [];
     if (t.kind === "promotion") {
         const gate = evidenceGate(cfg, from, ctx, { deployed: dep });
-        for (const r of gate.reasons) s.err(`warning: migration-ctl check will refuse this promotion until: ${r}\n`);
+        for (const r of gate.reasons) warnings.push(`migration-ctl check will refuse this promotion until: ${r}`);
+        for (const w of warnings) s.err(`warning: ${w}\n`);
     } else {
         s.out(`rollback: allowed at any time, no evidence needed${t.restoreRequired ? "; pulumi up restores the latest verified backup" : ""}\n`);
     }
     nextSteps(s, stack, dryRun, st.file);
+    s.result?.({ stack, file: st.file, from, to, kind: t.kind === "promotion" ? "promotion" : "rollback", changed: true, written: !dryRun, dryRun, diff, notes, warnings });
     return EXIT.OK;
 }
 
@@ -175,11 +200,12 @@ export function rollback(s: Session, stack: string, toArg: string | undefined, d
     }
     const t = transition(from, to);
     const { edits, notes } = phaseEdits(st, to);
-    writeEdits(s, st, edits, dryRun);
+    const diff = writeEdits(s, st, edits, dryRun);
     s.out(`${stack}: ${from} -> ${to} (rollback)${dryRun ? "" : ` written to ${st.file}`}\n`);
     for (const n of notes) s.out(`note: ${n}\n`);
     s.out(`rollback: allowed at any time, no evidence needed${t.restoreRequired ? "; pulumi up restores the latest verified backup" : ""}\n`);
     nextSteps(s, stack, dryRun, st.file);
+    s.result?.({ stack, file: st.file, from, to, kind: "rollback", changed: true, written: !dryRun, dryRun, diff, notes, warnings: [] });
     return EXIT.OK;
 }
 
@@ -333,8 +359,10 @@ export function colorCommand(s: Session, sub: string, colorArg: string | undefin
         const lines = (e as Error).message.split("\n");
         throw new CtlError(EXIT.REFUSED, `refused: color ${sub}${colorArg ? ` ${colorArg}` : ""} on ${stack}`, lines);
     }
+    const fromColor = cfg.activeColor;
     if (!change.changed) {
         s.out(`${stack}: ${change.message}\n`);
+        s.result?.({ stack, file, from: fromColor, to: fromColor, kind: "color", changed: false, written: false, dryRun, diff: "", notes: [change.message], warnings: [] });
         return EXIT.OK;
     }
     try {
@@ -351,9 +379,11 @@ export function colorCommand(s: Session, sub: string, colorArg: string | undefin
         { path: path("rollbackTarget"), value: f.rollbackTarget },
     ];
     const next = editYaml(text, file, edits);
-    s.out(text === next ? "" : createTwoFilesPatch(`a/${file}`, `b/${file}`, text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
+    const diff = text === next ? "" : createTwoFilesPatch(`a/${file}`, `b/${file}`, text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+    s.out(diff);
     if (!dryRun) writeStackText(s.repo, stack, next);
     s.out(`${stack}: ${change.message}\n`);
     nextSteps(s, stack, dryRun, file);
+    s.result?.({ stack, file, from: fromColor, to: f.activeColor, kind: "color", changed: true, written: !dryRun, dryRun, diff, notes: [change.message], warnings: [] });
     return EXIT.OK;
 }

@@ -1,10 +1,8 @@
 /**
- * `migration-ctl`: phase changes as reviewed stack config diffs. The CLI entry is
- * `main` (cli.ts); the pure parts (in-place YAML edits, the pull-request check,
+ * `migration-ctl`'s logic: phase changes as reviewed stack config diffs. The CLI is declared in
+ * cli/migration-ctl; the pure parts (in-place YAML edits, the pull-request check,
  * health, reports) are exported for tests and other tools.
  */
-export { main } from "./cli";
-export type { CliIo } from "./cli";
 export { EXIT, CtlError } from "./errors";
 export type { ExitCode } from "./errors";
 export { editYaml, parseYaml, renderScalar } from "./yamledit";
@@ -22,4 +20,3 @@ export { healthReport } from "./health";
 export type { HealthReport, HealthStack, SoakStatus } from "./health";
 export { planJson, renderCheck, renderHealth, renderPlan } from "./render";
 export type { PlanJson, PlanView } from "./render";
-export { HELP, EXIT_CODES } from "./help";

@@ -6,7 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { UsageError } from "../gates/argv";
+import { UsageError } from "../../cli/errors";
 import { writeFileAtomic } from "../gates/files";
 import { CtlError, EXIT } from "./errors";
 import { StackConfig } from "../config/schema";

@@ -1,6 +1,6 @@
 /**
- * `migration-ctl diagnostics`:
- *   diagnostics --stack S [--node N]... [--root-dir DIR] [--out DIR] [--label L] [--identity FILE]
+ * `migration-ctl diagnostics collect|compare` (declared in cli/migration-ctl/diagnostics.ts):
+ *   diagnostics collect --stack S [--node N]... [--root-dir DIR] [--out DIR] [--label L] [--identity FILE]
  *   diagnostics compare A.tar.gz B.tar.gz [--json]
  *
  * Collect runs the rendered script (script.ts) for each node the way the stack's transport runs
@@ -10,11 +10,11 @@
  * `<--out or defaultBundleDir(stack)>/<node>-<UTC time>[-<label>].tar.gz` (outdir.ts: outside
  * the checkout unless --out says otherwise).
  *
- * Exit codes: 0 done; 1 a node's collection failed (the others are still collected);
- * 2 usage or stack config error.
+ * Exit codes (migration-ctl's): 0 done; 1 a node's collection failed (the others are still
+ * collected); 2 usage error; 3 no such stack file; 6 invalid stack config.
  */
 import * as path from "path";
-import { parseArgs, str, list, bool, UsageError, FlagSpecs } from "../gates/argv";
+import { CliError, EXIT, UsageError } from "../../cli/errors";
 import { NodeAccessError, NodeShell, transportCapability } from "../node/capability";
 import { defaultBundleDir } from "./outdir";
 import { renderDiagnosticsScript } from "./script";
@@ -31,9 +31,6 @@ export interface CommandIo {
 }
 
 const processIo: CommandIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
-
-export const DIAGNOSTICS_USAGE = `usage: migration-ctl diagnostics --stack S [--node N]... [--root-dir DIR] [--out DIR] [--label L] [--identity FILE]
-       migration-ctl diagnostics compare A.tar.gz B.tar.gz [--json]`;
 
 /** Single-quote a word for a POSIX shell. */
 export function shQuote(s: string): string {
@@ -86,78 +83,62 @@ export async function collectNode(cfg: StackConfig, node: StackNode, out: string
     }
 }
 
-const COLLECT_FLAGS: FlagSpecs = {
-    stack: { kind: "string" },
-    node: { kind: "list" },
-    "root-dir": { kind: "string" },
-    out: { kind: "string" },
-    label: { kind: "string" },
-    identity: { kind: "string" },
-    help: { kind: "boolean" },
-};
+export interface CollectOptions {
+    readonly stack: string;
+    /** Folder holding stacks/ (absolute). */
+    readonly rootDir: string;
+    /** Nodes to collect; empty: every node of the stack. */
+    readonly nodes: readonly string[];
+    /** Bundle folder (absolute); default defaultBundleDir(stack), outside the checkout (outdir.ts). */
+    readonly outDir?: string;
+    readonly label?: string;
+    readonly identity?: string;
+    readonly when: Date;
+}
 
-const COMPARE_FLAGS: FlagSpecs = { json: { kind: "boolean" }, help: { kind: "boolean" } };
-
-/** `migration-ctl diagnostics ...`; returns the exit code. */
-export async function diagnosticsCommand(argv: string[], io: CommandIo = processIo, cwd = process.cwd(), now: () => Date = () => new Date()): Promise<number> {
+/** `migration-ctl diagnostics collect`: one bundle per node; returns 0, or 1 when a node failed. */
+export async function collectDiagnostics(o: CollectOptions, io: CommandIo = processIo): Promise<number> {
+    let cfg: StackConfig;
     try {
-        if (argv[0] === "compare") {
-            const p = parseArgs(argv.slice(1), COMPARE_FLAGS);
-            if (bool(p, "help")) {
-                io.stdout(DIAGNOSTICS_USAGE + "\n");
-                return 0;
-            }
-            if (p.positionals.length !== 2) throw new UsageError("compare needs two bundles: compare A.tar.gz B.tar.gz");
-            const [a, b] = p.positionals.map((x) => path.resolve(cwd, x));
-            const c = compareBundles(a, b);
-            io.stdout(bool(p, "json") ? JSON.stringify(c, null, 2) + "\n" : formatComparison(c));
-            return 0;
-        }
-        const p = parseArgs(argv, COLLECT_FLAGS);
-        if (bool(p, "help")) {
-            io.stdout(DIAGNOSTICS_USAGE + "\n");
-            return 0;
-        }
-        if (p.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-        const stack = str(p, "stack");
-        if (stack === undefined) throw new UsageError("--stack: required");
-        const rootDir = path.resolve(cwd, str(p, "root-dir") ?? ".");
-        const sf = readStackConfig(rootDir, stack);
-
-        const label = str(p, "label");
-        if (label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(label)) {
-            throw new UsageError(`--label: must be lower-case letters, digits and '-' (got ${JSON.stringify(label)})`);
-        }
-        const wanted = list(p, "node");
-        for (const w of wanted) {
-            if (!sf.nodes.some((n) => n.name === w)) {
-                throw new UsageError(`--node: ${JSON.stringify(w)} is not a node of stack ${stack} (${sf.nodes.map((n) => n.name).join(", ")})`);
-            }
-        }
-        const nodes = wanted.length > 0 ? sf.nodes.filter((n) => wanted.includes(n.name)) : sf.nodes;
-        const outFlag = str(p, "out");
-        const outDir = path.resolve(cwd, outFlag ?? defaultBundleDir(stack));
-        if (outFlag === undefined) io.stdout(`bundles: ${outDir} (outside the checkout, so never committed; --out DIR writes elsewhere)\n`);
-        const identity = str(p, "identity");
-        const when = now();
-        let failed = 0;
-        for (const node of nodes) {
-            const out = path.join(outDir, bundleName(node.name, when, label));
-            try {
-                await collectNode(sf, node, out, { when, identity });
-                io.stdout(`${node.name}: ${out}\n`);
-            } catch (e) {
-                if (e instanceof UsageError) throw e;
-                failed++;
-                io.stderr(`diagnostics: ${node.name}: ${(e as Error).message}\n`);
-            }
-        }
-        return failed > 0 ? 1 : 0;
+        cfg = readStackConfig(o.rootDir, o.stack);
     } catch (e) {
-        if (e instanceof UsageError || e instanceof StackFileError || e instanceof BundleError) {
-            io.stderr(`diagnostics: ${e.message}\n${e instanceof UsageError ? DIAGNOSTICS_USAGE + "\n" : ""}`);
-            return 2;
+        if (e instanceof StackFileError) throw new CliError(e.kind === "unreadable" ? EXIT.UNKNOWN_STACK : EXIT.INVALID_CONFIG, e.message);
+        throw e;
+    }
+    if (o.label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(o.label)) {
+        throw new UsageError(`--label: must be lower-case letters, digits and '-' (got ${JSON.stringify(o.label)})`);
+    }
+    for (const w of o.nodes) {
+        if (!cfg.nodes.some((n) => n.name === w)) {
+            throw new UsageError(`--node: ${JSON.stringify(w)} is not a node of stack ${o.stack} (${cfg.nodes.map((n) => n.name).join(", ")})`);
         }
+    }
+    const nodes = o.nodes.length > 0 ? cfg.nodes.filter((n) => o.nodes.includes(n.name)) : cfg.nodes;
+    const outDir = o.outDir ?? defaultBundleDir(o.stack);
+    if (o.outDir === undefined) io.stdout(`bundles: ${outDir} (outside the checkout, so never committed; --out DIR writes elsewhere)\n`);
+    let failed = 0;
+    for (const node of nodes) {
+        const out = path.join(outDir, bundleName(node.name, o.when, o.label));
+        try {
+            await collectNode(cfg, node, out, { when: o.when, identity: o.identity });
+            io.stdout(`${node.name}: ${out}\n`);
+        } catch (e) {
+            if (e instanceof UsageError) throw e;
+            failed++;
+            io.stderr(`diagnostics: ${node.name}: ${(e as Error).message}\n`);
+        }
+    }
+    return failed > 0 ? 1 : 0;
+}
+
+/** `migration-ctl diagnostics compare A B`: what changed between two bundles (absolute paths). */
+export function compareDiagnostics(a: string, b: string, json: boolean, io: CommandIo = processIo): number {
+    try {
+        const c = compareBundles(a, b);
+        io.stdout(json ? JSON.stringify(c, null, 2) + "\n" : formatComparison(c));
+        return 0;
+    } catch (e) {
+        if (e instanceof BundleError) throw new UsageError(e.message);
         throw e;
     }
 }

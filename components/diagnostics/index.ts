@@ -25,6 +25,6 @@ export {
     summarise,
 } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
-export { DIAGNOSTICS_USAGE, bundleName, collectNode, diagnosticsCommand, scriptArgs, shQuote, stamp } from "./command";
-export type { CommandIo } from "./command";
+export { bundleName, collectDiagnostics, collectNode, compareDiagnostics, scriptArgs, shQuote, stamp } from "./command";
+export type { CollectOptions, CommandIo } from "./command";
 export { defaultBundleDir } from "./outdir";

@@ -1,26 +1,16 @@
 /**
- * `contract-test`: GET the same endpoints from the Perl and the Rust API of each node and
- * compare the answers (see contract.ts for the normalisation). Writes a JSON report.
- *
- * Exit codes: 0 every endpoint passed; 1 a difference; 2 usage or configuration error;
- * 3 an endpoint could not be compared (unreachable, timeout, TLS, malformed JSON, HTTP error).
+ * The contract test: GET the same endpoints from the Perl and the Rust API of each node and
+ * compare the answers (see contract.ts for the normalisation), and its JSON report. The
+ * command is declared in cli/contract-test.ts.
  */
 import * as fs from "fs";
-import * as path from "path";
-import { NODE_NAME_RE } from "../config/schema";
-import { isPhase, Phase, PHASES } from "../phases";
-import { parseArgs, str, list, bool, num, isoTime, UsageError, FlagSpecs, ParsedArgs } from "./argv";
+import { Phase } from "../phases";
+import { UsageError } from "../../cli/errors";
 import {
-    DEFAULT_ENDPOINTS,
-    SDN_ENDPOINTS,
     VOLATILE_FIELDS,
     VOLATILE_FIELD_NAMES,
-    checkBaseUrl,
-    checkEndpoint,
     compareAnswers,
-    exitCodeFor,
     forNode,
-    formatResults,
     joinUrl,
     totals,
     EndpointError,
@@ -29,7 +19,6 @@ import {
     Totals,
 } from "./contract";
 import { getJson, GetJsonResult } from "./http";
-import { writeFileAtomic } from "./files";
 
 export const CONTRACT_REPORT_VERSION = 1;
 
@@ -75,7 +64,7 @@ export interface ContractReport {
 }
 
 /** Run the comparison for every node and endpoint. Never throws for a network problem. */
-export async function runContractTest(o: ContractTestOptions): Promise<NodeResult[]> {
+export async function runContractTest(o: ContractTestOptions, onEndpoint?: (node: string, r: EndpointResult) => void): Promise<NodeResult[]> {
     const headers = { Authorization: `PVEAPIToken=${o.token}` };
     const fetchOpts = { ca: o.ca, headers, timeoutMs: o.timeoutMs, retries: o.retries, retryDelayMs: o.retryDelayMs };
     const results: NodeResult[] = [];
@@ -94,44 +83,17 @@ export async function runContractTest(o: ContractTestOptions): Promise<NodeResul
             err("rust", r, rustUrl);
             if (!p.ok || !r.ok) {
                 endpoints.push({ endpoint, perlUrl, rustUrl, status: "error", differences: [], errors });
+                onEndpoint?.(node, endpoints[endpoints.length - 1]);
                 continue;
             }
             const differences = compareAnswers(p.body, r.body, o.volatileFields ?? VOLATILE_FIELD_NAMES);
             endpoints.push({ endpoint, perlUrl, rustUrl, status: differences.length === 0 ? "pass" : "fail", differences, errors });
+            onEndpoint?.(node, endpoints[endpoints.length - 1]);
         }
         results.push({ node, endpoints });
     }
     return results;
 }
-
-export const CONTRACT_FLAGS: FlagSpecs = {
-    node: { kind: "list" },
-    "perl-url": { kind: "string" },
-    "rust-url": { kind: "string" },
-    output: { kind: "string" },
-    ca: { kind: "string" },
-    "token-file": { kind: "string" },
-    timeout: { kind: "string" },
-    retries: { kind: "string" },
-    "retry-delay": { kind: "string" },
-    endpoints: { kind: "string" },
-    sdn: { kind: "boolean" },
-    stack: { kind: "string" },
-    phase: { kind: "string" },
-    "phase-entered-at": { kind: "string" },
-    help: { kind: "boolean" },
-};
-
-export const CONTRACT_USAGE = `usage: contract-test --node N [--node N...] --perl-url URL --rust-url URL --output FILE
-                     [--ca FILE] [--token-file FILE] [--timeout SECONDS] [--retries N]
-                     [--retry-delay SECONDS] [--endpoints E1,E2,...] [--sdn]
-                     [--stack S --phase P --phase-entered-at ISO]
-  URLs are https:// base URLs; {node} in a URL or an endpoint is replaced by the node name.
-  The API token is read from --token-file or from the environment variable PVE_API_TOKEN
-  (USER@REALM!TOKENID=SECRET) and sent as "Authorization: PVEAPIToken=<token>".
-  Default endpoints: ${DEFAULT_ENDPOINTS.join(", ")}
-  Volatile fields (ignored): ${VOLATILE_FIELD_NAMES.join(", ")}
-  Exit: 0 all passed, 1 a difference, 2 usage error, 3 an endpoint could not be compared.`;
 
 export interface ParsedContractArgs {
     readonly options: Omit<ContractTestOptions, "token" | "ca">;
@@ -139,62 +101,6 @@ export interface ParsedContractArgs {
     readonly caFile?: string;
     readonly tokenFile?: string;
     readonly evidence?: { stack: string; phase: Phase; phaseEnteredAt: string };
-}
-
-/** Validate the command line (pure). Throws UsageError naming the flag and the bad value. */
-export function parseContractArgs(argv: readonly string[]): ParsedContractArgs {
-    const p: ParsedArgs = parseArgs(argv, CONTRACT_FLAGS);
-    if (p.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-    const nodes = list(p, "node");
-    if (nodes.length === 0) throw new UsageError("--node: at least one node is required");
-    for (const n of nodes) {
-        if (!NODE_NAME_RE.test(n)) throw new UsageError(`--node: ${JSON.stringify(n)} is not a Proxmox VE node name`);
-    }
-    if (new Set(nodes).size !== nodes.length) throw new UsageError("--node: a node is listed twice");
-    const perlUrl = requireUrl(p, "perl-url");
-    const rustUrl = requireUrl(p, "rust-url");
-    const output = str(p, "output");
-    if (output === undefined || output === "") throw new UsageError("--output: required (the report file)");
-    let endpoints: readonly string[] = bool(p, "sdn") ? SDN_ENDPOINTS : DEFAULT_ENDPOINTS;
-    const e = str(p, "endpoints");
-    if (e !== undefined) {
-        if (bool(p, "sdn")) throw new UsageError("--endpoints and --sdn: give one of them");
-        endpoints = e.split(",").map((x) => x.trim()).filter((x) => x !== "");
-        if (endpoints.length === 0) throw new UsageError(`--endpoints: no endpoint in ${JSON.stringify(e)}`);
-        for (const ep of endpoints) {
-            const why = checkEndpoint(ep);
-            if (why) throw new UsageError(`--endpoints: ${JSON.stringify(ep)} ${why}`);
-        }
-    }
-    const timeoutMs = num(p, "timeout", 30, { min: 0, exclusiveMin: true, max: 3600 }) * 1000;
-    const retries = num(p, "retries", 2, { min: 0, max: 10, integer: true });
-    const retryDelayMs = num(p, "retry-delay", 1, { min: 0, max: 60 }) * 1000;
-    const stack = str(p, "stack");
-    const phase = str(p, "phase");
-    const enteredMs = isoTime(p, "phase-entered-at");
-    let evidence: ParsedContractArgs["evidence"];
-    const given = [stack, phase, enteredMs].filter((x) => x !== undefined).length;
-    if (given > 0 && given < 3) throw new UsageError("--stack, --phase and --phase-entered-at: give all three or none");
-    if (given === 3) {
-        if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stack!)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
-        if (!isPhase(phase)) throw new UsageError(`--phase: must be one of ${PHASES.join(", ")} (got ${JSON.stringify(phase)})`);
-        evidence = { stack: stack!, phase, phaseEnteredAt: new Date(enteredMs!).toISOString() };
-    }
-    return {
-        options: { nodes, perlUrl, rustUrl, endpoints, timeoutMs, retries, retryDelayMs },
-        output,
-        caFile: str(p, "ca"),
-        tokenFile: str(p, "token-file"),
-        evidence,
-    };
-}
-
-function requireUrl(p: ParsedArgs, name: string): string {
-    const v = str(p, name);
-    if (v === undefined) throw new UsageError(`--${name}: required (https://host:8006; {node} is replaced by the node name)`);
-    const why = checkBaseUrl(v);
-    if (why) throw new UsageError(`--${name}: ${why} (got ${JSON.stringify(v)})`);
-    return v;
 }
 
 /** Read the API token from `file` or from env PVE_API_TOKEN. Throws UsageError (never prints it). */
@@ -252,54 +158,3 @@ export function buildReport(
     };
 }
 
-export interface Io {
-    readonly stdout: (s: string) => void;
-    readonly stderr: (s: string) => void;
-    readonly env: NodeJS.ProcessEnv;
-}
-
-const processIo: Io = {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
-    env: process.env,
-};
-
-/** The `contract-test` command. Returns the exit code. */
-export async function contractTestMain(argv: readonly string[], io: Io = processIo): Promise<number> {
-    let a: ParsedContractArgs;
-    let token: string;
-    let ca: string | undefined;
-    try {
-        if (argv.includes("--help")) {
-            io.stdout(CONTRACT_USAGE + "\n");
-            return 0;
-        }
-        a = parseContractArgs(argv);
-        token = readToken(a.tokenFile, io.env);
-        if (a.caFile !== undefined) {
-            try {
-                ca = fs.readFileSync(a.caFile, "utf8");
-            } catch (e) {
-                throw new UsageError(`--ca: cannot read ${a.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-            }
-            if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca: ${a.caFile} holds no PEM certificate`);
-        }
-    } catch (e) {
-        if (e instanceof UsageError) {
-            io.stderr(`contract-test: ${e.message}\n${CONTRACT_USAGE}\n`);
-            return 2;
-        }
-        throw e;
-    }
-    const started = new Date();
-    const results = await runContractTest({ ...a.options, token, ca });
-    const report = buildReport(a, results, started, new Date());
-    try {
-        writeFileAtomic(path.resolve(a.output), JSON.stringify(report, null, 2) + "\n");
-    } catch (e) {
-        io.stderr(`contract-test: --output: cannot write ${a.output}: ${(e as Error).message}\n`);
-        return 2;
-    }
-    io.stdout(formatResults(results) + `\nreport: ${a.output}\n`);
-    return exitCodeFor(report.totals);
-}

@@ -8,16 +8,13 @@ export * from "./metrics";
 export * from "./rules";
 export { getJson } from "./http";
 export type { GetJsonOptions, GetJsonResult } from "./http";
-export { UsageError, parseArgs } from "./argv";
 export { writeFileAtomic } from "./files";
-export type { ContractReport, ContractEvidencePart, ContractTestOptions, Io } from "./contract-cli";
+export type { ContractReport, ContractEvidencePart, ContractTestOptions, ParsedContractArgs } from "./contract-cli";
 export {
     CONTRACT_REPORT_VERSION,
     runContractTest,
-    parseContractArgs,
     readToken,
     buildReport,
-    contractTestMain,
 } from "./contract-cli";
 export type { MetricsGateOptions, MetricsGateResult } from "./metrics-cli";
 export {
@@ -25,6 +22,4 @@ export {
     promQuery,
     readContractReport,
     runMetricsGate,
-    parseMetricsArgs,
-    metricsGateMain,
 } from "./metrics-cli";

@@ -1,19 +1,13 @@
 /**
- * `metrics-gate`: query Prometheus for every node over [phaseEnteredAt, now], merge the
- * contract-test report, write the evidence file and print the verdict of `judgeEvidence`.
- *
- * Exit codes: 0 the evidence passes; 1 it fails (each reason printed, the evidence is still
- * written: it is the record); 2 usage or configuration error (nothing written); 3 Prometheus
- * unreachable or a query failed (nothing written).
+ * The metrics gate: query Prometheus for every node over [phaseEnteredAt, now], merge the
+ * contract-test report, write the evidence file and give the verdict of `judgeEvidence`.
+ * The command (options, exit codes) is declared in cli/metrics-gate.ts.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, evidencePath, judgeEvidence, summarizeEvidence } from "../evidence";
-import { NODE_NAME_RE } from "../config/schema";
-import { isPhase, isWritePhase, Phase, PHASES, DEFAULT_SOAK_SECONDS } from "../phases";
-import { StackConfig } from "../config/schema";
-import { StackFileError, readStackConfig, stackFilePath } from "../config/stackfile";
-import { parseArgs, str, list, num, isoTime, UsageError, FlagSpecs } from "./argv";
+import { EvidenceSchema, Evidence, ContractResultsSchema, ContractResults, judgeEvidence, summarizeEvidence } from "../evidence";
+import { isWritePhase, Phase } from "../phases";
+import { UsageError } from "../../cli/errors";
 import { getJson } from "./http";
 import { writeFileAtomic } from "./files";
 import {
@@ -28,7 +22,6 @@ import {
     parseQueryAnswer,
     windowDuration,
 } from "./metrics";
-import type { Io } from "./contract-cli";
 
 export class PrometheusError extends Error {
     constructor(message: string) {
@@ -190,168 +183,4 @@ export async function runMetricsGate(o: MetricsGateOptions): Promise<MetricsGate
         maxFallbacks: o.maxFallbacks,
     });
     return { evidence, reasons, problems, output: o.output };
-}
-
-export const METRICS_FLAGS: FlagSpecs = {
-    "prometheus-url": { kind: "string" },
-    stack: { kind: "string" },
-    phase: { kind: "string" },
-    "phase-entered-at": { kind: "string" },
-    at: { kind: "string" },
-    node: { kind: "list" },
-    "perl-baseline": { kind: "string" },
-    "node-label": { kind: "string" },
-    "instance-label-template": { kind: "string" },
-    "contract-report": { kind: "string" },
-    output: { kind: "string" },
-    "root-dir": { kind: "string" },
-    "soak-seconds": { kind: "string" },
-    "max-latency-ratio": { kind: "string" },
-    "max-fallbacks": { kind: "string" },
-    ca: { kind: "string" },
-    timeout: { kind: "string" },
-    retries: { kind: "string" },
-    help: { kind: "boolean" },
-};
-
-export const METRICS_USAGE = `usage: metrics-gate --prometheus-url URL --stack S --phase P --phase-entered-at ISO
-                    --perl-baseline SECONDS --contract-report FILE [--node N...]
-                    [--output FILE] [--root-dir DIR] [--at ISO] [--soak-seconds N]
-                    [--node-label LABEL] [--instance-label-template '{node}:9187']
-                    [--max-latency-ratio R] [--max-fallbacks N] [--ca FILE] [--timeout S] [--retries N]
-  stacks/Pulumi.<S>.yaml under --root-dir, when present, gives the default nodes, the soak
-  (pve-migration:soakSeconds) and the latency ratio (pve-migration:gates.maxLatencyRatio), and the
-  verdict requires every node of the stack, as the Pulumi program does.
-  A node's series are those with <node-label>="<template with {node} replaced>" (default instance="<node>:9187").
-  Output defaults to <root-dir>/${evidencePath("<S>", "perl-only").replace("perl-only", "<P>")}.
-  Exit: 0 evidence passes, 1 it fails (reasons printed), 2 usage error, 3 Prometheus error.`;
-
-/** Validate the command line into gate options (reads the stack file for default nodes / soak). */
-export function parseMetricsArgs(argv: readonly string[], cwd: string): MetricsGateOptions & { caFile?: string } {
-    const p = parseArgs(argv, METRICS_FLAGS);
-    if (p.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(p.positionals[0])}`);
-    const need = (name: string): string => {
-        const v = str(p, name);
-        if (v === undefined || v === "") throw new UsageError(`--${name}: required`);
-        return v;
-    };
-    const url = need("prometheus-url");
-    let parsedUrl: URL;
-    try {
-        parsedUrl = new URL(url);
-    } catch {
-        throw new UsageError(`--prometheus-url: must be an http(s):// URL (got ${JSON.stringify(url)})`);
-    }
-    if (!["http:", "https:"].includes(parsedUrl.protocol) || parsedUrl.search !== "" || parsedUrl.username !== "") {
-        throw new UsageError(`--prometheus-url: must be an http(s):// URL without credentials or query (got ${JSON.stringify(url)})`);
-    }
-    const stack = need("stack");
-    const phase = need("phase");
-    if (!isPhase(phase)) throw new UsageError(`--phase: must be one of ${PHASES.join(", ")} (got ${JSON.stringify(phase)})`);
-    const enteredMs = isoTime(p, "phase-entered-at");
-    if (enteredMs === undefined) throw new UsageError("--phase-entered-at: required (when the phase was entered, ISO 8601)");
-    const atMs = isoTime(p, "at");
-    if (atMs !== undefined && atMs <= enteredMs) throw new UsageError("--at: must be after --phase-entered-at");
-    if (atMs === undefined && Date.now() <= enteredMs) throw new UsageError("--phase-entered-at: is in the future");
-    const perlBaselineSeconds = num(p, "perl-baseline", NaN, { min: 0, exclusiveMin: true });
-    if (Number.isNaN(perlBaselineSeconds)) throw new UsageError("--perl-baseline: required (mean Perl apply latency, seconds)");
-    const contractReport = need("contract-report");
-    const rootDir = path.resolve(cwd, str(p, "root-dir") ?? ".");
-
-    // The stack file, when there is one, gives the ring's nodes, soak and latency ratio, so that
-    // this verdict is the one the Pulumi program and `migration-ctl check` reach.
-    let nodes = list(p, "node");
-    let sf: StackConfig | undefined;
-    if (nodes.length === 0 || fs.existsSync(stackFilePath(rootDir, stack))) {
-        try {
-            sf = readStackConfig(rootDir, stack);
-        } catch (e) {
-            if (e instanceof StackFileError) throw new UsageError(nodes.length === 0 ? `no --node given and ${e.message}` : e.message);
-            throw e;
-        }
-    }
-    if (nodes.length === 0) nodes = sf!.nodes.map((n) => n.name);
-    for (const n of nodes) if (!NODE_NAME_RE.test(n)) throw new UsageError(`--node: ${JSON.stringify(n)} is not a Proxmox VE node name`);
-    if (new Set(nodes).size !== nodes.length) throw new UsageError("--node: a node is listed twice");
-    const soakSeconds =
-        str(p, "soak-seconds") !== undefined ? num(p, "soak-seconds", 0, { min: 0, integer: true }) : (sf?.soakSeconds[phase] ?? DEFAULT_SOAK_SECONDS[phase]);
-    const maxLatencyRatio = num(p, "max-latency-ratio", sf?.gates.maxLatencyRatio ?? 1, { min: 0, exclusiveMin: true });
-
-    const output = path.resolve(cwd, str(p, "output") ?? path.join(rootDir, evidencePath(stack, phase)));
-    const label = str(p, "node-label") ?? DEFAULT_NODE_LABEL;
-    const template = str(p, "instance-label-template") ?? DEFAULT_INSTANCE_TEMPLATE;
-    const selErr = checkSelector({ label, template });
-    if (selErr) throw new UsageError(`--node-label/--instance-label-template: ${selErr}`);
-    return {
-        prometheus: {
-            url,
-            timeoutMs: num(p, "timeout", 30, { min: 0, exclusiveMin: true, max: 600 }) * 1000,
-            retries: num(p, "retries", 2, { min: 0, max: 10, integer: true }),
-        },
-        caFile: str(p, "ca"),
-        stack,
-        phase,
-        nodes,
-        phaseEnteredAtMs: enteredMs,
-        atMs,
-        perlBaselineSeconds,
-        selector: { label, template },
-        contractReport: path.resolve(cwd, contractReport),
-        ringNodes: sf?.nodes.map((n) => n.name),
-        soakSeconds,
-        maxLatencyRatio,
-        maxFallbacks: num(p, "max-fallbacks", 0, { min: 0 }),
-        output,
-    };
-}
-
-const processIo: Io = {
-    stdout: (s) => process.stdout.write(s),
-    stderr: (s) => process.stderr.write(s),
-    env: process.env,
-};
-
-/** The `metrics-gate` command. Returns the exit code. */
-export async function metricsGateMain(argv: readonly string[], io: Io = processIo, cwd = process.cwd()): Promise<number> {
-    if (argv.includes("--help")) {
-        io.stdout(METRICS_USAGE + "\n");
-        return 0;
-    }
-    try {
-        const o = parseMetricsArgs(argv, cwd);
-        let ca: string | undefined;
-        if (o.caFile !== undefined) {
-            try {
-                ca = fs.readFileSync(path.resolve(cwd, o.caFile), "utf8");
-            } catch (e) {
-                throw new UsageError(`--ca: cannot read ${o.caFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-            }
-        }
-        const r = await runMetricsGate({ ...o, prometheus: { ...o.prometheus, ca } });
-        const m = r.evidence.metrics;
-        io.stdout(
-            `evidence: ${r.output}\n` +
-                `window ${m.windowStart} .. ${m.windowEnd}; fallbacks ${m.fallbacks}; apply latency ` +
-                `${m.applyLatencySeconds === null ? "none" : `${m.applyLatencySeconds}s`} (Perl baseline ${m.perlBaselineSeconds}s); ` +
-                `contract tests ${r.evidence.contractTests.passed}/${r.evidence.contractTests.endpointsCompared} passed\n`,
-        );
-        for (const pr of r.problems) io.stdout(`  finding: ${pr}\n`);
-        if (r.reasons.length === 0) {
-            io.stdout(`PASS: the evidence allows leaving ${o.phase} for stack ${o.stack}\n`);
-            return 0;
-        }
-        io.stdout(`FAIL: the evidence does not allow leaving ${o.phase} for stack ${o.stack}:\n`);
-        for (const reason of r.reasons) io.stdout(`  - ${reason}\n`);
-        return 1;
-    } catch (e) {
-        if (e instanceof UsageError) {
-            io.stderr(`metrics-gate: ${e.message}\n`);
-            return 2;
-        }
-        if (e instanceof PrometheusError) {
-            io.stderr(`metrics-gate: Prometheus: ${e.message}\n(no evidence written)\n`);
-            return 3;
-        }
-        throw e;
-    }
 }

@@ -20,7 +20,7 @@ import {
     ResourceValidationPolicy,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { UsageError } from "../gates/argv";
+import { UsageError } from "../../cli/errors";
 import { ownGet } from "../config/own";
 import { RecordedResource } from "./record";
 

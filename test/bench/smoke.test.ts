@@ -11,7 +11,8 @@ import * as path from "path";
 import { PHASES } from "../../components/phases";
 import { run } from "../../components/program";
 import type { RecordedResource } from "../../components/policycheck";
-import { USAGE, UsageError, parseBenchArgs } from "../../bench/run";
+import { LOCAL_RESULTS, parseBenchArgs } from "../../cli/bench";
+import { UsageError } from "../../cli/errors";
 import { changedResources, longestChain, stepGraph } from "../../bench/graph";
 import { formatSummary, summarize } from "../../bench/stats";
 import { sourceDigest } from "../../bench/machine";
@@ -50,7 +51,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-smoke-"));
         out = path.join(dir, "results.md");
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bench/run.ts", "--sizes", "3", "--runs", "1", "--no-lab", "--out", out], {
+        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bin/bench.ts", "--sizes", "3", "--runs", "1", "--no-lab", "--out", out], {
             cwd: ROOT,
             encoding: "utf8",
             timeout: 110_000,
@@ -207,13 +208,17 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
 
 describe("parseBenchArgs", () => {
     const out = path.join(ROOT, "bench", "results.md");
+    const local = path.join(ROOT, LOCAL_RESULTS);
     test.each([
         [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true }],
-        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true }],
+        // A quick (or any partial) run never overwrites the committed results.
+        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true }],
+        [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true }],
+        [["--quick", "--out", "bench/results.md"], { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true }],
         [["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"], { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true }],
         [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false }],
     ])("%j", (argv, expected) => {
-        expect(parseBenchArgs(argv)).toEqual(expected);
+        expect(parseBenchArgs(argv, "/tmp")).toEqual(expected);
     });
     test.each([
         [["--runs", "0"], '--runs must be a positive integer (got "0")'],
@@ -221,7 +226,7 @@ describe("parseBenchArgs", () => {
         [["--sizes", "3,,32"], '--sizes must be node counts separated by commas, such as 3,32,256 (got "3,,32")'],
         [["--sizes", "5000"], '--sizes: at most 4096 nodes (got "5000")'],
         [["--quick", "--runs", "2"], "--quick and --runs: give one of them"],
-        [["--size", "3"], `unknown argument "--size"\n${USAGE}`],
+        [["--size", "3"], "unknown flag --size"],
     ])("%j is refused", (argv, message) => {
         expect(() => parseBenchArgs(argv)).toThrow(new UsageError(message));
     });

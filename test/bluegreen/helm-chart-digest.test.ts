@@ -1,15 +1,15 @@
 /**
- * Chart version in step with the chart's content (bin/chart-digest.ts, `npm run chart-digest`).
+ * Chart version in step with the chart's content (cli/chart-digest.ts, `npm run chart-digest`).
  * A helm.v3.Release of a local chart rolls out a template change only when Chart.yaml's version
  * changes (pulumi-kubernetes#2118; helm_release.go Check() takes the version from the chart's
- * metadata and Diff() compares only inputs, see bin/chart-digest.ts). The first test guards the
+ * metadata and Diff() compares only inputs, see cli/chart-digest.ts). The first test guards the
  * real chart; the others edit temp copies of it, never the chart itself.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DIGEST_FILE, DigestRefused, chartDigest, chartVersion, digestState, explain, main, recordDigest } from "../../bin/chart-digest";
+import { DIGEST_FILE, DigestRefused, chartDigest, chartVersion, digestState, explain, main, recordDigest } from "../../cli/chart-digest";
 import { helmTemplate } from "../support/helm";
 import { CHART_DIR, PROJECT_DIR } from "./helpers";
 
@@ -121,14 +121,15 @@ describe("on a temp copy of the chart", () => {
         expect(() => digestState(copy)).toThrow(`${path.join(copy, DIGEST_FILE)}: must hold one line "<chart version> sha256:<64 hex digits>"`);
     });
 
-    test("the command: --check exits 1 with the message on stderr, a usage error exits 2", () => {
+    test("the command: --check exits 1 with the message on stderr, a usage error exits 2", async () => {
         annotate();
         const out: string[] = [];
         const err: string[] = [];
-        expect(main(["--check", copy], (t) => out.push(t), (t) => err.push(t), PROJECT_DIR)).toBe(1);
+        const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd: PROJECT_DIR, env: {} };
+        expect(await main(["--check", copy], io)).toBe(1);
         expect([out, err.length, err[0].startsWith(`${copy}: the chart's templates or values changed`), err[0].endsWith("then run: npm run chart-digest\n")]).toEqual([[], 1, true, true]);
-        expect(main(["--check", "a", "b"], (t) => out.push(t), (t) => err.push(t), PROJECT_DIR)).toBe(2);
-        expect(err[1]).toBe("usage: npm run chart-digest [-- --check] [<chart folder>] (default charts/pve-network-rs)\n");
+        expect(await main(["--check", "a", "b"], io)).toBe(2);
+        expect(err[1]).toBe('chart-digest: unexpected argument "b" (see chart-digest --help)\n');
     });
 
     test("npm run chart-digest, as the message says, refuses the unbumped copy (exit 1) and records the bumped one (exit 0)", () => {

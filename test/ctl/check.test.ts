@@ -420,7 +420,7 @@ describe("check: errors", () => {
 
     test("--base is required", async () => {
         const r = await repo.ctl(["check", "--now", NOW]);
-        expect(r).toEqual({ code: EXIT.USAGE, stdout: "", stderr: "migration-ctl: check: --base is required (see migration-ctl --help)\n" });
+        expect(r).toEqual({ code: EXIT.USAGE, stdout: "", stderr: "migration-ctl: check: --base is required (see migration-ctl check --help)\n" });
     });
 });
 

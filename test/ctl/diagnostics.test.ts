@@ -1,11 +1,11 @@
 /**
- * `migration-ctl diagnostics ...` is handed to diagnosticsCommand (components/diagnostics):
- * the words after `diagnostics` untouched, the repository as --root-dir, --now as the clock.
+ * `migration-ctl diagnostics collect|compare`: ordinary sub-commands; collect takes the
+ * repository (--repo, or found from the current folder) as the root and --now as the clock.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DIAGNOSTICS_USAGE } from "../../components/diagnostics";
+import { help } from "../../cli/migration-ctl";
 import { EXIT } from "../../components/ctl/errors";
 import { TestRepo } from "./helpers";
 
@@ -16,8 +16,15 @@ beforeEach(() => {
 });
 afterEach(() => repo.cleanup());
 
-test("diagnostics --help is the diagnostics command's usage", async () => {
-    expect(await repo.ctl(["diagnostics", "--help"])).toEqual({ code: EXIT.OK, stdout: DIAGNOSTICS_USAGE + "\n", stderr: "" });
+test("diagnostics --help lists collect and compare; each has its own help", async () => {
+    const r = await repo.ctl(["diagnostics", "--help"]);
+    expect(r).toEqual({ code: EXIT.OK, stdout: help("diagnostics"), stderr: "" });
+    const at = r.stdout.indexOf("\nCommands:\n");
+    expect(r.stdout.slice(at).split("\n").slice(2, 4).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+        ["collect [options]", "collect a diagnostics bundle from every node (or --node) of a stack"],
+        ["compare [options] <A.tar.gz> <B.tar.gz>", "what changed between two bundles"],
+    ]);
+    expect((await repo.ctl(["diagnostics", "collect", "--help"])).stdout).toBe(help("diagnostics collect"));
 });
 
 test("a bundle is collected for a sandbox node of the dev stack of the repository given from another folder, into the state folder outside it", async () => {
@@ -25,7 +32,7 @@ test("a bundle is collected for a sandbox node of the dev stack of the repositor
     const saved = process.env.XDG_STATE_HOME;
     process.env.XDG_STATE_HOME = repo.aux;
     try {
-        const r = await repo.ctl(["--repo", repo.dir, "--now", "2026-11-01T12:00:00Z", "diagnostics", "--stack", "dev", "--node", "pve1", "--label", "t1"], {
+        const r = await repo.ctl(["--repo", repo.dir, "--now", "2026-11-01T12:00:00Z", "diagnostics", "collect", "--stack", "dev", "--node", "pve1", "--label", "t1"], {
             cwd: os.tmpdir(),
         });
         const dir = path.join(repo.aux, "pve-network-migration", "diagnostics", "dev");
@@ -40,10 +47,10 @@ test("a bundle is collected for a sandbox node of the dev stack of the repositor
     }
 });
 
-test("the diagnostics command's own errors and exit codes come through", async () => {
-    expect(await repo.ctl(["diagnostics", "--stack", "dev", "--node", "nope"])).toEqual({
-        code: 2,
+test("diagnostics collect: a bad --node is one usage line (exit 2); global flags may come after the words", async () => {
+    expect(await repo.ctl(["diagnostics", "collect", "--stack", "dev", "--node", "nope", "--now", "2026-11-01T12:00:00Z"])).toEqual({
+        code: EXIT.USAGE,
         stdout: "",
-        stderr: `diagnostics: --node: "nope" is not a node of stack dev (pve1, pve2, pve3)\n${DIAGNOSTICS_USAGE}\n`,
+        stderr: 'migration-ctl: --node: "nope" is not a node of stack dev (pve1, pve2, pve3) (see migration-ctl diagnostics collect --help)\n',
     });
 });

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EXIT } from "../../components/ctl/errors";
-import { HELP } from "../../components/ctl/help";
+import { help } from "../../cli/migration-ctl";
 import { TestRepo } from "./helpers";
 
 let repo: TestRepo;
@@ -106,66 +106,95 @@ describe("exit codes and messages", () => {
         }
     });
 
-    test("usage errors: exit 2", async () => {
-        const usage = (m: string) => `${m} (see migration-ctl --help)`;
+    test("usage errors: exit 2, one line naming the argument and the help to read", async () => {
+        const usage = (m: string, words = "") => `${m} (see migration-ctl${words ? ` ${words}` : ""} --help)`;
         oneLine(await repo.ctl([]), EXIT.USAGE, usage("missing command (phase, rollback, plan, health, check, color, diagnostics)"));
         oneLine(await repo.ctl(["promote"]), EXIT.USAGE, usage('unknown command "promote" (phase, rollback, plan, health, check, color, diagnostics)'));
-        oneLine(await repo.ctl(["phase"]), EXIT.USAGE, usage("phase: missing sub-command (get, set)"));
-        oneLine(await repo.ctl(["phase", "unset"]), EXIT.USAGE, usage('phase: unknown sub-command "unset" (get, set)'));
-        oneLine(await repo.ctl(["phase", "set", "perl-only"]), EXIT.USAGE, usage("phase set: --stack is required"));
-        oneLine(await repo.ctl(["phase", "set", "--stack", "dev"]), EXIT.USAGE, usage("phase set: missing <phase>"));
-        oneLine(await repo.ctl(["phase", "set", "perl-only", "extra", "--stack", "dev"]), EXIT.USAGE, usage('phase set: unexpected argument "extra"'));
-        oneLine(await repo.ctl(["health", "--stack", "dev"]), EXIT.USAGE, usage("health: unknown flag --stack"));
-        oneLine(await repo.ctl(["health", "--verbose"]), EXIT.USAGE, usage("unknown flag --verbose"));
-        oneLine(await repo.ctl(["health", "--now", "yesterday"]), EXIT.USAGE, usage('--now: "yesterday" is not an ISO time with a zone (e.g. 2025-06-01T12:00:00Z)'));
-        oneLine(await repo.ctl(["plan", "--stack", "dev", "--from", "perl-only", "--base", "main"]), EXIT.USAGE, usage("plan: give --from or --base, not both"));
-        oneLine(await repo.ctl(["health", "--repo", "/nonexistent/x"]), EXIT.USAGE, usage("--repo: /nonexistent/x has no stacks/ folder"));
+        oneLine(await repo.ctl(["phase"]), EXIT.USAGE, usage("phase: missing sub-command (get, set)", "phase"));
+        oneLine(await repo.ctl(["phase", "unset"]), EXIT.USAGE, usage('phase: unknown sub-command "unset" (get, set)', "phase"));
+        oneLine(await repo.ctl(["diagnostics"]), EXIT.USAGE, usage("diagnostics: missing sub-command (collect, compare)", "diagnostics"));
+        oneLine(await repo.ctl(["phase", "set", "perl-only"]), EXIT.USAGE, usage("phase set: --stack is required", "phase set"));
+        oneLine(await repo.ctl(["phase", "set", "perl-only", "--stack"]), EXIT.USAGE, usage("phase set: --stack needs a value", "phase set"));
+        oneLine(await repo.ctl(["phase", "set", "--stack", "dev"]), EXIT.USAGE, usage("phase set: missing <phase>", "phase set"));
+        oneLine(await repo.ctl(["phase", "set", "perl-only", "extra", "--stack", "dev"]), EXIT.USAGE, usage('phase set: unexpected argument "extra"', "phase set"));
+        oneLine(await repo.ctl(["health", "--stack", "dev"]), EXIT.USAGE, usage("health: unknown flag --stack", "health"));
+        oneLine(await repo.ctl(["health", "--verbose"]), EXIT.USAGE, usage("health: unknown flag --verbose", "health"));
+        oneLine(await repo.ctl(["health", "--json=yes"]), EXIT.USAGE, usage('health: --json takes no value (got "yes"), or is not a flag of this command', "health"));
+        oneLine(await repo.ctl(["health", "--now", "yesterday"]), EXIT.USAGE, usage('--now: "yesterday" is not an ISO time with a zone (e.g. 2025-06-01T12:00:00Z)', "health"));
+        oneLine(await repo.ctl(["plan", "--stack", "dev", "--from", "perl-only", "--base", "main"]), EXIT.USAGE, usage("plan: give --from or --base, not both", "plan"));
+        oneLine(await repo.ctl(["health", "--repo", "/nonexistent/x"]), EXIT.USAGE, usage("--repo: /nonexistent/x has no stacks/ folder", "health"));
+        oneLine(await repo.ctl(["--repo", "/nonexistent/x", "health"]), EXIT.USAGE, usage("--repo: /nonexistent/x has no stacks/ folder", "health"));
+    });
+
+    test("outside a repository: the error says to pass --repo", async () => {
+        const empty = fs.mkdtempSync(path.join(os.tmpdir(), "ctl-outside-"));
+        try {
+            oneLine(
+                await repo.ctl(["phase", "get"], { cwd: empty }),
+                EXIT.USAGE,
+                `${empty} holds no stacks/ folder: run migration-ctl inside the repository or pass --repo DIR (the folder that holds stacks/) (see migration-ctl phase get --help)`,
+            );
+            const r = await repo.ctl(["--repo", repo.dir, "phase", "get", "--stack", "dev"], { cwd: empty });
+            expect(r).toEqual({ code: EXIT.OK, stdout: "dev  perl-only  deployed: unknown (no pulumi CLI)\n", stderr: "" });
+        } finally {
+            fs.rmSync(empty, { recursive: true, force: true });
+        }
     });
 });
 
 describe("--help", () => {
-    const commands: [string[], string][] = [
-        [[], "main"],
-        [["phase"], "phase"],
-        [["phase", "get"], "phase get"],
-        [["phase", "set"], "phase set"],
-        [["rollback"], "rollback"],
-        [["plan"], "plan"],
-        [["health"], "health"],
-        [["check"], "check"],
-        [["color"], "color"],
-        [["color", "flip"], "color"],
-    ];
+    const commands: string[][] = [[], ["phase"], ["phase", "get"], ["phase", "set"], ["rollback"], ["plan"], ["health"], ["check"], ["color"], ["color", "get"], ["color", "set"], ["color", "flip"], ["diagnostics"], ["diagnostics", "collect"], ["diagnostics", "compare"]];
 
-    test.each(commands)("%j --help prints its usage and the exit codes", async (words, key) => {
+    test.each(commands.map((w) => [`migration-ctl ${w.join(" ")}`.trim(), w] as const))("%s --help prints its usage and every exit code", async (_name, words) => {
         for (const h of ["--help", "-h"]) {
             const r = await repo.ctl([...words, h]);
-            expect(r).toEqual({ code: EXIT.OK, stdout: HELP[key], stderr: "" });
+            expect(r).toEqual({ code: EXIT.OK, stdout: help(words.join(" ")), stderr: "" });
         }
-        expect(HELP[key]).toMatch(new RegExp(`^usage: migration-ctl ${words.length ? words[0] : "<command>"}`));
-        for (const code of Object.values(EXIT)) expect(HELP[key]).toMatch(new RegExp(`\\n  ${code} +\\S`));
+        const text = help(words.join(" "));
+        expect(text.split("\n")[0]).toMatch(new RegExp(`^Usage: migration-ctl ${words.join(" ")}${words.length ? " " : ""}\\[options\\]`));
+        for (const code of Object.values(EXIT)) expect(text).toMatch(new RegExp(`\\n  ${code} +\\S`));
+    });
+
+    test("the main help lists every command with its one-line summary", () => {
+        const lines = help("").split("\n");
+        const at = lines.indexOf("Commands:");
+        expect(lines.slice(at + 1, at + 8).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+            ["phase", "configured and deployed phase of the stacks"],
+            ["rollback [options]", "write the previous (or a given lower) phase"],
+            ["plan [options]", "which nodes change, which steps run on each, in order"],
+            ["health [options]", "phase uniformity, ring order, soak of all stacks"],
+            ["check [options]", "check every stack config change since REV (pull requests)"],
+            ["color", "blue-green active color (pve-migration:blueGreen)"],
+            ["diagnostics", "diagnostics bundles: collect from the nodes, compare two"],
+        ]);
     });
 
     test("migration-ctl help <command> [<sub-command>]", async () => {
-        expect((await repo.ctl(["help"])).stdout).toBe(HELP.main);
-        expect((await repo.ctl(["help", "check"])).stdout).toBe(HELP.check);
-        expect((await repo.ctl(["help", "phase", "set"])).stdout).toBe(HELP["phase set"]);
-        expect((await repo.ctl(["help", "phase"])).stdout).toBe(HELP.phase);
+        expect((await repo.ctl(["help"])).stdout).toBe(help(""));
+        expect((await repo.ctl(["help", "check"])).stdout).toBe(help("check"));
+        expect((await repo.ctl(["help", "phase", "set"])).stdout).toBe(help("phase set"));
+        expect((await repo.ctl(["help", "phase"])).stdout).toBe(help("phase"));
     });
 
     test("help needs no repository and ignores other flags", async () => {
         const r = await repo.ctl(["phase", "set", "rust-sdn", "--stack", "nope", "--help"], { cwd: os.tmpdir() });
-        expect(r).toEqual({ code: EXIT.OK, stdout: HELP["phase set"], stderr: "" });
+        expect(r).toEqual({ code: EXIT.OK, stdout: help("phase set"), stderr: "" });
+    });
+
+    test("--version prints the package version", async () => {
+        const version = JSON.parse(fs.readFileSync(path.join(__dirname, "../../package.json"), "utf8")).version;
+        expect(await repo.ctl(["--version"], { cwd: os.tmpdir() })).toEqual({ code: EXIT.OK, stdout: `${version}\n`, stderr: "" });
     });
 
     test("every flag a command's help names is accepted by that command", async () => {
-        const flagsOf = (key: string) => [...new Set([...HELP[key].matchAll(/(--[a-z-]+)/g)].map((m) => m[1]))];
-        expect(flagsOf("plan")).toEqual(expect.arrayContaining(["--stack", "--from", "--base", "--to", "--json", "--repo", "--now", "--deployed-file", "--help"]));
+        const flagsOf = (key: string) => [...new Set([...help(key).matchAll(/(--[a-z-]+)/g)].map((m) => m[1]))];
+        expect(flagsOf("plan")).toEqual(expect.arrayContaining(["--stack", "--from", "--base", "--to", "--json", "--repo", "--now", "--deployed-file", "--help", "--version"]));
         for (const [key, argv] of [
             ["check", ["check", "--base", "main", "--json"]],
             ["health", ["health", "--json"]],
-            ["rollback", ["rollback", "--stack", "canary-a", "--to", "perl-only", "--dry-run"]],
+            ["rollback", ["rollback", "--stack", "canary-a", "--to", "perl-only", "--dry-run", "--json"]],
             ["phase get", ["phase", "get", "--stack", "dev", "--json"]],
+            ["phase set", ["phase", "set", "perl-only", "--stack", "dev", "--dry-run", "--json"]],
         ] as const) {
             const r = await repo.ctl([...argv, "--repo", repo.dir, "--now", "2026-11-01T00:00:00Z"]);
             expect([key, r.stderr.includes("unknown flag")]).toEqual([key, false]);

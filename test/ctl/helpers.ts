@@ -1,20 +1,44 @@
 /**
  * Test repositories for migration-ctl: real git repositories in temp folders, starting from a
  * copy of this repository's stacks/ (stack files and evidence), with commits that change
- * phases. The CLI runs in-process (main) or as a real subprocess through bin/migration-ctl.js.
+ * phases. The CLI runs in-process (main) or as a real subprocess through the compiled bin
+ * dist/bin/migration-ctl.js (built by `npm run build`, which `npm test` runs first).
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../../components/ctl/cli";
+import { main } from "../../cli/migration-ctl";
 import { DeployedLookup } from "../../components/ctl/deployed";
 import { editYaml } from "../../components/ctl/yamledit";
 import { Phase } from "../../components/phases";
 import { requireTools } from "../support/tools";
 
 export const ROOT = path.resolve(__dirname, "../..");
-export const SHIM = path.join(ROOT, "bin", "migration-ctl.js");
+export const SHIM = path.join(ROOT, "dist", "bin", "migration-ctl.js");
+
+/** Newest modification time (ms) of the .ts files under `dirs` of the repository. */
+function newestSource(dirs: string[]): number {
+    let newest = 0;
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else if (e.name.endsWith(".ts")) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+        }
+    };
+    for (const d of dirs) walk(path.join(ROOT, d));
+    return newest;
+}
+
+/** The compiled bin `rel` (under dist/), refusing a missing or stale build with what to run. */
+export function compiledBin(rel: string): string {
+    const file = path.join(ROOT, "dist", rel);
+    const st = fs.statSync(file, { throwIfNoEntry: false });
+    if (st === undefined) throw new Error(`${file} does not exist: run npm run build (npm test does) before this test`);
+    if (st.mtimeMs < newestSource(["bin", "cli", "components"])) throw new Error(`${file} is older than the sources: run npm run build (npm test does) before this test`);
+    return file;
+}
 export const GOLDEN = path.join(__dirname, "golden");
 export const FIXTURES = path.join(__dirname, "fixtures");
 
@@ -134,9 +158,10 @@ export class TestRepo {
         return { code, stdout, stderr };
     }
 
-    /** migration-ctl as a real process through the .js shim. */
+    /** migration-ctl as a real process: the compiled bin. */
     run(args: string[], opts: { pathDirs?: string[]; direct?: boolean } = {}): Result {
         const PATH = [...(opts.pathDirs ?? []), path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter);
+        compiledBin("bin/migration-ctl.js");
         const r = opts.direct
             ? spawnSync(SHIM, args, { cwd: this.dir, encoding: "utf8", env: { PATH, HOME: os.tmpdir() } })
             : spawnSync(process.execPath, [SHIM, ...args], { cwd: this.dir, encoding: "utf8", env: { PATH, HOME: os.tmpdir() } });

@@ -1,10 +1,11 @@
 /**
- * `diagnostics` / `diagnostics compare` as migration-ctl dispatches them, on a project with a
+ * `migration-ctl diagnostics collect` / `diagnostics compare`, run in-process on a project with a
  * local-transport stack and sandbox node roots (the ssh commands: test/unit/transport.test.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
-import { diagnosticsCommand, shQuote, bundleName, stamp } from "../../components/diagnostics/command";
+import { main } from "../../cli/migration-ctl";
+import { shQuote, bundleName, stamp } from "../../components/diagnostics/command";
 import { defaultBundleDir } from "../../components/diagnostics/outdir";
 import { dpkgStatus, extract, makeSandbox, tempDir } from "./sandbox";
 
@@ -12,6 +13,12 @@ let project: string;
 let roots: Record<string, string>;
 const T1 = new Date("2024-05-01T10:00:00Z");
 const T2 = new Date("2024-05-01T10:30:00Z");
+
+/** `migration-ctl --repo <cwd> --now <now> diagnostics collect ...` (or `compare ...` when argv starts with it). */
+function diagnosticsCommand(argv: string[], io: { stdout: (s: string) => void; stderr: (s: string) => void }, cwd: string, now = () => new Date()): Promise<number> {
+    const [sub, rest] = argv[0] === "compare" ? ["compare", argv.slice(1)] : ["collect", argv];
+    return main(["--repo", cwd, "--now", now().toISOString(), "diagnostics", sub, ...rest], { ...io, cwd, env: { PATH: process.env.PATH } });
+}
 
 function io() {
     const o = { out: "", err: "" };
@@ -153,27 +160,29 @@ test("node-scoped migration config: the phase is read from /etc/pve/nodes/<node>
     expect(f["meta.txt"]).toContain("\nphase_file=/etc/pve/nodes/pve1/network/migration.toml\n");
 });
 
-describe("usage and config errors exit 2", () => {
-    test.each<[string[], string]>([
-        [[], "diagnostics: --stack: required\n"],
-        [["--stack", "nope"], `diagnostics: --stack nope: cannot read ${"<project>"}/stacks/Pulumi.nope.yaml: ENOENT\n`],
-        [["--stack", "dev", "--node", "pve9"], 'diagnostics: --node: "pve9" is not a node of stack dev (pve1, pve2)\n'],
-        [["--stack", "dev", "--label", "Pre Deploy"], 'diagnostics: --label: must be lower-case letters, digits and \'-\' (got "Pre Deploy")\n'],
-        [["--stack", "../x"], 'diagnostics: --stack: "../x" is not a stack name\n'],
-        [["compare", "a.tar.gz"], "diagnostics: compare needs two bundles: compare A.tar.gz B.tar.gz\n"],
-        [["compare", "a.tar.gz", "b.tar.gz"], `diagnostics: <project>/a.tar.gz: no such file\n`],
-    ])("%j", async (argv, err) => {
+describe("usage errors exit 2, config errors 6: one line each", () => {
+    const hint = (sub: string) => ` (see migration-ctl diagnostics ${sub} --help)\n`;
+    test.each<[string[], number, string]>([
+        [[], 2, `migration-ctl: diagnostics collect: --stack is required${hint("collect")}`],
+        [["--stack", "nope"], 6, `migration-ctl: --stack nope: cannot read ${"<project>"}/stacks/Pulumi.nope.yaml: ENOENT\n`],
+        [["--stack", "dev", "--node", "pve9"], 2, `migration-ctl: --node: "pve9" is not a node of stack dev (pve1, pve2)${hint("collect")}`],
+        [["--stack", "dev", "--label", "Pre Deploy"], 2, `migration-ctl: --label: must be lower-case letters, digits and '-' (got "Pre Deploy")${hint("collect")}`],
+        [["--stack", "../x"], 6, 'migration-ctl: --stack: "../x" is not a stack name\n'],
+        [["--stack", "dev", "--node"], 2, `migration-ctl: diagnostics collect: --node needs a value${hint("collect")}`],
+        [["compare", "a.tar.gz"], 2, `migration-ctl: diagnostics compare: missing <B.tar.gz>${hint("compare")}`],
+        [["compare", "a.tar.gz", "b.tar.gz"], 2, `migration-ctl: <project>/a.tar.gz: no such file${hint("compare")}`],
+    ])("%j", async (argv, code, err) => {
         const c = io();
-        expect(await diagnosticsCommand(argv, c.io, project, () => T1)).toBe(2);
-        expect(c.o.err.split("usage:")[0]).toBe(err.split("<project>").join(project));
+        expect(await diagnosticsCommand(argv, c.io, project, () => T1)).toBe(code);
+        expect(c.o).toEqual({ out: "", err: err.split("<project>").join(project) });
     });
 
     test("a stack file with a bad key names it", async () => {
         fs.writeFileSync(path.join(project, "stacks", "Pulumi.bad.yaml"), STACK.replace("transport: local", "transport: telnet"));
         const c = io();
-        expect(await diagnosticsCommand(["--stack", "bad"], c.io, project)).toBe(2);
+        expect(await diagnosticsCommand(["--stack", "bad"], c.io, project)).toBe(6);
         // The one parse (parseStackConfig): every problem, one line each naming the file and the key.
-        expect(c.o.err).toBe(`diagnostics: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'\n`);
+        expect(c.o.err).toBe(`migration-ctl: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'\n`);
     });
 
     test("a stack file with several bad keys names each, as pulumi up would", async () => {
@@ -182,11 +191,11 @@ describe("usage and config errors exit 2", () => {
             STACK.replace("- name: pve2", "- name: 'pve;2'").replace("https://dev-lab", "http://dev-lab") + "  pve-migration:monitoring:\n    alerts: {}\n",
         );
         const c = io();
-        expect(await diagnosticsCommand(["--stack", "bad2"], c.io, project)).toBe(2);
+        expect(await diagnosticsCommand(["--stack", "bad2"], c.io, project)).toBe(6);
         const file = path.join(project, "stacks", "Pulumi.bad2.yaml");
         expect(c.o.err.split("usage:")[0]).toBe(
             [
-                `diagnostics: ${file}: pve-migration:nodes[1].name: must be a Proxmox VE node name (letters, digits, '-', at most 63)`,
+                `migration-ctl: ${file}: pve-migration:nodes[1].name: must be a Proxmox VE node name (letters, digits, '-', at most 63)`,
                 `${file}: pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)`,
                 `${file}: pve-migration:monitoring.alerts.perlBaselineSeconds: Required`,
                 `${file}: pve-migration:monitoring: set rulesFile, prometheusRule or both`,
@@ -199,8 +208,8 @@ describe("usage and config errors exit 2", () => {
         fs.writeFileSync(path.join(project, "stacks", "Pulumi.ghost.yaml"), STACK.replace("- name: pve2", "- name: pve7"));
         const c = io();
         expect(await diagnosticsCommand(["--stack", "ghost", "--node", "pve7"], c.io, project)).toBe(2);
-        expect(c.o.err.split("\n")[0]).toBe(
-            `diagnostics: node pve7: sandbox root ${path.join(project, ".sandbox/dev/pve7")} (pve-migration:sandboxDir/<node>) is not a folder`,
+        expect(c.o.err).toBe(
+            `migration-ctl: node pve7: sandbox root ${path.join(project, ".sandbox/dev/pve7")} (pve-migration:sandboxDir/<node>) is not a folder${hint("collect")}`,
         );
     });
 });

@@ -9,6 +9,7 @@ import * as path from "path";
 import { runContractTest, ContractTestOptions } from "../../components/gates/contract-cli";
 import { DEFAULT_ENDPOINTS, totals } from "../../components/gates/contract";
 import { makeCerts, runBin, tempDir, Certs } from "./helpers";
+import { contractTestMain } from "../../cli/contract-test";
 
 const TOKEN = "root@pam!contract=0b5c2c4e-8f1a-4bb7-9a3e-1d2e3f4a5b6c";
 
@@ -295,11 +296,29 @@ describe("the contract-test bin, end to end", () => {
         fs.writeFileSync(path.join(dir, "token"), `${TOKEN}\n`, { mode: 0o600 });
     });
 
+    test("on a terminal, one progress line per endpoint on stderr; not when stderr is not a terminal", async () => {
+        perl.routes = routesFor(["pve1"], "perl");
+        rust.routes = routesFor(["pve1"], "rust");
+        const run = async (stderrIsTTY: boolean) => {
+            let stdout = "";
+            let stderr = "";
+            const out = path.join(dir, "reports", `progress-${stderrIsTTY}.json`);
+            const code = await contractTestMain(args(out), { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, env: {}, stderrIsTTY });
+            return { code, stdout, stderr, endpoints: JSON.parse(fs.readFileSync(out, "utf8")).results[0].endpoints.map((e: { endpoint: string }) => e.endpoint) as string[] };
+        };
+        const tty = await run(true);
+        expect(tty.code).toBe(0);
+        expect(tty.stderr).toBe(tty.endpoints.map((e, i) => `[${i + 1}/4] pve1 ${e}: pass\n`).join(""));
+        const pipe = await run(false);
+        expect([pipe.code, pipe.stderr]).toEqual([0, ""]);
+        expect(pipe.stdout).toBe(tty.stdout.replace(/progress-true/g, "progress-false"));
+    });
+
     test("exit 0 when all pass; the report holds totals and the evidence part; the token is never printed", async () => {
         perl.routes = routesFor(["pve1"], "perl");
         rust.routes = routesFor(["pve1"], "rust");
         const out = path.join(dir, "reports", "pve1-shadow.json");
-        const r = await runBin("bin/contract-test.js", [
+        const r = await runBin("dist/bin/contract-test.js", [
             ...args(out), "--stack", "canary-a", "--phase", "rust-read-only", "--phase-entered-at", "2024-05-01T10:00:00Z",
         ]);
         expect(r.stderr).toBe("");
@@ -326,7 +345,7 @@ describe("the contract-test bin, end to end", () => {
             (f["/api2/json/cluster/sdn/vnets"] as { data: Record<string, unknown>[] }).data[0].tag = 200;
         });
         const out = path.join(dir, "diff.json");
-        const r = await runBin("bin/contract-test.js", args(out));
+        const r = await runBin("dist/bin/contract-test.js", args(out));
         expect(r.code).toBe(1);
         expect(r.stdout).toContain("FAIL  pve1 /api2/json/cluster/sdn/vnets\n      data[0].tag: perl 100 != rust 200\n");
         const report = JSON.parse(fs.readFileSync(out, "utf8"));
@@ -338,7 +357,7 @@ describe("the contract-test bin, end to end", () => {
         perl.routes = { ...routesFor(["pve1"], "perl"), "/api2/json/storage": { status: 500, raw: "" } };
         rust.routes = routesFor(["pve1"], "rust");
         const out = path.join(dir, "err.json");
-        const r = await runBin("bin/contract-test.js", args(out));
+        const r = await runBin("dist/bin/contract-test.js", args(out));
         expect(r.code).toBe(3);
         const report = JSON.parse(fs.readFileSync(out, "utf8"));
         expect(report.totals).toEqual({ endpointsCompared: 4, passed: 3, failed: 1, errors: 1 });
@@ -347,12 +366,12 @@ describe("the contract-test bin, end to end", () => {
 
     test("exit 2 on a usage error, nothing written; the token comes from PVE_API_TOKEN too", async () => {
         const out = path.join(dir, "usage.json");
-        const r = await runBin("bin/contract-test.js", ["--node", "pve1", "--perl-url", perl.url, "--output", out], { PVE_API_TOKEN: TOKEN });
+        const r = await runBin("dist/bin/contract-test.js", ["--node", "pve1", "--perl-url", perl.url, "--output", out], { PVE_API_TOKEN: TOKEN });
         expect(r.code).toBe(2);
-        expect(r.stderr.split("\n")[0]).toBe("contract-test: --rust-url: required (https://host:8006; {node} is replaced by the node name)");
+        expect(r.stderr).toBe("contract-test: --rust-url: required (https://host:8006; {node} is replaced by the node name) (see contract-test --help)\n");
         expect(fs.existsSync(out)).toBe(false);
-        const noToken = await runBin("bin/contract-test.js", ["--node", "pve1", "--perl-url", perl.url, "--rust-url", rust.url, "--output", out]);
+        const noToken = await runBin("dist/bin/contract-test.js", ["--node", "pve1", "--perl-url", perl.url, "--rust-url", rust.url, "--output", out]);
         expect(noToken.code).toBe(2);
-        expect(noToken.stderr.split("\n")[0]).toBe("contract-test: no API token: give --token-file FILE or set PVE_API_TOKEN (USER@REALM!TOKENID=SECRET)");
+        expect(noToken.stderr).toBe("contract-test: no API token: give --token-file FILE or set PVE_API_TOKEN (USER@REALM!TOKENID=SECRET) (see contract-test --help)\n");
     });
 });

@@ -16,8 +16,9 @@ import {
     totals,
     NodeResult,
 } from "../../components/gates/contract";
-import { parseContractArgs, readToken } from "../../components/gates/contract-cli";
-import { UsageError } from "../../components/gates/argv";
+import { readToken } from "../../components/gates/contract-cli";
+import { parseContractArgs } from "../../cli/contract-test";
+import { UsageError } from "../../cli/errors";
 import { tempDir } from "./helpers";
 
 describe("normalise", () => {

@@ -65,7 +65,7 @@ export interface Spawned {
     readonly stderr: string;
 }
 
-/** Run a bin of this repository (e.g. bin/contract-test.js) to completion. */
+/** Run a compiled bin of this repository (e.g. dist/bin/contract-test.js, built by npm run build) to completion. */
 export function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO): Promise<Spawned> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, [path.join(REPO, bin), ...args], {

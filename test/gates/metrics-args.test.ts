@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { parseMetricsArgs } from "../../components/gates/metrics-cli";
-import { UsageError } from "../../components/gates/argv";
+import { metricsGateMain, parseMetricsArgs } from "../../cli/metrics-gate";
+import { UsageError } from "../../cli/errors";
 import { tempDir } from "./helpers";
 
 let dir: string;
@@ -107,4 +107,26 @@ test("no --node and no stack file names both", () => {
     expect(() => parseMetricsArgs(argv, dir)).toThrow(
         new UsageError(`no --node given and --stack nostack: cannot read ${path.join(dir, "stacks", "Pulumi.nostack.yaml")}: ENOENT`),
     );
+});
+
+test("--output naming a folder is one usage line, exit 2, no stack trace, nothing written", async () => {
+    fs.mkdirSync(path.join(dir, "a-folder"), { recursive: true });
+    expect(() => parseMetricsArgs([...base, "--output", "a-folder"], dir)).toThrow(
+        new UsageError("--output: a-folder is a folder; give the evidence file (default <root-dir>/stacks/evidence/canary-a/rust-read-only.json)"),
+    );
+    let stdout = "";
+    let stderr = "";
+    const code = await metricsGateMain([...base, "--output", "a-folder"], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, env: {} });
+    expect({ code, stdout, stderr }).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: "metrics-gate: --output: a-folder is a folder; give the evidence file (default <root-dir>/stacks/evidence/canary-a/rust-read-only.json) (see metrics-gate --help)\n",
+    });
+    expect(fs.readdirSync(path.join(dir, "a-folder"))).toEqual([]);
+});
+
+test("a flag without its value is one usage line naming it", async () => {
+    let stderr = "";
+    const code = await metricsGateMain([...base, "--output"], { stdout: () => undefined, stderr: (t) => (stderr += t), cwd: dir, env: {} });
+    expect([code, stderr]).toEqual([2, "metrics-gate: --output needs a value (see metrics-gate --help)\n"]);
 });

@@ -7,11 +7,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { execFileSync } from "child_process";
 import * as YAML from "yaml";
-import { main as ctlMain } from "../../components/ctl/cli";
-import { checkStack } from "../../components/policycheck/check";
+import { main as ctlMain } from "../../cli/migration-ctl";
+import { checkStack } from "../../cli/policy-check/check";
 import { parseEvidence, judgeEvidence, summarizeEvidence } from "../../components/evidence";
-import { buildReport, parseContractArgs } from "../../components/gates/contract-cli";
-import { runMetricsGate, metricsGateMain, MetricsGateOptions } from "../../components/gates/metrics-cli";
+import { buildReport } from "../../components/gates/contract-cli";
+import { parseContractArgs } from "../../cli/contract-test";
+import { runMetricsGate, MetricsGateOptions } from "../../components/gates/metrics-cli";
+import { metricsGateMain } from "../../cli/metrics-gate";
 import { nodeQueries } from "../../components/gates/metrics";
 import { DEFAULT_ENDPOINTS, EndpointResult, NodeResult } from "../../components/gates/contract";
 import { runBin, tempDir } from "./helpers";
@@ -214,13 +216,12 @@ test("a contract report from before the phase was entered is refused (exit 2, no
             "--phase-entered-at", new Date(enteredMs + 5000).toISOString(), "--at", new Date(atMs).toISOString(),
             "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--soak-seconds", "1",
         ],
-        { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {} },
-        dir,
+        { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {}, cwd: dir },
     );
     expect(code).toBe(2);
     expect(io.err).toBe(
         `metrics-gate: --contract-report ${contractReport}: the contract test finished at ${new Date(enteredMs + 200).toISOString()}, ` +
-            `before the phase was entered (${new Date(enteredMs + 5000).toISOString()}); it tested the previous phase: run contract-test again\n`,
+            `before the phase was entered (${new Date(enteredMs + 5000).toISOString()}); it tested the previous phase: run contract-test again (see metrics-gate --help)\n`,
     );
     expect(fs.existsSync(out)).toBe(false);
 });
@@ -234,11 +235,10 @@ test("Prometheus unreachable: exit 3, nothing written", async () => {
             "--phase-entered-at", new Date(enteredMs).toISOString(), "--at", new Date(atMs).toISOString(),
             "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--retries", "0",
         ],
-        { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {} },
-        dir,
+        { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {}, cwd: dir },
     );
     expect(code).toBe(3);
-    expect(io.err).toMatch(/^metrics-gate: Prometheus: sum\(increase\(pve_network_\w+\{instance="quiet:9187"\}\[\d+s\]\)\): network: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1\n\(no evidence written\)\n$/);
+    expect(io.err).toMatch(/^metrics-gate: Prometheus: sum\(increase\(pve_network_\w+\{instance="quiet:9187"\}\[\d+s\]\)\): network: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1 \(no evidence written\)\n$/);
     expect(fs.existsSync(out)).toBe(false);
 });
 
@@ -250,7 +250,7 @@ describe("the metrics-gate bin, end to end", () => {
     ];
 
     test("exit 0 for a clean node; the evidence goes to the default path stacks/evidence/<stack>/<phase>.json", async () => {
-        const r = await runBin("bin/metrics-gate.js", [...base(), "--node", "quiet"]);
+        const r = await runBin("dist/bin/metrics-gate.js", [...base(), "--node", "quiet"]);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         const file = path.join(dir, "stacks", "evidence", "canary-a", "rust-basic-write.json");
@@ -312,7 +312,7 @@ describe("the metrics-gate bin, end to end", () => {
 
     test("exit 1 with each reason printed when the gate fails", async () => {
         const out = path.join(dir, "bin-fail.json");
-        const r = await runBin("bin/metrics-gate.js", [...base(), "--node", "slow", "--node", "absent", "--output", out]);
+        const r = await runBin("dist/bin/metrics-gate.js", [...base(), "--node", "slow", "--node", "absent", "--output", out]);
         expect(r.code).toBe(1);
         const ev = JSON.parse(fs.readFileSync(out, "utf8"));
         expect(r.stdout).toContain(

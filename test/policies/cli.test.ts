@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { USAGE, policyCheckMain } from "../../components/policycheck";
+import { policyCheckMain, usage as policyUsage } from "../../cli/policy-check";
 import { DAY, PROJECT_DIR, isoAgo, stackConfig } from "./helpers";
 
 let tmp: string;
@@ -31,12 +31,16 @@ function writeJson(name: string, value: unknown): string {
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = "";
     let stderr = "";
-    const code = await policyCheckMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: PROJECT_DIR });
+    const code = await policyCheckMain(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: PROJECT_DIR, env: {} });
     return { code, stdout, stderr };
 }
 
 function npmPolicy(...argv: string[]) {
-    const r = spawnSync("npm", ["run", "-s", "policy", "--", ...argv], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 90000 });
+    return npmPolicyIn(PROJECT_DIR, ...argv);
+}
+
+function npmPolicyIn(cwd: string, ...argv: string[]) {
+    const r = spawnSync("npm", ["run", "-s", "policy", "--", ...argv], { cwd, encoding: "utf8", timeout: 90000 });
     // npm may warn about the user's npmrc on stderr; the check's own lines start with "policy-check:".
     return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => !l.startsWith("npm warn")).join("\n") };
 }
@@ -51,6 +55,17 @@ const SNAPSHOT_URN =
 const NOTHING_STOPS = "with --skip-preview: no resource policy stops a step; the stack policies find nothing mandatory after the steps";
 
 describe("as a subprocess (npm run policy)", () => {
+    test("started in a subfolder, a relative --stack-file is that folder's (INIT_CWD), not the package root's", () => {
+        const r = npmPolicyIn(path.join(PROJECT_DIR, "stacks"), "--stack", "canary-b", "--stack-file", "Pulumi.canary-b.yaml");
+        expect([r.status, r.stderr.trim()]).toEqual([0, ""]);
+        expect(r.stdout.trimEnd().split("\n").slice(-1)).toEqual(["0 violation(s): 0 mandatory, 0 advisory -> passed"]);
+    });
+
+    test("a usage error is one line (no usage text after it)", () => {
+        const r = npmPolicy("--stack");
+        expect([r.status, r.stdout, r.stderr]).toEqual([2, "", "policy-check: --stack needs a value (see policy-check --help)\n"]);
+    });
+
     test("sshPrivateKeys as ONE secure value (pulumi config set --secret pve-migration:sshPrivateKeys '<json>'): the check passes", () => {
         const file = writeStackFile("Pulumi.canary-a.yaml", stackConfig("canary-a", (c) => (c["pve-migration:sshPrivateKeys"] = { secure: "v1:AAAAwhole" })));
         const r = npmPolicy("--stack", "canary-a", "--stack-file", file);
@@ -182,8 +197,20 @@ describe("in-process", () => {
         });
     });
 
-    test("--help", async () => {
-        expect(await cli("--help")).toEqual({ code: 0, stdout: USAGE, stderr: "" });
+    test("--help prints the usage; nothing else does", async () => {
+        expect(await cli("--help")).toEqual({ code: 0, stdout: policyUsage(), stderr: "" });
+        expect(policyUsage().split("\n")[0]).toBe("Usage: policy-check [options]");
+    });
+
+    test("relative paths are the caller's folder's; the project is the package's when no Pulumi.yaml is above it", async () => {
+        const sub = fs.mkdtempSync(path.join(tmp, "caller-"));
+        fs.writeFileSync(path.join(sub, "Pulumi.canary-b.yaml"), YAML.stringify({ config: stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")) }));
+        let stderr = "";
+        const code = await policyCheckMain(["--stack", "canary-b", "--stack-file", "Pulumi.canary-b.yaml"], { stdout: () => undefined, stderr: (t) => (stderr += t), cwd: sub, env: {} });
+        // The file was found (relative to the caller) and read: the program refuses its phase.
+        expect([code, stderr.split("\n")[0]]).toEqual([1, "policy-check: the program failed: invalid stack config:"]);
+        const missing = await policyCheckMain(["--stack", "dev", "--deployed-file", "nope.json"], { stdout: () => undefined, stderr: (t) => (stderr = t), cwd: sub, env: {} });
+        expect([missing, stderr]).toEqual([2, `policy-check: --deployed-file: cannot read ${path.join(sub, "nope.json")} (see policy-check --help)\n`]);
     });
 
     const usage: [string, string[], string][] = [
@@ -195,7 +222,7 @@ describe("in-process", () => {
     ];
     test.each(usage)("usage error: %s (exit 2)", async (_what, argv, message) => {
         const r = await cli(...argv);
-        expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `policy-check: ${message}\n${USAGE}`]);
+        expect([r.code, r.stdout, r.stderr]).toEqual([2, "", `policy-check: ${message} (see policy-check --help)\n`]);
     });
 
     test("--deployed-file: a stack the file does not list is taken as deployed in its configured phase; {} is never deployed", async () => {

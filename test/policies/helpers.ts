@@ -6,7 +6,7 @@
 import * as path from "path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { Policy, PolicyPackConfig } from "@pulumi/policy";
-import { PACK, RecordedStack, recordStack, RecordStackOptions, StackFileConfig } from "../../components/policycheck";
+import { PACK, RecordedStack, StackFileConfig, recordStack, RecordStackOptions } from "../../cli/policy-check/check";
 import { evaluatePack, Violation } from "../../components/policycheck/evaluate";
 import { RecordedResource } from "../../components/policycheck/record";
 import { readStackFile } from "../../components/config/stackfile";

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
-import { evaluateStack } from "../../components/policycheck";
+import { evaluateStack } from "../../cli/policy-check/check";
 import { RecordedResource } from "../../components/policycheck/record";
 import { POLICIES } from "../../policies/pack";
 import { PROJECT_DIR, byName, drop, record, stackConfig } from "./helpers";

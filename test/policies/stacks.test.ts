@@ -3,7 +3,7 @@
  * example stack passes, and each unsafe change is blocked with the right policy named even
  * though the program's own guards are off.
  */
-import { checkStack, evaluateStack, CheckResult } from "../../components/policycheck";
+import { checkStack, evaluateStack, CheckResult } from "../../cli/policy-check/check";
 import { PHASES } from "../../components/phases";
 import { DAY, PROJECT_DIR, STACKS, byName, drop, isoAgo, record, stackConfig, summary } from "./helpers";
 import { parseStepCommandLine } from "../../components/scripts";

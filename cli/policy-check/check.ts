@@ -7,16 +7,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { PolicyPackConfig } from "@pulumi/policy";
 import YAML from "yaml";
-import { UsageError } from "../gates/argv";
-import { ownGet, setOwn } from "../config/own";
-import { Phase } from "../phases";
-import { plaintextSecretLeaves } from "../config/secrets-file";
-import { StackFile, StackFileError, parseStackFile, readStackFile, stackFilePath } from "../config/stackfile";
-import { Deployed, DeployedLookup } from "../ctl/deployed";
-import { ProgramOptions, run as runProgram } from "../program";
+import { UsageError } from "../errors";
+import { ownGet, setOwn } from "../../components/config/own";
+import { Phase } from "../../components/phases";
+import { plaintextSecretLeaves } from "../../components/config/secrets-file";
+import { StackFile, StackFileError, parseStackFile, readStackFile, stackFilePath } from "../../components/config/stackfile";
+import { Deployed, DeployedLookup } from "../../components/ctl/deployed";
+import { ProgramOptions, run as runProgram } from "../../components/program";
 import { PACK_ENFORCEMENT_LEVEL, PACK_NAME, POLICIES } from "../../policies/pack";
-import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "./evaluate";
-import { RecordedResource, StackOutputsByName, recordProgram } from "./record";
+import { Evaluation, PackDefinition, evaluatePack, resolvePackConfig } from "../../components/policycheck/evaluate";
+import { RecordedResource, StackOutputsByName, recordProgram } from "../../components/policycheck/record";
 
 /** The `config:` map of a stack file (full keys). */
 export type StackFileConfig = Record<string, unknown>;
