@@ -6,6 +6,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import { z } from "zod";
 import { ConfigError, NAMESPACE, NODE_NAME_RE, NodeConfig, StackConfig, addressSchema, argWordSchema, hostKeySchema, missingKeyMessage, writePathSchema } from "../config/schema";
 import { BOUNDS } from "../config/bounds";
@@ -93,7 +94,6 @@ export function parseMonitoringConfig(raw: unknown, cfg: StackConfig): Monitorin
 /** The monitoring host as a step target. */
 export function monitoringHost(cfg: StackConfig, m: MonitoringConfig): NodeConfig {
     const h = m.rulesFile!.host;
-    const path = require("path") as typeof import("path");
     return {
         name: h.name,
         address: h.address,
