@@ -178,8 +178,8 @@ export const BlueGreenConfigSchema = z
         /** Probes of the service container. */
         health: z
             .object({
-                livenessPath: str("a string").regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute URL path").default("/health/live"),
-                readinessPath: str("a string").regex(/^\/[A-Za-z0-9._~\/-]*$/, "must be an absolute URL path").default("/health/ready"),
+                livenessPath: str("a string").regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path").default("/health/live"),
+                readinessPath: str("a string").regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path").default("/health/ready"),
                 /** Container port serving HTTP and the probes. */
                 port: int(1, 65535).default(8080),
                 periodSeconds: int(1, 300).default(10),

@@ -20,7 +20,6 @@ export type { MonitoringConfig, ParsedMonitoringConfig } from "../config/monitor
 /** The monitoring host as a step target. */
 export function monitoringHost(cfg: StackConfig, m: MonitoringConfig): NodeConfig {
     const h = m.rulesFile!.host;
-    const path = require("path") as typeof import("path");
     return {
         name: h.name,
         address: h.address,
@@ -29,7 +28,7 @@ export function monitoringHost(cfg: StackConfig, m: MonitoringConfig): NodeConfi
         hostKey: h.hostKey,
         sshKey: h.sshKey,
         // A sandbox host is a root beside the nodes' (<sandboxDir>/<name>).
-        root: transportCapability(cfg).nodeRoot(path.dirname(cfg.nodes[0].root), h.name),
+        root: transportCapability(cfg).nodeRoot(cfg.sandboxDir, h.name),
     };
 }
 

@@ -4,6 +4,7 @@
  * package is installed (so ExecStart binaries exist) and the host's unit tree is present.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { NODE_STEPS, STEP_RUNNER, renderStepScript } from "../../components/scripts";
 import { makeLab, mustRun } from "../support/node";
@@ -49,7 +50,7 @@ describe("systemd-analyze verify --root on a sandbox node", () => {
                 }
             }
             const unitFile = path.join(lab.root("pve1"), "etc/systemd/system/pve-network-rs.service");
-            require("fs").writeFileSync(unitFile, require("fs").readFileSync(unitFile, "utf8").replace("/usr/sbin/pve-network-rs", "/usr/sbin/missing"));
+            fs.writeFileSync(unitFile, fs.readFileSync(unitFile, "utf8").replace("/usr/sbin/pve-network-rs", "/usr/sbin/missing"));
             const bad = spawnSync("systemd-analyze", ["verify", `--root=${lab.root("pve1")}`, "pve-network-rs.service"], { encoding: "utf8" });
             expect(bad.status).toBe(1);
             expect(bad.stderr).toContain("Command /usr/sbin/missing is not executable");

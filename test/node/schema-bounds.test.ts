@@ -123,7 +123,7 @@ describe("shared bounds: the smallest refused value is a config error naming the
                 `commands.${k}`,
                 cmds({ [k]: unit(240, "s") }),
                 cmds({ [k]: unit(241, "s") }),
-                `pve-migration:commands.${k}: must be at most 240 characters (every file named after it must fit 255: the unit file, the diagnostics bundle\'s <name>.is-enabled.txt)`,
+                `pve-migration:commands.${k}: must be at most 240 characters (every file named after it must fit 255: the unit file, the diagnostics bundle's <name>.is-enabled.txt)`,
             ],
         ),
         [

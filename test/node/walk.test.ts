@@ -11,8 +11,6 @@ import { runPlan } from "../../components/sandbox/run";
 import { compareBundles } from "../../components/diagnostics";
 import { Lab, configFiles, installedVersion, isEnabled, makeLab, mustRun, results, tomlAt, tree } from "../support/node";
 
-const PKG = "pve-network-rs";
-
 describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide migration.toml", () => {
     let lab: Lab;
     beforeAll(() => {

