@@ -68,7 +68,17 @@ export function codeState(dir: string): CodeState {
 }
 
 /** What the measured code is made of (the program, the policies, the harness, the scripts, the pins). */
-export const MEASURED_PATHS = ["index.ts", "Pulumi.yaml", "package-lock.json", "components", "policies", "bench", "test/support", "stacks/Pulumi.prod.yaml", "charts/pve-network-rs"];
+export const MEASURED_PATHS = [
+    "index.ts",
+    "Pulumi.yaml",
+    "package-lock.json",
+    "components",
+    "policies",
+    "bench",
+    "test/support",
+    "stacks/Pulumi.prod.yaml",
+    "charts/pve-network-rs",
+];
 
 /**
  * sha256 (12 hex digits) over the paths and contents of the measured files (node_modules and

@@ -152,7 +152,9 @@ export function noopPairs(d: BenchData): NoopPair[] {
     }
     for (const top of PHASES.slice(1)) {
         const rb = nodeSamples(d, "rollback", top, "perl-only");
-        const noopPerl = d.nodeSide.samples.filter((s, k, all) => s.kind === "noop" && s.from === "perl-only" && all[k - 1]?.kind === "rollback" && all[k - 1].from === top);
+        const noopPerl = d.nodeSide.samples.filter(
+            (s, k, all) => s.kind === "noop" && s.from === "perl-only" && all[k - 1]?.kind === "rollback" && all[k - 1].from === top,
+        );
         if (rb.length && noopPerl.length) {
             const noop = msOf(noopPerl);
             const transition = msOf(rb);
@@ -244,7 +246,12 @@ export function labStepRows(samples: readonly LabRollbackSample[]): { name: stri
 function labSection(d: BenchData): string {
     const head = "## 5. Rollback on the node lab";
     const lab = d.lab;
-    if (!lab || "skipped" in lab) return [head, "", `Not measured: ${lab ? lab.skipped : "no lab data"}. It needs root, systemd-nspawn and debootstrap (lab/host.ts), and is left out with \`--no-lab\`.`].join("\n");
+    if (!lab || "skipped" in lab)
+        return [
+            head,
+            "",
+            `Not measured: ${lab ? lab.skipped : "no lab data"}. It needs root, systemd-nspawn and debootstrap (lab/host.ts), and is left out with \`--no-lab\`.`,
+        ].join("\n");
     const rows = labStepRows(lab.samples).map((r) => [r.name, formatSummary(r.start), formatSummary(r.end), formatSummary(r.duration)]);
     const wall = summarize(lab.samples.map((x) => x.wallMs));
     const last = summarize(lab.samples.map((x) => Math.max(...x.steps.map((y) => y.endMs))));
@@ -307,7 +314,20 @@ function costSection(d: BenchData): string {
             "Every run must pass every policy (no violation, no policy error) or the benchmark fails.",
         "",
         table(
-            ["nodes", "resources registered", "node steps", "program (ms)", "policies (ms)", "program + policies (ms)", "of which GC (ms)", "per node (ms)", "process start to program ready (ms)", "process spawn to exit (ms)", "peak RSS (MiB)", "registered inputs (MiB)"],
+            [
+                "nodes",
+                "resources registered",
+                "node steps",
+                "program (ms)",
+                "policies (ms)",
+                "program + policies (ms)",
+                "of which GC (ms)",
+                "per node (ms)",
+                "process start to program ready (ms)",
+                "process spawn to exit (ms)",
+                "peak RSS (MiB)",
+                "registered inputs (MiB)",
+            ],
             rows,
         ),
         "",
@@ -385,7 +405,13 @@ function nodeSection(d: BenchData): string {
         const s = nodeSamples(d, "rollback", top, "perl-only");
         if (s.length) {
             const restored = s[0].steps.some((x) => x.id.endsWith("-restore"));
-            rbRows.push([`${top} → perl-only`, String(s[0].steps.length), restored ? "yes" : "no (nothing written by Rust)", formatSummary(msOf(s)), String(s.length)]);
+            rbRows.push([
+                `${top} → perl-only`,
+                String(s[0].steps.length),
+                restored ? "yes" : "no (nothing written by Rust)",
+                formatSummary(msOf(s)),
+                String(s.length),
+            ]);
         }
     }
     const full = nodeSamples(d, "rollback", "rust-full", "perl-only");
@@ -466,7 +492,8 @@ function whyText(d: BenchData, m: Verdict): string {
                 `Measured at ${u.nodes} nodes: ${u.promises ?? "?"} SDK promises (${u.promises !== undefined ? (u.promises / u.resources).toFixed(1) : "?"} per resource); with V8's own stack formatting the program part takes ${u.programMs.toFixed(0)} ms instead of ${measured.toFixed(0)} ms (${perRes.toFixed(2)} ms per resource).`,
             );
             const budgetPerNode = (TARGETS.cost256Ms - pol) / 256;
-            const alone = u.nodes === 256 ? ` (a) alone would bring 256 nodes to about ${sec(u.programMs + pol)} (the diagnosis run's program time plus the policies).` : "";
+            const alone =
+                u.nodes === 256 ? ` (a) alone would bring 256 nodes to about ${sec(u.programMs + pol)} (the diagnosis run's program time plus the policies).` : "";
             parts.push(
                 "What would fix it: (a) run the program as compiled JavaScript (a `tsc` build, Pulumi.yaml `main` pointing at the output and `typescript: false`), which removes the source-map rewriting." +
                     alone +
@@ -486,7 +513,7 @@ function whyText(d: BenchData, m: Verdict): string {
         const noGc = (x: MeasuredSample[]) => summarize(x.map((y) => total(y) - y.gcMs)).median;
         return (
             `Why: the cost per resource rises from ${per(a).toFixed(2)} ms at 256 nodes to ${per(b).toFixed(2)} ms at 1024, and garbage collection's share of the time from ${pct(gcShare(a))} to ${pct(gcShare(b))}; ` +
-                `without the collector's pauses the ratio would be ${(noGc(b) / noGc(a)).toFixed(2)} × (${noGc(b) / noGc(a) <= TARGETS.growth1024over256 ? "within the target" : "still above the target: the rest grows with the ring too"}). ` +
+            `without the collector's pauses the ratio would be ${(noGc(b) / noGc(a)).toFixed(2)} × (${noGc(b) / noGc(a) <= TARGETS.growth1024over256 ? "within the target" : "still above the target: the rest grows with the ring too"}). ` +
             `The heap grows with everything the run keeps alive per resource (peak RSS ${mib(summarize(b.map((y) => y.maxRssKiB)).median).toFixed(0)} MiB at 1024 nodes): its inputs and outputs (${(b[0].inputBytes / 2 ** 20).toFixed(0)} MiB of inputs as JSON, ${pct(b[0].scriptBytes / b[0].inputBytes)} of it the steps' scripts) and the SDK's captured stack strings. ` +
             "What would fix it: fewer and smaller registrations per node (the scripts' shared prelude is sent with each of the 7 steps), or rings of at most 256 nodes."
         );
@@ -503,7 +530,10 @@ function whyText(d: BenchData, m: Verdict): string {
         const rest = total3 - collecting.length * c;
         return (
             `Why: the ${per.length} steps run one after another, each a fresh \`/bin/sh\` and \`bash\` (floor ${floor.toFixed(1)} ms per step, ${(per.length * floor).toFixed(0)} ms for the rollback) that parses the shared prelude, takes the lock and writes its decision line, and each check or write is a process of its own (dpkg-query, sha256sum, systemctl --root, mktemp, mv). ` +
-            `${collecting.length} of the steps (${collecting.map((p) => p.id).join(", ") || "none"}) collect a diagnostics bundle: the collector alone takes ${c.toFixed(0)} ms on this root, so about ${(collecting.length * c).toFixed(0)} ms of the ${total3.toFixed(0)} ms; the rest is ${rest.toFixed(0)} ms. Slowest steps: ${per.slice(0, 3).map((p) => `${p.id} ${p.ms.toFixed(0)} ms`).join(", ")}. ` +
+            `${collecting.length} of the steps (${collecting.map((p) => p.id).join(", ") || "none"}) collect a diagnostics bundle: the collector alone takes ${c.toFixed(0)} ms on this root, so about ${(collecting.length * c).toFixed(0)} ms of the ${total3.toFixed(0)} ms; the rest is ${rest.toFixed(0)} ms. Slowest steps: ${per
+                .slice(0, 3)
+                .map((p) => `${p.id} ${p.ms.toFixed(0)} ms`)
+                .join(", ")}. ` +
             "What would fix it: collect the post-rollback bundle after the verify step has reported (in the background or outside the rollback's chain: the pre-rollback bundle has to stay before the change); and fewer process starts, in the collector first (it runs dpkg-query once per package, systemctl once per unit, and sha256sum, wc, dirname, mkdir and cat once per file)."
         );
     }

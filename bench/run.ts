@@ -46,9 +46,12 @@ export function runProgramChild(req: Omit<ProgramRequest, "out">, workDir: strin
     const sample = JSON.parse(fs.readFileSync(out, "utf8")) as ProgramSample;
     fs.rmSync(out);
     fs.rmSync(reqFile);
-    if (sample.problems.length > 0) throw new Error(`the benchmark config of ${req.nodes} nodes does not pass the policies:\n${sample.problems.slice(0, 10).join("\n")}`);
+    if (sample.problems.length > 0)
+        throw new Error(`the benchmark config of ${req.nodes} nodes does not pass the policies:\n${sample.problems.slice(0, 10).join("\n")}`);
     if (sample.registeredChain.length !== sample.planChain.length) {
-        throw new Error(`${req.nodes} nodes: the registered graph's longest chain (${sample.registeredChain.join(" -> ")}) differs from the plan's (${sample.planChain.join(" -> ")})`);
+        throw new Error(
+            `${req.nodes} nodes: the registered graph's longest chain (${sample.registeredChain.join(" -> ")}) differs from the plan's (${sample.planChain.join(" -> ")})`,
+        );
     }
     return { ...sample, wallMs };
 }
@@ -74,7 +77,8 @@ async function rollbackPaths(): Promise<PathRow[]> {
         const plan = planSteps({ cluster: CLUSTER, from, to: "perl-only", nodes: names, scope: "cluster", writerNode: names[0] });
         const registered = longestChain(stepGraph(rec.resources));
         const planChain = criticalPath(plan.steps);
-        if (registered.length !== planChain.length) throw new Error(`rollback ${from}: registered chain ${registered.join(" -> ")} differs from the plan's ${planChain.join(" -> ")}`);
+        if (registered.length !== planChain.length)
+            throw new Error(`rollback ${from}: registered chain ${registered.join(" -> ")} differs from the plan's ${planChain.join(" -> ")}`);
         rows.push({ from, to: "perl-only", nodes: 1, steps: rec.resources.filter(isNodeStep).length, registered, plan: planChain });
     }
     return rows;
@@ -129,9 +133,12 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             const samples: MeasuredSample[] = [];
             for (let r = 0; r < o.runs; r++) {
                 const s = runProgramChild({ nodes, from, to }, workDir);
-                if (samples.length && s.resources !== samples[0].resources) throw new Error(`${nodes} nodes: ${s.resources} resources registered, ${samples[0].resources} in the run before`);
+                if (samples.length && s.resources !== samples[0].resources)
+                    throw new Error(`${nodes} nodes: ${s.resources} resources registered, ${samples[0].resources} in the run before`);
                 samples.push(s);
-                log(`plan + policies, ${nodes} nodes, run ${r + 1}/${o.runs}: ${(s.programMs + s.policyMs).toFixed(0)} ms, ${s.resources} resources, peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`);
+                log(
+                    `plan + policies, ${nodes} nodes, run ${r + 1}/${o.runs}: ${(s.programMs + s.policyMs).toFixed(0)} ms, ${s.resources} resources, peak RSS ${(s.maxRssKiB / 1024).toFixed(0)} MiB`,
+                );
             }
             sizes.push({ nodes, samples });
         }
@@ -174,7 +181,8 @@ export async function benchAndWrite(o: BenchOptions, argv: readonly string[], cw
     const tmp = `${o.out}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, text);
     fs.renameSync(tmp, o.out);
-    if (data.digest.start !== data.digest.end) log(`WARNING: the code changed during the run (source digest ${data.digest.start} -> ${data.digest.end}); the figures mix two versions`);
+    if (data.digest.start !== data.digest.end)
+        log(`WARNING: the code changed during the run (source digest ${data.digest.start} -> ${data.digest.end}); the figures mix two versions`);
     for (const v of verdicts(data)) log(`${v.met === undefined ? "n/a   " : v.met ? "met   " : "MISSED"} ${v.figure}: ${v.measured} (target ${v.target})`);
     log(`wrote ${path.relative(cwd, o.out) || o.out} in ${Math.round(data.durationS)} s`);
     return 0;

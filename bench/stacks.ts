@@ -45,7 +45,12 @@ export function nodeAddress(i: number): string {
 
 /** An OpenSSH ed25519 public key line, distinct per node. */
 export function hostKey(i: number): string {
-    const tail = crypto.createHash("sha256").update(nodeName(i)).digest("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, 43);
+    const tail = crypto
+        .createHash("sha256")
+        .update(nodeName(i))
+        .digest("base64")
+        .replace(/[^A-Za-z0-9]/g, "")
+        .slice(0, 43);
     return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${tail}`;
 }
 

@@ -71,7 +71,9 @@ export const BENCH: ToolDecl = {
                 const o = benchArgs(opts, io.cwd);
                 // Loaded by path, not by an import, so that tsc does not compile bench/ (and the test
                 // support it uses) into dist/: bench runs under ts-node (its children are bench/*.ts).
-                const { benchAndWrite } = require(path.join(packageRoot(), "bench", "run")) as { benchAndWrite: (o: BenchOptions, argv: readonly string[], cwd: string) => Promise<number> };
+                const { benchAndWrite } = require(path.join(packageRoot(), "bench", "run")) as {
+                    benchAndWrite: (o: BenchOptions, argv: readonly string[], cwd: string) => Promise<number>;
+                };
                 return benchAndWrite(o, process.argv.slice(2), io.cwd);
             },
         },

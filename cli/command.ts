@@ -169,7 +169,8 @@ function usageMessage(e: CommanderError, reached: string): string {
     const label = reached === "" ? "" : `${reached}: `;
     const m = e.message.replace(/^error: /, "").split("\n")[0];
     let r: RegExpExecArray | null;
-    if ((r = /^unknown option '(--[^'=]+)=([^']*)'/.exec(m))) return `${label}${r[1]} takes no value (got ${JSON.stringify(r[2])}), or is not a flag of this command`;
+    if ((r = /^unknown option '(--[^'=]+)=([^']*)'/.exec(m)))
+        return `${label}${r[1]} takes no value (got ${JSON.stringify(r[2])}), or is not a flag of this command`;
     if ((r = /^unknown option '([^']+)'/.exec(m))) return `${label}unknown flag ${r[1]}`;
     if ((r = /^option '(-\S+)(?:, (--\S+))?[^']*' argument missing/.exec(m))) return `${label}${r[2] ?? r[1]} needs a value`;
     if ((r = /^missing required argument '([^']+)'/.exec(m))) return `${label}missing <${r[1]}>`;

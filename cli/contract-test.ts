@@ -31,7 +31,10 @@ export function contractArgs(o: Opts): ParsedContractArgs {
     const e = stringOption(o.endpoints);
     if (e !== undefined) {
         if (o.sdn === true) throw new UsageError("--endpoints and --sdn: give one of them");
-        endpoints = e.split(",").map((x) => x.trim()).filter((x) => x !== "");
+        endpoints = e
+            .split(",")
+            .map((x) => x.trim())
+            .filter((x) => x !== "");
         if (endpoints.length === 0) throw new UsageError(`--endpoints: no endpoint in ${JSON.stringify(e)}`);
         for (const ep of endpoints) {
             const why = checkEndpoint(ep);

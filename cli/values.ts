@@ -2,12 +2,7 @@
 import { UsageError } from "./errors";
 
 /** A number option: finite, >= min (and <= max), integer when asked; `dflt` when absent. */
-export function numberOption(
-    name: string,
-    raw: unknown,
-    dflt: number,
-    o: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {},
-): number {
+export function numberOption(name: string, raw: unknown, dflt: number, o: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number {
     if (raw === undefined) return dflt;
     const s = String(raw);
     const v = s.trim() === "" ? NaN : Number(s);

@@ -251,7 +251,9 @@ export async function readStack(ref: pulumi.StackReference, name: string, key: s
     } catch (e) {
         // The engine's StackReference read fails for a stack the backend does not have
         // (pkg/resource/deploy/builtins.go readStackReference -> backendClient.GetStackOutputs).
-        throw new ConfigError([`${NAMESPACE}:${key}: cannot read stack ${name}: ${(e as Error).message} (does it exist yet? deploy it first, or name it as org/project/stack)`]);
+        throw new ConfigError([
+            `${NAMESPACE}:${key}: cannot read stack ${name}: ${(e as Error).message} (does it exist yet? deploy it first, or name it as org/project/stack)`,
+        ]);
     }
 }
 
@@ -319,9 +321,7 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         const kubeconfig = raw.secretKeys.has("kubeconfig") ? config.requireSecret("kubeconfig") : config.require("kubeconfig");
         bg = new BlueGreenRelease("pve-network-rs", { config: blueGreen, kubeconfig, now, projectDir });
     }
-    const alerts = monitoring
-        ? new AlertRules(`${cfg.cluster}-alert-rules`, { cfg, monitoring, transport, k8sProvider: bg?.provider })
-        : undefined;
+    const alerts = monitoring ? new AlertRules(`${cfg.cluster}-alert-rules`, { cfg, monitoring, transport, k8sProvider: bg?.provider }) : undefined;
 
     const planned = { basis, attempt, transition: { from, to: cfg.phase, kind: t.kind, id }, steps: cluster.stepIds };
     const outputs = (async (): Promise<ProgramOutputs> => {
@@ -350,7 +350,9 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         if (!all) {
             // Not every node verified this run's phase: the previous phase stays the deployed one.
             const keep = Object.fromEntries(
-                (["phase", "phaseEnteredAt", "previousPhase", "transition"] as const).filter((k) => previousOutputs[k] !== undefined).map((k) => [k, previousOutputs[k]]),
+                (["phase", "phaseEnteredAt", "previousPhase", "transition"] as const)
+                    .filter((k) => previousOutputs[k] !== undefined)
+                    .map((k) => [k, previousOutputs[k]]),
             );
             return { ...keep, ...common } as ProgramOutputs;
         }

@@ -17,8 +17,20 @@ import { buildStandInDeb, LAB_METRICS_DIR, renderStandInMetrics } from "../compo
 import { shQuote } from "../components/scripts";
 import { ensureRoot, EnsuredRoot } from "./root";
 import {
-    BRIDGE, SUBNET_PREFIX, checkHost, createBridge, deleteBridge, isMounted, labNspawnPids, leaderPid, mountsUnder,
-    mustRun, processAlive, run, sleep, writeAtomic,
+    BRIDGE,
+    SUBNET_PREFIX,
+    checkHost,
+    createBridge,
+    deleteBridge,
+    isMounted,
+    labNspawnPids,
+    leaderPid,
+    mountsUnder,
+    mustRun,
+    processAlive,
+    run,
+    sleep,
+    writeAtomic,
 } from "./host";
 
 export { BRIDGE, HOST_ADDRESS } from "./host";
@@ -82,7 +94,12 @@ export class Lab {
     /** The cached root the nodes' overlays sit on, and how long ensuring it took. */
     readonly rootInfo: EnsuredRoot;
 
-    constructor(readonly stateDir: string, count: number, root: EnsuredRoot, deb: { path: string; sha256: string }) {
+    constructor(
+        readonly stateDir: string,
+        count: number,
+        root: EnsuredRoot,
+        deb: { path: string; sha256: string },
+    ) {
         this.rootInfo = root;
         this.privateKeyPath = path.join(stateDir, "keys", "client_ed25519");
         this.pveDir = path.join(stateDir, "pve");
@@ -141,11 +158,31 @@ export class Lab {
         const known = path.join(kh, "known_hosts");
         fs.writeFileSync(known, `${n.address} ${opts.hostKey ?? n.hostKey}\n`, { mode: 0o600 });
         const args = [
-            "-F", "/dev/null", "-i", this.privateKeyPath, "-p", String(n.port),
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", `UserKnownHostsFile=${known}`, "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "HostKeyAlgorithms=ssh-ed25519", "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR",
-            `${user}@${n.address}`, "--", argv.map(shQuote).join(" "),
+            "-F",
+            "/dev/null",
+            "-i",
+            this.privateKeyPath,
+            "-p",
+            String(n.port),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            `UserKnownHostsFile=${known}`,
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "HostKeyAlgorithms=ssh-ed25519",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+            `${user}@${n.address}`,
+            "--",
+            argv.map(shQuote).join(" "),
         ];
         return new Promise((resolve, reject) => {
             const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -202,8 +239,15 @@ export class Lab {
         }
         writeAtomic(lowerFile, this.rootInfo.root);
         if (!isMounted(root)) {
-            mustRun(["mount", "-t", "overlay", "overlay", "-o",
-                `lowerdir=${this.rootInfo.root},upperdir=${this.dir(name, "upper")},workdir=${this.dir(name, "work")}`, root]);
+            mustRun([
+                "mount",
+                "-t",
+                "overlay",
+                "overlay",
+                "-o",
+                `lowerdir=${this.rootInfo.root},upperdir=${this.dir(name, "upper")},workdir=${this.dir(name, "work")}`,
+                root,
+            ]);
         }
         prepareNodeRoot(root, n, this.dir(name), fs.readFileSync(`${this.privateKeyPath}.pub`, "utf8"));
         writeQuorum(this.dir(name, "lab"), true, i + 1, this.nodes.length);
@@ -216,8 +260,21 @@ export class Lab {
         removeNodeCgroups(name);
         const child = spawn(
             "sh",
-            ["-c", NSPAWN_IN_OWN_CGROUP, n.machine, "--register=no", "--keep-unit", "-b", "-D", root, `--machine=${n.machine}`, `--network-bridge=${BRIDGE}`,
-                `--bind=${this.pveDir}:/etc/pve`, `--bind-ro=${this.dir(name, "lab")}:/var/lib/pve-lab`, "--console=read-only"],
+            [
+                "-c",
+                NSPAWN_IN_OWN_CGROUP,
+                n.machine,
+                "--register=no",
+                "--keep-unit",
+                "-b",
+                "-D",
+                root,
+                `--machine=${n.machine}`,
+                `--network-bridge=${BRIDGE}`,
+                `--bind=${this.pveDir}:/etc/pve`,
+                `--bind-ro=${this.dir(name, "lab")}:/var/lib/pve-lab`,
+                "--console=read-only",
+            ],
             { detached: true, stdio: ["ignore", log, log] },
         );
         fs.closeSync(log);
@@ -233,7 +290,9 @@ export class Lab {
         let what = "systemd-nspawn to start the node's systemd";
         let last = "";
         const fail = (why: string) =>
-            new Error(`lab: node ${n.name} ${why} after ${BOOT_TIMEOUT_MS / 1000} s (waited for ${what}${last ? `; last answer: ${last}` : ""}); console log: ${this.dir(n.name, "console.log")}`);
+            new Error(
+                `lab: node ${n.name} ${why} after ${BOOT_TIMEOUT_MS / 1000} s (waited for ${what}${last ? `; last answer: ${last}` : ""}); console log: ${this.dir(n.name, "console.log")}`,
+            );
         while (Date.now() < deadline) {
             if (!processAlive(pid, isNspawnOf(n.name))) {
                 throw new Error(`lab: node ${n.name}: systemd-nspawn exited while waiting for ${what}; console log: ${this.dir(n.name, "console.log")}`);
@@ -246,7 +305,10 @@ export class Lab {
                 if (last === "degraded") {
                     const inNode = (...argv: string[]) => run(["nsenter", "-t", String(leader), "-m", "-u", "-i", "-n", "-p", "--", ...argv]).stdout.trim();
                     const failed = inNode("systemctl", "--failed", "--plain", "--no-legend");
-                    const why = failed.split("\n").map((l) => l.split(/\s+/)[0]).filter(Boolean)
+                    const why = failed
+                        .split("\n")
+                        .map((l) => l.split(/\s+/)[0])
+                        .filter(Boolean)
                         .map((u) => `${u}: ${inNode("journalctl", "-b", "-u", u, "-o", "cat", "--no-pager", "-n", "8").split("\n").join(" | ")}`);
                     throw new Error(`lab: node ${n.name} booted degraded; failed units: ${failed}; their journal: ${why.join("; ")}`);
                 }
@@ -260,7 +322,11 @@ export class Lab {
         const leader = leaderPid(pid);
         if (leader && last === "starting") {
             const jobs = run(["nsenter", "-t", String(leader), "-m", "-u", "-i", "-n", "-p", "--", "systemctl", "list-jobs", "--plain", "--no-legend"]);
-            last += ` (pending jobs: ${jobs.stdout.trim().split("\n").map((l) => l.split(/\s+/).slice(1, 3).join(" ")).join(", ")})`;
+            last += ` (pending jobs: ${jobs.stdout
+                .trim()
+                .split("\n")
+                .map((l) => l.split(/\s+/).slice(1, 3).join(" "))
+                .join(", ")})`;
         }
         throw fail("did not come up");
     }
@@ -298,9 +364,7 @@ export class Lab {
                 transport: "ssh",
                 perlApi: JSON.stringify({ baseUrl: `https://${this.nodes[0].address}:8006`, timeout: 60 }),
                 package: JSON.stringify({ version: this.version, sha256: this.debSha256, path: this.debPath }),
-                nodes: JSON.stringify(
-                    this.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port, sshUser, hostKey: n.hostKey, sshKey: "default" })),
-                ),
+                nodes: JSON.stringify(this.nodes.map((n) => ({ name: n.name, address: n.address, port: n.port, sshUser, hostKey: n.hostKey, sshKey: "default" }))),
                 sshPrivateKeys: JSON.stringify({ default: this.privateKey }),
                 migrationConfig: JSON.stringify({ scope: "cluster" }),
                 ring: JSON.stringify({ name: "lab" }),
@@ -320,7 +384,7 @@ export class Lab {
 const CGROUP_ROOTS = ["/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"];
 /** sh -c: $0 the node name; move into <root>/pve-lab/<node> of each hierarchy there is, exec nspawn. */
 const NSPAWN_IN_OWN_CGROUP =
-    'set -e; for r in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do ' +
+    "set -e; for r in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do " +
     '[ -f "$r/cgroup.procs" ] || continue; mkdir -p "$r/pve-lab/$0"; echo "$$" > "$r/pve-lab/$0/cgroup.procs"; ' +
     'done; exec systemd-nspawn "$@"';
 
@@ -346,8 +410,7 @@ function removeNodeCgroups(name: string): void {
 }
 
 // "sh": the moment between spawn and the wrapper's exec of systemd-nspawn (NSPAWN_IN_OWN_CGROUP).
-const isNspawnOf = (name: string) => (argv: string[]) =>
-    ["systemd-nspawn", "sh"].includes(path.basename(argv[0] ?? "")) && argv.includes(`--machine=${name}`);
+const isNspawnOf = (name: string) => (argv: string[]) => ["systemd-nspawn", "sh"].includes(path.basename(argv[0] ?? "")) && argv.includes(`--machine=${name}`);
 
 function writeQuorum(dir: string, quorate: boolean, nodeid: number, nodes: number): void {
     writeAtomic(path.join(dir, "quorum"), `quorate=${quorate ? 1 : 0}\nnodeid=${nodeid}\nnodes=${nodes}\n`);
@@ -407,9 +470,15 @@ function prepareNodeRoot(root: string, n: LabNode, nodeDir: string, clientPub: s
     fs.chmodSync(path.join(root, "etc/ssh/ssh_host_ed25519_key"), 0o600);
     fs.copyFileSync(path.join(nodeDir, "ssh_host_ed25519_key.pub"), path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"));
     const passwd = fs.readFileSync(path.join(root, "etc/passwd"), "utf8");
-    const ent = passwd.split("\n").find((l) => l.startsWith(`${SUDO_USER}:`))?.split(":");
+    const ent = passwd
+        .split("\n")
+        .find((l) => l.startsWith(`${SUDO_USER}:`))
+        ?.split(":");
     if (!ent) throw new Error(`lab: the root has no user ${SUDO_USER}`);
-    for (const [home, uid, gid] of [["root", 0, 0], [`home/${SUDO_USER}`, Number(ent[2]), Number(ent[3])]] as const) {
+    for (const [home, uid, gid] of [
+        ["root", 0, 0],
+        [`home/${SUDO_USER}`, Number(ent[2]), Number(ent[3])],
+    ] as const) {
         const f = path.join(root, home, ".ssh/authorized_keys");
         writeAtomic(f, clientPub, 0o600);
         fs.chownSync(f, uid, gid);
@@ -419,8 +488,17 @@ function prepareNodeRoot(root: string, n: LabNode, nodeDir: string, clientPub: s
     if (!fs.existsSync(marker)) {
         writeAtomic(
             path.join(root, "etc/network/interfaces"),
-            ["auto lo", "iface lo inet loopback", "", "auto host0", "iface host0 inet static", `\taddress ${n.address}/24`, "",
-                "source /etc/network/interfaces.d/*", ""].join("\n"),
+            [
+                "auto lo",
+                "iface lo inet loopback",
+                "",
+                "auto host0",
+                "iface host0 inet static",
+                `\taddress ${n.address}/24`,
+                "",
+                "source /etc/network/interfaces.d/*",
+                "",
+            ].join("\n"),
         );
         writeAtomic(path.join(root, "etc/machine-id"), `${crypto.randomBytes(16).toString("hex")}\n`, 0o444);
         writeAtomic(marker, `${n.name}\n`);

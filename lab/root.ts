@@ -14,8 +14,18 @@ export const LAB_CACHE_DIR = process.env.PVE_LAB_CACHE_DIR ?? "/var/cache/pve-mi
 export const SUITE = "bookworm";
 /** What the nodes need: systemd as PID 1, sshd, ifupdown2 (with bridge-utils, as on Proxmox VE), sudo, busybox (httpd), and what the steps use. */
 export const PACKAGES = [
-    "systemd", "systemd-sysv", "dbus", "openssh-server", "iproute2", "ifupdown2", "bridge-utils", "sudo", "busybox",
-    "curl", "ca-certificates", "procps",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "iproute2",
+    "ifupdown2",
+    "bridge-utils",
+    "sudo",
+    "busybox",
+    "curl",
+    "ca-certificates",
+    "procps",
 ] as const;
 
 const SH_DIR = path.join(__dirname, "sh");

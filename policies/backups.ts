@@ -53,7 +53,10 @@ export const backupBeforeWrite: StackValidationPolicy = {
             for (const node of affected) {
                 const s = snapshots.get(node);
                 if (s && !dependsOn(c.res, s)) {
-                    report(`config step ${c.res.name} changes the migration config of node ${node} without being ordered after its snapshot step ${s.name} (dependsOn)`, c.res.urn);
+                    report(
+                        `config step ${c.res.name} changes the migration config of node ${node} without being ordered after its snapshot step ${s.name} (dependsOn)`,
+                        c.res.urn,
+                    );
                 }
             }
         }

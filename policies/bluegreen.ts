@@ -71,7 +71,12 @@ export const blueGreenSafe: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
-            minActiveReplicas: { type: "integer", minimum: 1, default: BLUE_GREEN_DEFAULTS.minActiveReplicas, description: "Replicas the active color's release must have at least." },
+            minActiveReplicas: {
+                type: "integer",
+                minimum: 1,
+                default: BLUE_GREEN_DEFAULTS.minActiveReplicas,
+                description: "Replicas the active color's release must have at least.",
+            },
             minRollbackTargetReplicas: {
                 type: "integer",
                 minimum: 1,
@@ -100,7 +105,10 @@ export const blueGreenSafe: StackValidationPolicy = {
             if (!rel) {
                 report(`${what} of ${s.group}, but no Helm release of that color exists in namespace ${s.namespace}`, s.res.urn);
             } else if (typeof rel.replicas !== "number" || rel.replicas < min) {
-                report(`${what} of ${s.group}, but its release ${rel.name} has replicaCount ${JSON.stringify(rel.replicas ?? null)} (at least ${min} needed)`, rel.res.urn);
+                report(
+                    `${what} of ${s.group}, but its release ${rel.name} has replicaCount ${JSON.stringify(rel.replicas ?? null)} (at least ${min} needed)`,
+                    rel.res.urn,
+                );
             }
         }
     },

@@ -89,7 +89,9 @@ export const soakAndEvidence: ResourceValidationPolicy = {
         const e = parsed.data;
         if (!e.required) {
             if (!c.skipEvidenceStacks.includes(r.stack)) {
-                report(`${at}: gates.requireEvidence is false, but ${r.stack} is not in skipEvidenceStacks (${c.skipEvidenceStacks.join(", ") || "none"}); commit passing evidence at ${e.path}`);
+                report(
+                    `${at}: gates.requireEvidence is false, but ${r.stack} is not in skipEvidenceStacks (${c.skipEvidenceStacks.join(", ") || "none"}); commit passing evidence at ${e.path}`,
+                );
             }
             return;
         }
@@ -114,4 +116,3 @@ export const soakAndEvidence: ResourceValidationPolicy = {
         for (const reason of reasons) report(`${at}: evidence ${e.path}: ${reason}`);
     }),
 };
-

@@ -24,7 +24,9 @@ export const logMigrationDecisions: ResourceValidationPolicy = {
             if (script !== "config") return;
             const toml = parseMigrationToml(o.content ?? "");
             if (toml.ok && toml.value.log_migration_decisions !== true) {
-                report(`${o.path}: log_migration_decisions should be true (got ${quote(toml.value.log_migration_decisions ?? null)}): the decision log is how fallbacks are audited`);
+                report(
+                    `${o.path}: log_migration_decisions should be true (got ${quote(toml.value.log_migration_decisions ?? null)}): the decision log is how fallbacks are audited`,
+                );
             }
         }),
         validateResourceOfType(random.RandomId, (id, _args, report) => {

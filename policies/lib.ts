@@ -80,7 +80,10 @@ export function transitionOf(r: Record): Transition | undefined {
 
 /** The record's nodes (comma list). */
 export function nodesOf(r: Record): string[] {
-    return r.nodes.split(",").map((n) => n.trim()).filter((n) => n !== "");
+    return r.nodes
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "");
 }
 
 /** A node step: the script it runs and, when its command line is known, its options. */

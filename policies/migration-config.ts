@@ -50,12 +50,16 @@ export const fallbackEnabled: ResourceValidationPolicy = {
                 return;
             }
             if (phaseInfo(phase).fallbackRequired && toml.fallback_enabled !== true) {
-                report(`${path}: fallback_enabled must be true in phase ${phase} (got ${quote(toml.fallback_enabled ?? null)}); only rust-full may disable the fallback`);
+                report(
+                    `${path}: fallback_enabled must be true in phase ${phase} (got ${quote(toml.fallback_enabled ?? null)}); only rust-full may disable the fallback`,
+                );
             }
         }, {}),
         recordValidation((r, report) => {
             if (isPhase(r.to) && phaseInfo(r.to).fallbackRequired && r.fallbackEnabled !== "true") {
-                report(`transition record of stack ${r.stack}: fallbackEnabled must be "true" in phase ${r.to} (got ${quote(r.fallbackEnabled)}); only rust-full may disable the fallback`);
+                report(
+                    `transition record of stack ${r.stack}: fallbackEnabled must be "true" in phase ${r.to} (got ${quote(r.fallbackEnabled)}); only rust-full may disable the fallback`,
+                );
             }
         }, {}),
     ],
@@ -89,8 +93,18 @@ export const perlApi: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
-            minTimeoutSeconds: { type: "integer", minimum: 1, default: PERL_API_DEFAULTS.minTimeoutSeconds, description: "Shortest allowed perl_api_timeout, seconds." },
-            maxTimeoutSeconds: { type: "integer", minimum: 1, default: PERL_API_DEFAULTS.maxTimeoutSeconds, description: "Longest allowed perl_api_timeout, seconds." },
+            minTimeoutSeconds: {
+                type: "integer",
+                minimum: 1,
+                default: PERL_API_DEFAULTS.minTimeoutSeconds,
+                description: "Shortest allowed perl_api_timeout, seconds.",
+            },
+            maxTimeoutSeconds: {
+                type: "integer",
+                minimum: 1,
+                default: PERL_API_DEFAULTS.maxTimeoutSeconds,
+                description: "Longest allowed perl_api_timeout, seconds.",
+            },
         },
     },
     validateResource: [

@@ -17,7 +17,10 @@ export const phaseTransition: ResourceValidationPolicy = {
         // The record's own stack must be this stack (a record copied from another stack would lie).
         const stackName = args.urn.split("::")[0].replace(/^urn:pulumi:/, "");
         if (r.stack !== stackName) report(`transition record ${args.name} is for stack ${quote(r.stack)}, but this is stack ${quote(stackName)}`);
-        for (const [field, value] of [["from", r.from], ["to", r.to]] as const) {
+        for (const [field, value] of [
+            ["from", r.from],
+            ["to", r.to],
+        ] as const) {
             if (!isPhase(value)) report(`transition record of stack ${r.stack}: ${field} ${quote(value)} is not a phase (one of ${PHASES.join(", ")})`);
         }
         if (!isPhase(r.from) || !isPhase(r.to)) return;
@@ -39,17 +42,23 @@ export const transitionRecord: StackValidationPolicy = {
     description: "Node steps are registered with exactly one transition record, and every step and migration.toml agrees with its from and to phases.",
     enforcementLevel: "mandatory",
     validateStack: (args, report) => {
-        const records = args.resources.filter((r) => r.type === RECORD_TYPE).flatMap((r) => {
-            const rec = recordOf(r.props);
-            return rec ? [{ res: r, rec }] : [];
-        });
-        const steps = args.resources.filter((r) => isCommandType(r.type)).flatMap((r) => {
-            const s = stepOf(r.props);
-            return s ? [{ res: r, step: s }] : [];
-        });
+        const records = args.resources
+            .filter((r) => r.type === RECORD_TYPE)
+            .flatMap((r) => {
+                const rec = recordOf(r.props);
+                return rec ? [{ res: r, rec }] : [];
+            });
+        const steps = args.resources
+            .filter((r) => isCommandType(r.type))
+            .flatMap((r) => {
+                const s = stepOf(r.props);
+                return s ? [{ res: r, step: s }] : [];
+            });
         if (records.length === 0) {
             if (steps.length > 0) {
-                report(`${steps.length} node step(s) are registered without a transition record (a ${RECORD_TYPE} with keepers.kind "pve-migration/transition"): the phase policies cannot check them`);
+                report(
+                    `${steps.length} node step(s) are registered without a transition record (a ${RECORD_TYPE} with keepers.kind "pve-migration/transition"): the phase policies cannot check them`,
+                );
             }
             return;
         }
@@ -70,7 +79,10 @@ export const transitionRecord: StackValidationPolicy = {
                 const toml = parseMigrationToml(o.content);
                 const phase = toml.ok ? toml.value.phase : undefined;
                 if (phase !== rec.to) {
-                    report(`step ${res.name}: ${o.path ?? "the migration config"} says phase = ${quote(phase ?? null)}, but the transition record says to ${quote(rec.to)}`, res.urn);
+                    report(
+                        `step ${res.name}: ${o.path ?? "the migration config"} says phase = ${quote(phase ?? null)}, but the transition record says to ${quote(rec.to)}`,
+                        res.urn,
+                    );
                 }
             }
         }

@@ -19,7 +19,12 @@ export function debFileRe(version: string): RegExp {
 }
 
 function basename(p: string): string {
-    return p.replace(/[?#].*$/, "").split("/").pop() ?? "";
+    return (
+        p
+            .replace(/[?#].*$/, "")
+            .split("/")
+            .pop() ?? ""
+    );
 }
 
 /** Problems of a version and sha256 pair (`what` names where they come from). */
@@ -54,7 +59,8 @@ function checkPackageStep(props: { stdin?: unknown; create?: unknown }, report: 
 
 export const packagePinned: ResourceValidationPolicy = {
     name: "package-pinned",
-    description: "The pve-network-rs package is pinned by an exact version and a sha256 on every package step and in the transition record; nothing is installed unpinned.",
+    description:
+        "The pve-network-rs package is pinned by an exact version and a sha256 on every package step and in the transition record; nothing is installed unpinned.",
     enforcementLevel: "mandatory",
     validateResource: [
         validateResourceOfType(command.remote.Command, (props, _args, report) => checkPackageStep(props, report)),

@@ -55,20 +55,25 @@ export const noPlaintextSecrets: ResourceValidationPolicy = {
             const r = recordOf(args.props);
             if (r && r.plaintextSecretKeys !== "") {
                 const keys = r.plaintextSecretKeys.split(",").map((k) => `pve-migration:${k}`);
-                report(`stack config ${keys.join(", ")} ${keys.length > 1 ? "are" : "is"} not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)`);
+                report(
+                    `stack config ${keys.join(", ")} ${keys.length > 1 ? "are" : "is"} not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)`,
+                );
             }
         }
         for (const leaf of stringLeaves(args.props, SECRET_INPUTS[args.type] ?? [])) {
             for (const p of SECRET_PATTERNS) {
-                if (p.re.test(leaf.value)) report(`${leaf.path} holds ${p.what}: pass it only as a Pulumi secret input (pve-migration:sshPrivateKeys, pve-migration:kubeconfig)`);
+                if (p.re.test(leaf.value))
+                    report(`${leaf.path} holds ${p.what}: pass it only as a Pulumi secret input (pve-migration:sshPrivateKeys, pve-migration:kubeconfig)`);
             }
         }
         if (args.type === REMOTE_COMMAND || args.type === COPY_TO_REMOTE) {
             const conn = known(() => args.props.connection) as { password?: unknown; proxy?: { password?: unknown } } | undefined;
             const password = known(() => conn?.password);
             const proxyPassword = known(() => conn?.proxy?.password);
-            if (password !== undefined && password !== null) report("connection.password is set: log in to nodes with a key from the secret pve-migration:sshPrivateKeys, never a password");
-            if (proxyPassword !== undefined && proxyPassword !== null) report("connection.proxy.password is set: log in to the jump host with a key, never a password");
+            if (password !== undefined && password !== null)
+                report("connection.password is set: log in to nodes with a key from the secret pve-migration:sshPrivateKeys, never a password");
+            if (proxyPassword !== undefined && proxyPassword !== null)
+                report("connection.proxy.password is set: log in to the jump host with a key, never a password");
         }
     },
 };

@@ -37,7 +37,8 @@ function onSteps(check: StepCheck): ResourceValidation[] {
 
 export const stepPhases: ResourceValidationPolicy = {
     name: "step-phases",
-    description: "Every node step that names a transition is told an allowed one (forward one phase, backward any), and every config step writes the phase it is told.",
+    description:
+        "Every node step that names a transition is told an allowed one (forward one phase, backward any), and every config step writes the phase it is told.",
     enforcementLevel: "mandatory",
     validateResource: onSteps((step, name, _parent, report) => {
         const o = step.options;
@@ -70,7 +71,9 @@ export const snapshotTakesBackup: ResourceValidationPolicy = {
         if (!isPhase(o.from) || !isPhase(o.to) || !transition(o.from, o.to).backupRequired) return;
         if (o.backup !== "1") {
             const what = isWritePhase(o.to) ? `enters write phase ${o.to}` : `leaves write phase ${o.from}`;
-            report(`snapshot step ${name} does not take a backup (--backup ${quote(o.backup ?? null)}), but node ${o.node ?? "(no --node)"} ${what} (${o.from} -> ${o.to})`);
+            report(
+                `snapshot step ${name} does not take a backup (--backup ${quote(o.backup ?? null)}), but node ${o.node ?? "(no --node)"} ${what} (${o.from} -> ${o.to})`,
+            );
         }
     }),
 };
@@ -83,7 +86,8 @@ function underNode(parentUrn: string): boolean {
 
 export const clusterFileSingleWriter: ResourceValidationPolicy = {
     name: "cluster-file-single-writer",
-    description: "A cluster-wide file in pmxcfs (/etc/pve outside /etc/pve/nodes/) is written, and sdn.cfg/storage.cfg restored, only by the cluster's own step, never by a node's.",
+    description:
+        "A cluster-wide file in pmxcfs (/etc/pve outside /etc/pve/nodes/) is written, and sdn.cfg/storage.cfg restored, only by the cluster's own step, never by a node's.",
     enforcementLevel: "mandatory",
     validateResource: onSteps((step, name, parent, report) => {
         const o = step.options;
@@ -95,7 +99,9 @@ export const clusterFileSingleWriter: ResourceValidationPolicy = {
             );
         }
         if (step.script === "restore" && o.part === "cluster") {
-            report(`step ${name} of node ${o.node ?? "(no --node)"} restores sdn.cfg and storage.cfg, which are cluster-wide: restore them once per cluster, through one node`);
+            report(
+                `step ${name} of node ${o.node ?? "(no --node)"} restores sdn.cfg and storage.cfg, which are cluster-wide: restore them once per cluster, through one node`,
+            );
         }
     }),
 };

@@ -32,6 +32,8 @@ pulumi up --stack S.
 ${JSON_WRITE_HELP}`,
     run: ({ args, opts, io }) => {
         const stack = requiredOption(opts, "stack", "--stack", "phase set");
-        return runWriting("phase set", opts, io, (s) => (require("../../components/ctl/commands") as typeof Commands).phaseSet(s, args[0], stack, opts.dryRun === true));
+        return runWriting("phase set", opts, io, (s) =>
+            (require("../../components/ctl/commands") as typeof Commands).phaseSet(s, args[0], stack, opts.dryRun === true),
+        );
     },
 };

@@ -26,7 +26,9 @@ export function session(opts: Readonly<Record<string, unknown>>, io: CtlIo, resu
     const repoFlag = stringOption(opts.repo);
     const repo = findRepo(io.cwd, repoFlag);
     if (repoFlag === undefined && !fs.existsSync(path.join(repo, STACKS_DIR))) {
-        throw new UsageError(`${repo} holds no ${STACKS_DIR}/ folder: run migration-ctl inside the repository or pass --repo DIR (the folder that holds ${STACKS_DIR}/)`);
+        throw new UsageError(
+            `${repo} holds no ${STACKS_DIR}/ folder: run migration-ctl inside the repository or pass --repo DIR (the folder that holds ${STACKS_DIR}/)`,
+        );
     }
     const now = nowFlag !== undefined ? new Date(nowFlag) : new Date();
     const file = stringOption(opts.deployedFile);

@@ -110,8 +110,7 @@ export function deployedOutputs(
 ): { outputs: StackOutputsByName; from: Phase | undefined } {
     const outputs: StackOutputsByName = {};
     const given = o.deployed;
-    const known = (name: string): DeployedState | "none" | undefined =>
-        typeof given === "function" ? fromLookup(given(name)) : ownGet(given ?? {}, name);
+    const known = (name: string): DeployedState | "none" | undefined => (typeof given === "function" ? fromLookup(given(name)) : ownGet(given ?? {}, name));
     const stack = sf.stack;
     const self = known(stack);
     const fromState: DeployedState | undefined =
@@ -119,7 +118,7 @@ export function deployedOutputs(
             ? { phase: o.from, phaseEnteredAt: self !== undefined && self !== "none" ? self.phaseEnteredAt : undefined }
             : self === "none"
               ? undefined
-              : self ?? toState(sf.phase);
+              : (self ?? toState(sf.phase));
     if (fromState) setOwn(outputs, stack, stateOutputs(fromState));
     const up = sf.upstream;
     if (up !== undefined && up !== stack) {

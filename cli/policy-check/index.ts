@@ -90,7 +90,13 @@ export function formatJson(r: CheckResult): string {
                 skipPreview: {
                     stoppedAt: r.skipPreview.stoppedAt ?? null,
                     registeredBefore: r.skipPreview.registeredBefore,
-                    stackViolationsAfterSteps: r.skipPreview.stackViolationsAfterSteps.map((v) => ({ policy: v.policy, enforcementLevel: v.enforcementLevel, urn: v.urn, name: v.name, message: v.message })),
+                    stackViolationsAfterSteps: r.skipPreview.stackViolationsAfterSteps.map((v) => ({
+                        policy: v.policy,
+                        enforcementLevel: v.enforcementLevel,
+                        urn: v.urn,
+                        name: v.name,
+                        message: v.message,
+                    })),
                 },
             },
             null,

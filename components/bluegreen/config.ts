@@ -50,32 +50,29 @@ const int = (min: number, max: number) =>
         .min(min, `must be >= ${min}`)
         .max(max, `must be <= ${max}`);
 const num = (min: number, max: number) =>
-    z
-        .number({ required_error: "required", invalid_type_error: "must be a number" })
-        .min(min, `must be >= ${min}`)
-        .max(max, `must be <= ${max}`);
+    z.number({ required_error: "required", invalid_type_error: "must be a number" }).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
 const bool = () => z.boolean({ invalid_type_error: "must be true or false" });
 const color = () =>
     z.enum(COLORS, {
         errorMap: (issue, ctx) => ({
-            message:
-                issue.code === "invalid_type" && ctx.data === undefined
-                    ? "required"
-                    : `must be blue or green (got ${JSON.stringify(ctx.data)})`,
+            message: issue.code === "invalid_type" && ctx.data === undefined ? "required" : `must be blue or green (got ${JSON.stringify(ctx.data)})`,
         }),
     });
 
 export const ColorReleaseSchema = z
     .object(
         {
-        /** The service version this color runs (label `app.kubernetes.io/version`). Quote it in YAML. */
-        version: str("a string (quote versions in YAML: '1.0')").regex(LABEL_VALUE_RE, "must be a Kubernetes label value such as 0.5.0 (letters, digits, '.', '-', '_', at most 63)"),
-        /** The container image tag this color runs. */
-        imageTag: str("a string (quote tags in YAML)").regex(IMAGE_TAG_RE, "must be an image tag (letters, digits, '_', '.', '-', at most 128)"),
-        /** Pods of this color while it serves or is kept (the idle color may be scaled to 0, see idleReplicas). */
-        replicas: int(0, 100),
-        /** Chart version for this color; only with a repository chart (default: chart.version). */
-        chartVersion: str("a string").regex(SEMVER_RE, "must be a chart version (SemVer, e.g. 1.2.0)").optional(),
+            /** The service version this color runs (label `app.kubernetes.io/version`). Quote it in YAML. */
+            version: str("a string (quote versions in YAML: '1.0')").regex(
+                LABEL_VALUE_RE,
+                "must be a Kubernetes label value such as 0.5.0 (letters, digits, '.', '-', '_', at most 63)",
+            ),
+            /** The container image tag this color runs. */
+            imageTag: str("a string (quote tags in YAML)").regex(IMAGE_TAG_RE, "must be an image tag (letters, digits, '_', '.', '-', at most 128)"),
+            /** Pods of this color while it serves or is kept (the idle color may be scaled to 0, see idleReplicas). */
+            replicas: int(0, 100),
+            /** Chart version for this color; only with a repository chart (default: chart.version). */
+            chartVersion: str("a string").regex(SEMVER_RE, "must be a chart version (SemVer, e.g. 1.2.0)").optional(),
         },
         { invalid_type_error: "must be an object (version, imageTag, replicas)" },
     )
@@ -118,8 +115,10 @@ export const BlueGreenConfigSchema = z
         image: z
             .object(
                 {
-                repository: str("a string").regex(IMAGE_REPO_RE, "must be an image repository such as registry.example.com/pve/pve-network-rs (no tag)"),
-                pullPolicy: z.enum(["IfNotPresent", "Always", "Never"], { errorMap: () => ({ message: "must be IfNotPresent, Always or Never" }) }).default("IfNotPresent"),
+                    repository: str("a string").regex(IMAGE_REPO_RE, "must be an image repository such as registry.example.com/pve/pve-network-rs (no tag)"),
+                    pullPolicy: z
+                        .enum(["IfNotPresent", "Always", "Never"], { errorMap: () => ({ message: "must be IfNotPresent, Always or Never" }) })
+                        .default("IfNotPresent"),
                 },
                 { required_error: "required", invalid_type_error: "must be an object" },
             )
@@ -178,8 +177,12 @@ export const BlueGreenConfigSchema = z
         /** Probes of the service container. */
         health: z
             .object({
-                livenessPath: str("a string").regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path").default("/health/live"),
-                readinessPath: str("a string").regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path").default("/health/ready"),
+                livenessPath: str("a string")
+                    .regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path")
+                    .default("/health/live"),
+                readinessPath: str("a string")
+                    .regex(/^\/[A-Za-z0-9._~/-]*$/, "must be an absolute URL path")
+                    .default("/health/ready"),
                 /** Container port serving HTTP and the probes. */
                 port: int(1, 65535).default(8080),
                 periodSeconds: int(1, 300).default(10),
@@ -235,9 +238,7 @@ export function parseBlueGreenConfig(raw: unknown): BlueGreenConfig {
     const r = BlueGreenConfigSchema.safeParse(raw);
     if (!r.success) {
         throw new ConfigError(
-            r.error.issues.map((i) =>
-                i.code === "unrecognized_keys" ? `${key(i.path)}: unknown key(s) ${i.keys.join(", ")}` : `${key(i.path)}: ${i.message}`,
-            ),
+            r.error.issues.map((i) => (i.code === "unrecognized_keys" ? `${key(i.path)}: unknown key(s) ${i.keys.join(", ")}` : `${key(i.path)}: ${i.message}`)),
         );
     }
     const errors = crossCheck(r.data);
@@ -263,9 +264,13 @@ function crossCheck(c: BlueGreenConfig): string[] {
     if (holdsRollbackTarget(c)) {
         const why = c.rollbackTarget === undefined ? "a flip is recorded (lastFlip) and rollbackTarget is not set" : "rollbackTarget is true";
         if (idleRel === undefined) {
-            errors.push(`${key(["releases", idle])}: the idle color ${idle} is the rollback target (${why}); keep its release or set ${key(["rollbackTarget"])} to false`);
+            errors.push(
+                `${key(["releases", idle])}: the idle color ${idle} is the rollback target (${why}); keep its release or set ${key(["rollbackTarget"])} to false`,
+            );
         } else if (idleRel.replicas < 1) {
-            errors.push(`${key(["releases", idle, "replicas"])}: the idle color ${idle} is the rollback target (${why}) and must keep >= 1 replica; or set ${key(["rollbackTarget"])} to false`);
+            errors.push(
+                `${key(["releases", idle, "replicas"])}: the idle color ${idle} is the rollback target (${why}) and must keep >= 1 replica; or set ${key(["rollbackTarget"])} to false`,
+            );
         }
     }
     errors.push(...checkChart(c));
@@ -311,7 +316,16 @@ function checkChart(c: BlueGreenConfig): string[] {
 }
 
 const SUFFIX: Record<string, number> = {
-    "": 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+    "": 1,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    Ki: 1024,
+    Mi: 1024 ** 2,
+    Gi: 1024 ** 3,
+    Ti: 1024 ** 4,
 };
 
 /** The numeric value of a cpu or memory quantity accepted by the schema (`250m` = 0.25, `1Ki` = 1024). */

@@ -43,11 +43,7 @@ export class BlueGreenRelease extends pulumi.ComponentResource {
 
         super(BLUE_GREEN_TYPE, name, {}, opts);
 
-        this.provider = new k8s.Provider(
-            `${name}-provider`,
-            { kubeconfig: pulumi.secret(args.kubeconfig), namespace: plan.namespace },
-            { parent: this },
-        );
+        this.provider = new k8s.Provider(`${name}-provider`, { kubeconfig: pulumi.secret(args.kubeconfig), namespace: plan.namespace }, { parent: this });
         const childOpts = { parent: this, provider: this.provider };
 
         const releases: Partial<Record<Color, k8s.helm.v3.Release>> = {};

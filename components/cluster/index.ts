@@ -68,13 +68,9 @@ export class ClusterMigration extends pulumi.ComponentResource {
         const clusterSteps = this.plan.steps.filter((s) => s.cluster);
         const writer = scopeOf(cfg.migrationConfig.writerNode);
         const cfgSteps = ownedSteps(clusterSteps, "MigrationConfigFile");
-        this.clusterConfig = cfgSteps.length
-            ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, steps: cfgSteps }, { parent: this })
-            : undefined;
+        this.clusterConfig = cfgSteps.length ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, steps: cfgSteps }, { parent: this }) : undefined;
         const restoreSteps = ownedSteps(clusterSteps, "Backups");
-        this.clusterBackups = restoreSteps.length
-            ? new Backups(`${name}-cluster-backups`, { scope: writer, steps: restoreSteps }, { parent: this })
-            : undefined;
+        this.clusterBackups = restoreSteps.length ? new Backups(`${name}-cluster-backups`, { scope: writer, steps: restoreSteps }, { parent: this }) : undefined;
         this.stepIds = this.plan.steps.map((s) => s.id);
         registry.finish(this.stepIds);
         this.registerOutputs({ transition: this.transition, transitionId: this.transitionId, stepIds: this.stepIds });

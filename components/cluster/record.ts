@@ -40,9 +40,29 @@ export interface TransitionRecord {
 
 /** Every field of the record except `kind`, in order. */
 export const TRANSITION_RECORD_FIELDS: readonly Exclude<keyof TransitionRecord, "kind">[] = [
-    "stack", "cluster", "ring", "from", "fromEnteredAt", "to", "nodes", "scope", "writerNode", "configPath", "fallbackEnabled",
-    "logMigrationDecisions", "backupRetention", "perlApiBaseUrl", "perlApiTimeout", "packageVersion", "packageSha256",
-    "upstreamStack", "upstreamPhase", "upstreamEnteredAt", "behindUntilSoaked", "plaintextSecretKeys", "evidence",
+    "stack",
+    "cluster",
+    "ring",
+    "from",
+    "fromEnteredAt",
+    "to",
+    "nodes",
+    "scope",
+    "writerNode",
+    "configPath",
+    "fallbackEnabled",
+    "logMigrationDecisions",
+    "backupRetention",
+    "perlApiBaseUrl",
+    "perlApiTimeout",
+    "packageVersion",
+    "packageSha256",
+    "upstreamStack",
+    "upstreamPhase",
+    "upstreamEnteredAt",
+    "behindUntilSoaked",
+    "plaintextSecretKeys",
+    "evidence",
 ];
 
 /**

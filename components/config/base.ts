@@ -47,7 +47,10 @@ export function writePathSchema(allowNode: boolean) {
 export const unitNameSchema = z
     .string()
     .regex(UNIT_NAME_RE, "must be a systemd service name")
-    .max(BOUNDS.unitNameLength.max, `must be at most ${BOUNDS.unitNameLength.max} characters (every file named after it must fit 255: the unit file, the diagnostics bundle's <name>.is-enabled.txt)`);
+    .max(
+        BOUNDS.unitNameLength.max,
+        `must be at most ${BOUNDS.unitNameLength.max} characters (every file named after it must fit 255: the unit file, the diagnostics bundle's <name>.is-enabled.txt)`,
+    );
 
 /** A site command: 1..BOUNDS.commandArgs.max words of 1..BOUNDS.argLength.max characters, no NUL. */
 export const argWordSchema = z
@@ -89,4 +92,3 @@ export function safeUrl(u: string, protocols: string[]): boolean {
     }
     return protocols.includes(url.protocol) && url.hostname !== "" && url.username === "" && url.password === "" && url.search === "" && url.hash === "";
 }
-

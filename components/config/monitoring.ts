@@ -23,7 +23,10 @@ export const MonitoringSchema = z
                         /** Validated exactly as the nodes' addresses are (addressSchema). */
                         address: addressSchema.optional(),
                         port: z.number().int().min(1).max(65535).default(22),
-                        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
+                        sshUser: z
+                            .string()
+                            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name")
+                            .default("root"),
                         hostKey: hostKeySchema.optional(),
                         sshKey: z.string().min(1).default("default"),
                     })
@@ -96,4 +99,3 @@ export function parseMonitoringConfig(raw: unknown, cfg: MonitoringContext): Par
     if (errors.length > 0) throw new ConfigError(errors);
     return { ...m, alertOptions: alertOptions! };
 }
-

@@ -3,6 +3,7 @@
  * Pure: takes the raw config map (as the Pulumi engine hands it to the program) and returns
  * the typed config or every error, each naming the exact key (`nodes[2].address: ...`).
  */
+import * as path from "path";
 import { z } from "zod";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS, phaseInfo } from "../phases";
 import { formatPath } from "../evidence";
@@ -41,7 +42,10 @@ export const NodeSchema = z
         /** SSH port. */
         port: z.number().int().min(1).max(65535).default(22),
         /** SSH user; a non-root user runs the node steps through `sudo -n`. */
-        sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name").default("root"),
+        sshUser: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a POSIX user name")
+            .default("root"),
         /** The node's SSH host key (`ssh-ed25519 AAAA...`); connections to any other key fail. */
         hostKey: hostKeySchema.optional(),
         /** Name of the entry of the secret `sshPrivateKeys` this node logs in with. */
@@ -75,9 +79,7 @@ const PackageSchema = z
 const PerlApiSchema = z
     .object({
         /** Base URL of the Perl API, https only (`https://<cluster>:8006`). */
-        baseUrl: z
-            .string()
-            .refine((u) => safeUrl(u, ["https:", "http:"]), "must be an https:// URL without credentials, query or fragment"),
+        baseUrl: z.string().refine((u) => safeUrl(u, ["https:", "http:"]), "must be an https:// URL without credentials, query or fragment"),
         /** Request timeout in seconds. */
         timeout: z.number().int().min(1, "must be at least 1 second").max(600, "must be at most 600 seconds").default(60),
     })
@@ -134,10 +136,7 @@ const StepTimeoutsSchema = z
     .strict()
     .default({});
 
-const soakKeys = Object.fromEntries(PHASES.map((p) => [p, z.number().int().nonnegative().optional()])) as Record<
-    Phase,
-    z.ZodOptional<z.ZodNumber>
->;
+const soakKeys = Object.fromEntries(PHASES.map((p) => [p, z.number().int().nonnegative().optional()])) as Record<Phase, z.ZodOptional<z.ZodNumber>>;
 
 /**
  * `backups.restoreId`: the backup a rollback out of the write phases restores instead of the
@@ -224,7 +223,10 @@ export interface NodeConfig extends z.infer<typeof NodeSchema> {
     readonly root: string;
 }
 
-export interface StackConfig extends Omit<Parsed, "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig" | "stepTimeouts" | "blueGreen" | "monitoring"> {
+export interface StackConfig extends Omit<
+    Parsed,
+    "nodes" | "migrationConfig" | "soakSeconds" | "sshPrivateKeys" | "kubeconfig" | "stepTimeouts" | "blueGreen" | "monitoring"
+> {
     /** `pve-migration:blueGreen`, validated. */
     readonly blueGreen?: BlueGreenConfig;
     /** `pve-migration:monitoring`, validated, with its alert rule options. */
@@ -245,8 +247,21 @@ export const DEFAULT_NODE_CONFIG_PATH = "/etc/pve/nodes/{node}/network/migration
 /** Keys whose values are JSON (objects, lists, numbers, booleans) rather than plain strings. */
 const JSON_KEYS = new Set([
     "gates",
-    "perlApi", "fallbackEnabled", "logMigrationDecisions", "package", "nodes", "migrationConfig", "backups",
-    "commands", "ring", "soakSeconds", "ssh", "stepTimeouts", "sshPrivateKeys", "blueGreen", "monitoring",
+    "perlApi",
+    "fallbackEnabled",
+    "logMigrationDecisions",
+    "package",
+    "nodes",
+    "migrationConfig",
+    "backups",
+    "commands",
+    "ring",
+    "soakSeconds",
+    "ssh",
+    "stepTimeouts",
+    "sshPrivateKeys",
+    "blueGreen",
+    "monitoring",
 ]);
 
 /** Config keys whose values must be Pulumi secrets. */
@@ -291,7 +306,9 @@ export function parseStackConfig(raw: RawConfig, opts: ParseOptions = {}): Stack
                 input[key] = JSON.parse(text);
             } catch {
                 failed.add(key);
-                errors.push(`${NAMESPACE}:${key}: must be ${key === "fallbackEnabled" || key === "logMigrationDecisions" ? "true or false" : "a YAML object or list"}`);
+                errors.push(
+                    `${NAMESPACE}:${key}: must be ${key === "fallbackEnabled" || key === "logMigrationDecisions" ? "true or false" : "a YAML object or list"}`,
+                );
             }
         } else {
             input[key] = text;
@@ -414,7 +431,6 @@ function configPathOf(m: Parsed["migrationConfig"]): string {
 }
 
 function finish(c: Parsed, raw: RawConfig, blueGreen: BlueGreenConfig | undefined, monitoring: ParsedMonitoringConfig | undefined): StackConfig {
-    const path = require("path") as typeof import("path");
     const scope = c.migrationConfig.scope;
     const cfgPath = configPathOf(c.migrationConfig);
     const writerNode = c.migrationConfig.writerNode ?? c.nodes[0].name;
@@ -430,9 +446,10 @@ function finish(c: Parsed, raw: RawConfig, blueGreen: BlueGreenConfig | undefine
         nodes: c.nodes.map((n) => ({ ...n, root: sandbox !== undefined ? path.join(sandbox, n.name) : "/" })),
         migrationConfig: { scope, path: cfgPath, writerNode },
         soakSeconds: { ...DEFAULT_SOAK_SECONDS, ...stripUndefined(c.soakSeconds) },
-        stepTimeouts: Object.fromEntries(
-            NODE_STEPS.map((s) => [s, c.stepTimeouts[s] ?? c.stepTimeouts.default ?? DEFAULT_STEP_TIMEOUTS[s]]),
-        ) as Record<NodeStep, number>,
+        stepTimeouts: Object.fromEntries(NODE_STEPS.map((s) => [s, c.stepTimeouts[s] ?? c.stepTimeouts.default ?? DEFAULT_STEP_TIMEOUTS[s]])) as Record<
+            NodeStep,
+            number
+        >,
         sshKeyNames: Object.keys(sshPrivateKeys ?? {}),
     };
 }

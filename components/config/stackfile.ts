@@ -72,7 +72,8 @@ export function isSecureValue(v: unknown): v is { secure: string } {
  * encrypted with it, and `pulumi up` checks them.
  */
 export function sshKeyNamesUsed(nodes: unknown, monitoring: unknown): string[] {
-    const name = (v: unknown) => (v !== null && typeof v === "object" && typeof (v as { sshKey?: unknown }).sshKey === "string" ? (v as { sshKey: string }).sshKey : "default");
+    const name = (v: unknown) =>
+        v !== null && typeof v === "object" && typeof (v as { sshKey?: unknown }).sshKey === "string" ? (v as { sshKey: string }).sshKey : "default";
     const names = Array.isArray(nodes) ? nodes.map(name) : [];
     const host = (monitoring as { rulesFile?: { host?: unknown } } | null | undefined)?.rulesFile?.host;
     if (host !== undefined) names.push(name(host));
@@ -170,7 +171,9 @@ export function parseStackFile(text: string, stack: string, file: string, projec
     if ((config[k("transport")] ?? "ssh") === "ssh" && !(k("sshPrivateKeys") in config)) {
         engine[k("sshPrivateKeys")] = placeholderKeysJson(keyNames(), (n) => placeholderValue(`${k("sshPrivateKeys")}.${n}`));
         secretKeys.push(k("sshPrivateKeys"));
-        placeholders.push(`${k("sshPrivateKeys")}: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')`);
+        placeholders.push(
+            `${k("sshPrivateKeys")}: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')`,
+        );
     }
     if (k("blueGreen") in config && !(k("kubeconfig") in config)) {
         engine[k("kubeconfig")] = placeholderValue(k("kubeconfig"));

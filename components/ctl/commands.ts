@@ -15,7 +15,20 @@ import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "./errors";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
-import { LoadedStack, checkStackName, listStacks, loadStack, mergeBase, readRepoFile, readStack, readStackText, requireConfig, resolveRev, stacksAtRev, writeStackText } from "./repo";
+import {
+    LoadedStack,
+    checkStackName,
+    listStacks,
+    loadStack,
+    mergeBase,
+    readRepoFile,
+    readStack,
+    readStackText,
+    requireConfig,
+    resolveRev,
+    stacksAtRev,
+    writeStackText,
+} from "./repo";
 import { Context, Loaded, evidenceGate, resolveUpstream, ringReasons } from "./rules";
 import { PREFIX, stackFileRel } from "../config/stackfile";
 import { YamlEdit, editYaml, parseYaml } from "./yamledit";
@@ -55,7 +68,11 @@ export function contextOf(s: Session): Context {
 /** Every stack of the working tree; a malformed one is kept as an error entry. */
 export function loadAll(repo: string): Map<string, Loaded> {
     const out = new Map<string, Loaded>();
-    for (const name of listStacks(repo)) out.set(name, loadEither(() => readStack(repo, name), name));
+    for (const name of listStacks(repo))
+        out.set(
+            name,
+            loadEither(() => readStack(repo, name), name),
+        );
     return out;
 }
 
@@ -117,7 +134,10 @@ function writeEdits(s: Session, st: LoadedStack, edits: YamlEdit[], dryRun: bool
     if (!reloaded.config && st.config) {
         throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: the change would make the stack config invalid; nothing written`, reloaded.errors);
     }
-    const diff = st.text === next ? "" : createTwoFilesPatch(`a/${st.file}`, `b/${st.file}`, st.text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+    const diff =
+        st.text === next
+            ? ""
+            : createTwoFilesPatch(`a/${st.file}`, `b/${st.file}`, st.text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
     s.out(diff);
     if (!dryRun) writeStackText(s.repo, st.stack, next);
     return diff;
@@ -180,7 +200,19 @@ export function phaseSet(s: Session, phaseArg: string, stack: string, dryRun: bo
         s.out(`rollback: allowed at any time, no evidence needed${t.restoreRequired ? "; pulumi up restores the latest verified backup" : ""}\n`);
     }
     nextSteps(s, stack, dryRun, st.file);
-    s.result?.({ stack, file: st.file, from, to, kind: t.kind === "promotion" ? "promotion" : "rollback", changed: true, written: !dryRun, dryRun, diff, notes, warnings });
+    s.result?.({
+        stack,
+        file: st.file,
+        from,
+        to,
+        kind: t.kind === "promotion" ? "promotion" : "rollback",
+        changed: true,
+        written: !dryRun,
+        dryRun,
+        diff,
+        notes,
+        warnings,
+    });
     return EXIT.OK;
 }
 
@@ -196,7 +228,10 @@ export function rollback(s: Session, stack: string, toArg: string | undefined, d
         return EXIT.OK;
     }
     if (phaseIndex(to) >= phaseIndex(from)) {
-        throw new CtlError(EXIT.REFUSED, `refused: --to ${to} is not lower than ${stack}'s configured phase ${from}; a rollback goes to a lower phase (promote with phase set)`);
+        throw new CtlError(
+            EXIT.REFUSED,
+            `refused: --to ${to} is not lower than ${stack}'s configured phase ${from}; a rollback goes to a lower phase (promote with phase set)`,
+        );
     }
     const t = transition(from, to);
     const { edits, notes } = phaseEdits(st, to);
@@ -267,7 +302,18 @@ export function plan(s: Session, a: PlanArgs): number {
     }
     const nodes = cfg.nodes.map((n) => n.name);
     const p = planSteps({ cluster: cfg.cluster, from, to, nodes, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode });
-    const view = { stack: a.stack, cluster: cfg.cluster, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode, nodes, from, fromSource, to, toSource, plan: p };
+    const view = {
+        stack: a.stack,
+        cluster: cfg.cluster,
+        scope: cfg.migrationConfig.scope,
+        writerNode: cfg.migrationConfig.writerNode,
+        nodes,
+        from,
+        fromSource,
+        to,
+        toSource,
+        plan: p,
+    };
     s.out(a.json ? JSON.stringify(planJson(view), null, 2) + "\n" : renderPlan(view));
     return EXIT.OK;
 }
@@ -286,7 +332,11 @@ export function check(s: Session, baseRev: string, json: boolean): number {
     // tip (which may have promoted other stacks since; the branch would seem to roll them back).
     const mb = mergeBase(s.repo, baseRev, sha);
     const base = new Map<string, Loaded>();
-    for (const [name, text] of stacksAtRev(s.repo, mb.sha)) base.set(name, loadEither(() => loadStack(text, name, s.repo), name));
+    for (const [name, text] of stacksAtRev(s.repo, mb.sha))
+        base.set(
+            name,
+            loadEither(() => loadStack(text, name, s.repo), name),
+        );
     const warnings =
         mb.behind > 0
             ? [
@@ -334,7 +384,8 @@ function blueGreenOf(s: Session, sub: string, st: { stack: string; file: string;
     try {
         return { raw, cfg: parseBlueGreenConfig(raw) };
     } catch (e) {
-        if (e instanceof ConfigError) throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: invalid ${BLUE_GREEN} (${e.errors.length} error(s)); nothing written`, e.errors);
+        if (e instanceof ConfigError)
+            throw new CtlError(EXIT.INVALID_CONFIG, `${st.file}: invalid ${BLUE_GREEN} (${e.errors.length} error(s)); nothing written`, e.errors);
         throw e;
     }
 }
@@ -362,7 +413,19 @@ export function colorCommand(s: Session, sub: string, colorArg: string | undefin
     const fromColor = cfg.activeColor;
     if (!change.changed) {
         s.out(`${stack}: ${change.message}\n`);
-        s.result?.({ stack, file, from: fromColor, to: fromColor, kind: "color", changed: false, written: false, dryRun, diff: "", notes: [change.message], warnings: [] });
+        s.result?.({
+            stack,
+            file,
+            from: fromColor,
+            to: fromColor,
+            kind: "color",
+            changed: false,
+            written: false,
+            dryRun,
+            diff: "",
+            notes: [change.message],
+            warnings: [],
+        });
         return EXIT.OK;
     }
     try {
@@ -379,11 +442,24 @@ export function colorCommand(s: Session, sub: string, colorArg: string | undefin
         { path: path("rollbackTarget"), value: f.rollbackTarget },
     ];
     const next = editYaml(text, file, edits);
-    const diff = text === next ? "" : createTwoFilesPatch(`a/${file}`, `b/${file}`, text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+    const diff =
+        text === next ? "" : createTwoFilesPatch(`a/${file}`, `b/${file}`, text, next, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
     s.out(diff);
     if (!dryRun) writeStackText(s.repo, stack, next);
     s.out(`${stack}: ${change.message}\n`);
     nextSteps(s, stack, dryRun, file);
-    s.result?.({ stack, file, from: fromColor, to: f.activeColor, kind: "color", changed: true, written: !dryRun, dryRun, diff, notes: [change.message], warnings: [] });
+    s.result?.({
+        stack,
+        file,
+        from: fromColor,
+        to: f.activeColor,
+        kind: "color",
+        changed: true,
+        written: !dryRun,
+        dryRun,
+        diff,
+        notes: [change.message],
+        warnings: [],
+    });
     return EXIT.OK;
 }

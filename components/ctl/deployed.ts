@@ -56,7 +56,15 @@ export function parseOutputs(raw: unknown, source: string): Deployed {
     if (raw !== null && typeof raw === "object" && "attempt" in raw) {
         // Outputs of a program that records its attempts: read them exactly as the program does.
         const state = readDeployedOutputs(raw as Record<string, unknown>);
-        if (state.complete) return { known: true, phase: state.phase, phaseEnteredAt: state.enteredAt, previousPhase: (raw as { previousPhase?: Phase }).previousPhase, source, state };
+        if (state.complete)
+            return {
+                known: true,
+                phase: state.phase,
+                phaseEnteredAt: state.enteredAt,
+                previousPhase: (raw as { previousPhase?: Phase }).previousPhase,
+                source,
+                state,
+            };
         const a = state.attempt!;
         return {
             known: true,

@@ -122,7 +122,18 @@ export function healthReport(stacks: ReadonlyMap<string, Loaded>, ctx: Context):
         const dep = ctx.deployed(name);
         if (!l.ok) {
             problems.push(l.error);
-            out.push({ stack: name, file: l.file, phase: null, deployed: deployedJson(dep), cluster: null, scope: null, nodes: [], upstream: null, soak: null, notes: [] });
+            out.push({
+                stack: name,
+                file: l.file,
+                phase: null,
+                deployed: deployedJson(dep),
+                cluster: null,
+                scope: null,
+                nodes: [],
+                upstream: null,
+                soak: null,
+                notes: [],
+            });
             continue;
         }
         const s = l.stack;
@@ -152,15 +163,21 @@ export function healthReport(stacks: ReadonlyMap<string, Loaded>, ctx: Context):
         const wide = members.filter((m) => m.scope === "cluster");
         const paths = new Set(wide.map((m) => (stacks.get(m.stack) as Extract<Loaded, { ok: true }>).stack.config!.migrationConfig.path));
         if (paths.size > 1) {
-            problems.push(`cluster ${cluster}: stacks ${wide.map((m) => m.stack).join(", ")} use different cluster-wide migration configs (${[...paths].join(", ")}); a cluster has one`);
+            problems.push(
+                `cluster ${cluster}: stacks ${wide.map((m) => m.stack).join(", ")} use different cluster-wide migration configs (${[...paths].join(", ")}); a cluster has one`,
+            );
         }
         const list = (get: (m: HealthStack) => Phase | null) => wide.map((m) => `${m.stack} ${get(m)}`).join(", ");
         if (new Set(wide.map((m) => m.phase)).size > 1) {
-            problems.push(`cluster ${cluster}: stacks sharing the cluster-wide migration config are configured in different phases (${list((m) => m.phase)}); every node reading one cluster-wide file is in one phase`);
+            problems.push(
+                `cluster ${cluster}: stacks sharing the cluster-wide migration config are configured in different phases (${list((m) => m.phase)}); every node reading one cluster-wide file is in one phase`,
+            );
         }
         const deployedWide = wide.filter((m) => m.deployed.known);
         if (new Set(deployedWide.map((m) => m.deployed.phase)).size > 1) {
-            problems.push(`cluster ${cluster}: stacks sharing the cluster-wide migration config are deployed in different phases (${deployedWide.map((m) => `${m.stack} ${m.deployed.phase}`).join(", ")})`);
+            problems.push(
+                `cluster ${cluster}: stacks sharing the cluster-wide migration config are deployed in different phases (${deployedWide.map((m) => `${m.stack} ${m.deployed.phase}`).join(", ")})`,
+            );
         }
         const owner = new Map<string, string>();
         for (const m of members) {
@@ -195,7 +212,8 @@ export function healthReport(stacks: ReadonlyMap<string, Loaded>, ctx: Context):
         const upDep = ctx.deployed(up.info.state.stack, s.upstreamRef);
         if (s.config && dep.known && upDep.known && phaseIndex(dep.phase) > 0) {
             const state = { stack: up.info.state.stack, phase: upDep.phase, enteredAt: upDep.phaseEnteredAt };
-            for (const r of ringReasons(s.config, previousPhase(dep.phase)!, dep.phase, { ...up.info, state }, ctx.now, undefined, true)) problems.push(`deployed: ${r}`);
+            for (const r of ringReasons(s.config, previousPhase(dep.phase)!, dep.phase, { ...up.info, state }, ctx.now, undefined, true))
+                problems.push(`deployed: ${r}`);
         }
     }
     const status = problems.length > 0 ? "problems" : out.length > 0 && out.every((h) => !h.deployed.known) ? "deployed-unknown" : "ok";

@@ -26,7 +26,8 @@ function evidenceLine(e: EvidenceReport): string {
 function stackHeadline(r: CheckStackReport): string {
     if (r.change === "removed") return `${r.stack}: stack file removed (was ${r.basePhase ?? "unreadable"})`;
     if (r.phase === null) return `${r.stack}: ${r.change}, phase unreadable`;
-    if (r.change === "added") return `${r.stack}: new stack in ${r.phase}${r.transition && r.transition.kind !== "none" ? ` (${r.transition.kind} from perl-only)` : ""}`;
+    if (r.change === "added")
+        return `${r.stack}: new stack in ${r.phase}${r.transition && r.transition.kind !== "none" ? ` (${r.transition.kind} from perl-only)` : ""}`;
     if (r.transition === null || r.transition.kind === "none") {
         return `${r.stack}: ${r.change === "unchanged" ? "unchanged" : "phase unchanged"} (${r.phase})`;
     }
@@ -68,7 +69,12 @@ function soakLine(h: HealthStack): string | undefined {
     const s = h.soak;
     if (!s) return undefined;
     const since = s.enteredAt ? `since ${s.enteredAt} (${s.enteredAtSource})` : "entry time unknown";
-    const progress = s.requiredSeconds === 0 ? "no soak required" : s.soakedSeconds === null ? `soak of ${formatDuration(s.requiredSeconds)} not measurable` : `${formatDuration(s.soakedSeconds)} of ${formatDuration(s.requiredSeconds)}${s.soaked ? ", soaked" : ""}`;
+    const progress =
+        s.requiredSeconds === 0
+            ? "no soak required"
+            : s.soakedSeconds === null
+              ? `soak of ${formatDuration(s.requiredSeconds)} not measurable`
+              : `${formatDuration(s.soakedSeconds)} of ${formatDuration(s.requiredSeconds)}${s.soaked ? ", soaked" : ""}`;
     const next = s.next === null ? "last phase" : `next ${s.next}: evidence ${s.evidence ? evidenceLine(s.evidence) : "n/a"}`;
     return `  soak: in ${s.phase} ${since}: ${progress}; ${next}`;
 }

@@ -20,7 +20,8 @@ export interface Context {
 }
 
 /** A stack file that loaded (possibly with config errors), or one that is not valid YAML. */
-export type Loaded = { readonly ok: true; readonly stack: LoadedStack } | { readonly ok: false; readonly name: string; readonly file: string; readonly error: string };
+export type Loaded =
+    { readonly ok: true; readonly stack: LoadedStack } | { readonly ok: false; readonly name: string; readonly file: string; readonly error: string };
 
 export type SoakSource = "deployed" | "evidence" | "unknown";
 
@@ -167,7 +168,9 @@ function timeReasons(ev: Evidence, rel: string, from: Phase, soak: number, now: 
     if (dep === undefined || !dep.known || dep.neverDeployed || dep.phase !== from || dep.phaseEnteredAt === undefined) return reasons;
     const deployedAt = Date.parse(dep.phaseEnteredAt);
     if (Date.parse(ev.phaseEnteredAt) + 60_000 < deployedAt) {
-        reasons.push(`${rel}: evidence is from an earlier stay in ${from} (entered ${ev.phaseEnteredAt}); the deployed ${from} was entered at ${dep.phaseEnteredAt}`);
+        reasons.push(
+            `${rel}: evidence is from an earlier stay in ${from} (entered ${ev.phaseEnteredAt}); the deployed ${from} was entered at ${dep.phaseEnteredAt}`,
+        );
     }
     const soaked = (now.getTime() - deployedAt) / 1000;
     if (soaked < soak) {

@@ -32,7 +32,7 @@ export function parseYaml(text: string, file: string): YAML.Document.Parsed {
 }
 
 /** A plain scalar that every YAML reader (1.1 and 1.2) reads back as this same string. */
-const SAFE_PLAIN = /^[A-Za-z_][A-Za-z0-9_.\/-]*$/;
+const SAFE_PLAIN = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 const YAML11_WORDS = /^(y|n|yes|no|on|off|true|false|null|nan|inf)$/i;
 
 /** Render a scalar: strings plain when that is unambiguous, else double-quoted. */
@@ -49,7 +49,7 @@ export function renderScalar(v: string | number | boolean, style?: Scalar.Type):
 
 /** A map key: plain when unambiguous (`pve-migration:phase` included), else double-quoted. */
 export function renderKey(k: string): string {
-    return /^[A-Za-z_][A-Za-z0-9_.\/-]*(:[A-Za-z0-9_.\/-]+)*$/.test(k) && !YAML11_WORDS.test(k) ? k : JSON.stringify(k);
+    return /^[A-Za-z_][A-Za-z0-9_./-]*(:[A-Za-z0-9_./-]+)*$/.test(k) && !YAML11_WORDS.test(k) ? k : JSON.stringify(k);
 }
 
 /** Block-style lines of `value` under `key` at `indent` spaces. */

@@ -39,7 +39,10 @@ export function shQuote(s: string): string {
 
 /** UTC time as 20240501T100000Z (file-name safe, sorts by time). */
 export function stamp(d: Date): string {
-    return d.toISOString().replace(/\.\d{3}Z$/, "Z").replace(/[-:]/g, "");
+    return d
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z")
+        .replace(/[-:]/g, "");
 }
 
 export function bundleName(node: string, when: Date, label?: string): string {

@@ -140,9 +140,13 @@ function isSmallText(b: Buffer | undefined): boolean {
 
 /** Compare two bundles' files (pure). */
 export function compareBundleFiles(aName: string, a: BundleFiles, bName: string, b: BundleFiles): BundleComparison {
-    for (const [name, files] of [[aName, a], [bName, b]] as const) {
+    for (const [name, files] of [
+        [aName, a],
+        [bName, b],
+    ] as const) {
         const fmt = text(files, "FORMAT")?.trim();
-        if (fmt !== BUNDLE_FORMAT) throw new BundleError(`${name}: not a diagnostics bundle (FORMAT ${JSON.stringify(fmt ?? null)}, expected ${JSON.stringify(BUNDLE_FORMAT)})`);
+        if (fmt !== BUNDLE_FORMAT)
+            throw new BundleError(`${name}: not a diagnostics bundle (FORMAT ${JSON.stringify(fmt ?? null)}, expected ${JSON.stringify(BUNDLE_FORMAT)})`);
     }
     const sa = summarise(aName, a);
     const sb = summarise(bName, b);
@@ -162,7 +166,13 @@ export function compareBundleFiles(aName: string, a: BundleFiles, bName: string,
         const bb = b.get(c.path);
         if (!isSmallText(ba) || !isSmallText(bb)) continue;
         const [ta, tb] = [ba?.toString("utf8") ?? "", bb?.toString("utf8") ?? ""];
-        const diff = ta === tb ? "" : createTwoFilesPatch(ba ? `a/${c.path}` : "/dev/null", bb ? `b/${c.path}` : "/dev/null", ta, tb, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
+        const diff =
+            ta === tb
+                ? ""
+                : createTwoFilesPatch(ba ? `a/${c.path}` : "/dev/null", bb ? `b/${c.path}` : "/dev/null", ta, tb, undefined, undefined, {
+                      context: 3,
+                      headerOptions: FILE_HEADERS_ONLY,
+                  });
         if (diff !== "") textDiffs.push({ file: c.path, diff });
     }
     return {
@@ -181,11 +191,17 @@ export function readBundle(tarball: string): Map<string, Buffer> {
     if (!fs.existsSync(tarball)) throw new BundleError(`${tarball}: no such file`);
     const list = spawnSync("tar", ["-tvzf", tarball], { encoding: "utf8" });
     if (list.status !== 0) throw new BundleError(`${tarball}: not a readable .tar.gz: ${list.stderr.trim()}`);
-    const names = spawnSync("tar", ["-tzf", tarball], { encoding: "utf8" }).stdout.split("\n").filter((l) => l !== "");
-    const types = list.stdout.split("\n").filter((l) => l !== "").map((l) => l[0]);
+    const names = spawnSync("tar", ["-tzf", tarball], { encoding: "utf8" })
+        .stdout.split("\n")
+        .filter((l) => l !== "");
+    const types = list.stdout
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l[0]);
     if (names.length !== types.length) throw new BundleError(`${tarball}: unexpected tar listing`);
     names.forEach((n, i) => {
-        if (!(n === "bundle/" || n.startsWith("bundle/")) || n.split("/").includes("..")) throw new BundleError(`${tarball}: member ${JSON.stringify(n)} is outside bundle/`);
+        if (!(n === "bundle/" || n.startsWith("bundle/")) || n.split("/").includes(".."))
+            throw new BundleError(`${tarball}: member ${JSON.stringify(n)} is outside bundle/`);
         if (types[i] !== "-" && types[i] !== "d") throw new BundleError(`${tarball}: member ${JSON.stringify(n)} is not a regular file or folder`);
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bundle-"));

@@ -14,16 +14,7 @@ export {
     renderDiagnosticsFunction,
     renderDiagnosticsScript,
 } from "./script";
-export {
-    BundleError,
-    compareBundleFiles,
-    compareBundles,
-    formatComparison,
-    parseChecksums,
-    parsePackages,
-    readBundle,
-    summarise,
-} from "./compare";
+export { BundleError, compareBundleFiles, compareBundles, formatComparison, parseChecksums, parsePackages, readBundle, summarise } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
 export { bundleName, collectDiagnostics, collectNode, compareDiagnostics, scriptArgs, shQuote, stamp } from "./command";
 export type { CollectOptions, CommandIo } from "./command";

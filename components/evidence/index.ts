@@ -187,7 +187,10 @@ export function judgeEvidence(s: EvidenceSummary, t: EvidenceThresholds): string
     } else {
         const pct = ((s.contractCompared - s.contractFailed) / s.contractCompared) * 100;
         if (s.contractFailed > 0 && pct < minPass) {
-            reasons.push(`contract tests: ${s.contractFailed} of ${s.contractCompared} endpoint(s) differ` + (minPass < 100 ? ` (${Math.floor(pct * 10) / 10} % passed, below ${minPass} %)` : ""));
+            reasons.push(
+                `contract tests: ${s.contractFailed} of ${s.contractCompared} endpoint(s) differ` +
+                    (minPass < 100 ? ` (${Math.floor(pct * 10) / 10} % passed, below ${minPass} %)` : ""),
+            );
         }
     }
     if (Date.parse(s.metricsWindowStart) > Date.parse(s.phaseEnteredAt) + 60_000) {
@@ -294,7 +297,15 @@ export function gateEvidence(input: EvidenceGateInput): EvidenceGateResult {
     }
     const parsed = parseEvidence(input.text);
     if (!parsed.ok) {
-        return { ...base, required: true, notRequiredBecause: null, valid: false, passed: false, soakedSeconds: null, reasons: parsed.errors.map((e) => `${path}: ${e}`) };
+        return {
+            ...base,
+            required: true,
+            notRequiredBecause: null,
+            valid: false,
+            passed: false,
+            soakedSeconds: null,
+            reasons: parsed.errors.map((e) => `${path}: ${e}`),
+        };
     }
     const ev = parsed.value;
     const summary = summarizeEvidence(ev);
@@ -305,7 +316,17 @@ export function gateEvidence(input: EvidenceGateInput): EvidenceGateResult {
         soakSeconds: input.soakSeconds,
         maxLatencyRatio: input.maxLatencyRatio,
     }).map((r) => `${path}: ${r}`);
-    return { ...base, required: true, notRequiredBecause: null, valid: true, passed: reasons.length === 0, soakedSeconds: summary.soakedSeconds, reasons, evidence: ev, summary };
+    return {
+        ...base,
+        required: true,
+        notRequiredBecause: null,
+        valid: true,
+        passed: reasons.length === 0,
+        soakedSeconds: summary.soakedSeconds,
+        reasons,
+        evidence: ev,
+        summary,
+    };
 }
 
 export function formatDuration(seconds: number): string {

@@ -6,18 +6,7 @@
 import * as fs from "fs";
 import { Phase } from "../phases";
 import { UsageError } from "../../cli/errors";
-import {
-    VOLATILE_FIELDS,
-    VOLATILE_FIELD_NAMES,
-    compareAnswers,
-    forNode,
-    joinUrl,
-    totals,
-    EndpointError,
-    EndpointResult,
-    NodeResult,
-    Totals,
-} from "./contract";
+import { VOLATILE_FIELDS, VOLATILE_FIELD_NAMES, compareAnswers, forNode, joinUrl, totals, EndpointError, EndpointResult, NodeResult, Totals } from "./contract";
 import { getJson, GetJsonResult } from "./http";
 
 export const CONTRACT_REPORT_VERSION = 1;
@@ -128,12 +117,7 @@ export function readToken(file: string | undefined, env: NodeJS.ProcessEnv): str
     return token;
 }
 
-export function buildReport(
-    a: ParsedContractArgs,
-    results: NodeResult[],
-    startedAt: Date,
-    finishedAt: Date,
-): ContractReport {
+export function buildReport(a: ParsedContractArgs, results: NodeResult[], startedAt: Date, finishedAt: Date): ContractReport {
     const t = totals(results);
     return {
         tool: "contract-test",
@@ -157,4 +141,3 @@ export function buildReport(
             : {}),
     };
 }
-

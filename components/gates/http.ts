@@ -25,9 +25,7 @@ export type GetJsonResult =
     | { readonly ok: true; readonly status: number; readonly body: unknown; readonly attempts: number }
     | { readonly ok: false; readonly kind: FetchErrorKind; readonly message: string; readonly status?: number; readonly attempts: number };
 
-type Attempt =
-    | { ok: true; status: number; body: unknown }
-    | { ok: false; kind: FetchErrorKind; message: string; status?: number; retry: boolean };
+type Attempt = { ok: true; status: number; body: unknown } | { ok: false; kind: FetchErrorKind; message: string; status?: number; retry: boolean };
 
 /** OpenSSL / Node error codes meaning the peer's certificate did not verify. */
 const TLS_CODES = new Set([

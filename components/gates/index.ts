@@ -10,16 +10,6 @@ export { getJson } from "./http";
 export type { GetJsonOptions, GetJsonResult } from "./http";
 export { writeFileAtomic } from "./files";
 export type { ContractReport, ContractEvidencePart, ContractTestOptions, ParsedContractArgs } from "./contract-cli";
-export {
-    CONTRACT_REPORT_VERSION,
-    runContractTest,
-    readToken,
-    buildReport,
-} from "./contract-cli";
+export { CONTRACT_REPORT_VERSION, runContractTest, readToken, buildReport } from "./contract-cli";
 export type { MetricsGateOptions, MetricsGateResult } from "./metrics-cli";
-export {
-    PrometheusError,
-    promQuery,
-    readContractReport,
-    runMetricsGate,
-} from "./metrics-cli";
+export { PrometheusError, promQuery, readContractReport, runMetricsGate } from "./metrics-cli";

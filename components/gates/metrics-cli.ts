@@ -90,7 +90,10 @@ export function readContractReport(
     if (missing.length > 0) throw new UsageError(`${where}: the report does not cover node(s) ${missing.join(", ")}; run contract-test with --node for each`);
     const endpoints = r.results.filter((x) => o.nodes.includes(x.node as string)).flatMap((x) => (Array.isArray(x.endpoints) ? x.endpoints : []));
     const passed = endpoints.filter((e) => e.status === "pass").length;
-    const rel = path.relative(path.dirname(path.resolve(o.evidenceFile)), path.resolve(file)).split(path.sep).join("/");
+    const rel = path
+        .relative(path.dirname(path.resolve(o.evidenceFile)), path.resolve(file))
+        .split(path.sep)
+        .join("/");
     const c = { endpointsCompared: endpoints.length, passed, failed: endpoints.length - passed, report: rel };
     return ContractResultsSchema.parse(c);
 }

@@ -45,7 +45,10 @@ export const AlertRulesConfigSchema = z
         latencyFor: z.string().regex(DURATION_RE, "must be a Prometheus duration such as 10m").default("10m"),
         downFor: z.string().regex(DURATION_RE, "must be a Prometheus duration such as 2m").default("2m"),
         /** Rule group name. */
-        groupName: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '.', '_', '-'").default("pve-network-migration"),
+        groupName: z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]+$/, "must be letters, digits, '.', '_', '-'")
+            .default("pve-network-migration"),
         /** Labels added to every alert (e.g. { stack: "canary-a" }). */
         labels: z.record(z.string().regex(LABEL_RE, "must be a label name"), z.string()).default({}),
     })
@@ -188,7 +191,8 @@ export function renderPrometheusRule(opts: PrometheusRuleOptions) {
     const n = name ?? "pve-network-migration";
     const errors: string[] = [];
     if (!k8sName.test(n) || n.length > 253) errors.push(`name: ${JSON.stringify(n)} is not a Kubernetes object name`);
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) errors.push(`namespace: ${JSON.stringify(namespace)} is not a Kubernetes namespace`);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63)
+        errors.push(`namespace: ${JSON.stringify(namespace)} is not a Kubernetes namespace`);
     if (errors.length > 0) throw new AlertRulesError(errors);
     return {
         apiVersion: "monitoring.coreos.com/v1",

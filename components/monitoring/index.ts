@@ -64,12 +64,22 @@ export class AlertRules extends pulumi.ComponentResource {
             this.rulesFile = args.transport.command(
                 `${name}-file`,
                 host,
-                { script: renderStepScript("rules"), step: "rules", timeLimit: cfg.stepTimeouts.rules, args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload) },
+                {
+                    script: renderStepScript("rules"),
+                    step: "rules",
+                    timeLimit: cfg.stepTimeouts.rules,
+                    args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload),
+                },
                 { parent: this },
             );
         }
         if (m.prometheusRule) {
-            const obj = renderPrometheusRule({ ...options, namespace: m.prometheusRule.namespace, name: m.prometheusRule.name, metadataLabels: m.prometheusRule.labels });
+            const obj = renderPrometheusRule({
+                ...options,
+                namespace: m.prometheusRule.namespace,
+                name: m.prometheusRule.name,
+                metadataLabels: m.prometheusRule.labels,
+            });
             this.prometheusRule = new k8s.apiextensions.CustomResource(
                 `${name}-prometheus-rule`,
                 { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata, spec: obj.spec },

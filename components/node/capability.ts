@@ -157,7 +157,8 @@ function localShell(node: ShellNode, o: ShellOptions): NodeShell {
 
 function sshShell(node: ShellNode, o: ShellOptions): NodeShell {
     if (node.address === undefined) throw new NodeAccessError(`node ${node.name}: pve-migration:nodes[].address is required with transport ssh`);
-    if (node.hostKey === undefined) throw new NodeAccessError(`node ${node.name}: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)`);
+    if (node.hostKey === undefined)
+        throw new NodeAccessError(`node ${node.name}: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)`);
     let tmp: string | undefined;
     let knownHostsFile = o.knownHostsFile;
     if (knownHostsFile === undefined) {
@@ -167,15 +168,23 @@ function sshShell(node: ShellNode, o: ShellOptions): NodeShell {
         fs.writeFileSync(knownHostsFile, `${host} ${node.hostKey}\n`, { mode: 0o600 });
     }
     const base = [
-        "-o", "BatchMode=yes",
-        "-o", "StrictHostKeyChecking=yes",
-        "-o", `UserKnownHostsFile=${knownHostsFile}`,
-        "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", `ConnectTimeout=${o.connectTimeout ?? 10}`,
-        "-p", String(node.port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHostsFile}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        `ConnectTimeout=${o.connectTimeout ?? 10}`,
+        "-p",
+        String(node.port),
         ...(o.identity ? ["-i", o.identity, "-o", "IdentitiesOnly=yes"] : []),
-        "-l", node.sshUser,
-        "--", node.address,
+        "-l",
+        node.sshUser,
+        "--",
+        node.address,
     ];
     const sudo = node.sshUser === "root" ? [] : ["sudo", "-n"];
     // sshd runs the command through the user's shell: one line of quoted words only.

@@ -28,12 +28,7 @@ export interface StepScope {
 }
 
 /** Register one planned step as a command resource under `parent`. */
-export function registerStep(
-    parent: pulumi.Resource,
-    scope: StepScope,
-    step: PlannedStep,
-    extraDeps: pulumi.Input<pulumi.Resource>[] = [],
-): StepResource {
+export function registerStep(parent: pulumi.Resource, scope: StepScope, step: PlannedStep, extraDeps: pulumi.Input<pulumi.Resource>[] = []): StepResource {
     const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
     const args = stepArgs(ctx, step.kind, scope.transitionId);
     const script = scriptOf(step.kind);

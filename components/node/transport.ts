@@ -134,9 +134,7 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
                 name,
                 {
                     connection: connection(node),
-                    create: pulumi.output(step.args).apply((a) =>
-                        stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit, sudo: node.sshUser !== "root" }),
-                    ),
+                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit, sudo: node.sshUser !== "root" })),
                     stdin: step.script,
                     addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT_IN_ENV,
                 },

@@ -4,14 +4,7 @@
  * Pure: no Pulumi, no I/O.
  */
 
-export const PHASES = [
-    "perl-only",
-    "rust-read-only",
-    "rust-basic-write",
-    "rust-advanced",
-    "rust-sdn",
-    "rust-full",
-] as const;
+export const PHASES = ["perl-only", "rust-read-only", "rust-basic-write", "rust-advanced", "rust-sdn", "rust-full"] as const;
 
 export type Phase = (typeof PHASES)[number];
 
@@ -59,9 +52,7 @@ export function isWritePhase(phase: Phase): boolean {
 }
 
 /** Default soak durations per phase, in seconds; stacks and the policy pack may override them. */
-export const DEFAULT_SOAK_SECONDS: Readonly<Record<Phase, number>> = Object.fromEntries(
-    PHASES.map((p) => [p, TABLE[p].soakSeconds]),
-) as Record<Phase, number>;
+export const DEFAULT_SOAK_SECONDS: Readonly<Record<Phase, number>> = Object.fromEntries(PHASES.map((p) => [p, TABLE[p].soakSeconds])) as Record<Phase, number>;
 
 export type TransitionKind = "none" | "promotion" | "rollback";
 

@@ -80,9 +80,7 @@ export function planSteps(input: PlanInput): Plan {
     }
 
     if (input.scope === "cluster") {
-        const deps = input.nodes.flatMap((n) =>
-            rollback ? [id(n, "snapshot")] : [id(n, "package"), id(n, "units")],
-        );
+        const deps = input.nodes.flatMap((n) => (rollback ? [id(n, "snapshot")] : [id(n, "package"), id(n, "units")]));
         steps.push({ id: clusterConfig, kind: "cluster-config", node: input.writerNode, cluster: true, dependsOn: deps });
     }
     if (rollback && t.restoreRequired) {

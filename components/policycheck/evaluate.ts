@@ -110,7 +110,8 @@ function isTypeOf(type: string, resourceClass: unknown): boolean {
 export function resolvePackConfig(pack: PackDefinition, config: PolicyPackConfig = {}): Map<string, ResolvedPolicyConfig> {
     const byName = new Map(pack.policies.map((p) => [p.name, p]));
     for (const key of Object.keys(config)) {
-        if (key !== "all" && !byName.has(key)) throw new UsageError(`policy config: ${key} is not a policy of pack ${pack.name} (one of ${[...byName.keys()].join(", ")})`);
+        if (key !== "all" && !byName.has(key))
+            throw new UsageError(`policy config: ${key} is not a policy of pack ${pack.name} (one of ${[...byName.keys()].join(", ")})`);
     }
     const levelOf = (key: string): EnforcementLevel | undefined => {
         const c = ownGet(config as Record<string, PolicyPackConfig[string]>, key);
@@ -147,7 +148,13 @@ const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
 };
 
-const NO_OPTS = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+const NO_OPTS = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+    additionalSecretOutputs: [],
+};
 
 /**
  * Run every enabled policy of `pack` over `resources`, in the engine's order:
@@ -204,7 +211,8 @@ export async function evaluatePack(pack: PackDefinition, resources: readonly Rec
             const validations: ResourceValidation[] = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource!];
             const onlyType = !Array.isArray(p.validateResource) ? pulumiTypeOf(p.validateResource) : undefined;
             if (onlyType && onlyType !== r.type) continue;
-            const report: ReportViolation = (message) => violations.push({ policy: p.name, enforcementLevel, message, urn: r.urn, name: r.name, stage: "resource", index });
+            const report: ReportViolation = (message) =>
+                violations.push({ policy: p.name, enforcementLevel, message, urn: r.urn, name: r.name, stage: "resource", index });
             for (const validation of validations) {
                 const props = proxy.unknownCheckingProxy(r.props);
                 const args = {
@@ -280,7 +288,10 @@ export function skipPreviewOf(resources: readonly RecordedResource[], violations
         const at = stop.index ?? 0;
         return {
             stoppedAt: { policy: stop.policy, urn: stop.urn, name: stop.name, message: stop.message },
-            registeredBefore: resources.slice(0, at).filter((r) => r.custom).map((r) => r.name),
+            registeredBefore: resources
+                .slice(0, at)
+                .filter((r) => r.custom)
+                .map((r) => r.name),
             stackViolationsAfterSteps: [],
         };
     }

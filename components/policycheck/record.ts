@@ -112,7 +112,11 @@ function mocks(o: RecordOptions): pulumi.runtime.Mocks {
             }
             if (args.type === "random:index/randomId:RandomId") {
                 if (o.preview) return { id: undefined, state: { ...args.inputs } };
-                const hex = crypto.createHash("sha256").update(JSON.stringify(args.inputs.keepers ?? {})).digest("hex").slice(0, 8);
+                const hex = crypto
+                    .createHash("sha256")
+                    .update(JSON.stringify(args.inputs.keepers ?? {}))
+                    .digest("hex")
+                    .slice(0, 8);
                 return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
             }
             return { id: `${args.name}-id`, state: { ...args.inputs } };

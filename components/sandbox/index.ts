@@ -74,7 +74,7 @@ export function buildStandInDeb(outDir: string, version: string, opts: StandInDe
                 "#!/bin/sh",
                 "set -e",
                 'mkdir -p "${DPKG_ROOT:-}/var/lib/pve-network-rs" "${DPKG_ROOT:-}/var/log/pve-network"',
-                '# Like dh_installsystemd: enable the unit on first install.',
+                "# Like dh_installsystemd: enable the unit on first install.",
                 'if [ "$1" = configure ] && [ -z "$2" ]; then',
                 '  systemctl --root="${DPKG_ROOT:-/}" enable pve-network-rs.service >/dev/null 2>&1 || true',
                 "fi",
@@ -82,8 +82,7 @@ export function buildStandInDeb(outDir: string, version: string, opts: StandInDe
             ].join("\n"),
             0o755,
         );
-        const stub = (name: string) =>
-            `#!/bin/sh\n# stand-in for ${name} ${version}\necho "${name} ${version} (stand-in)"\nexit 0\n`;
+        const stub = (name: string) => `#!/bin/sh\n# stand-in for ${name} ${version}\necho "${name} ${version} (stand-in)"\nexit 0\n`;
         write(path.join(pkg, "usr/sbin/pve-network-rs"), lab ? labDaemon(version) : stub("pve-network-rs"), 0o755);
         write(path.join(pkg, "usr/sbin/pve-network-migration"), lab ? labMiddleware(version) : stub("pve-network-migration"), 0o755);
         write(
@@ -147,10 +146,10 @@ const LAB_ARGS = (name: string, version: string) => [
     '    *) echo "unknown argument: $1" >&2; exit 2 ;;',
     "  esac",
     "done",
-    'phase=none',
+    "phase=none",
     'if [ -n "$config" ]; then',
     '  [ -r "$config" ] || { echo "cannot read config $config" >&2; exit 1; }',
-    "  phase=$(sed -n 's/^phase *= *\"\\(.*\\)\"/\\1/p' \"$config\" | head -n 1)",
+    '  phase=$(sed -n \'s/^phase *= *"\\(.*\\)"/\\1/p\' "$config" | head -n 1)',
     "fi",
 ];
 
@@ -205,7 +204,8 @@ export const FIXTURES = {
         ].join("\n"),
     sdn: "zone: zone1\n\ttype vlan\n\tbridge vmbr0\n\nvnet: vnet100\n\tzone zone1\n\ttag 100\n",
     storage: "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\nlvmthin: local-lvm\n\tthinpool data\n\tvgname pve\n\tcontent rootdir,images\n",
-    lxc: (id: number) => `arch: amd64\nhostname: ct${id}\nmemory: 512\nnet0: name=eth0,bridge=vmbr0,ip=dhcp,type=veth\nostype: debian\nrootfs: local-lvm:vm-${id}-disk-0,size=8G\n`,
+    lxc: (id: number) =>
+        `arch: amd64\nhostname: ct${id}\nmemory: 512\nnet0: name=eth0,bridge=vmbr0,ip=dhcp,type=veth\nostype: debian\nrootfs: local-lvm:vm-${id}-disk-0,size=8G\n`,
 };
 
 /** The stand-in Perl CLI: validates that the interfaces file exists and has `auto lo`. */

@@ -21,14 +21,7 @@ export interface StepRun {
     readonly ms: number;
 }
 
-export function runStep(
-    cfg: StackConfig,
-    step: PlannedStep,
-    from: Phase,
-    to: Phase,
-    transitionId: string,
-    env: NodeJS.ProcessEnv = process.env,
-): StepRun {
+export function runStep(cfg: StackConfig, step: PlannedStep, from: Phase, to: Phase, transitionId: string, env: NodeJS.ProcessEnv = process.env): StepRun {
     const node = cfg.nodes.find((n) => n.name === step.node);
     if (!node) throw new Error(`no node ${step.node}`);
     const args = stepArgs({ cfg, node, from, to }, step.kind, transitionId);

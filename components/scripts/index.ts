@@ -20,9 +20,10 @@ export const NODE_STEPS = Object.keys(STEP_SCRIPTS) as NodeStep[];
 
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
-const BODIES: Record<NodeStep, string> = Object.fromEntries(
-    NODE_STEPS.map((s) => [s, fs.readFileSync(path.join(SH_DIR, "steps", `${s}.sh`), "utf8")]),
-) as Record<NodeStep, string>;
+const BODIES: Record<NodeStep, string> = Object.fromEntries(NODE_STEPS.map((s) => [s, fs.readFileSync(path.join(SH_DIR, "steps", `${s}.sh`), "utf8")])) as Record<
+    NodeStep,
+    string
+>;
 
 /**
  * The whole bash script of one step (fed on stdin; arguments follow `bash -s --`).
@@ -80,7 +81,10 @@ export function stepArgv(args: StepArgs): string[] {
  * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
  * says otherwise (the step catalogue's STEP_SCRIPTS).
  */
-export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<NodeStep, number>;
+export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<
+    NodeStep,
+    number
+>;
 /** Longest time limit a step may be given (a day). */
 export const MAX_STEP_TIMEOUT = 86_400;
 /**
@@ -146,7 +150,9 @@ export function stepCommandLine(args: StepArgs, how: StepInvocation): string {
     const line = (how.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
     // The line is one argument of `sh -c` (locally and through sshd): Linux refuses it above MAX_ARG_STRLEN.
     if (Buffer.byteLength(line, "utf8") >= MAX_ARG_STRLEN) {
-        throw new Error(`step ${how.step} on ${node}: the command line is ${Buffer.byteLength(line, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} a shell accepts as one argument`);
+        throw new Error(
+            `step ${how.step} on ${node}: the command line is ${Buffer.byteLength(line, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} a shell accepts as one argument`,
+        );
     }
     return line;
 }

@@ -13,9 +13,21 @@ const sample = (wallMs: number, steps: [string, number, number][]): LabRollbackS
 });
 
 const SAMPLES = [
-    sample(6000, [["pve1-snapshot", 400, 1100], ["pve2-snapshot", 410, 1200], ["pve-lab-cluster-config", 1210, 1600]]),
-    sample(5000, [["pve2-snapshot", 300, 900], ["pve1-snapshot", 320, 1000], ["pve-lab-cluster-config", 1010, 1500]]),
-    sample(7000, [["pve1-snapshot", 500, 1300], ["pve2-snapshot", 450, 1250], ["pve-lab-cluster-config", 1310, 1800]]),
+    sample(6000, [
+        ["pve1-snapshot", 400, 1100],
+        ["pve2-snapshot", 410, 1200],
+        ["pve-lab-cluster-config", 1210, 1600],
+    ]),
+    sample(5000, [
+        ["pve2-snapshot", 300, 900],
+        ["pve1-snapshot", 320, 1000],
+        ["pve-lab-cluster-config", 1010, 1500],
+    ]),
+    sample(7000, [
+        ["pve1-snapshot", 500, 1300],
+        ["pve2-snapshot", 450, 1250],
+        ["pve-lab-cluster-config", 1310, 1800],
+    ]),
 ];
 
 /** The smallest BenchData the verdicts and the lab section read (other figures not measured). */
@@ -40,9 +52,24 @@ function data(lab: BenchData["lab"]): BenchData {
 describe("figure 5: the rollback on the node lab", () => {
     test("labStepRows: start, end and duration per step over the runs, in order of median start", () => {
         expect(labStepRows(SAMPLES)).toEqual([
-            { name: "pve1-snapshot", start: { n: 3, median: 400, min: 320, max: 500 }, end: { n: 3, median: 1100, min: 1000, max: 1300 }, duration: { n: 3, median: 700, min: 680, max: 800 } },
-            { name: "pve2-snapshot", start: { n: 3, median: 410, min: 300, max: 450 }, end: { n: 3, median: 1200, min: 900, max: 1250 }, duration: { n: 3, median: 790, min: 600, max: 800 } },
-            { name: "pve-lab-cluster-config", start: { n: 3, median: 1210, min: 1010, max: 1310 }, end: { n: 3, median: 1600, min: 1500, max: 1800 }, duration: { n: 3, median: 490, min: 390, max: 490 } },
+            {
+                name: "pve1-snapshot",
+                start: { n: 3, median: 400, min: 320, max: 500 },
+                end: { n: 3, median: 1100, min: 1000, max: 1300 },
+                duration: { n: 3, median: 700, min: 680, max: 800 },
+            },
+            {
+                name: "pve2-snapshot",
+                start: { n: 3, median: 410, min: 300, max: 450 },
+                end: { n: 3, median: 1200, min: 900, max: 1250 },
+                duration: { n: 3, median: 790, min: 600, max: 800 },
+            },
+            {
+                name: "pve-lab-cluster-config",
+                start: { n: 3, median: 1210, min: 1010, max: 1310 },
+                end: { n: 3, median: 1600, min: 1500, max: 1800 },
+                duration: { n: 3, median: 490, min: 390, max: 490 },
+            },
         ]);
     });
 

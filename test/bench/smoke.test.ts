@@ -81,7 +81,9 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "## Missed targets: why, and what would fix it",
         ]);
         const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
-        expect(text).toMatch(/^Written by `npm run bench -- --sizes 3 --runs 1 --no-lab --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m);
+        expect(text).toMatch(
+            /^Written by `npm run bench -- --sizes 3 --runs 1 --no-lab --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m,
+        );
         expect(text).toContain(`, ${nproc} CPUs (nproc), `);
         expect(text).toContain(`Node.js ${process.version}, `);
         expect(text).toMatch(/Load average \(1 min\) \d+\.\d\d at the start and \d+\.\d\d at the end/);
@@ -101,7 +103,13 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none in issue 7"],
         ]);
         expect(rows.slice(1).map((r) => r[3])).toEqual([
-            "not measured", "not measured", "met", "met", expect.stringMatching(/^(met|\*\*missed\*\*)$/), expect.stringMatching(/^(met|\*\*missed\*\*)$/), "no target",
+            "not measured",
+            "not measured",
+            "met",
+            "met",
+            expect.stringMatching(/^(met|\*\*missed\*\*)$/),
+            expect.stringMatching(/^(met|\*\*missed\*\*)$/),
+            "no target",
         ]);
         expect(rows[7][2]).toBe("not measured (--no-lab)");
         expect(rows[3][2]).toBe("6 and 6");
@@ -131,7 +139,10 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         ]);
         expect(rows).toHaveLength(2);
         // The same rollback, recorded by the program tests' own mocks (a different recorder).
-        const records = await installMocks({ "organization/pve-network-migration/bench": { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" } }, { stack: "bench" });
+        const records = await installMocks(
+            { "organization/pve-network-migration/bench": { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" } },
+            { stack: "bench" },
+        );
         setStackConfig(ringValues(3, "perl-only"), SECRET_KEYS);
         const r = await run({ projectDir: PROJECT_DIR, now: NOW, guards: true });
         await settleTree(r.resources);
@@ -215,7 +226,10 @@ describe("parseBenchArgs", () => {
         [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true }],
         [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true }],
         [["--quick", "--out", "bench/results.md"], { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true }],
-        [["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"], { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true }],
+        [
+            ["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"],
+            { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true },
+        ],
         [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false }],
     ])("%j", (argv, expected) => {
         expect(parseBenchArgs(argv, "/tmp")).toEqual(expected);

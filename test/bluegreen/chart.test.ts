@@ -82,7 +82,12 @@ describe("values.schema.json", () => {
             rollbackTarget: false,
         });
         const regs = await record(() => {
-            const c = new bg.BlueGreenRelease("bg", { config: bg.parseBlueGreenConfig(raw), kubeconfig: "x", now: new Date("2025-06-02T00:00:00Z"), projectDir: PROJECT_DIR });
+            const c = new bg.BlueGreenRelease("bg", {
+                config: bg.parseBlueGreenConfig(raw),
+                kubeconfig: "x",
+                now: new Date("2025-06-02T00:00:00Z"),
+                projectDir: PROJECT_DIR,
+            });
             return [c, ...Object.values(c.releases)];
         });
         const blue = regs.find((r) => r.name === "bg-blue")!.inputs.values;
@@ -115,11 +120,19 @@ describe("values.schema.json", () => {
                 (v) => delete v.probes.readiness.path,
                 [{ instancePath: "/probes/readiness", message: "must have required property 'path'" }],
             ],
-            ["relative probe path", (v) => (v.probes.readiness.path = "health/ready"), [{ instancePath: "/probes/readiness/path", message: 'must match pattern "^/[A-Za-z0-9._~/-]*$"' }]],
+            [
+                "relative probe path",
+                (v) => (v.probes.readiness.path = "health/ready"),
+                [{ instancePath: "/probes/readiness/path", message: 'must match pattern "^/[A-Za-z0-9._~/-]*$"' }],
+            ],
             ["unknown color", (v) => (v.color = "red"), [{ instancePath: "/color", message: "must be equal to one of the allowed values" }]],
             ["missing color", (v) => delete v.color, [{ instancePath: "", message: "must have required property 'color'" }]],
             ["unknown top-level key", (v) => (v.activeColor = "blue"), [{ instancePath: "", message: "must NOT have additional properties" }]],
-            ["memory without unit suffix typo", (v) => (v.resources.limits.memory = "512MB"), [{ instancePath: "/resources/limits/memory", message: 'must match pattern "^[0-9]+(\\.[0-9]+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$"' }]],
+            [
+                "memory without unit suffix typo",
+                (v) => (v.resources.limits.memory = "512MB"),
+                [{ instancePath: "/resources/limits/memory", message: 'must match pattern "^[0-9]+(\\.[0-9]+)?(k|M|G|T|Ki|Mi|Gi|Ti)?$"' }],
+            ],
             ["missing rollback block", (v) => delete v.rollback, [{ instancePath: "", message: "must have required property 'rollback'" }]],
             [
                 "error rate as a percentage",
@@ -169,7 +182,11 @@ describe("chart files", () => {
     function schemaAt(p: string): any {
         let node: any = schema;
         for (const part of p.split(".")) {
-            if (node?.$ref) node = node.$ref.slice(2).split("/").reduce((n: any, k: string) => n[k], schema);
+            if (node?.$ref)
+                node = node.$ref
+                    .slice(2)
+                    .split("/")
+                    .reduce((n: any, k: string) => n[k], schema);
             node = node?.properties?.[part];
         }
         return node;

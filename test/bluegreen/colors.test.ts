@@ -140,7 +140,10 @@ describe("setColor / flipColor", () => {
     });
 
     test("flip back (rollback) records the color traffic left", () => {
-        const change = flipColor(cfg(flippedRaw, (c) => (c.releases.green.version = "0.5.0")), at(600));
+        const change = flipColor(
+            cfg(flippedRaw, (c) => (c.releases.green.version = "0.5.0")),
+            at(600),
+        );
         expect(change.fragment).toEqual({
             activeColor: "blue",
             lastFlip: { at: "2025-06-01T10:10:00Z", from: "green", version: "0.5.0", imageTag: "0.4.2" },
@@ -159,9 +162,12 @@ describe("setColor / flipColor", () => {
 
     test("set to an unknown color or a color without replicas is refused", () => {
         expect(() => setColor(cfg(prodRaw), "purple", at(0))).toThrow('unknown color "purple": must be blue or green');
-        expect(() => flipColor(cfg(prodRaw, (c) => (c.releases.green.replicas = 0)), at(0))).toThrow(
-            "cannot flip to green: pve-migration:blueGreen.releases.green.replicas is 0",
-        );
+        expect(() =>
+            flipColor(
+                cfg(prodRaw, (c) => (c.releases.green.replicas = 0)),
+                at(0),
+            ),
+        ).toThrow("cannot flip to green: pve-migration:blueGreen.releases.green.replicas is 0");
     });
 });
 
@@ -181,9 +187,12 @@ describe("setRollbackTarget", () => {
         expect(idleReplicas({ ...released, ...change.fragment }, at(7200))).toBe(3);
     });
     test("cannot hold a color without release", () => {
-        expect(() => setRollbackTarget(cfg(prodRaw, (c) => delete c.releases.green), true)).toThrow(
-            "cannot hold green as the rollback target: pve-migration:blueGreen.releases.green is not set",
-        );
+        expect(() =>
+            setRollbackTarget(
+                cfg(prodRaw, (c) => delete c.releases.green),
+                true,
+            ),
+        ).toThrow("cannot hold green as the rollback target: pve-migration:blueGreen.releases.green is not set");
     });
 });
 
@@ -244,7 +253,10 @@ describe("colorStatus (color get)", () => {
         );
     });
     test("single color, never flipped", () => {
-        const s = colorStatus(cfg(prodRaw, (c) => delete c.releases.green), at(0));
+        const s = colorStatus(
+            cfg(prodRaw, (c) => delete c.releases.green),
+            at(0),
+        );
         expect(formatColorStatus(s)).toBe(
             ["active: blue", "blue: active, version 0.4.2, image tag 0.4.2, replicas 3", "green: no release", "last flip: none recorded"].join("\n"),
         );

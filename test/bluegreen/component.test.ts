@@ -159,7 +159,10 @@ describe("registrations", () => {
     });
 
     test("one color only: no preview Service", async () => {
-        const regs = await run(edited(prodRaw, (c: any) => delete c.releases.green), at(0));
+        const regs = await run(
+            edited(prodRaw, (c: any) => delete c.releases.green),
+            at(0),
+        );
         expect(regs.map((r) => `${r.type}::${r.name}`)).toEqual([
             `${COMPONENT}::bg`,
             "pulumi:providers:kubernetes::bg-provider",
@@ -265,11 +268,7 @@ describe("what changes between two configs", () => {
 
 describe("bad input is refused before anything is registered", () => {
     const cases: [string, unknown, string][] = [
-        [
-            "missing namespace",
-            edited(prodRaw, (c: any) => delete c.namespace),
-            "invalid stack config:\n  pve-migration:blueGreen.namespace: required",
-        ],
+        ["missing namespace", edited(prodRaw, (c: any) => delete c.namespace), "invalid stack config:\n  pve-migration:blueGreen.namespace: required"],
         [
             "unknown color",
             edited(prodRaw, (c: any) => (c.activeColor = "purple")),

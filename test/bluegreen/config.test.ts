@@ -53,9 +53,7 @@ describe("parseBlueGreenConfig", () => {
             c.releases.green.replicas = -1;
         });
         expect(() => parseBlueGreenConfig(bad)).toThrow(
-            "invalid stack config:\n" +
-                "  pve-migration:blueGreen.namespace: required\n" +
-                "  pve-migration:blueGreen.releases.green.replicas: must be >= 0",
+            "invalid stack config:\n" + "  pve-migration:blueGreen.namespace: required\n" + "  pve-migration:blueGreen.releases.green.replicas: must be >= 0",
         );
     });
 
@@ -68,32 +66,16 @@ describe("parseBlueGreenConfig", () => {
             edited(canary, (c) => (c.namespace = "PVE_net")),
             ["pve-migration:blueGreen.namespace: must be a Kubernetes namespace name (DNS label)"],
         ],
-        [
-            "unknown color",
-            edited(canary, (c) => (c.activeColor = "red")),
-            ['pve-migration:blueGreen.activeColor: must be blue or green (got "red")'],
-        ],
+        ["unknown color", edited(canary, (c) => (c.activeColor = "red")), ['pve-migration:blueGreen.activeColor: must be blue or green (got "red")']],
         ["missing activeColor", edited(canary, (c) => delete c.activeColor), ["pve-migration:blueGreen.activeColor: required"]],
-        [
-            "negative replica count",
-            edited(canary, (c) => (c.releases.green.replicas = -1)),
-            ["pve-migration:blueGreen.releases.green.replicas: must be >= 0"],
-        ],
-        [
-            "string replica count",
-            edited(canary, (c) => (c.releases.blue.replicas = "3")),
-            ["pve-migration:blueGreen.releases.blue.replicas: must be a number"],
-        ],
+        ["negative replica count", edited(canary, (c) => (c.releases.green.replicas = -1)), ["pve-migration:blueGreen.releases.green.replicas: must be >= 0"]],
+        ["string replica count", edited(canary, (c) => (c.releases.blue.replicas = "3")), ["pve-migration:blueGreen.releases.blue.replicas: must be a number"]],
         [
             "fractional replica count",
             edited(canary, (c) => (c.releases.blue.replicas = 1.5)),
             ["pve-migration:blueGreen.releases.blue.replicas: must be an integer"],
         ],
-        [
-            "both colors absent",
-            edited(canary, (c) => (c.releases = {})),
-            ["pve-migration:blueGreen.releases: must configure blue, green or both"],
-        ],
+        ["both colors absent", edited(canary, (c) => (c.releases = {})), ["pve-migration:blueGreen.releases: must configure blue, green or both"]],
         ["releases missing", edited(canary, (c) => delete c.releases), ["pve-migration:blueGreen.releases: required (blue, green or both)"]],
         [
             "active color without release",
@@ -113,11 +95,7 @@ describe("parseBlueGreenConfig", () => {
             edited(canary, (c) => (c.releases.green.version = 1.0)),
             ["pve-migration:blueGreen.releases.green.version: must be a string (quote versions in YAML: '1.0')"],
         ],
-        [
-            "unknown key",
-            edited(canary, (c) => (c.releases.blue.tag = "x")),
-            ["pve-migration:blueGreen.releases.blue: unknown key(s) tag"],
-        ],
+        ["unknown key", edited(canary, (c) => (c.releases.blue.tag = "x")), ["pve-migration:blueGreen.releases.blue: unknown key(s) tag"]],
         [
             "rollback target removed",
             edited(canary, (c) => {
@@ -167,9 +145,7 @@ describe("parseBlueGreenConfig", () => {
         [
             "chartVersion with a local chart",
             edited(canary, (c) => (c.releases.green.chartVersion = "1.1.0")),
-            [
-                "pve-migration:blueGreen.releases.green.chartVersion: only with a repository chart (chart.repo); a local chart's version is in its Chart.yaml",
-            ],
+            ["pve-migration:blueGreen.releases.green.chartVersion: only with a repository chart (chart.repo); a local chart's version is in its Chart.yaml"],
         ],
         [
             "request above limit",

@@ -77,7 +77,12 @@ test("neither a helm v3 on PATH nor the package: the error names the package", (
 test("helm runs isolated: its own HOME and HELM_* folders in a temp folder removed afterwards, no repositories", () => {
     const r = runHelm(["env"]);
     expect(r.status).toBe(0);
-    const env = Object.fromEntries(r.stdout.trim().split("\n").map((l) => /^([A-Z_]+)="(.*)"$/.exec(l)!.slice(1, 3)));
+    const env = Object.fromEntries(
+        r.stdout
+            .trim()
+            .split("\n")
+            .map((l) => /^([A-Z_]+)="(.*)"$/.exec(l)!.slice(1, 3)),
+    );
     const home = path.dirname(env.HELM_CACHE_HOME);
     expect(path.dirname(home)).toBe(os.tmpdir());
     expect(path.basename(home)).toMatch(/^helm-home-/);

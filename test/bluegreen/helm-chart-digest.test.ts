@@ -60,7 +60,10 @@ describe("on a temp copy of the chart", () => {
         annotate();
         setVersion("0.1.1");
         const s = digestState(copy);
-        expect([s.state, explain(s, LABEL)]).toEqual(["unrecorded", `${LABEL}: ${LABEL}/Chart.yaml version is 0.1.1 but ${DIGEST_FILE} records 0.1.0; run: npm run chart-digest`]);
+        expect([s.state, explain(s, LABEL)]).toEqual([
+            "unrecorded",
+            `${LABEL}: ${LABEL}/Chart.yaml version is 0.1.1 but ${DIGEST_FILE} records 0.1.0; run: npm run chart-digest`,
+        ]);
         const digest = chartDigest(copy);
         expect(recordDigest(copy, LABEL)).toEqual([true, `${LABEL}: recorded version 0.1.1, ${digest} in ${DIGEST_FILE}`]);
         expect(fs.readFileSync(path.join(copy, DIGEST_FILE), "utf8")).toBe(`0.1.1 ${digest}\n`);
@@ -127,7 +130,12 @@ describe("on a temp copy of the chart", () => {
         const err: string[] = [];
         const io = { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t), cwd: PROJECT_DIR, env: {} };
         expect(await main(["--check", copy], io)).toBe(1);
-        expect([out, err.length, err[0].startsWith(`${copy}: the chart's templates or values changed`), err[0].endsWith("then run: npm run chart-digest\n")]).toEqual([[], 1, true, true]);
+        expect([
+            out,
+            err.length,
+            err[0].startsWith(`${copy}: the chart's templates or values changed`),
+            err[0].endsWith("then run: npm run chart-digest\n"),
+        ]).toEqual([[], 1, true, true]);
         expect(await main(["--check", "a", "b"], io)).toBe(2);
         expect(err[1]).toBe('chart-digest: unexpected argument "b" (see chart-digest --help)\n');
     });
@@ -136,7 +144,16 @@ describe("on a temp copy of the chart", () => {
         annotate();
         const npm = (args: string[]) => {
             try {
-                return { status: 0, stdout: execFileSync("npm", ["run", "-s", "chart-digest", "--", ...args], { cwd: PROJECT_DIR, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "pipe"] }), stderr: "" };
+                return {
+                    status: 0,
+                    stdout: execFileSync("npm", ["run", "-s", "chart-digest", "--", ...args], {
+                        cwd: PROJECT_DIR,
+                        encoding: "utf8",
+                        timeout: 60_000,
+                        stdio: ["ignore", "pipe", "pipe"],
+                    }),
+                    stderr: "",
+                };
             } catch (e) {
                 const x = e as { status: number; stdout: string; stderr: string };
                 return { status: x.status, stdout: x.stdout, stderr: x.stderr };

@@ -203,7 +203,11 @@ describe("helm lint", () => {
 
     test("with only image.repository set over values.yaml: passes", () => {
         const r = helmLint(CHART_DIR, { image: { repository: "registry.example.com/pve/pve-network-rs" } });
-        expect([r.status, r.stdout, r.stderr]).toEqual([0, `==> Linting ${CHART_DIR}\n[INFO] Chart.yaml: icon is recommended\n\n1 chart(s) linted, 0 chart(s) failed\n`, ""]);
+        expect([r.status, r.stdout, r.stderr]).toEqual([
+            0,
+            `==> Linting ${CHART_DIR}\n[INFO] Chart.yaml: icon is recommended\n\n1 chart(s) linted, 0 chart(s) failed\n`,
+            "",
+        ]);
     });
 
     test.each(Object.keys(EXPECTED))("%s: passes with the values of each color's release", (stack) => {
@@ -211,7 +215,11 @@ describe("helm lint", () => {
         expect(plan.releases.map((r) => r.color)).toEqual(["blue", "green"]);
         for (const r of plan.releases) {
             const res = helmLint(CHART_DIR, r.values);
-            expect([r.color, res.status, res.stdout]).toEqual([r.color, 0, `==> Linting ${CHART_DIR}\n[INFO] Chart.yaml: icon is recommended\n\n1 chart(s) linted, 0 chart(s) failed\n`]);
+            expect([r.color, res.status, res.stdout]).toEqual([
+                r.color,
+                0,
+                `==> Linting ${CHART_DIR}\n[INFO] Chart.yaml: icon is recommended\n\n1 chart(s) linted, 0 chart(s) failed\n`,
+            ]);
         }
     });
 
@@ -243,11 +251,20 @@ describe("helm template with the values the program passes", () => {
 
     test.each(Object.keys(EXPECTED))("%s: each Deployment's selector matches its own pods and not the other color's", (stack) => {
         const rendered = renderPlan(bg.planBlueGreen(bg.parseBlueGreenConfig(STACKS[stack]), NOW));
-        for (const [color, other] of [["blue", "green"], ["green", "blue"]] as const) {
+        for (const [color, other] of [
+            ["blue", "green"],
+            ["green", "blue"],
+        ] as const) {
             const dep = rendered[color]!.find((m) => m.kind === "Deployment")!;
             const svc = rendered[color]!.find((m) => m.kind === "Service")!;
-            expect([selects(dep.spec.selector.matchLabels, podsOf(rendered[color]!).metadata.labels), selects(dep.spec.selector.matchLabels, podsOf(rendered[other]!).metadata.labels)]).toEqual([true, false]);
-            expect([selects(svc.spec.selector, podsOf(rendered[color]!).metadata.labels), selects(svc.spec.selector, podsOf(rendered[other]!).metadata.labels)]).toEqual([true, false]);
+            expect([
+                selects(dep.spec.selector.matchLabels, podsOf(rendered[color]!).metadata.labels),
+                selects(dep.spec.selector.matchLabels, podsOf(rendered[other]!).metadata.labels),
+            ]).toEqual([true, false]);
+            expect([
+                selects(svc.spec.selector, podsOf(rendered[color]!).metadata.labels),
+                selects(svc.spec.selector, podsOf(rendered[other]!).metadata.labels),
+            ]).toEqual([true, false]);
         }
     });
 
@@ -295,24 +312,30 @@ describe("the active and preview Services the program registers select the rende
         ["prod", "as configured", "blue", (raw) => raw],
         ["prod", "after a flip to green", "green", (raw) => bg.applyColorFragment(raw, bg.flipColor(bg.parseBlueGreenConfig(raw), NOW).fragment)],
     ];
-    test.each(cases)("%s %s: pve-network-rs selects exactly the %s pods, pve-network-rs-preview the other color's, on their named port", async (stack, _what, active, change) => {
-        const raw = change(STACKS[stack]);
-        const e = EXPECTED[stack];
-        const cfg = bg.parseBlueGreenConfig(raw);
-        const { services } = await registered(raw, NOW);
-        const rendered = renderPlan(bg.planBlueGreen(cfg, NOW));
-        const idle = active === "blue" ? "green" : "blue";
-        expect(services.map((s) => [s.metadata.name, s.metadata.namespace])).toEqual([
-            ["pve-network-rs", e.namespace],
-            ["pve-network-rs-preview", e.namespace],
-        ]);
-        for (const [svc, color] of [[services[0], active], [services[1], idle]] as const) {
-            const selected = (["blue", "green"] as const).filter((c) => selects(svc.spec.selector, podsOf(rendered[c]!).metadata.labels));
-            expect([svc.metadata.name, selected]).toEqual([svc.metadata.name, [color]]);
-            // targetPort "http" is the name of the pods' container port.
-            const container = podsOf(rendered[color]!).spec.containers[0];
-            expect(svc.spec.ports).toEqual([{ name: "http", port: e.servicePort, targetPort: "http", protocol: "TCP" }]);
-            expect(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort])).toEqual([["http", e.containerPort]]);
-        }
-    });
+    test.each(cases)(
+        "%s %s: pve-network-rs selects exactly the %s pods, pve-network-rs-preview the other color's, on their named port",
+        async (stack, _what, active, change) => {
+            const raw = change(STACKS[stack]);
+            const e = EXPECTED[stack];
+            const cfg = bg.parseBlueGreenConfig(raw);
+            const { services } = await registered(raw, NOW);
+            const rendered = renderPlan(bg.planBlueGreen(cfg, NOW));
+            const idle = active === "blue" ? "green" : "blue";
+            expect(services.map((s) => [s.metadata.name, s.metadata.namespace])).toEqual([
+                ["pve-network-rs", e.namespace],
+                ["pve-network-rs-preview", e.namespace],
+            ]);
+            for (const [svc, color] of [
+                [services[0], active],
+                [services[1], idle],
+            ] as const) {
+                const selected = (["blue", "green"] as const).filter((c) => selects(svc.spec.selector, podsOf(rendered[c]!).metadata.labels));
+                expect([svc.metadata.name, selected]).toEqual([svc.metadata.name, [color]]);
+                // targetPort "http" is the name of the pods' container port.
+                const container = podsOf(rendered[color]!).spec.containers[0];
+                expect(svc.spec.ports).toEqual([{ name: "http", port: e.servicePort, targetPort: "http", protocol: "TCP" }]);
+                expect(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort])).toEqual([["http", e.containerPort]]);
+            }
+        },
+    );
 });

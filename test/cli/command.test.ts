@@ -36,7 +36,13 @@ function failing(fail: () => never, name = "stand-in-tool"): ToolDecl {
 describe("the top-level catch", () => {
     test("an unexpected exception is exit 70, 'internal error' and its stack on stderr", async () => {
         const c = capture();
-        const code = await runTool(failing(() => { throw new TypeError("x is not a function"); }), ["go"], c.io);
+        const code = await runTool(
+            failing(() => {
+                throw new TypeError("x is not a function");
+            }),
+            ["go"],
+            c.io,
+        );
         expect(code).toBe(70);
         expect(c.out().stdout).toBe("");
         expect(c.out().stderr).toMatch(/^stand-in-tool: internal error: TypeError: x is not a function\n    at /);
@@ -44,23 +50,52 @@ describe("the top-level catch", () => {
 
     test("an async rejection is the same internal error", async () => {
         const c = capture();
-        const tool: ToolDecl = { ...failing(() => { throw new Error("unused"); }), commands: [{ name: "go", summary: "", run: async () => Promise.reject(new RangeError("bad")) }] };
+        const tool: ToolDecl = {
+            ...failing(() => {
+                throw new Error("unused");
+            }),
+            commands: [{ name: "go", summary: "", run: async () => Promise.reject(new RangeError("bad")) }],
+        };
         expect(await runTool(tool, ["go"], c.io)).toBe(70);
         expect(c.out().stderr.split("\n")[0]).toBe("stand-in-tool: internal error: RangeError: bad");
     });
 
     test("a CliError prints its message and details and exits with its code", async () => {
         const c = capture();
-        expect(await runTool(failing(() => { throw new CliError(EXIT.REFUSED, "refused: x", ["one", "two"]); }), ["go"], c.io)).toBe(8);
+        expect(
+            await runTool(
+                failing(() => {
+                    throw new CliError(EXIT.REFUSED, "refused: x", ["one", "two"]);
+                }),
+                ["go"],
+                c.io,
+            ),
+        ).toBe(8);
         expect(c.out()).toEqual({ stdout: "", stderr: "stand-in-tool: refused: x\n  - one\n  - two\n" });
     });
 
     test("a usage error is one line naming the argument, with the help to read", async () => {
         const c = capture();
-        expect(await runTool(failing(() => { throw new UsageError("--value: must be a number"); }), ["go", "--value", "x"], c.io)).toBe(2);
+        expect(
+            await runTool(
+                failing(() => {
+                    throw new UsageError("--value: must be a number");
+                }),
+                ["go", "--value", "x"],
+                c.io,
+            ),
+        ).toBe(2);
         expect(c.out()).toEqual({ stdout: "", stderr: "stand-in-tool: --value: must be a number (see stand-in-tool go --help)\n" });
         const d = capture();
-        expect(await runTool(failing(() => { throw new Error("unused"); }), ["go", "--value"], d.io)).toBe(2);
+        expect(
+            await runTool(
+                failing(() => {
+                    throw new Error("unused");
+                }),
+                ["go", "--value"],
+                d.io,
+            ),
+        ).toBe(2);
         expect(d.out()).toEqual({ stdout: "", stderr: "stand-in-tool: go: --value needs a value (see stand-in-tool go --help)\n" });
     });
 });
@@ -123,7 +158,9 @@ describe("single-command tools: the findings of a new user", () => {
             const c = capture();
             const io = { ...c.io, cwd: dir, env: { PVE_API_TOKEN: "ci@pve!gate=0b5c2c4e-secret" } };
             // 127.0.0.1:1 refuses connections: a request made would show as an error line, not this.
-            expect(await runTool(CONTRACT_TEST, ["--node", "pve1", "--perl-url", "https://127.0.0.1:1", "--rust-url", "https://127.0.0.1:1", "--output", "."], io)).toBe(2);
+            expect(
+                await runTool(CONTRACT_TEST, ["--node", "pve1", "--perl-url", "https://127.0.0.1:1", "--rust-url", "https://127.0.0.1:1", "--output", "."], io),
+            ).toBe(2);
             expect(c.out()).toEqual({ stdout: "", stderr: "contract-test: --output: . is a folder; give the report file (see contract-test --help)\n" });
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

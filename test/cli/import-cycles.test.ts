@@ -29,7 +29,11 @@ test("between folders (cli/errors.ts seen as the leaf it is): no cycle through c
 test("components/ and policies/ import nothing of cli/ but cli/errors.ts; components/ imports nothing of policies/", () => {
     const offending = [...graph].flatMap(([m, deps]) =>
         deps
-            .filter((d) => (/^(components|policies)\//.test(m) && d.startsWith("cli/") && d !== "cli/errors.ts") || (m.startsWith("components/") && d.startsWith("policies/")))
+            .filter(
+                (d) =>
+                    (/^(components|policies)\//.test(m) && d.startsWith("cli/") && d !== "cli/errors.ts") ||
+                    (m.startsWith("components/") && d.startsWith("policies/")),
+            )
             .map((d) => `${m} -> ${d}`),
     );
     expect(offending).toEqual([]);

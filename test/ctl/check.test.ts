@@ -85,7 +85,13 @@ describe("check: promotions", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-read-only",
-            evidenceText({ stack: "canary-a", phase: "rust-read-only", nodes: NODES["canary-a"], enteredAt: "2026-10-31T08:00:00Z", collectedAt: "2026-11-01T04:00:00Z" }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-read-only",
+                nodes: NODES["canary-a"],
+                enteredAt: "2026-10-31T08:00:00Z",
+                collectedAt: "2026-11-01T04:00:00Z",
+            }),
         );
         repo.setPhase("canary-a", "rust-basic-write");
         repo.commit("promote early");
@@ -93,9 +99,7 @@ describe("check: promotions", () => {
         expect(code).toBe(EXIT.VIOLATIONS);
         const a = stackOf(report, "canary-a");
         expect(a.evidence?.soakedSeconds).toBe(20 * 3600);
-        expect(a.violations).toEqual([
-            "stacks/evidence/canary-a/rust-read-only.json: soak 20h0m in rust-read-only is shorter than the required 1d0h",
-        ]);
+        expect(a.violations).toEqual(["stacks/evidence/canary-a/rust-read-only.json: soak 20h0m in rust-read-only is shorter than the required 1d0h"]);
     });
 
     test("a promotion before the soak ends is a violation (deployed entry time known)", async () => {
@@ -115,7 +119,16 @@ describe("check: promotions", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-read-only",
-            evidenceText({ stack: "canary-a", phase: "rust-read-only", nodes: ["pve-east-09"], enteredAt: "2026-10-20T08:00:00Z", collectedAt: "2026-10-22T08:00:00Z", fallbacks: 3, failed: 2, latency: 0.9 }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-read-only",
+                nodes: ["pve-east-09"],
+                enteredAt: "2026-10-20T08:00:00Z",
+                collectedAt: "2026-10-22T08:00:00Z",
+                fallbacks: 3,
+                failed: 2,
+                latency: 0.9,
+            }),
         );
         repo.setPhase("canary-a", "rust-basic-write");
         repo.commit("promote on bad evidence");
@@ -135,7 +148,14 @@ describe("check: promotions", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-read-only",
-            evidenceText({ stack: "canary-a", phase: "rust-read-only", nodes: NODES["canary-a"], enteredAt: "2026-10-20T08:00:00Z", collectedAt: "2026-10-22T08:00:00Z", latency: null }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-read-only",
+                nodes: NODES["canary-a"],
+                enteredAt: "2026-10-20T08:00:00Z",
+                collectedAt: "2026-10-22T08:00:00Z",
+                latency: null,
+            }),
         );
         repo.setPhase("canary-a", "rust-basic-write");
         repo.commit("promote on evidence without latency");
@@ -162,16 +182,20 @@ describe("check: promotions", () => {
         const r = await repo.ctl(["check", "--base", "main", "--json", "--now", "2026-10-21T10:00:00Z", "--deployed-file", noDeployed]);
         expect(r.code).toBe(EXIT.VIOLATIONS);
         const a = stackOf(JSON.parse(r.stdout), "canary-a");
-        expect(a.violations).toEqual([
-            "stacks/evidence/canary-a/rust-read-only.json: collected at 2026-10-21T10:30:00Z, after now (2026-10-21T10:00:00.000Z)",
-        ]);
+        expect(a.violations).toEqual(["stacks/evidence/canary-a/rust-read-only.json: collected at 2026-10-21T10:30:00Z, after now (2026-10-21T10:00:00.000Z)"]);
     });
 
     test("a PR that lowers soakSeconds cannot use the lower value for its own promotion", async () => {
         repo.writeEvidence(
             "canary-a",
             "rust-read-only",
-            evidenceText({ stack: "canary-a", phase: "rust-read-only", nodes: NODES["canary-a"], enteredAt: "2026-10-31T08:00:00Z", collectedAt: "2026-10-31T20:00:00Z" }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-read-only",
+                nodes: NODES["canary-a"],
+                enteredAt: "2026-10-31T08:00:00Z",
+                collectedAt: "2026-10-31T20:00:00Z",
+            }),
         );
         repo.setConfig("canary-a", "soakSeconds", { "rust-read-only": 3600 });
         repo.setPhase("canary-a", "rust-basic-write");
@@ -213,7 +237,13 @@ describe("check: ring order", () => {
         repo.writeEvidence(
             "canary-b",
             "rust-read-only",
-            evidenceText({ stack: "canary-b", phase: "rust-read-only", nodes: NODES["canary-b"], enteredAt: "2026-10-25T00:00:00Z", collectedAt: "2026-10-27T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-b",
+                phase: "rust-read-only",
+                nodes: NODES["canary-b"],
+                enteredAt: "2026-10-25T00:00:00Z",
+                collectedAt: "2026-10-27T00:00:00Z",
+            }),
         );
         repo.setPhase("canary-b", "rust-basic-write");
         repo.commit("canary-b overtakes");
@@ -238,7 +268,13 @@ describe("check: ring order", () => {
         repo.writeEvidence(
             "canary-b",
             "rust-read-only",
-            evidenceText({ stack: "canary-b", phase: "rust-read-only", nodes: NODES["canary-b"], enteredAt: "2026-10-25T00:00:00Z", collectedAt: "2026-10-27T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-b",
+                phase: "rust-read-only",
+                nodes: NODES["canary-b"],
+                enteredAt: "2026-10-25T00:00:00Z",
+                collectedAt: "2026-10-27T00:00:00Z",
+            }),
         );
         repo.commit("base");
         repo.git("branch", "-f", "main", "HEAD");
@@ -310,12 +346,24 @@ describe("check: rollbacks and several stacks", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-basic-write",
-            evidenceText({ stack: "canary-a", phase: "rust-basic-write", nodes: NODES["canary-a"], enteredAt: "2026-10-22T00:00:00Z", collectedAt: "2026-10-30T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-basic-write",
+                nodes: NODES["canary-a"],
+                enteredAt: "2026-10-22T00:00:00Z",
+                collectedAt: "2026-10-30T00:00:00Z",
+            }),
         );
         repo.writeEvidence(
             "canary-b",
             "rust-read-only",
-            evidenceText({ stack: "canary-b", phase: "rust-read-only", nodes: NODES["canary-b"], enteredAt: "2026-10-22T00:00:00Z", collectedAt: "2026-10-24T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-b",
+                phase: "rust-read-only",
+                nodes: NODES["canary-b"],
+                enteredAt: "2026-10-22T00:00:00Z",
+                collectedAt: "2026-10-24T00:00:00Z",
+            }),
         );
         repo.setPhases({ "canary-a": "rust-advanced", "canary-b": "rust-basic-write" });
         repo.commit("promote both canaries");
@@ -334,7 +382,13 @@ describe("check: rollbacks and several stacks", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-basic-write",
-            evidenceText({ stack: "canary-a", phase: "rust-basic-write", nodes: NODES["canary-a"], enteredAt: "2026-10-22T00:00:00Z", collectedAt: "2026-10-30T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-basic-write",
+                nodes: NODES["canary-a"],
+                enteredAt: "2026-10-22T00:00:00Z",
+                collectedAt: "2026-10-30T00:00:00Z",
+            }),
         );
         repo.setPhases({ "canary-a": "rust-advanced", prod: "rust-read-only" });
         repo.commit("promote canary-a and prod");

@@ -92,15 +92,13 @@ test("unknown color: exit 4; a stack without blueGreen: exit 2 (usage) naming th
     expect(await repo.ctl(["color", "get", "--stack", "canary-b"])).toEqual({
         code: EXIT.USAGE,
         stdout: "",
-        stderr:
-            "migration-ctl: color get: --stack canary-b: stacks/Pulumi.canary-b.yaml does not set pve-migration:blueGreen, so canary-b has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
+        stderr: "migration-ctl: color get: --stack canary-b: stacks/Pulumi.canary-b.yaml does not set pve-migration:blueGreen, so canary-b has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
     });
     const before = repo.read("stacks/Pulumi.dev.yaml");
     expect(await repo.ctl(["color", "flip", "--stack", "dev"])).toEqual({
         code: EXIT.USAGE,
         stdout: "",
-        stderr:
-            "migration-ctl: color flip: --stack dev: stacks/Pulumi.dev.yaml does not set pve-migration:blueGreen, so dev has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
+        stderr: "migration-ctl: color flip: --stack dev: stacks/Pulumi.dev.yaml does not set pve-migration:blueGreen, so dev has no blue-green releases (stacks that have: bg, canary-a, prod)\n",
     });
     expect(repo.read("stacks/Pulumi.dev.yaml")).toBe(before);
     repo.write(FILE, original.replace("    activeColor: blue    # traffic goes here\n", "    activeColor: red\n"));

@@ -20,7 +20,13 @@ test("diagnostics --help lists collect and compare; each has its own help", asyn
     const r = await repo.ctl(["diagnostics", "--help"]);
     expect(r).toEqual({ code: EXIT.OK, stdout: help("diagnostics"), stderr: "" });
     const at = r.stdout.indexOf("\nCommands:\n");
-    expect(r.stdout.slice(at).split("\n").slice(2, 4).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+    expect(
+        r.stdout
+            .slice(at)
+            .split("\n")
+            .slice(2, 4)
+            .map((l) => l.trim().split(/\s{2,}/)),
+    ).toEqual([
         ["collect [options]", "collect a diagnostics bundle from every node (or --node) of a stack"],
         ["compare [options] <A.tar.gz> <B.tar.gz>", "what changed between two bundles"],
     ]);
@@ -32,12 +38,19 @@ test("a bundle is collected for a sandbox node of the dev stack of the repositor
     const saved = process.env.XDG_STATE_HOME;
     process.env.XDG_STATE_HOME = repo.aux;
     try {
-        const r = await repo.ctl(["--repo", repo.dir, "--now", "2026-11-01T12:00:00Z", "diagnostics", "collect", "--stack", "dev", "--node", "pve1", "--label", "t1"], {
-            cwd: os.tmpdir(),
-        });
+        const r = await repo.ctl(
+            ["--repo", repo.dir, "--now", "2026-11-01T12:00:00Z", "diagnostics", "collect", "--stack", "dev", "--node", "pve1", "--label", "t1"],
+            {
+                cwd: os.tmpdir(),
+            },
+        );
         const dir = path.join(repo.aux, "pve-network-migration", "diagnostics", "dev");
         const bundle = path.join(dir, "pve1-20261101T120000Z-t1.tar.gz");
-        expect(r).toEqual({ code: 0, stdout: `bundles: ${dir} (outside the checkout, so never committed; --out DIR writes elsewhere)\npve1: ${bundle}\n`, stderr: "" });
+        expect(r).toEqual({
+            code: 0,
+            stdout: `bundles: ${dir} (outside the checkout, so never committed; --out DIR writes elsewhere)\npve1: ${bundle}\n`,
+            stderr: "",
+        });
         expect(fs.statSync(bundle).size).toBeGreaterThan(0);
         // The working tree is as committed: nothing new to add.
         expect(repo.git("status", "--porcelain", "--untracked-files=all", "--", "stacks")).toBe("");

@@ -58,7 +58,8 @@ describe("exit codes and messages", () => {
     test("malformed YAML: exit 5, one line naming file, line and column, the file byte for byte untouched", async () => {
         const broken = Buffer.from("# canary-a\nconfig:\n  pve-migration:phase: rust-basic-write\n  pve-migration:nodes: [ {name: pve-east-01}\n", "utf8");
         fs.writeFileSync(repo.path(repo.stackFile("canary-a")), broken);
-        const line = "stacks/Pulumi.canary-a.yaml: malformed YAML at line 5, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]";
+        const line =
+            "stacks/Pulumi.canary-a.yaml: malformed YAML at line 5, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]";
         oneLine(await repo.ctl(["phase", "set", "perl-only", "--stack", "canary-a"]), EXIT.MALFORMED_YAML, line);
         oneLine(await repo.ctl(["rollback", "--stack", "canary-a"]), EXIT.MALFORMED_YAML, line);
         oneLine(await repo.ctl(["phase", "get", "--stack", "canary-a"]), EXIT.MALFORMED_YAML, line);
@@ -119,9 +120,21 @@ describe("exit codes and messages", () => {
         oneLine(await repo.ctl(["phase", "set", "perl-only", "extra", "--stack", "dev"]), EXIT.USAGE, usage('phase set: unexpected argument "extra"', "phase set"));
         oneLine(await repo.ctl(["health", "--stack", "dev"]), EXIT.USAGE, usage("health: unknown flag --stack", "health"));
         oneLine(await repo.ctl(["health", "--verbose"]), EXIT.USAGE, usage("health: unknown flag --verbose", "health"));
-        oneLine(await repo.ctl(["health", "--json=yes"]), EXIT.USAGE, usage('health: --json takes no value (got "yes"), or is not a flag of this command', "health"));
-        oneLine(await repo.ctl(["health", "--now", "yesterday"]), EXIT.USAGE, usage('--now: "yesterday" is not an ISO time with a zone (e.g. 2025-06-01T12:00:00Z)', "health"));
-        oneLine(await repo.ctl(["plan", "--stack", "dev", "--from", "perl-only", "--base", "main"]), EXIT.USAGE, usage("plan: give --from or --base, not both", "plan"));
+        oneLine(
+            await repo.ctl(["health", "--json=yes"]),
+            EXIT.USAGE,
+            usage('health: --json takes no value (got "yes"), or is not a flag of this command', "health"),
+        );
+        oneLine(
+            await repo.ctl(["health", "--now", "yesterday"]),
+            EXIT.USAGE,
+            usage('--now: "yesterday" is not an ISO time with a zone (e.g. 2025-06-01T12:00:00Z)', "health"),
+        );
+        oneLine(
+            await repo.ctl(["plan", "--stack", "dev", "--from", "perl-only", "--base", "main"]),
+            EXIT.USAGE,
+            usage("plan: give --from or --base, not both", "plan"),
+        );
         oneLine(await repo.ctl(["health", "--repo", "/nonexistent/x"]), EXIT.USAGE, usage("--repo: /nonexistent/x has no stacks/ folder", "health"));
         oneLine(await repo.ctl(["--repo", "/nonexistent/x", "health"]), EXIT.USAGE, usage("--repo: /nonexistent/x has no stacks/ folder", "health"));
     });
@@ -143,7 +156,23 @@ describe("exit codes and messages", () => {
 });
 
 describe("--help", () => {
-    const commands: string[][] = [[], ["phase"], ["phase", "get"], ["phase", "set"], ["rollback"], ["plan"], ["health"], ["check"], ["color"], ["color", "get"], ["color", "set"], ["color", "flip"], ["diagnostics"], ["diagnostics", "collect"], ["diagnostics", "compare"]];
+    const commands: string[][] = [
+        [],
+        ["phase"],
+        ["phase", "get"],
+        ["phase", "set"],
+        ["rollback"],
+        ["plan"],
+        ["health"],
+        ["check"],
+        ["color"],
+        ["color", "get"],
+        ["color", "set"],
+        ["color", "flip"],
+        ["diagnostics"],
+        ["diagnostics", "collect"],
+        ["diagnostics", "compare"],
+    ];
 
     test.each(commands.map((w) => [`migration-ctl ${w.join(" ")}`.trim(), w] as const))("%s --help prints its usage and every exit code", async (_name, words) => {
         for (const h of ["--help", "-h"]) {
@@ -188,7 +217,9 @@ describe("--help", () => {
 
     test("every flag a command's help names is accepted by that command", async () => {
         const flagsOf = (key: string) => [...new Set([...help(key).matchAll(/(--[a-z-]+)/g)].map((m) => m[1]))];
-        expect(flagsOf("plan")).toEqual(expect.arrayContaining(["--stack", "--from", "--base", "--to", "--json", "--repo", "--now", "--deployed-file", "--help", "--version"]));
+        expect(flagsOf("plan")).toEqual(
+            expect.arrayContaining(["--stack", "--from", "--base", "--to", "--json", "--repo", "--now", "--deployed-file", "--help", "--version"]),
+        );
         for (const [key, argv] of [
             ["check", ["check", "--base", "main", "--json"]],
             ["health", ["health", "--json"]],

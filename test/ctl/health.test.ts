@@ -23,7 +23,10 @@ async function health(args: string[] = []): Promise<{ code: number; report: Heal
 /** A second cluster-wide stack of prod's cluster pve-west with its own nodes. */
 function addProdB(nodes: string[], phase: string): void {
     let text = repo.read("stacks/Pulumi.prod.yaml");
-    text = text.replace(/  pve-migration:nodes:\n(    .*\n)+/, `  pve-migration:nodes:\n${nodes.map((n, i) => `    - name: ${n}\n      address: 10.30.1.${i + 1}\n      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLACEHOLDERprodB${i}\n`).join("")}`);
+    text = text.replace(
+        /  pve-migration:nodes:\n(    .*\n)+/,
+        `  pve-migration:nodes:\n${nodes.map((n, i) => `    - name: ${n}\n      address: 10.30.1.${i + 1}\n      hostKey: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLACEHOLDERprodB${i}\n`).join("")}`,
+    );
     text = text.replace("    writerNode: pve-west-01\n", `    writerNode: ${nodes[0]}\n`);
     repo.write("stacks/Pulumi.prod-b.yaml", text);
     repo.setPhase("prod-b", phase as "perl-only");
@@ -41,7 +44,14 @@ test("the example rings are healthy: node-scoped canaries may differ, soak repor
         ["prod", "perl-only", "pve-west", "cluster", "canary-b"],
     ]);
     const a = report.stacks[0].soak!;
-    expect(a).toMatchObject({ phase: "rust-basic-write", requiredSeconds: 604800, enteredAt: null, enteredAtSource: "unknown", soaked: null, next: "rust-advanced" });
+    expect(a).toMatchObject({
+        phase: "rust-basic-write",
+        requiredSeconds: 604800,
+        enteredAt: null,
+        enteredAtSource: "unknown",
+        soaked: null,
+        next: "rust-advanced",
+    });
     expect(a.evidence).toMatchObject({ path: "stacks/evidence/canary-a/rust-basic-write.json", required: true, present: false, passed: false });
 });
 
@@ -117,6 +127,7 @@ test("two cluster-wide stacks of one cluster in different phases fail; same phas
     expect([code, report.problems]).toEqual([EXIT.DEPLOYED_UNKNOWN, []]);
     const deployed = repo.writeDeployed({ prod: { phase: "perl-only" }, "prod-b": { phase: "rust-read-only" } });
     ({ code, report } = await health(["--deployed-file", deployed]));
+    expect(code).toBe(EXIT.VIOLATIONS);
     expect(report.problems).toEqual([
         "cluster pve-west: stacks sharing the cluster-wide migration config are deployed in different phases (prod perl-only, prod-b rust-read-only)",
     ]);
@@ -142,10 +153,12 @@ test("a node in two stacks of one cluster, different cluster-wide files, an upst
 test("malformed and invalid stack files and invalid evidence are problems", async () => {
     repo.write("stacks/Pulumi.dev.yaml", "config: [\n");
     repo.setConfig("prod", "backups", { retention: 0 });
-    repo.write("stacks/evidence/canary-b/rust-read-only.json", "{\"schemaVersion\": 2}\n");
+    repo.write("stacks/evidence/canary-b/rust-read-only.json", '{"schemaVersion": 2}\n');
     const { code, report } = await health();
     expect(code).toBe(EXIT.VIOLATIONS);
-    expect(report.problems[0]).toBe("stacks/evidence/canary-b/rust-read-only.json: not valid evidence: schemaVersion: Invalid literal value, expected 1; stack: Required; nodes: Required; phase: Required; phaseEnteredAt: Required; collectedAt: Required; contractTests: Required; metrics: Required");
+    expect(report.problems[0]).toBe(
+        "stacks/evidence/canary-b/rust-read-only.json: not valid evidence: schemaVersion: Invalid literal value, expected 1; stack: Required; nodes: Required; phase: Required; phaseEnteredAt: Required; collectedAt: Required; contractTests: Required; metrics: Required",
+    );
     expect(report.problems.slice(1)).toEqual([
         "stacks/Pulumi.dev.yaml: malformed YAML at line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]",
         "stacks/Pulumi.prod.yaml: pve-migration:backups.retention: must keep at least 1 backup",
@@ -157,15 +170,19 @@ test("text report", async () => {
     repo.writeEvidence(
         "canary-a",
         "rust-basic-write",
-        evidenceText({ stack: "canary-a", phase: "rust-basic-write", nodes: ["pve-east-01"], enteredAt: "2026-10-20T00:00:00Z", collectedAt: "2026-10-30T00:00:00Z" }),
+        evidenceText({
+            stack: "canary-a",
+            phase: "rust-basic-write",
+            nodes: ["pve-east-01"],
+            enteredAt: "2026-10-20T00:00:00Z",
+            collectedAt: "2026-10-30T00:00:00Z",
+        }),
     );
     const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z", "--deployed-file", repo.writeDeployed({})]);
     expect(r.code).toBe(EXIT.VIOLATIONS);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe("migration-ctl health (now 2026-11-01T12:00:00.000Z)");
-    expect(lines).toContain(
-        "canary-a  rust-basic-write  deployed: unknown (not in --deployed-file)  [cluster pve-east, node-scoped, 1 node(s)]",
-    );
+    expect(lines).toContain("canary-a  rust-basic-write  deployed: unknown (not in --deployed-file)  [cluster pve-east, node-scoped, 1 node(s)]");
     expect(lines).toContain(
         "  soak: in rust-basic-write since 2026-10-20T00:00:00Z (evidence): 12d12h of 7d0h, soaked; next rust-advanced: evidence passes: stacks/evidence/canary-a/rust-basic-write.json (soaked 10d0h of 7d0h)",
     );
@@ -179,7 +196,12 @@ test("text report", async () => {
 });
 
 describe("health with every, some or no deployed phase known", () => {
-    const configured = { "canary-a": { phase: "rust-basic-write" }, "canary-b": { phase: "rust-read-only" }, dev: { phase: "perl-only" }, prod: { phase: "perl-only" } };
+    const configured = {
+        "canary-a": { phase: "rust-basic-write" },
+        "canary-b": { phase: "rust-read-only" },
+        dev: { phase: "perl-only" },
+        prod: { phase: "perl-only" },
+    };
 
     test("none known: the text says UNKNOWN and why, not OK; exit 10", async () => {
         const r = await repo.ctl(["health", "--now", "2026-11-01T12:00:00Z"]);

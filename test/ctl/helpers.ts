@@ -36,7 +36,8 @@ export function compiledBin(rel: string): string {
     const file = path.join(ROOT, "dist", rel);
     const st = fs.statSync(file, { throwIfNoEntry: false });
     if (st === undefined) throw new Error(`${file} does not exist: run npm run build (npm test does) before this test`);
-    if (st.mtimeMs < newestSource(["bin", "cli", "components"])) throw new Error(`${file} is older than the sources: run npm run build (npm test does) before this test`);
+    if (st.mtimeMs < newestSource(["bin", "cli", "components"]))
+        throw new Error(`${file} is older than the sources: run npm run build (npm test does) before this test`);
     return file;
 }
 export const GOLDEN = path.join(__dirname, "golden");

@@ -42,7 +42,9 @@ test("phase set --json: the rollback written, the diff in the object", async () 
         changed: true,
         written: true,
         dryRun: false,
-        diff: expect.stringMatching(/^--- a\/stacks\/Pulumi\.canary-b\.yaml\n\+\+\+ b\/stacks\/Pulumi\.canary-b\.yaml\n@@ [^\n]+\n(.*\n)*-  pve-migration:phase: rust-read-only\n\+  pve-migration:phase: perl-only\n/),
+        diff: expect.stringMatching(
+            /^--- a\/stacks\/Pulumi\.canary-b\.yaml\n\+\+\+ b\/stacks\/Pulumi\.canary-b\.yaml\n@@ [^\n]+\n(.*\n)*-  pve-migration:phase: rust-read-only\n\+  pve-migration:phase: perl-only\n/,
+        ),
         notes: [],
         warnings: [],
     });
@@ -85,7 +87,13 @@ test("rollback --json --dry-run: the diff, nothing written", async () => {
     const before = repo.read("stacks/Pulumi.canary-a.yaml");
     const out = await json(["rollback", "--stack", "canary-a", "--dry-run"]);
     expect([out.command, out.from, out.to, out.kind, out.changed, out.written, out.dryRun]).toEqual([
-        "rollback", "rust-basic-write", "rust-read-only", "rollback", true, false, true,
+        "rollback",
+        "rust-basic-write",
+        "rust-read-only",
+        "rollback",
+        true,
+        false,
+        true,
     ]);
     expect(out.diff).toContain("-  pve-migration:phase: rust-basic-write\n+  pve-migration:phase: rust-read-only\n");
     expect(repo.read("stacks/Pulumi.canary-a.yaml")).toBe(before);
@@ -93,7 +101,15 @@ test("rollback --json --dry-run: the diff, nothing written", async () => {
 
 test("color flip --json and color set --json", async () => {
     const flip = await json(["color", "flip", "--stack", "bg"]);
-    expect([flip.command, flip.stack, flip.from, flip.to, flip.kind, flip.changed, flip.written]).toEqual(["color flip", "bg", "blue", "green", "color", true, true]);
+    expect([flip.command, flip.stack, flip.from, flip.to, flip.kind, flip.changed, flip.written]).toEqual([
+        "color flip",
+        "bg",
+        "blue",
+        "green",
+        "color",
+        true,
+        true,
+    ]);
     expect(flip.diff).toContain("-    activeColor: blue    # traffic goes here\n+    activeColor: green    # traffic goes here\n");
     expect(flip.notes).toEqual([
         "pve-migration:blueGreen.activeColor: blue -> green at 2026-11-01T12:00:00Z; blue (0.4.2) is the rollback target until pve-migration:blueGreen.rollbackTarget is set to false, then scales down 1800s after the flip",

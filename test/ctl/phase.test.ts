@@ -42,7 +42,7 @@ describe("phase set: edits in place", () => {
                 "   # The phase. Promote one step at a time; roll back to any lower phase.",
                 "-  pve-migration:phase: 'rust-read-only'   # quoted on purpose",
                 "+  pve-migration:phase: 'rust-basic-write'   # quoted on purpose",
-                "   pve-migration:perlApi: { baseUrl: \"https://lab.example.invalid:8006\", timeout: 60 }",
+                '   pve-migration:perlApi: { baseUrl: "https://lab.example.invalid:8006", timeout: 60 }',
                 "   pve-migration:fallbackEnabled: true",
                 "   pve-migration:package:",
                 "lab: rust-read-only -> rust-basic-write (promotion) written to stacks/Pulumi.lab.yaml",
@@ -65,9 +65,7 @@ describe("phase set: edits in place", () => {
         const before = repo.read(repo.stackFile(stack));
         const r = await repo.ctl(["phase", "set", "perl-only", "--stack", stack]);
         expect(r.code).toBe(EXIT.OK);
-        expect(changedLines(before, repo.read(repo.stackFile(stack)))).toEqual([
-            ["  pve-migration:phase: rust-read-only", "  pve-migration:phase: perl-only"],
-        ]);
+        expect(changedLines(before, repo.read(repo.stackFile(stack)))).toEqual([["  pve-migration:phase: rust-read-only", "  pve-migration:phase: perl-only"]]);
     });
 
     test("--dry-run prints the diff and writes nothing", async () => {
@@ -160,7 +158,13 @@ describe("phase set: refusals leave the file untouched", () => {
         repo.writeEvidence(
             "canary-a",
             "rust-basic-write",
-            evidenceText({ stack: "canary-a", phase: "rust-basic-write", nodes: ["pve-east-01"], enteredAt: "2026-10-20T00:00:00Z", collectedAt: "2026-10-28T00:00:00Z" }),
+            evidenceText({
+                stack: "canary-a",
+                phase: "rust-basic-write",
+                nodes: ["pve-east-01"],
+                enteredAt: "2026-10-20T00:00:00Z",
+                collectedAt: "2026-10-28T00:00:00Z",
+            }),
         );
         const r = await repo.ctl(["phase", "set", "rust-basic-write", "--stack", "canary-b", "--now", NOW]);
         expect(r.code).toBe(EXIT.OK);

@@ -27,9 +27,10 @@ function orderRespected(p: PlanJson): boolean {
     const order = [...p.nodes.flatMap((n) => n.steps), ...p.clusterSteps];
     const pos = new Map(order.map((s, i) => [s.id, i]));
     // Node lists are per node; within one node a step never precedes its same-node dependencies.
-    return p.nodes.every((n) =>
-        n.steps.every((s, i) => s.dependsOn.every((d) => !n.steps.some((x, j) => x.id === d && j > i))),
-    ) && order.every((s) => s.dependsOn.every((d) => pos.has(d)));
+    return (
+        p.nodes.every((n) => n.steps.every((s, i) => s.dependsOn.every((d) => !n.steps.some((x, j) => x.id === d && j > i)))) &&
+        order.every((s) => s.dependsOn.every((d) => pos.has(d)))
+    );
 }
 
 test("a node-scoped canary promotion from --from: snapshot, package, units, config, services, verify", async () => {
@@ -167,7 +168,12 @@ describe("a last update that did not complete (outputs with an attempt, as the p
 
     test("the configured target of the attempt resumes it: the plan is the attempt's own", async () => {
         const p = await planJson(["--stack", "prod", "--deployed-file", repo.writeDeployed(failedRollback)]);
-        expect([p.from, p.fromSource, p.to, p.transition.kind]).toEqual(["rust-full", `resuming the last update, which did not complete (${source})`, "perl-only", "rollback"]);
+        expect([p.from, p.fromSource, p.to, p.transition.kind]).toEqual([
+            "rust-full",
+            `resuming the last update, which did not complete (${source})`,
+            "perl-only",
+            "rollback",
+        ]);
     });
 
     test("any other target is refused as pulumi up refuses it (exit 8)", async () => {
@@ -175,8 +181,7 @@ describe("a last update that did not complete (outputs with an attempt, as the p
         expect(r).toEqual({
             code: EXIT.REFUSED,
             stdout: "",
-            stderr:
-                "migration-ctl: plan: prod: pulumi up would refuse this: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it\n",
+            stderr: "migration-ctl: plan: prod: pulumi up would refuse this: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it\n",
         });
     });
 
@@ -186,7 +191,14 @@ describe("a last update that did not complete (outputs with an attempt, as the p
                 phase: "rust-read-only",
                 phaseEnteredAt: "2026-10-01T00:00:00Z",
                 transition: { id: "0ld00000" },
-                attempt: { from: "rust-read-only", to: "rust-basic-write", id: "f00d0002", fromEnteredAt: "2026-10-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" },
+                attempt: {
+                    from: "rust-read-only",
+                    to: "rust-basic-write",
+                    id: "f00d0002",
+                    fromEnteredAt: "2026-10-01T00:00:00Z",
+                    floor: "rust-read-only",
+                    ceiling: "rust-basic-write",
+                },
             },
         };
         const p = await planJson(["--stack", "prod", "--to", "rust-read-only", "--deployed-file", repo.writeDeployed(failedPromotion)]);
@@ -201,13 +213,11 @@ test("a transition pulumi up refuses (perl-only -> rust-full) prints no plan: ex
     expect(await repo.ctl(["plan", "--stack", "canary-a", "--from", "perl-only", "--to", "rust-full"])).toEqual({
         code: EXIT.REFUSED,
         stdout: "",
-        stderr:
-            "migration-ctl: plan: canary-a perl-only -> rust-full is refused: promotion from perl-only to rust-full skips 4 phase(s); promote one phase at a time (next: rust-read-only); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
+        stderr: "migration-ctl: plan: canary-a perl-only -> rust-full is refused: promotion from perl-only to rust-full skips 4 phase(s); promote one phase at a time (next: rust-read-only); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
     });
     expect(await repo.ctl(["plan", "--json", "--stack", "canary-a", "--from", "rust-read-only", "--to", "rust-advanced"])).toEqual({
         code: EXIT.REFUSED,
         stdout: "",
-        stderr:
-            "migration-ctl: plan: canary-a rust-read-only -> rust-advanced is refused: promotion from rust-read-only to rust-advanced skips 1 phase(s); promote one phase at a time (next: rust-basic-write); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
+        stderr: "migration-ctl: plan: canary-a rust-read-only -> rust-advanced is refused: promotion from rust-read-only to rust-advanced skips 1 phase(s); promote one phase at a time (next: rust-basic-write); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
     });
 });

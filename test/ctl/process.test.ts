@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { EXIT } from "../../components/ctl/errors";
 import { help } from "../../cli/migration-ctl";
-import { FIXTURES, GOLDEN, SHIM, TestRepo, expectCheckGolden, expectGolden } from "./helpers";
+import { FIXTURES, GOLDEN, SHIM, TestRepo, expectCheckGolden } from "./helpers";
 
 let repo: TestRepo;
 beforeEach(() => {
@@ -30,9 +30,15 @@ test("phase get loads no Pulumi SDK, no ts-node and no policy pack (what made it
     const preload = path.join(repo.aux, "list-modules.js");
     const listing = path.join(repo.aux, "modules.json");
     fs.writeFileSync(preload, `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(listing)}, JSON.stringify(Object.keys(require.cache))));\n`);
-    const r = spawnSync(process.execPath, ["-r", preload, SHIM, "phase", "get", "--stack", "dev"], { cwd: repo.dir, encoding: "utf8", env: { PATH: path.dirname(process.execPath) } });
+    const r = spawnSync(process.execPath, ["-r", preload, SHIM, "phase", "get", "--stack", "dev"], {
+        cwd: repo.dir,
+        encoding: "utf8",
+        env: { PATH: path.dirname(process.execPath) },
+    });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "dev  perl-only  deployed: unknown (no pulumi CLI)\n", ""]);
-    const packages = [...new Set((JSON.parse(fs.readFileSync(listing, "utf8")) as string[]).flatMap((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1] ?? []))].sort();
+    const packages = [
+        ...new Set((JSON.parse(fs.readFileSync(listing, "utf8")) as string[]).flatMap((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(m)?.[1] ?? [])),
+    ].sort();
     expect(packages).toEqual(["commander", "smol-toml", "yaml", "zod"]);
 });
 
@@ -96,7 +102,7 @@ test("with a pulumi binary on PATH the deployed phase comes from `pulumi stack o
                 'printf "%s\\n" "$*" >> "$(dirname "$0")/calls.log"',
                 'case "$5" in',
                 '  canary-a|organization/pve-network-migration/canary-a) echo \'{"phase":"rust-read-only","phaseEnteredAt":"2026-10-20T08:00:00Z","previousPhase":"perl-only","nodes":["pve-east-01"]}\' ;;',
-                '  *) echo "error: no stack named \'$5\' found" >&2; exit 255 ;;',
+                "  *) echo \"error: no stack named '$5' found\" >&2; exit 255 ;;",
                 "esac",
                 "",
             ].join("\n"),
@@ -119,9 +125,7 @@ test("with a pulumi binary on PATH the deployed phase comes from `pulumi stack o
         fs.rmSync(path.join(bin, "calls.log"));
         const set = repo.run(["phase", "set", "rust-read-only", "--stack", "canary-b", "--now", "2026-11-01T12:00:00Z"], { pathDirs: [bin] });
         expect(set.code).toBe(EXIT.OK);
-        expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8")).toBe(
-            "stack output --json --stack canary-b\nstack output --json --stack canary-a\n",
-        );
+        expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8")).toBe("stack output --json --stack canary-b\nstack output --json --stack canary-a\n");
     } finally {
         fs.rmSync(bin, { recursive: true, force: true });
     }

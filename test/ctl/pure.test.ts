@@ -24,7 +24,8 @@ import { RingCheckInput, checkRing } from "../../components/rings";
  * `-1` (both are unified diff; patch(1) reads either), and it must apply with patch(1).
  */
 describe("the printed diff (diff package) is diff -u's and applies with patch(1)", () => {
-    const printed = (a: string, b: string) => (a === b ? "" : createTwoFilesPatch("a", "b", a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY }));
+    const printed = (a: string, b: string) =>
+        a === b ? "" : createTwoFilesPatch("a", "b", a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
     const lines = (n: number, f = (i: number) => `line ${i}`) => Array.from({ length: n }, (_, i) => f(i + 1)).join("\n") + "\n";
     const cases: [string, string, string][] = [
         ["one change in the middle", lines(20), lines(20).replace("line 10\n", "line ten\n")],
@@ -90,7 +91,7 @@ describe("editYaml", () => {
     test("add a key to a block map at the map's indentation, after its last entry", () => {
         const before = "config:\n    a: 1   # one\n    b:\n        c: 2\n# end\n";
         const after = editYaml(before, F, [{ path: ["config", "d"], value: { e: "2026-01-01T00:00:00Z", f: true } }]);
-        expect(after).toBe("config:\n    a: 1   # one\n    b:\n        c: 2\n    d:\n        e: \"2026-01-01T00:00:00Z\"\n        f: true\n# end\n");
+        expect(after).toBe('config:\n    a: 1   # one\n    b:\n        c: 2\n    d:\n        e: "2026-01-01T00:00:00Z"\n        f: true\n# end\n');
     });
 
     test("add a key at the end of a file without a final newline", () => {
@@ -113,7 +114,15 @@ describe("editYaml", () => {
 
     test("values that YAML readers would take for something else are quoted", () => {
         expect(["yes", "off", "1.0", "2026-01-01", "null", "a b", "-x", "rust-sdn", "pve-east-01"].map((v) => renderScalar(v))).toEqual([
-            '"yes"', '"off"', '"1.0"', '"2026-01-01"', '"null"', '"a b"', '"-x"', "rust-sdn", "pve-east-01",
+            '"yes"',
+            '"off"',
+            '"1.0"',
+            '"2026-01-01"',
+            '"null"',
+            '"a b"',
+            '"-x"',
+            "rust-sdn",
+            "pve-east-01",
         ]);
     });
 
@@ -137,9 +146,12 @@ describe("editYaml", () => {
                 { path: ["config", "pve-migration:logMigrationDecisions"], value: undefined },
             ]);
             const data = YAML.parse(out).config;
-            expect([data["pve-migration:phase"], data["pve-migration:backups"].retention, data["pve-migration:extra"], "pve-migration:logMigrationDecisions" in data]).toEqual([
-                "rust-sdn", 9, { a: "b" }, false,
-            ]);
+            expect([
+                data["pve-migration:phase"],
+                data["pve-migration:backups"].retention,
+                data["pve-migration:extra"],
+                "pve-migration:logMigrationDecisions" in data,
+            ]).toEqual(["rust-sdn", 9, { a: "b" }, false]);
             expect(out.split("\n").filter((l) => !text.split("\n").includes(l))).toEqual([
                 "  pve-migration:phase: rust-sdn",
                 "    retention: 9",
@@ -155,7 +167,9 @@ describe("the raw config handed to parseStackConfig (components/config/stackfile
     const P = (key: string) => placeholderValue(key);
 
     test("strings as they are, everything else as JSON; other namespaces kept for the engine, not in the raw values", () => {
-        const sf = read("config:\n  pve-migration:cluster: c1\n  pve-migration:transport: local\n  pve-migration:fallbackEnabled: true\n  pve-migration:nodes:\n    - name: n1\n  aws:region: x\n");
+        const sf = read(
+            "config:\n  pve-migration:cluster: c1\n  pve-migration:transport: local\n  pve-migration:fallbackEnabled: true\n  pve-migration:nodes:\n    - name: n1\n  aws:region: x\n",
+        );
         expect(sf.raw).toEqual({
             values: { cluster: "c1", transport: "local", fallbackEnabled: "true", nodes: '[{"name":"n1"}]' },
             secretKeys: new Set(),
@@ -173,16 +187,22 @@ describe("the raw config handed to parseStackConfig (components/config/stackfile
         expect(sf.raw.values.sshPrivateKeys).toBe(JSON.stringify({ ops: P("pve-migration:sshPrivateKeys.ops") }));
         expect(sf.raw.values.kubeconfig).toBe("[placeholder for pve-migration:kubeconfig: not a real secret; the stack file's secrets are not decrypted offline]");
         expect(sf.raw.secretKeys).toEqual(new Set(["sshPrivateKeys", "kubeconfig"]));
-        expect(JSON.stringify({ ...sf, doc: undefined, text: undefined, configMap: undefined, raw: { ...sf.raw, secretKeys: [...sf.raw.secretKeys] } })).not.toContain("cipher");
+        expect(
+            JSON.stringify({ ...sf, doc: undefined, text: undefined, configMap: undefined, raw: { ...sf.raw, secretKeys: [...sf.raw.secretKeys] } }),
+        ).not.toContain("cipher");
     });
 
     test("missing secrets get placeholders and a line each; a plaintext secret is reported by the config rules", () => {
         const sf = read("config:\n  pve-migration:nodes: [{name: n1, sshKey: ops}, {name: n2}]\n", "stacks/Pulumi.x.yaml");
-        expect(sf.raw.values.sshPrivateKeys).toBe(JSON.stringify({ ops: P("pve-migration:sshPrivateKeys.ops"), default: P("pve-migration:sshPrivateKeys.default") }));
+        expect(sf.raw.values.sshPrivateKeys).toBe(
+            JSON.stringify({ ops: P("pve-migration:sshPrivateKeys.ops"), default: P("pve-migration:sshPrivateKeys.default") }),
+        );
         expect(sf.placeholders).toEqual([
             "pve-migration:sshPrivateKeys: placeholder secret (not in the stack file; set it with pulumi config set --secret --path 'sshPrivateKeys.<name>')",
         ]);
-        const text = fs.readFileSync(path.resolve(__dirname, "../../stacks/Pulumi.canary-b.yaml"), "utf8") + "  pve-migration:sshPrivateKeys:\n    default: '-----BEGIN OPENSSH PRIVATE KEY-----'\n";
+        const text =
+            fs.readFileSync(path.resolve(__dirname, "../../stacks/Pulumi.canary-b.yaml"), "utf8") +
+            "  pve-migration:sshPrivateKeys:\n    default: '-----BEGIN OPENSSH PRIVATE KEY-----'\n";
         const s = loadStack(text, "canary-b", "/tmp");
         expect(s.config).toBeUndefined();
         expect(s.errors).toEqual([
@@ -200,17 +220,31 @@ describe("the raw config handed to parseStackConfig (components/config/stackfile
     });
 
     test("malformed YAML and a file that is no stack file are errors naming the file", () => {
-        expect(() => read("config: [", "stacks/Pulumi.x.yaml")).toThrow(new StackFileError("yaml", "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]"));
+        expect(() => read("config: [", "stacks/Pulumi.x.yaml")).toThrow(
+            new StackFileError(
+                "yaml",
+                "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]",
+            ),
+        );
         expect(() => read("- a\n", "F")).toThrow(new StackFileError("shape", "F: must be a YAML map with a config: section"));
         expect(() => read("config: 3\n", "F")).toThrow(new StackFileError("shape", "F: config: must be a map of pve-migration:<key> entries"));
-        expect(() => loadStack("config: [", "x", "/p")).toThrow(new CtlError(EXIT.MALFORMED_YAML, "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]"));
+        expect(() => loadStack("config: [", "x", "/p")).toThrow(
+            new CtlError(
+                EXIT.MALFORMED_YAML,
+                "stacks/Pulumi.x.yaml: malformed YAML at line 1, column 10: Flow sequence in block collection must be sufficiently indented and end with a ]",
+            ),
+        );
     });
 });
 
 describe("deployed outputs", () => {
     test("parseOutputs: phase, entry time, never deployed, and errors naming the field", () => {
         expect(parseOutputs({ phase: "rust-sdn", phaseEnteredAt: "2026-10-01T00:00:00Z", previousPhase: "rust-advanced", nodes: ["a"] }, "src")).toEqual({
-            known: true, phase: "rust-sdn", phaseEnteredAt: "2026-10-01T00:00:00Z", previousPhase: "rust-advanced", source: "src",
+            known: true,
+            phase: "rust-sdn",
+            phaseEnteredAt: "2026-10-01T00:00:00Z",
+            previousPhase: "rust-advanced",
+            source: "src",
         });
         expect(parseOutputs({}, "src")).toEqual({ known: true, phase: "perl-only", source: "src (never deployed)", neverDeployed: true });
         expect(() => parseOutputs({ cluster: "x" }, "src")).toThrow("phase: missing (not outputs of this project's program?)");
@@ -237,7 +271,10 @@ describe("deployed outputs", () => {
                 err = e;
             }
             expect(err).toBeInstanceOf(CtlError);
-            expect([(err as CtlError).code, (err as CtlError).message]).toEqual([EXIT.USAGE, `--deployed-file: cannot read ${path.join(dir, "missing.json")}: ENOENT`]);
+            expect([(err as CtlError).code, (err as CtlError).message]).toEqual([
+                EXIT.USAGE,
+                `--deployed-file: cannot read ${path.join(dir, "missing.json")}: ENOENT`,
+            ]);
             fs.writeFileSync(f, JSON.stringify({ prod: { phase: "perl-only" } }));
             const lookup = deployedFromFile(f);
             expect(lookup("prod")).toEqual({ known: true, phase: "perl-only", phaseEnteredAt: undefined, previousPhase: undefined, source: "--deployed-file" });
@@ -261,16 +298,24 @@ describe("checkRing: what the reason tells the operator to do", () => {
         ...o,
     });
     const cases: [string, Partial<RingCheckInput>, string[]][] = [
-        ["a promotion one past the upstream: promote the upstream first", {}, ["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)"]],
+        [
+            "a promotion one past the upstream: promote the upstream first",
+            {},
+            ["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)"],
+        ],
         [
             "a promotion by a ring already past its upstream (the upstream rolled back): roll back, or promote the upstream twice",
             { from: "rust-basic-write", to: "rust-advanced" },
-            ["ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-advanced first, 2 promotions)"],
+            [
+                "ring canary-b would be ahead of its upstream canary-a: rust-advanced is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-advanced first, 2 promotions)",
+            ],
         ],
         [
             "a ring already in a phase past its upstream (health): roll back, or promote the upstream",
             { current: true },
-            ["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-basic-write)"],
+            [
+                "ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (roll canary-b back to rust-read-only, or promote canary-a to rust-basic-write)",
+            ],
         ],
         [
             "level with an upstream whose phaseEnteredAt is unknown (the program: no hint)",

@@ -24,11 +24,16 @@ interface Example {
 
 const EXAMPLES: Record<string, Example> = {
     "--help": { run: { code: EXIT.OK, out: "usage: migration-ctl <command> [flags]\n" } },
-    "phase set": { run: { notRun: "prose (\"by hand or npx migration-ctl phase set\"), not a command line" } },
+    "phase set": { run: { notRun: 'prose ("by hand or npx migration-ctl phase set"), not a command line' } },
     "phase set rust-advanced --stack canary-a": { run: { code: EXIT.OK, out: "canary-a: rust-basic-write -> rust-advanced (promotion)\n" }, writes: true },
     "plan --stack canary-a --base origin/main": { run: { code: EXIT.OK, out: "from: rust-basic-write (configured at origin/main)\n" } },
     "check --base origin/main": { run: { code: EXIT.OK, out: "result: OK: 0 changed stack file(s) checked, 0 warning(s)\n" } },
-    health: { run: { code: EXIT.DEPLOYED_UNKNOWN, out: "result: UNKNOWN: the configured phases are consistent, but the deployed phase of every stack is unknown (no pulumi CLI)" } },
+    health: {
+        run: {
+            code: EXIT.DEPLOYED_UNKNOWN,
+            out: "result: UNKNOWN: the configured phases are consistent, but the deployed phase of every stack is unknown (no pulumi CLI)",
+        },
+    },
     "phase get": { run: { code: EXIT.OK, out: "canary-a  rust-basic-write  deployed: unknown (no pulumi CLI)\n" } },
     "rollback --stack canary-a": { run: { code: EXIT.OK, out: "canary-a: rust-basic-write -> rust-read-only (rollback)\n" }, writes: true },
     "rollback --stack prod --to perl-only": { run: { code: EXIT.OK, out: "prod: already in perl-only; nothing to change\n" }, writes: true },

@@ -35,7 +35,12 @@ describe.each(FORMS)("sshPrivateKeys as a secret %s", (form, keys) => {
         ["health", () => ["health", "--json", "--now", NOW], 10, /"status": "deployed-unknown",\n\s+"ok": false,\n\s+"problems": \[\]/],
         ["check", () => ["check", "--base", base, "--json", "--now", NOW], 0, /"ok": true/],
         ["color get", () => ["color", "get", "--stack", "canary-a", "--now", NOW], 0, /blue|green/],
-        ["diagnostics collect (reads the stack file)", () => ["diagnostics", "collect", "--stack", "canary-a", "--node", "nope"], 2, /"nope" is not a node of stack canary-a \(pve-east-01\)/],
+        [
+            "diagnostics collect (reads the stack file)",
+            () => ["diagnostics", "collect", "--stack", "canary-a", "--node", "nope"],
+            2,
+            /"nope" is not a node of stack canary-a \(pve-east-01\)/,
+        ],
     ];
     test.each(commands)(`${form}: %s works on the stack`, async (_name, args, code, expected) => {
         withSecret(keys);

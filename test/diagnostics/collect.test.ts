@@ -203,9 +203,13 @@ describe("a hostile NODE executes nothing", () => {
         const fn = path.join(dir, "fn.sh");
         fs.writeFileSync(fn, renderDiagnosticsFunction());
         const out = path.join(dir, `out-hostile-${i}`, "b.tar.gz");
-        const r = spawnSync("bash", ["-c", 'set -euo pipefail; source "$1"; shift; pve_collect_diagnostics "$@"', "_", fn, roots.pve1, node, phaseFile("pve1"), out], {
-            encoding: "utf8",
-        });
+        const r = spawnSync(
+            "bash",
+            ["-c", 'set -euo pipefail; source "$1"; shift; pve_collect_diagnostics "$@"', "_", fn, roots.pve1, node, phaseFile("pve1"), out],
+            {
+                encoding: "utf8",
+            },
+        );
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(fs.existsSync(marker())).toBe(false);
@@ -260,13 +264,48 @@ describe("the lock", () => {
 
 describe("argument errors exit 2 and write nothing", () => {
     test.each<[string, (o: string) => string[], NodeJS.ProcessEnv, string]>([
-        ["relative ROOT", (o) => ["--root", "sandbox/pve1", "--node", "pve1", "--phase-file", "/x", "--out", o], {}, "pve_collect_diagnostics: ROOT must be an absolute path\n"],
-        ["ROOT not a folder", (o) => ["--root", "/nonexistent-root", "--node", "pve1", "--phase-file", "/nonexistent-root/x", "--out", o], {}, "pve_collect_diagnostics: ROOT /nonexistent-root is not a directory\n"],
-        ["PHASE_FILE outside ROOT", (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", "/etc/pve/network/migration.toml", "--out", o], {}, "pve_collect_diagnostics: PHASE_FILE must be an absolute path under ROOT\n"],
-        ["relative OUT", () => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", "b.tar.gz"], {}, "pve_collect_diagnostics: OUT_TARBALL must be an absolute path\n"],
-        ["a bad unit", (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", o, "--unit", "x;y"], {}, "pve_collect_diagnostics: not a service unit name: x;y\n"],
-        ["a bad lock wait", (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", o], { PVE_DIAGNOSTICS_LOCK_WAIT: "$(id)" }, "pve_collect_diagnostics: PVE_DIAGNOSTICS_LOCK_WAIT must be whole seconds\n"],
-        ["an unknown flag", (o) => ["--root", roots.pve1, "--bogus", "--out", o], {}, "pve-collect-diagnostics: unknown argument: --bogus\nusage: pve-collect-diagnostics --root ROOT --node NODE --phase-file FILE --out TARBALL [--unit UNIT...]\n"],
+        [
+            "relative ROOT",
+            (o) => ["--root", "sandbox/pve1", "--node", "pve1", "--phase-file", "/x", "--out", o],
+            {},
+            "pve_collect_diagnostics: ROOT must be an absolute path\n",
+        ],
+        [
+            "ROOT not a folder",
+            (o) => ["--root", "/nonexistent-root", "--node", "pve1", "--phase-file", "/nonexistent-root/x", "--out", o],
+            {},
+            "pve_collect_diagnostics: ROOT /nonexistent-root is not a directory\n",
+        ],
+        [
+            "PHASE_FILE outside ROOT",
+            (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", "/etc/pve/network/migration.toml", "--out", o],
+            {},
+            "pve_collect_diagnostics: PHASE_FILE must be an absolute path under ROOT\n",
+        ],
+        [
+            "relative OUT",
+            () => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", "b.tar.gz"],
+            {},
+            "pve_collect_diagnostics: OUT_TARBALL must be an absolute path\n",
+        ],
+        [
+            "a bad unit",
+            (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", o, "--unit", "x;y"],
+            {},
+            "pve_collect_diagnostics: not a service unit name: x;y\n",
+        ],
+        [
+            "a bad lock wait",
+            (o) => ["--root", roots.pve1, "--node", "pve1", "--phase-file", phaseFile("pve1"), "--out", o],
+            { PVE_DIAGNOSTICS_LOCK_WAIT: "$(id)" },
+            "pve_collect_diagnostics: PVE_DIAGNOSTICS_LOCK_WAIT must be whole seconds\n",
+        ],
+        [
+            "an unknown flag",
+            (o) => ["--root", roots.pve1, "--bogus", "--out", o],
+            {},
+            "pve-collect-diagnostics: unknown argument: --bogus\nusage: pve-collect-diagnostics --root ROOT --node NODE --phase-file FILE --out TARBALL [--unit UNIT...]\n",
+        ],
     ])("%s", async (_n, args, env, err) => {
         const outDir = path.join(dir, "out-err");
         const r = await runScript(args(path.join(outDir, "e.tar.gz")), env);

@@ -85,7 +85,10 @@ describe("collect, change, collect, compare (the post-mortem)", () => {
         fs.appendFileSync(path.join(roots.pve1, "etc/network/interfaces"), "\nauto vmbr1\niface vmbr1 inet manual\n");
         fs.writeFileSync(
             path.join(roots.pve1, "var/lib/dpkg/status"),
-            dpkgStatus([{ pkg: "pve-network-rs", version: "0.4.2-1", status: "deinstall ok config-files" }, { pkg: "ifupdown2", version: "3.2.0-1+pmx8" }]),
+            dpkgStatus([
+                { pkg: "pve-network-rs", version: "0.4.2-1", status: "deinstall ok config-files" },
+                { pkg: "ifupdown2", version: "3.2.0-1+pmx8" },
+            ]),
         );
         const second = io();
         expect(await diagnosticsCommand(["--stack", "dev", "--node", "pve1", "--label", "post-rollback"], second.io, project, () => T2)).toBe(0);
@@ -133,7 +136,9 @@ describe("collect, change, collect, compare (the post-mortem)", () => {
         expect(await diagnosticsCommand(["compare", before(), after()], c.io, project)).toBe(0);
         expect(c.o.out).toContain(`A: ${before()}\n   node pve1, collected `);
         expect(c.o.out).toContain("phase: rust-basic-write -> perl-only\n");
-        expect(c.o.out).toMatch(/node config files \(sha256\):\n {2}changed {2}\/etc\/network\/interfaces {2}[0-9a-f]{12} -> [0-9a-f]{12}\n {2}changed {2}\/etc\/pve\/network\/migration\.toml /);
+        expect(c.o.out).toMatch(
+            /node config files \(sha256\):\n {2}changed {2}\/etc\/network\/interfaces {2}[0-9a-f]{12} -> [0-9a-f]{12}\n {2}changed {2}\/etc\/pve\/network\/migration\.toml /,
+        );
         expect(c.o.out).toContain("packages:\n  pve-network-rs: 0.4.2-1 (install ok installed) -> 0.4.2-1 (deinstall ok config-files)\n");
         expect(c.o.out).toContain("+auto vmbr1\n+iface vmbr1 inet manual\n");
     });
@@ -146,10 +151,7 @@ describe("collect, change, collect, compare (the post-mortem)", () => {
 });
 
 test("node-scoped migration config: the phase is read from /etc/pve/nodes/<node>/network/migration.toml", async () => {
-    fs.writeFileSync(
-        path.join(project, "stacks", "Pulumi.canary.yaml"),
-        STACK.replace("scope: cluster", "scope: node").replace("    - name: pve2\n", ""),
-    );
+    fs.writeFileSync(path.join(project, "stacks", "Pulumi.canary.yaml"), STACK.replace("scope: cluster", "scope: node").replace("    - name: pve2\n", ""));
     fs.mkdirSync(path.join(roots.pve1, "etc/pve/nodes/pve1/network"), { recursive: true });
     fs.writeFileSync(path.join(roots.pve1, "etc/pve/nodes/pve1/network/migration.toml"), 'phase = "rust-sdn"\n');
     const out = path.join(project, "out-canary");
@@ -182,7 +184,9 @@ describe("usage errors exit 2, config errors 6: one line each", () => {
         const c = io();
         expect(await diagnosticsCommand(["--stack", "bad"], c.io, project)).toBe(6);
         // The one parse (parseStackConfig): every problem, one line each naming the file and the key.
-        expect(c.o.err).toBe(`migration-ctl: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'\n`);
+        expect(c.o.err).toBe(
+            `migration-ctl: ${path.join(project, "stacks", "Pulumi.bad.yaml")}: pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'\n`,
+        );
     });
 
     test("a stack file with several bad keys names each, as pulumi up would", async () => {
@@ -214,7 +218,6 @@ describe("usage errors exit 2, config errors 6: one line each", () => {
     });
 });
 
-
 describe("quoting and bundle names (pure)", () => {
     test.each([
         ["plain", "'plain'"],
@@ -234,6 +237,8 @@ describe("quoting and bundle names (pure)", () => {
 
 test("the default bundle folder: $XDG_STATE_HOME when absolute, else ~/.local/state; per stack", () => {
     expect(defaultBundleDir("canary-a", { XDG_STATE_HOME: "/var/state", HOME: "/home/op" })).toBe("/var/state/pve-network-migration/diagnostics/canary-a");
-    expect(defaultBundleDir("canary-a", { XDG_STATE_HOME: "relative/state", HOME: "/home/op" })).toBe("/home/op/.local/state/pve-network-migration/diagnostics/canary-a");
+    expect(defaultBundleDir("canary-a", { XDG_STATE_HOME: "relative/state", HOME: "/home/op" })).toBe(
+        "/home/op/.local/state/pve-network-migration/diagnostics/canary-a",
+    );
     expect(defaultBundleDir("prod", { HOME: "/home/op" })).toBe("/home/op/.local/state/pve-network-migration/diagnostics/prod");
 });

@@ -2,14 +2,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import {
-    BundleError,
-    compareBundleFiles,
-    formatComparison,
-    parseChecksums,
-    parsePackages,
-    readBundle,
-} from "../../components/diagnostics/compare";
+import { BundleError, compareBundleFiles, formatComparison, parseChecksums, parsePackages, readBundle } from "../../components/diagnostics/compare";
 import { tempDir } from "./sandbox";
 
 let dir: string;

@@ -52,14 +52,23 @@ export function makeSandbox(dir: string, nodes: string[], phase = "rust-read-onl
     nodes.forEach((node, i) => {
         const root = path.join(dir, node);
         roots[node] = root;
-        write(path.join(root, "etc/network/interfaces"), `auto lo\niface lo inet loopback\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.${i + 2}/24\n\tbridge-ports eno1\n`);
+        write(
+            path.join(root, "etc/network/interfaces"),
+            `auto lo\niface lo inet loopback\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.${i + 2}/24\n\tbridge-ports eno1\n`,
+        );
         fs.symlinkSync(path.relative(path.join(root, "etc"), shared), path.join(root, "etc/pve"));
         write(path.join(shared, "nodes", node, "lxc", `${101 + i * 100}.conf`), `arch: amd64\nhostname: ct${101 + i * 100}\nnet0: name=eth0,bridge=vmbr0\n`);
         write(
             path.join(root, "var/log/pve-network/migration.log"),
             Array.from({ length: 2500 }, (_, k) => `2024-05-01T10:00:00Z node=${node} request=${k + 1} used_fallback=false`).join("\n") + "\n",
         );
-        write(path.join(root, "var/lib/dpkg/status"), dpkgStatus([{ pkg: "pve-network-rs", version: "0.4.2-1" }, { pkg: "ifupdown2", version: "3.2.0-1+pmx8" }]));
+        write(
+            path.join(root, "var/lib/dpkg/status"),
+            dpkgStatus([
+                { pkg: "pve-network-rs", version: "0.4.2-1" },
+                { pkg: "ifupdown2", version: "3.2.0-1+pmx8" },
+            ]),
+        );
         write(path.join(root, "etc/systemd/system/pve-network-rs.service"), UNIT_FILE);
         fs.mkdirSync(path.join(root, "etc/systemd/system/multi-user.target.wants"), { recursive: true });
         fs.symlinkSync("../pve-network-rs.service", path.join(root, "etc/systemd/system/multi-user.target.wants/pve-network-rs.service"));

@@ -162,7 +162,12 @@ describe.each(["cluster", "node"] as const)("promotion %s-scope migration config
         // Every step of the rollback carries the new transition id: all of them run.
         expect(sorted(r2.ran)).toEqual(sorted(ids(back)));
         expect(sorted(ids(back))).toEqual(
-            sorted(NODES.flatMap((n) => ["snapshot", "package", "units", "services", "restore", "legacy-apply", "verify"].map((k) => `${n}-${k}`)).concat(["lab-cluster-config", "lab-cluster-restore"])),
+            sorted(
+                NODES.flatMap((n) => ["snapshot", "package", "units", "services", "restore", "legacy-apply", "verify"].map((k) => `${n}-${k}`)).concat([
+                    "lab-cluster-config",
+                    "lab-cluster-restore",
+                ]),
+            ),
         );
         expect(orderViolations(r2, back)).toEqual([]);
         const o = r2.outputs as Record<string, any>;
@@ -190,7 +195,9 @@ describe.each(["cluster", "node"] as const)("promotion %s-scope migration config
         const refusal = `refusing to write /etc/pve/network/migration.toml: node pve2 has no backup for transition ${id} yet (its snapshot step has not run; a pulumi up --target must include every node's snapshot)`;
         expect(r1.replay.errors[0].split("\n").slice(1)).toEqual([
             `pve-migration config on pve1: ${refusal}`,
-            expect.stringMatching(new RegExp(`^\\S+ node=pve1 from=rust-read-only to=rust-basic-write step=config result=failed detail=${refusal.replace(/[()]/g, "\\$&")}$`)),
+            expect.stringMatching(
+                new RegExp(`^\\S+ node=pve1 from=rust-read-only to=rust-basic-write step=config result=failed detail=${refusal.replace(/[()]/g, "\\$&")}$`),
+            ),
             "",
         ]);
         expect(r1.replay.errors[0].startsWith("lab-cluster-config: exit status 75: running ")).toBe(true);

@@ -196,7 +196,9 @@ describe("a step that the plan lists must run (replay of registered resources)",
         const first = await lab.up(TO, rolledBack.state);
         expect(first.replay.errors).toEqual([]);
         expect(sorted(first.ran)).toEqual(sorted(ids(none)));
-        expect(sorted(ids(none))).toEqual(sorted(NODES.flatMap((n) => ["package", "units", "services", "verify"].map((k) => `${n}-${k}`)).concat(["lab-cluster-config"])));
+        expect(sorted(ids(none))).toEqual(
+            sorted(NODES.flatMap((n) => ["package", "units", "services", "verify"].map((k) => `${n}-${k}`)).concat(["lab-cluster-config"])),
+        );
         const o1 = first.outputs as Record<string, any>;
         expect(o1.transition).toEqual({ from: TO, to: TO, kind: "none", id });
         expect(o1.phaseEnteredAt).toBe(enteredAt);

@@ -70,8 +70,30 @@ function fixtures(node: string): Record<string, unknown> {
         [`/api2/json/nodes/${node}/network`]: {
             data: [
                 { iface: "eno1", type: "eth", active: 1, autostart: 1, method: "manual", families: ["inet"], priority: 3 },
-                { iface: "vmbr0", type: "bridge", active: 1, autostart: 1, method: "static", families: ["inet"], cidr: "10.0.0.2/24", address: "10.0.0.2", gateway: "10.0.0.1", bridge_ports: "eno1", priority: 4 },
-                { iface: "vmbr1", type: "bridge", active: 1, autostart: 1, method: "static", families: ["inet"], cidr: "10.0.0.0/24", bridge_ports: "", priority: 5 },
+                {
+                    iface: "vmbr0",
+                    type: "bridge",
+                    active: 1,
+                    autostart: 1,
+                    method: "static",
+                    families: ["inet"],
+                    cidr: "10.0.0.2/24",
+                    address: "10.0.0.2",
+                    gateway: "10.0.0.1",
+                    bridge_ports: "eno1",
+                    priority: 4,
+                },
+                {
+                    iface: "vmbr1",
+                    type: "bridge",
+                    active: 1,
+                    autostart: 1,
+                    method: "static",
+                    families: ["inet"],
+                    cidr: "10.0.0.0/24",
+                    bridge_ports: "",
+                    priority: 5,
+                },
             ],
         },
         "/api2/json/cluster/sdn/zones": { data: [{ zone: "zone1", type: "simple", digest: "1a2b3c", ipam: "pve" }] },
@@ -268,7 +290,9 @@ test("a certificate from another CA fails TLS verification, named in the message
         ["perl", "tls", 1],
         ["rust", "tls", 1],
     ]);
-    expect(e.errors[0].message).toBe("TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate (pass the cluster CA with --ca)");
+    expect(e.errors[0].message).toBe(
+        "TLS verification failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate (pass the cluster CA with --ca)",
+    );
 });
 
 test("without a CA bundle the system store is used, and the self-signed cluster is refused", async () => {
@@ -281,15 +305,27 @@ test("without a CA bundle the system store is used, and the self-signed cluster 
 
 test("an unreachable endpoint is a network error", async () => {
     const r = await runContractTest(opts({ perlUrl: "https://127.0.0.1:1", endpoints: ["/api2/json/storage"] }));
-    expect(r[0].endpoints[0].errors.map((x) => [x.side, x.kind, x.message])).toEqual([
-        ["perl", "network", "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1"],
-    ]);
+    expect(r[0].endpoints[0].errors.map((x) => [x.side, x.kind, x.message])).toEqual([["perl", "network", "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1"]]);
 });
 
 describe("the contract-test bin, end to end", () => {
     const args = (out: string) => [
-        "--node", "pve1", "--perl-url", perl.url, "--rust-url", `${rust.url}/{node}`, "--output", out,
-        "--ca", certs.ca, "--token-file", path.join(dir, "token"), "--timeout", "2", "--retries", "0",
+        "--node",
+        "pve1",
+        "--perl-url",
+        perl.url,
+        "--rust-url",
+        `${rust.url}/{node}`,
+        "--output",
+        out,
+        "--ca",
+        certs.ca,
+        "--token-file",
+        path.join(dir, "token"),
+        "--timeout",
+        "2",
+        "--retries",
+        "0",
     ];
 
     beforeAll(() => {
@@ -304,7 +340,12 @@ describe("the contract-test bin, end to end", () => {
             let stderr = "";
             const out = path.join(dir, "reports", `progress-${stderrIsTTY}.json`);
             const code = await contractTestMain(args(out), { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: dir, env: {}, stderrIsTTY });
-            return { code, stdout, stderr, endpoints: JSON.parse(fs.readFileSync(out, "utf8")).results[0].endpoints.map((e: { endpoint: string }) => e.endpoint) as string[] };
+            return {
+                code,
+                stdout,
+                stderr,
+                endpoints: JSON.parse(fs.readFileSync(out, "utf8")).results[0].endpoints.map((e: { endpoint: string }) => e.endpoint) as string[],
+            };
         };
         const tty = await run(true);
         expect(tty.code).toBe(0);
@@ -319,7 +360,13 @@ describe("the contract-test bin, end to end", () => {
         rust.routes = routesFor(["pve1"], "rust");
         const out = path.join(dir, "reports", "pve1-shadow.json");
         const r = await runBin("dist/bin/contract-test.js", [
-            ...args(out), "--stack", "canary-a", "--phase", "rust-read-only", "--phase-entered-at", "2024-05-01T10:00:00Z",
+            ...args(out),
+            "--stack",
+            "canary-a",
+            "--phase",
+            "rust-read-only",
+            "--phase-entered-at",
+            "2024-05-01T10:00:00Z",
         ]);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
@@ -372,6 +419,8 @@ describe("the contract-test bin, end to end", () => {
         expect(fs.existsSync(out)).toBe(false);
         const noToken = await runBin("dist/bin/contract-test.js", ["--node", "pve1", "--perl-url", perl.url, "--rust-url", rust.url, "--output", out]);
         expect(noToken.code).toBe(2);
-        expect(noToken.stderr).toBe("contract-test: no API token: give --token-file FILE or set PVE_API_TOKEN (USER@REALM!TOKENID=SECRET) (see contract-test --help)\n");
+        expect(noToken.stderr).toBe(
+            "contract-test: no API token: give --token-file FILE or set PVE_API_TOKEN (USER@REALM!TOKENID=SECRET) (see contract-test --help)\n",
+        );
     });
 });

@@ -37,7 +37,16 @@ describe("normalise", () => {
         ],
         ["keeps the order when an element lacks the key", { data: [{ vnet: "b" }, { x: 1 }] }, '{"data":[{"vnet":"b"},{"x":1}]}'],
         ["keeps the order of scalar lists", { families: ["inet6", "inet"] }, '{"families":["inet6","inet"]}'],
-        ["uses the first identity key present in all elements", { data: [{ storage: "b", id: 1 }, { storage: "a", id: 2 }] }, '{"data":[{"id":2,"storage":"a"},{"id":1,"storage":"b"}]}'],
+        [
+            "uses the first identity key present in all elements",
+            {
+                data: [
+                    { storage: "b", id: 1 },
+                    { storage: "a", id: 2 },
+                ],
+            },
+            '{"data":[{"id":2,"storage":"a"},{"id":1,"storage":"b"}]}',
+        ],
         ["keeps scalars", { n: null, t: true, x: 1.5, s: "s" }, '{"n":null,"s":"s","t":true,"x":1.5}'],
     ])("%s", (_name, input, expected) => {
         expect(JSON.stringify(normalise(input))).toBe(expected);
@@ -81,8 +90,18 @@ describe("diffJson / compareAnswers", () => {
     });
 
     test("reordered keys and a reordered identified list compare equal", () => {
-        const perl = { data: [{ iface: "eno1", type: "eth", active: 1 }, { iface: "vmbr0", type: "bridge", cidr: "10.0.0.2/24" }] };
-        const rust = { data: [{ cidr: "10.0.0.2/24", type: "bridge", iface: "vmbr0" }, { active: 1, iface: "eno1", type: "eth" }] };
+        const perl = {
+            data: [
+                { iface: "eno1", type: "eth", active: 1 },
+                { iface: "vmbr0", type: "bridge", cidr: "10.0.0.2/24" },
+            ],
+        };
+        const rust = {
+            data: [
+                { cidr: "10.0.0.2/24", type: "bridge", iface: "vmbr0" },
+                { active: 1, iface: "eno1", type: "eth" },
+            ],
+        };
         expect(compareAnswers(perl, rust)).toEqual([]);
     });
 
@@ -128,12 +147,7 @@ describe("URLs and endpoints", () => {
     });
 
     test("default endpoints and the SDN subset", () => {
-        expect(DEFAULT_ENDPOINTS).toEqual([
-            "/api2/json/nodes/{node}/network",
-            "/api2/json/cluster/sdn/zones",
-            "/api2/json/cluster/sdn/vnets",
-            "/api2/json/storage",
-        ]);
+        expect(DEFAULT_ENDPOINTS).toEqual(["/api2/json/nodes/{node}/network", "/api2/json/cluster/sdn/zones", "/api2/json/cluster/sdn/vnets", "/api2/json/storage"]);
         expect(SDN_ENDPOINTS).toEqual(["/api2/json/cluster/sdn/zones", "/api2/json/cluster/sdn/vnets"]);
     });
 });
@@ -142,7 +156,15 @@ describe("totals and exit codes", () => {
     const ep = (status: "pass" | "fail" | "error") => ({ endpoint: "/e", perlUrl: "p", rustUrl: "r", status, differences: [], errors: [] });
     test.each<[string, NodeResult[], object, number]>([
         ["all pass", [{ node: "a", endpoints: [ep("pass"), ep("pass")] }], { endpointsCompared: 2, passed: 2, failed: 0, errors: 0 }, 0],
-        ["a difference", [{ node: "a", endpoints: [ep("pass")] }, { node: "b", endpoints: [ep("fail")] }], { endpointsCompared: 2, passed: 1, failed: 1, errors: 0 }, 1],
+        [
+            "a difference",
+            [
+                { node: "a", endpoints: [ep("pass")] },
+                { node: "b", endpoints: [ep("fail")] },
+            ],
+            { endpointsCompared: 2, passed: 1, failed: 1, errors: 0 },
+            1,
+        ],
         ["an error wins over a difference", [{ node: "a", endpoints: [ep("fail"), ep("error")] }], { endpointsCompared: 2, passed: 0, failed: 2, errors: 1 }, 3],
         ["nothing compared is not a pass", [], { endpointsCompared: 0, passed: 0, failed: 0, errors: 0 }, 1],
     ])("%s", (_n, nodes, expected, code) => {
@@ -172,8 +194,26 @@ describe("parseContractArgs", () => {
 
     test("all flags", () => {
         const a = parseContractArgs([
-            ...base, "--node", "pve2", "--timeout", "2.5", "--retries", "0", "--retry-delay=0", "--endpoints", "/a/{node}, /b",
-            "--ca", "ca.pem", "--token-file", "t", "--stack", "canary-a", "--phase", "rust-read-only", "--phase-entered-at", "2024-05-01T10:00:00+02:00",
+            ...base,
+            "--node",
+            "pve2",
+            "--timeout",
+            "2.5",
+            "--retries",
+            "0",
+            "--retry-delay=0",
+            "--endpoints",
+            "/a/{node}, /b",
+            "--ca",
+            "ca.pem",
+            "--token-file",
+            "t",
+            "--stack",
+            "canary-a",
+            "--phase",
+            "rust-read-only",
+            "--phase-entered-at",
+            "2024-05-01T10:00:00+02:00",
         ]);
         expect(a.options.nodes).toEqual(["pve1", "pve2"]);
         expect(a.options.endpoints).toEqual(["/a/{node}", "/b"]);
@@ -194,7 +234,10 @@ describe("parseContractArgs", () => {
         [[...base, "--node", "pve1"], "--node: a node is listed twice"],
         [[...base, "--node", "bad;name"], '--node: "bad;name" is not a Proxmox VE node name'],
         [["--node", "a", "--perl-url", "https://a", "--output", "o"], "--rust-url: required (https://host:8006; {node} is replaced by the node name)"],
-        [["--node", "a", "--perl-url", "http://a", "--rust-url", "https://b", "--output", "o"], '--perl-url: must be an https:// URL (TLS is never optional) (got "http://a")'],
+        [
+            ["--node", "a", "--perl-url", "http://a", "--rust-url", "https://b", "--output", "o"],
+            '--perl-url: must be an https:// URL (TLS is never optional) (got "http://a")',
+        ],
         [["--node", "a", "--perl-url", "https://a", "--rust-url", "https://b"], "--output: required (the report file)"],
         [[...base, "--timeout", "0"], '--timeout: must be greater than 0 (got "0")'],
         [[...base, "--retries", "1.5"], '--retries: must be a whole number (got "1.5")'],
@@ -202,8 +245,14 @@ describe("parseContractArgs", () => {
         [[...base, "--endpoints", "api2/json"], '--endpoints: "api2/json" must start with /'],
         [[...base, "--endpoints", "/a", "--sdn"], "--endpoints and --sdn: give one of them"],
         [[...base, "--stack", "s"], "--stack, --phase and --phase-entered-at: give all three or none"],
-        [[...base, "--stack", "s", "--phase", "rust-fast", "--phase-entered-at", "2024-05-01T10:00:00Z"], '--phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust-fast")'],
-        [[...base, "--stack", "s", "--phase", "perl-only", "--phase-entered-at", "yesterday"], '--phase-entered-at: must be an ISO 8601 time with an offset such as 2024-05-01T10:00:00Z (got "yesterday")'],
+        [
+            [...base, "--stack", "s", "--phase", "rust-fast", "--phase-entered-at", "2024-05-01T10:00:00Z"],
+            '--phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust-fast")',
+        ],
+        [
+            [...base, "--stack", "s", "--phase", "perl-only", "--phase-entered-at", "yesterday"],
+            '--phase-entered-at: must be an ISO 8601 time with an offset such as 2024-05-01T10:00:00Z (got "yesterday")',
+        ],
         [[...base, "--insecure"], "unknown flag --insecure"],
         [[...base, "--output"], "--output needs a value"],
         [[...base, "extra"], 'unexpected argument "extra"'],

@@ -34,8 +34,20 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const base = [
-    "--prometheus-url", "http://prom:9090", "--stack", "canary-a", "--phase", "rust-read-only",
-    "--phase-entered-at", "2024-05-01T10:00:00Z", "--at", "2024-05-02T10:00:00Z", "--perl-baseline", "0.8", "--contract-report", "c.json",
+    "--prometheus-url",
+    "http://prom:9090",
+    "--stack",
+    "canary-a",
+    "--phase",
+    "rust-read-only",
+    "--phase-entered-at",
+    "2024-05-01T10:00:00Z",
+    "--at",
+    "2024-05-02T10:00:00Z",
+    "--perl-baseline",
+    "0.8",
+    "--contract-report",
+    "c.json",
 ];
 
 test("defaults from the stack file: the ring's nodes, soak, latency ratio; the default output path", () => {
@@ -61,7 +73,21 @@ test("defaults from the stack file: the ring's nodes, soak, latency ratio; the d
 
 test("--node narrows the queries, the verdict still needs the whole ring; flags override the stack file", () => {
     const o = parseMetricsArgs(
-        [...base, "--node", "pve-east-01", "--soak-seconds", "60", "--max-latency-ratio", "2", "--node-label", "node", "--instance-label-template", "{node}", "--output", "e.json"],
+        [
+            ...base,
+            "--node",
+            "pve-east-01",
+            "--soak-seconds",
+            "60",
+            "--max-latency-ratio",
+            "2",
+            "--node-label",
+            "node",
+            "--instance-label-template",
+            "{node}",
+            "--output",
+            "e.json",
+        ],
         dir,
     );
     expect(o.nodes).toEqual(["pve-east-01"]);
@@ -87,13 +113,19 @@ const without = (flag: string) => {
 
 test.each<[string[], string]>([
     [without("--prometheus-url"), "--prometheus-url: required"],
-    [[...without("--prometheus-url"), "--prometheus-url", "prom:9090"], '--prometheus-url: must be an http(s):// URL without credentials or query (got "prom:9090")'],
+    [
+        [...without("--prometheus-url"), "--prometheus-url", "prom:9090"],
+        '--prometheus-url: must be an http(s):// URL without credentials or query (got "prom:9090")',
+    ],
     [without("--perl-baseline"), "--perl-baseline: required (mean Perl apply latency, seconds)"],
     [[...without("--perl-baseline"), "--perl-baseline", "0"], '--perl-baseline: must be greater than 0 (got "0")'],
     [without("--contract-report"), "--contract-report: required"],
     [without("--phase-entered-at"), "--phase-entered-at: required (when the phase was entered, ISO 8601)"],
     [[...without("--at"), "--at", "2024-05-01T09:00:00Z"], "--at: must be after --phase-entered-at"],
-    [[...without("--phase"), "--phase", "rust"], '--phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust")'],
+    [
+        [...without("--phase"), "--phase", "rust"],
+        '--phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust")',
+    ],
     [[...base, "--node", "a b"], '--node: "a b" is not a Proxmox VE node name'],
     [[...base, "--node-label", "9"], '--node-label/--instance-label-template: label "9" is not a Prometheus label name'],
     [[...base, "--instance-label-template", "pve1:9187"], '--node-label/--instance-label-template: template "pve1:9187" must contain {node}'],

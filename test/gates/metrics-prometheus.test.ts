@@ -84,8 +84,18 @@ function writeContractReport(phase: string): string {
     const nodes = [...Object.keys(SCRIPT), "absent"];
     const args = parseContractArgs([
         ...nodes.flatMap((n) => ["--node", n]),
-        "--perl-url", "https://pve:8006", "--rust-url", "https://{node}:8006", "--output", "unused",
-        "--stack", "canary-a", "--phase", phase, "--phase-entered-at", new Date(enteredMs).toISOString(),
+        "--perl-url",
+        "https://pve:8006",
+        "--rust-url",
+        "https://{node}:8006",
+        "--output",
+        "unused",
+        "--stack",
+        "canary-a",
+        "--phase",
+        phase,
+        "--phase-entered-at",
+        new Date(enteredMs).toISOString(),
     ]);
     const results: NodeResult[] = nodes.map((node) => ({
         node,
@@ -212,9 +222,26 @@ test("a contract report from before the phase was entered is refused (exit 2, no
     const io = { out: "", err: "" };
     const code = await metricsGateMain(
         [
-            "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-basic-write",
-            "--phase-entered-at", new Date(enteredMs + 5000).toISOString(), "--at", new Date(atMs).toISOString(),
-            "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--soak-seconds", "1",
+            "--prometheus-url",
+            prom.url,
+            "--stack",
+            "canary-a",
+            "--phase",
+            "rust-basic-write",
+            "--phase-entered-at",
+            new Date(enteredMs + 5000).toISOString(),
+            "--at",
+            new Date(atMs).toISOString(),
+            "--perl-baseline",
+            "0.5",
+            "--contract-report",
+            contractReport,
+            "--node",
+            "quiet",
+            "--output",
+            out,
+            "--soak-seconds",
+            "1",
         ],
         { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {}, cwd: dir },
     );
@@ -231,22 +258,56 @@ test("Prometheus unreachable: exit 3, nothing written", async () => {
     const io = { out: "", err: "" };
     const code = await metricsGateMain(
         [
-            "--prometheus-url", "http://127.0.0.1:1", "--stack", "canary-a", "--phase", "rust-basic-write",
-            "--phase-entered-at", new Date(enteredMs).toISOString(), "--at", new Date(atMs).toISOString(),
-            "--perl-baseline", "0.5", "--contract-report", contractReport, "--node", "quiet", "--output", out, "--retries", "0",
+            "--prometheus-url",
+            "http://127.0.0.1:1",
+            "--stack",
+            "canary-a",
+            "--phase",
+            "rust-basic-write",
+            "--phase-entered-at",
+            new Date(enteredMs).toISOString(),
+            "--at",
+            new Date(atMs).toISOString(),
+            "--perl-baseline",
+            "0.5",
+            "--contract-report",
+            contractReport,
+            "--node",
+            "quiet",
+            "--output",
+            out,
+            "--retries",
+            "0",
         ],
         { stdout: (s) => (io.out += s), stderr: (s) => (io.err += s), env: {}, cwd: dir },
     );
     expect(code).toBe(3);
-    expect(io.err).toMatch(/^metrics-gate: Prometheus: sum\(increase\(pve_network_\w+\{instance="quiet:9187"\}\[\d+s\]\)\): network: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1 \(no evidence written\)\n$/);
+    expect(io.err).toMatch(
+        /^metrics-gate: Prometheus: sum\(increase\(pve_network_\w+\{instance="quiet:9187"\}\[\d+s\]\)\): network: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:1 \(no evidence written\)\n$/,
+    );
     expect(fs.existsSync(out)).toBe(false);
 });
 
 describe("the metrics-gate bin, end to end", () => {
     const base = () => [
-        "--prometheus-url", prom.url, "--stack", "canary-a", "--phase", "rust-basic-write",
-        "--phase-entered-at", new Date(enteredMs).toISOString(), "--at", new Date(atMs).toISOString(),
-        "--perl-baseline", "0.5", "--contract-report", contractReport, "--soak-seconds", "5", "--root-dir", dir,
+        "--prometheus-url",
+        prom.url,
+        "--stack",
+        "canary-a",
+        "--phase",
+        "rust-basic-write",
+        "--phase-entered-at",
+        new Date(enteredMs).toISOString(),
+        "--at",
+        new Date(atMs).toISOString(),
+        "--perl-baseline",
+        "0.5",
+        "--contract-report",
+        contractReport,
+        "--soak-seconds",
+        "5",
+        "--root-dir",
+        dir,
     ];
 
     test("exit 0 for a clean node; the evidence goes to the default path stacks/evidence/<stack>/<phase>.json", async () => {
@@ -294,9 +355,14 @@ describe("the metrics-gate bin, end to end", () => {
         });
         expect(code).toBe(0);
         const report = JSON.parse(out.join(""));
-        expect(report.stacks.map((x: { stack: string; basePhase: string; phase: string; evidence: { passed: boolean } }) => [x.stack, x.basePhase, x.phase, x.evidence.passed])).toEqual([
-            ["canary-a", "rust-basic-write", "rust-advanced", true],
-        ]);
+        expect(
+            report.stacks.map((x: { stack: string; basePhase: string; phase: string; evidence: { passed: boolean } }) => [
+                x.stack,
+                x.basePhase,
+                x.phase,
+                x.evidence.passed,
+            ]),
+        ).toEqual([["canary-a", "rust-basic-write", "rust-advanced", true]]);
         // Soak durations are policy config: the pack is configured with the ring's 5 s here.
         const soakSeconds = { "perl-only": 0, "rust-read-only": 86400, "rust-basic-write": 5, "rust-advanced": 604800, "rust-sdn": 604800, "rust-full": 0 };
         const policy = await checkStack({
@@ -320,6 +386,6 @@ describe("the metrics-gate bin, end to end", () => {
                 "  - no metrics for node(s) absent\n" +
                 `  - apply latency ${ev.metrics.applyLatencySeconds}s is above the Perl baseline 0.5s\n`,
         );
-        expect(r.stdout).toContain("  finding: node absent: no data for sum(increase(pve_network_fallback_total{instance=\"absent:9187\"}");
+        expect(r.stdout).toContain('  finding: node absent: no data for sum(increase(pve_network_fallback_total{instance="absent:9187"}');
     });
 });

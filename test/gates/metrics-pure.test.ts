@@ -12,7 +12,7 @@ import {
 } from "../../components/gates/metrics";
 
 describe("PromQL building", () => {
-    test("default node mapping: instance=\"<node>:9187\"", () => {
+    test('default node mapping: instance="<node>:9187"', () => {
         expect(nodeMatcher("pve1")).toBe('{instance="pve1:9187"}');
         expect(DEFAULT_SELECTOR).toEqual({ label: "instance", template: "{node}:9187" });
     });
@@ -134,7 +134,11 @@ describe("buildMetrics", () => {
             o,
         );
         expect(r.metrics.perNode.map((p) => p.node)).toEqual(["a"]);
-        expect(r.problems).toEqual([`node b: no data for ${q("b").fallbacks}`, `node b: no data for ${q("b").applySum}`, `node b: no data for ${q("b").applyCount}`]);
+        expect(r.problems).toEqual([
+            `node b: no data for ${q("b").fallbacks}`,
+            `node b: no data for ${q("b").applySum}`,
+            `node b: no data for ${q("b").applyCount}`,
+        ]);
     });
 
     test("a node with fallbacks but no apply series is left out, its fallbacks still counted", () => {
@@ -142,11 +146,7 @@ describe("buildMetrics", () => {
         expect(r.metrics.perNode).toEqual([]);
         expect(r.metrics.fallbacks).toBe(2);
         expect(r.metrics.applyLatencySeconds).toBeNull();
-        expect(r.problems).toEqual([
-            "node a: 2 fallback(s) over the window",
-            `node a: no data for ${q("a").applySum}`,
-            `node a: no data for ${q("a").applyCount}`,
-        ]);
+        expect(r.problems).toEqual(["node a: 2 fallback(s) over the window", `node a: no data for ${q("a").applySum}`, `node a: no data for ${q("a").applyCount}`]);
     });
 
     test("leaving a phase where Rust applies nothing: a node without apply series is kept, latency null", () => {
@@ -167,10 +167,7 @@ describe("buildMetrics", () => {
         const r = buildMetrics([{ node: "a", fallbacks: 1.0714285714, applySum: 20, applyCount: 10 }], o);
         expect(r.metrics.fallbacks).toBe(1.0714285714);
         expect(r.metrics.applyLatencySeconds).toBe(2);
-        expect(r.problems).toEqual([
-            "node a: 1.07143 fallback(s) over the window",
-            "node a: mean apply latency 2s is above the Perl baseline 0.5s",
-        ]);
+        expect(r.problems).toEqual(["node a: 1.07143 fallback(s) over the window", "node a: mean apply latency 2s is above the Perl baseline 0.5s"]);
     });
 
     test("a NaN fallback answer is not a number of fallbacks", () => {

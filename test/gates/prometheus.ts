@@ -125,7 +125,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Instant query, raw answer. */
-export function rawQuery(url: string, query: string, timeMs?: number): Promise<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }> {
+export function rawQuery(
+    url: string,
+    query: string,
+    timeMs?: number,
+): Promise<{ status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } }> {
     const params = new URLSearchParams({ query, ...(timeMs !== undefined ? { time: (timeMs / 1000).toFixed(3) } : {}) });
     return new Promise((resolve, reject) => {
         http.get(`${url}/api/v1/query?${params}`, (res) => {

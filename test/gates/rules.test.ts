@@ -6,13 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import {
-    AlertRulesError,
-    alertRuleGroups,
-    parseAlertRulesConfig,
-    renderAlertRulesYaml,
-    renderPrometheusRule,
-} from "../../components/gates/rules";
+import { AlertRulesError, alertRuleGroups, parseAlertRulesConfig, renderAlertRulesYaml, renderPrometheusRule } from "../../components/gates/rules";
 import { tempDir } from "./helpers";
 import { requireTools } from "../support/tools";
 
@@ -92,8 +86,14 @@ describe("rendering (pure)", () => {
 
     test.each([
         ["perl-only", ["PveNetworkFallback", "PveNetworkApplyLatencyAboveBaseline", "PveNetworkMigrationMiddlewareDown", "PveNetworkMetricsDown"]],
-        ["rust-read-only", ["PveNetworkFallback", "PveNetworkApplyLatencyAboveBaseline", "PveNetworkRustDaemonDown", "PveNetworkMigrationMiddlewareDown", "PveNetworkMetricsDown"]],
-        ["rust-full", ["PveNetworkFallback", "PveNetworkApplyLatencyAboveBaseline", "PveNetworkRustDaemonDown", "PveNetworkMigrationMiddlewareDown", "PveNetworkMetricsDown"]],
+        [
+            "rust-read-only",
+            ["PveNetworkFallback", "PveNetworkApplyLatencyAboveBaseline", "PveNetworkRustDaemonDown", "PveNetworkMigrationMiddlewareDown", "PveNetworkMetricsDown"],
+        ],
+        [
+            "rust-full",
+            ["PveNetworkFallback", "PveNetworkApplyLatencyAboveBaseline", "PveNetworkRustDaemonDown", "PveNetworkMigrationMiddlewareDown", "PveNetworkMetricsDown"],
+        ],
     ] as const)("phase %s: the Rust daemon alert only where the daemon runs", (phase, names) => {
         expect(alertRuleGroups({ perlBaselineSeconds: 1, phase })[0].rules.map((r) => r.alert)).toEqual(names);
     });
@@ -218,8 +218,14 @@ describe("promtool", () => {
                         eval_time: "5m",
                         alertname: "PveNetworkFallback",
                         exp_alerts: [
-                            { exp_labels: { ...stackLabel, severity: "critical", instance: "pve1:9187", job: "pve-network" }, exp_annotations: fallbackAnn("1", "pve1:9187") },
-                            { exp_labels: { ...stackLabel, severity: "critical", instance: "pve2:9187", job: "pve-network" }, exp_annotations: fallbackAnn("1", "pve2:9187") },
+                            {
+                                exp_labels: { ...stackLabel, severity: "critical", instance: "pve1:9187", job: "pve-network" },
+                                exp_annotations: fallbackAnn("1", "pve1:9187"),
+                            },
+                            {
+                                exp_labels: { ...stackLabel, severity: "critical", instance: "pve2:9187", job: "pve-network" },
+                                exp_annotations: fallbackAnn("1", "pve2:9187"),
+                            },
                         ],
                     },
                     // More than 5m after the last increase: silent again.
@@ -262,8 +268,14 @@ describe("promtool", () => {
                 input_series: [
                     { series: 'node_systemd_unit_state{instance="pve1:9100",job="node",name="pve-network-rs.service",state="active"}', values: "1 1 0 0 0 0 0 0" },
                     { series: 'node_systemd_unit_state{instance="pve2:9100",job="node",name="pve-network-rs.service",state="active"}', values: "1 1 1 1 1 1 1 1" },
-                    { series: 'node_systemd_unit_state{instance="pve1:9100",job="node",name="pve-network-migration.service",state="active"}', values: "1 1 1 1 1 1 1 1" },
-                    { series: 'node_systemd_unit_state{instance="pve2:9100",job="node",name="pve-network-migration.service",state="active"}', values: "1 1 1 0 0 0 0 0" },
+                    {
+                        series: 'node_systemd_unit_state{instance="pve1:9100",job="node",name="pve-network-migration.service",state="active"}',
+                        values: "1 1 1 1 1 1 1 1",
+                    },
+                    {
+                        series: 'node_systemd_unit_state{instance="pve2:9100",job="node",name="pve-network-migration.service",state="active"}',
+                        values: "1 1 1 0 0 0 0 0",
+                    },
                 ],
                 alert_rule_test: [
                     { eval_time: "3m", alertname: "PveNetworkRustDaemonDown", exp_alerts: [] },
@@ -272,7 +284,14 @@ describe("promtool", () => {
                         alertname: "PveNetworkRustDaemonDown",
                         exp_alerts: [
                             {
-                                exp_labels: { ...stackLabel, severity: "critical", instance: "pve1:9100", job: "node", name: "pve-network-rs.service", state: "active" },
+                                exp_labels: {
+                                    ...stackLabel,
+                                    severity: "critical",
+                                    instance: "pve1:9100",
+                                    job: "node",
+                                    name: "pve-network-rs.service",
+                                    state: "active",
+                                },
                                 exp_annotations: {
                                     summary: "pve-network-rs.service is not active on pve1:9100",
                                     description: "systemd reports pve-network-rs.service not active for 2m; requests fall back to Perl.",
@@ -286,7 +305,14 @@ describe("promtool", () => {
                         alertname: "PveNetworkMigrationMiddlewareDown",
                         exp_alerts: [
                             {
-                                exp_labels: { ...stackLabel, severity: "critical", instance: "pve2:9100", job: "node", name: "pve-network-migration.service", state: "active" },
+                                exp_labels: {
+                                    ...stackLabel,
+                                    severity: "critical",
+                                    instance: "pve2:9100",
+                                    job: "node",
+                                    name: "pve-network-migration.service",
+                                    state: "active",
+                                },
                                 exp_annotations: {
                                     summary: "pve-network-migration.service is not active on pve2:9100",
                                     description: "systemd reports pve-network-migration.service not active for 2m; network API requests are not routed.",
@@ -340,6 +366,6 @@ describe("promtool", () => {
         const r = promtool(["test", "rules", "wrong.yml"], dir);
         expect(r.code).toBe(1);
         expect(r.out).toContain("FAILED:");
-        expect(r.out).toContain('alertname: PveNetworkFallback, time: 5m');
+        expect(r.out).toContain("alertname: PveNetworkFallback, time: 5m");
     });
 });

@@ -66,7 +66,11 @@ describe("faults on the node lab, by the replay of registered resources", () => 
         state = again.state;
         expect(again.outputs.phase).toBe("rust-read-only");
         const verified = again.outputs.verified as Record<string, { phase: string }>;
-        expect(Object.entries(verified).map(([n, v]) => [n, v.phase]).sort()).toEqual([
+        expect(
+            Object.entries(verified)
+                .map(([n, v]) => [n, v.phase])
+                .sort(),
+        ).toEqual([
             ["pve1", "rust-read-only"],
             ["pve2", "rust-read-only"],
             ["pve3", "rust-read-only"],
@@ -105,7 +109,11 @@ describe("faults on the node lab, by the replay of registered resources", () => 
         expect(missing).toEqual(expect.arrayContaining(["pve3-snapshot", "pve3-verify", "pve1-verify", "pve2-verify"]));
         expect(r.outputs.phase).toBe("rust-basic-write");
         const verified = r.outputs.verified as Record<string, { phase: string }>;
-        expect(Object.entries(verified).map(([n, v]) => [n, v.phase]).sort()).toEqual([
+        expect(
+            Object.entries(verified)
+                .map(([n, v]) => [n, v.phase])
+                .sort(),
+        ).toEqual([
             ["pve1", "rust-basic-write"],
             ["pve2", "rust-basic-write"],
             ["pve3", "rust-basic-write"],

@@ -73,7 +73,7 @@ describe("issue 10 findings on the node lab, by the replay of registered resourc
     it("a site command that reads stdin (commands.legacyApply) does not eat the step's script: it reads nothing and the step completes", async () => {
         const eater = "#!/bin/sh\n# reads all of its stdin into a file, then applies\ncat > /root/legacy-apply.stdin\nexec pvenet-legacy apply\n";
         for (const n of lab.nodes) {
-            await ok(lab, n.name, sh('cat > /usr/local/sbin/stdin-eater && chmod 0755 /usr/local/sbin/stdin-eater'), { input: eater });
+            await ok(lab, n.name, sh("cat > /usr/local/sbin/stdin-eater && chmod 0755 /usr/local/sbin/stdin-eater"), { input: eater });
         }
         const r = await upLab(lab, {
             phase: "perl-only",
@@ -87,14 +87,18 @@ describe("issue 10 findings on the node lab, by the replay of registered resourc
         for (const n of lab.nodes) {
             expect(await ok(lab, n.name, ["stat", "-c", "%s", "/root/legacy-apply.stdin"])).toBe("0\n");
             const log = await migrationLog(lab, n.name);
-            expect(log.filter((l) => l.to === "perl-only").map((l) => `${l.step} ${l.result}`).filter((s) => /^(legacy-apply|verify) /.test(s))).toEqual([
-                "legacy-apply changed",
-                "verify ok",
-            ]);
-            expect((await ok(lab, n.name, ["cat", "/var/log/pve-network/legacy-calls.log"])).trim().split("\n").map((l) => l.replace(/^\S+ /, ""))).toEqual([
-                "validate --config /etc/network/interfaces",
-                "apply",
-            ]);
+            expect(
+                log
+                    .filter((l) => l.to === "perl-only")
+                    .map((l) => `${l.step} ${l.result}`)
+                    .filter((s) => /^(legacy-apply|verify) /.test(s)),
+            ).toEqual(["legacy-apply changed", "verify ok"]);
+            expect(
+                (await ok(lab, n.name, ["cat", "/var/log/pve-network/legacy-calls.log"]))
+                    .trim()
+                    .split("\n")
+                    .map((l) => l.replace(/^\S+ /, "")),
+            ).toEqual(["validate --config /etc/network/interfaces", "apply"]);
         }
     });
 
@@ -111,7 +115,9 @@ describe("issue 10 findings on the node lab, by the replay of registered resourc
         const failed = r.replay.ops.filter((o) => o.result === "failed");
         expect(failed.map((o) => o.name)).toEqual(["pve-lab-cluster-config"]);
         expect(failed[0].error).toMatch(/^Process exited with status 69: running /);
-        expect(failed[0].error).toContain("\npve-migration config on pve1: cluster is not quorate: /etc/pve is read-only; not writing /etc/pve/network/migration.toml\n");
+        expect(failed[0].error).toContain(
+            "\npve-migration config on pve1: cluster is not quorate: /etc/pve is read-only; not writing /etc/pve/network/migration.toml\n",
+        );
         expect(await ok(lab, "pve2", ["cat", "/etc/pve/network/migration.toml"])).toBe(toml);
         expect(r.outputs.phase).toBe("perl-only");
 
@@ -124,10 +130,16 @@ describe("issue 10 findings on the node lab, by the replay of registered resourc
 
     it("an ssh-rsa host key is refused by parseStackConfig, and the replay's ssh pinned to it anyway fails at key exchange, before authenticating", async () => {
         // Give pve1 an RSA host key as well, as a Proxmox VE node has.
-        await ok(lab, "pve1", sh("ssh-keygen -q -t rsa -b 2048 -N '' -f /etc/ssh/ssh_host_rsa_key && echo 'HostKey /etc/ssh/ssh_host_rsa_key' >> /etc/ssh/sshd_config.d/pve-lab.conf && systemctl reload ssh.service"));
+        await ok(
+            lab,
+            "pve1",
+            sh(
+                "ssh-keygen -q -t rsa -b 2048 -N '' -f /etc/ssh/ssh_host_rsa_key && echo 'HostKey /etc/ssh/ssh_host_rsa_key' >> /etc/ssh/sshd_config.d/pve-lab.conf && systemctl reload ssh.service",
+            ),
+        );
         // sshd re-executes itself on SIGHUP and listens again a moment later.
         let pub = await lab.exec("pve1", ["cat", "/etc/ssh/ssh_host_rsa_key.pub"]);
-        for (const deadline = Date.now() + 10_000; pub.code === 255 && Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 10_000; pub.code === 255 && Date.now() < deadline;) {
             await new Promise((res) => setTimeout(res, 200));
             pub = await lab.exec("pve1", ["cat", "/etc/ssh/ssh_host_rsa_key.pub"]);
         }

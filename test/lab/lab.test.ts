@@ -24,7 +24,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
     await teardown(lab?.stateDir);
-    console.log(`lab timings (ms): ${JSON.stringify(timings)}; root built this run: ${lab?.rootInfo.builtBase ? "debootstrap+provision" : lab?.rootInfo.builtRoot ? "provision" : "no (cached)"}`);
+    console.log(
+        `lab timings (ms): ${JSON.stringify(timings)}; root built this run: ${lab?.rootInfo.builtBase ? "debootstrap+provision" : lab?.rootInfo.builtRoot ? "provision" : "no (cached)"}`,
+    );
 });
 
 const sh = (script: string, ...args: string[]) => ["sh", "-c", script, "sh", ...args];
@@ -139,7 +141,13 @@ describe("node lab (real nspawn nodes)", () => {
         fs.mkdirSync(path.join(lab.pveDir, "network"), { recursive: true });
         fs.writeFileSync(
             path.join(lab.pveDir, "network/migration.toml"),
-            renderMigrationToml({ phase: "rust-read-only", fallbackEnabled: true, perlApiBaseUrl: "https://10.181.0.11:8006", perlApiTimeout: 60, logMigrationDecisions: true }),
+            renderMigrationToml({
+                phase: "rust-read-only",
+                fallbackEnabled: true,
+                perlApiBaseUrl: "https://10.181.0.11:8006",
+                perlApiTimeout: 60,
+                logMigrationDecisions: true,
+            }),
         );
         const unit = renderMiddlewareUnit({ configPath, rustService: "pve-network-rs.service", middlewareService: "pve-network-migration.service" });
         await ok("pve1", sh("cat > /etc/systemd/system/pve-network-migration.service"), { input: unit });
@@ -147,7 +155,12 @@ describe("node lab (real nspawn nodes)", () => {
         await ok("pve1", ["systemctl", "start", "pve-network-migration.service"]);
         const show = async () => {
             const out = await ok("pve1", ["systemctl", "show", "-p", "MainPID,ActiveEnterTimestampMonotonic", "pve-network-migration.service"]);
-            const kv = Object.fromEntries(out.trim().split("\n").map((l) => l.split("=", 2)));
+            const kv = Object.fromEntries(
+                out
+                    .trim()
+                    .split("\n")
+                    .map((l) => l.split("=", 2)),
+            );
             return { pid: Number(kv.MainPID), since: Number(kv.ActiveEnterTimestampMonotonic) };
         };
         const before = await show();
@@ -181,11 +194,12 @@ describe("node lab (real nspawn nodes)", () => {
         const addrs = JSON.parse(await ok("pve3", ["ip", "-j", "addr", "show", "dev", "vmbr9"])) as { addr_info: { local: string; prefixlen: number }[] }[];
         expect(addrs[0].addr_info.filter((a) => a.local.includes(".")).map((a) => `${a.local}/${a.prefixlen}`)).toEqual(["192.168.99.1/24"]);
         const log = await ok("pve3", ["cat", "/var/log/pve-network/legacy-calls.log"]);
-        expect(log.trim().split("\n").map((l) => l.replace(/^\S+ /, ""))).toEqual([
-            "validate --config /etc/network/interfaces",
-            "validate --config /root/bad.interfaces",
-            "apply",
-        ]);
+        expect(
+            log
+                .trim()
+                .split("\n")
+                .map((l) => l.replace(/^\S+ /, "")),
+        ).toEqual(["validate --config /etc/network/interfaces", "validate --config /root/bad.interfaces", "apply"]);
         // The node's own network stays up: the host still reaches it.
         expect(await ok("pve3", ["hostname"])).toBe("pve3\n");
         // Nothing of the node's network shows on the host.
@@ -225,11 +239,17 @@ describe("node lab (real nspawn nodes)", () => {
     });
 
     it("startLab reuses the running lab of the same shape", async () => {
-        const pids = labNspawnPids(lab.stateDir).map((p) => p.pid).sort();
+        const pids = labNspawnPids(lab.stateDir)
+            .map((p) => p.pid)
+            .sort();
         const t = Date.now();
         const again = await startLab({ nodes: 3 });
         timings.reuse = Date.now() - t;
-        expect(labNspawnPids(lab.stateDir).map((p) => p.pid).sort()).toEqual(pids);
+        expect(
+            labNspawnPids(lab.stateDir)
+                .map((p) => p.pid)
+                .sort(),
+        ).toEqual(pids);
         expect(again.nodes).toEqual(lab.nodes);
     });
 

@@ -46,7 +46,10 @@ async function startLabPrometheus(): Promise<typeof prom> {
     const port = await freePort();
     const fallback = prometheusMajor() >= 3 ? "    fallback_scrape_protocol: PrometheusText0.0.4\n" : "";
     const jobs = lab.nodes
-        .map((n) => `  - job_name: pve-network-${n.name}\n${fallback}    static_configs:\n      - targets: ["${n.address}:9187"]\n        labels: { instance: "${n.name}:9187" }`)
+        .map(
+            (n) =>
+                `  - job_name: pve-network-${n.name}\n${fallback}    static_configs:\n      - targets: ["${n.address}:9187"]\n        labels: { instance: "${n.name}:9187" }`,
+        )
         .join("\n");
     const config = path.join(dir, "prometheus.yml");
     fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n${jobs}\n`);
@@ -60,7 +63,13 @@ async function startLabPrometheus(): Promise<typeof prom> {
     const deadline = Date.now() + 20_000;
     for (;;) {
         if (child.exitCode !== null) throw new Error(`prometheus exited: ${fs.readFileSync(path.join(dir, "prometheus.log"), "utf8")}`);
-        if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) return { url, child, exited };
+        if (
+            await fetch(`${url}/-/ready`).then(
+                (r) => r.ok,
+                () => false,
+            )
+        )
+            return { url, child, exited };
         if (Date.now() > deadline) throw new Error("prometheus not ready within 20 s");
         await sleep(100);
     }
@@ -115,8 +124,18 @@ beforeAll(async () => {
     prom = await startLabPrometheus();
     const args = parseContractArgs([
         ...NODES.flatMap((n) => ["--node", n]),
-        "--perl-url", "https://pve:8006", "--rust-url", "https://{node}:8006", "--output", "unused",
-        "--stack", "lab", "--phase", PHASE, "--phase-entered-at", new Date(enteredMs).toISOString(),
+        "--perl-url",
+        "https://pve:8006",
+        "--rust-url",
+        "https://{node}:8006",
+        "--output",
+        "unused",
+        "--stack",
+        "lab",
+        "--phase",
+        PHASE,
+        "--phase-entered-at",
+        new Date(enteredMs).toISOString(),
     ]);
     const results: NodeResult[] = NODES.map((node) => ({
         node,
@@ -162,7 +181,11 @@ describe("metrics-gate against a real Prometheus scraping the node lab", () => {
         expect(r.reasons).toEqual([]);
         expect(r.evidence.metrics.fallbacks).toBe(0);
         expect(r.evidence.metrics.applyLatencySeconds).toBeCloseTo(0.2, 9);
-        expect(r.evidence.metrics.perNode.map((p) => [p.node, p.fallbacks])).toEqual([["pve1", 0], ["pve2", 0], ["pve3", 0]]);
+        expect(r.evidence.metrics.perNode.map((p) => [p.node, p.fallbacks])).toEqual([
+            ["pve1", 0],
+            ["pve2", 0],
+            ["pve3", 0],
+        ]);
         // 4 endpoints on each of the 3 nodes.
         expect(r.evidence.contractTests).toEqual({ endpointsCompared: 12, passed: 12, failed: 0, report: `${PHASE}.contract.json` });
     });
@@ -177,7 +200,11 @@ describe("metrics-gate against a real Prometheus scraping the node lab", () => {
         // increase() extrapolates to the window's edges: 3 fallbacks read as 3 or a little more.
         expect(f).toBeGreaterThanOrEqual(3);
         expect(f).toBeLessThan(4.5);
-        expect(r.evidence.metrics.perNode.map((p) => [p.node, p.fallbacks])).toEqual([["pve1", 0], ["pve2", f], ["pve3", 0]]);
+        expect(r.evidence.metrics.perNode.map((p) => [p.node, p.fallbacks])).toEqual([
+            ["pve1", 0],
+            ["pve2", f],
+            ["pve3", 0],
+        ]);
         expect(r.reasons).toEqual([`${f} fallback(s) over the soak window (allowed: 0)`]);
     });
 });

@@ -8,7 +8,12 @@ describe("debianMirror", () => {
     it.each([
         [
             "deb822 .sources: the bookworm stanza, not -security",
-            [{ name: "debian.sources", text: "Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n\nTypes: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n" }],
+            [
+                {
+                    name: "debian.sources",
+                    text: "Types: deb\nURIs: http://deb.debian.org/debian-security\nSuites: bookworm-security\nComponents: main\n\nTypes: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n",
+                },
+            ],
             "http://deb.debian.org/debian",
         ],
         [

@@ -71,7 +71,12 @@ function expectOneLogLinePerStep(r: Up, before: Record<string, Probe>, after: Re
 function expectRestarted(before: Record<string, Probe>, after: Record<string, Probe>): void {
     for (const n of lab.nodes) {
         const [b, a] = [before[n.name].units[MW], after[n.name].units[MW]];
-        expect({ node: n.name, active: a.active, newPid: a.pid > 1 && a.pid !== b.pid, later: a.since > b.since }).toEqual({ node: n.name, active: "active", newPid: true, later: true });
+        expect({ node: n.name, active: a.active, newPid: a.pid > 1 && a.pid !== b.pid, later: a.since > b.since }).toEqual({
+            node: n.name,
+            active: "active",
+            newPid: true,
+            later: true,
+        });
     }
 }
 
@@ -102,9 +107,9 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         const [sshd, sudoLog] = journal.split("@@sudo\n");
         expect(sshd).toMatch(/^Accepted publickey for pvemig from 10\.181\.0\.1 /m);
         const sudo = sudoLog.split("\n").filter((l) => l.includes("COMMAND="));
-        expect(sudo.map((l) => /^ *pvemig : PWD=\/home\/pvemig ; USER=root ; COMMAND=\/usr\/bin\/bash -c .* pve-migration-step (\S+) pve3 /.exec(l)?.[1] ?? l).sort()).toEqual(
-            PROMOTION_STEPS.pve3,
-        );
+        expect(
+            sudo.map((l) => /^ *pvemig : PWD=\/home\/pvemig ; USER=root ; COMMAND=\/usr\/bin\/bash -c .* pve-migration-step (\S+) pve3 /.exec(l)?.[1] ?? l).sort(),
+        ).toEqual(PROMOTION_STEPS.pve3);
         expect(r.outputs.phase).toBe("rust-read-only");
     });
 
@@ -130,7 +135,12 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         expect(third.ran).toEqual([]);
     });
 
-    for (const [from, to] of [["rust-read-only", "rust-basic-write"], ["rust-basic-write", "rust-advanced"], ["rust-advanced", "rust-sdn"], ["rust-sdn", "rust-full"]]) {
+    for (const [from, to] of [
+        ["rust-read-only", "rust-basic-write"],
+        ["rust-basic-write", "rust-advanced"],
+        ["rust-advanced", "rust-sdn"],
+        ["rust-sdn", "rust-full"],
+    ]) {
         it(`${from} -> ${to}: backup, migration.toml written once through pve1, the middleware restarted on every node, the daemon kept running`, async () => {
             const before = await probes();
             const r = await run(to);

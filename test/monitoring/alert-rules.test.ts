@@ -47,13 +47,29 @@ describe("pve-migration:monitoring", () => {
     test.each([
         ["no target", { alerts: { perlBaselineSeconds: 0.8 } }, ["pve-migration:monitoring: set rulesFile, prometheusRule or both"]],
         ["no baseline", { alerts: {}, rulesFile: fileTarget }, ["pve-migration:monitoring.alerts.perlBaselineSeconds: Required"]],
-        ["PrometheusRule without Kubernetes", { alerts: { perlBaselineSeconds: 0.8 }, prometheusRule: { namespace: "monitoring" } }, ["pve-migration:monitoring.prometheusRule: needs pve-migration:blueGreen (its Kubernetes provider and cluster)"]],
-        ["monitoring host without address or host key", { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1" } } }, [
-            "pve-migration:monitoring.rulesFile.host.address: required with transport ssh",
-            "pve-migration:monitoring.rulesFile.host.hostKey: required with transport ssh (host keys are pinned)",
-        ]],
-        ["a path with ..", { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { ...fileTarget, path: "/etc/../x.yml" } }, ["pve-migration:monitoring.rulesFile.path: must be an absolute path without '..'"]],
-        ["unknown key", { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: fileTarget, grafana: true }, ["pve-migration:monitoring: Unrecognized key(s) in object: 'grafana'"]],
+        [
+            "PrometheusRule without Kubernetes",
+            { alerts: { perlBaselineSeconds: 0.8 }, prometheusRule: { namespace: "monitoring" } },
+            ["pve-migration:monitoring.prometheusRule: needs pve-migration:blueGreen (its Kubernetes provider and cluster)"],
+        ],
+        [
+            "monitoring host without address or host key",
+            { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1" } } },
+            [
+                "pve-migration:monitoring.rulesFile.host.address: required with transport ssh",
+                "pve-migration:monitoring.rulesFile.host.hostKey: required with transport ssh (host keys are pinned)",
+            ],
+        ],
+        [
+            "a path with ..",
+            { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { ...fileTarget, path: "/etc/../x.yml" } },
+            ["pve-migration:monitoring.rulesFile.path: must be an absolute path without '..'"],
+        ],
+        [
+            "unknown key",
+            { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: fileTarget, grafana: true },
+            ["pve-migration:monitoring: Unrecognized key(s) in object: 'grafana'"],
+        ],
     ])("%s", (_n, monitoring, expected) => {
         expect(errorsOf(monitoring)).toEqual(expected);
     });
@@ -62,7 +78,12 @@ describe("pve-migration:monitoring", () => {
 describe("pve-migration:monitoring.rulesFile.host.address: validated exactly as the nodes' addresses (one validator)", () => {
     const nodeErrors = (address: string) => {
         try {
-            cfgOf(values({ alerts: { perlBaselineSeconds: 0.8 }, rulesFile: fileTarget }, { nodes: JSON.stringify([{ name: "pve1", address, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINode1" }]) }));
+            cfgOf(
+                values(
+                    { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: fileTarget },
+                    { nodes: JSON.stringify([{ name: "pve1", address, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINode1" }]) },
+                ),
+            );
             return [];
         } catch (e) {
             return (e as ConfigError).errors;
@@ -111,17 +132,23 @@ describe("the rules step on a sandbox monitoring host, with the real promtool", 
     fs.mkdirSync(host.root);
     afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
     const runRules = (content: string) =>
-        spawnSync("/bin/sh", ["-c", stepCommandLine(rulesStepArgs(host, "/etc/prometheus/rules/pve.yml", content, true, ["systemctl", "reload", "prometheus"]), { step: "rules" })], {
-            input: renderStepScript("rules"),
-            encoding: "utf8",
-        });
+        spawnSync(
+            "/bin/sh",
+            ["-c", stepCommandLine(rulesStepArgs(host, "/etc/prometheus/rules/pve.yml", content, true, ["systemctl", "reload", "prometheus"]), { step: "rules" })],
+            {
+                input: renderStepScript("rules"),
+                encoding: "utf8",
+            },
+        );
     const live = path.join(host.root, "etc/prometheus/rules/pve.yml");
     const good = renderAlertRulesYaml({ perlBaselineSeconds: 0.8, phase: "rust-read-only" });
 
     test("installs checked rules, then says unchanged", () => {
         const first = runRules(good);
         expect(first.status).toBe(0);
-        expect(first.stdout).toMatch(/ node=mon1 from=- to=- step=rules result=changed detail=installed \/etc\/prometheus\/rules\/pve.yml; reload skipped: sandbox\n$/);
+        expect(first.stdout).toMatch(
+            / node=mon1 from=- to=- step=rules result=changed detail=installed \/etc\/prometheus\/rules\/pve.yml; reload skipped: sandbox\n$/,
+        );
         expect(fs.readFileSync(live, "utf8")).toBe(good);
         expect(spawnSync("promtool", ["check", "rules", live]).status).toBe(0);
         const second = runRules(good);
@@ -152,11 +179,13 @@ describe("what the program registers", () => {
         expect(file.inputs.stdin).toBe(renderStepScript("rules"));
         const expectedYaml = renderAlertRulesYaml({ perlBaselineSeconds: 0.8, labels: { stack: "test" }, phase: "rust-read-only" });
         expect(parseStepCommandLine(file.inputs.create)).toEqual(
-            rulesStepArgs(monitoringHost(cfgOf(v), parseMonitoringConfig(JSON.parse(v.monitoring), cfgOf(v))), "/etc/prometheus/rules/pve-network-migration.yml", expectedYaml, true, [
-                "systemctl",
-                "reload",
-                "prometheus",
-            ]),
+            rulesStepArgs(
+                monitoringHost(cfgOf(v), parseMonitoringConfig(JSON.parse(v.monitoring), cfgOf(v))),
+                "/etc/prometheus/rules/pve-network-migration.yml",
+                expectedYaml,
+                true,
+                ["systemctl", "reload", "prometheus"],
+            ),
         );
         expect(file.inputs.connection.value.host).toBe("10.30.0.5");
         expect(file.inputs.connection.value.hostKey).toBe(HOSTKEY);

@@ -12,19 +12,7 @@ import { renderStepScript, stepCommandLine } from "../../components/scripts";
 import { stepArgs } from "../../components/steps";
 import { spawnSync } from "child_process";
 import { localValues } from "../support/config";
-import {
-    BACKUPS,
-    STATE,
-    backupDir,
-    backupLab,
-    changeLiveFiles,
-    digest,
-    lastLogLine,
-    lxcDir,
-    perlBackup,
-    restore,
-    step,
-} from "../support/backups";
+import { BACKUPS, STATE, backupDir, backupLab, changeLiveFiles, digest, lastLogLine, lxcDir, perlBackup, restore, step } from "../support/backups";
 import { Lab } from "../support/node";
 
 const REFUSE = "refusing to restore, nothing changed";
@@ -57,7 +45,9 @@ describe("the snapshot records the backup of a Perl-managed state in the node's 
             expect(step(cfg, "snapshot", "pve1", "rust-basic-write", "rust-advanced", "c3c3").status).toBe(0);
             expect(fs.readFileSync(record(lab), "utf8")).toBe(`id=${recorded}\ntransition=b2b2\nnode=pve1\n`);
             const meta = fs.readFileSync(path.join(backupDir(lab, recorded), "meta"), "utf8");
-            expect(meta).toMatch(new RegExp(`^id=${recorded}\\nnode=pve1\\ntransition=b2b2\\nfrom=rust-read-only\\nto=rust-basic-write\\ncreated=\\S+\\nperl_state=1\\nabsent=\\n$`));
+            expect(meta).toMatch(
+                new RegExp(`^id=${recorded}\\nnode=pve1\\ntransition=b2b2\\nfrom=rust-read-only\\nto=rust-basic-write\\ncreated=\\S+\\nperl_state=1\\nabsent=\\n$`),
+            );
         } finally {
             lab.cleanup();
         }
@@ -122,22 +112,128 @@ describe("restore takes the recorded backup and no other", () => {
     type Damage = [string, (lab: Lab, b: { older: string; dir: string }) => void, number, (lab: Lab, n: string, o: string) => string];
     const damages: Damage[] = [
         ["the backup folder is gone", (_l, b) => fs.rmSync(b.dir, { recursive: true }), 66, (l, n) => `backup ${n} (${recordedIn(l)}) is missing`],
-        ["the backup folder is a link to the older backup", (_l, b) => { fs.rmSync(b.dir, { recursive: true }); fs.symlinkSync(b.older, b.dir); }, 65, (l, n) => `backup ${n} (${recordedIn(l)}) is a symbolic link, not a folder`],
-        ["the backup folder is a file", (_l, b) => { fs.rmSync(b.dir, { recursive: true }); fs.writeFileSync(b.dir, "x"); }, 65, (l, n) => `backup ${n} (${recordedIn(l)}) is not a folder`],
+        [
+            "the backup folder is a link to the older backup",
+            (_l, b) => {
+                fs.rmSync(b.dir, { recursive: true });
+                fs.symlinkSync(b.older, b.dir);
+            },
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) is a symbolic link, not a folder`,
+        ],
+        [
+            "the backup folder is a file",
+            (_l, b) => {
+                fs.rmSync(b.dir, { recursive: true });
+                fs.writeFileSync(b.dir, "x");
+            },
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) is not a folder`,
+        ],
         ["its meta is missing", (_l, b) => fs.rmSync(path.join(b.dir, "meta")), 65, (l, n) => `backup ${n} (${recordedIn(l)}) has no meta`],
-        ["its meta is a folder", (_l, b) => { fs.rmSync(path.join(b.dir, "meta")); fs.mkdirSync(path.join(b.dir, "meta")); }, 65, (l, n) => `backup ${n} (${recordedIn(l)}) holds meta, which is not a regular file (find type d)`],
-        ["its meta was edited (perl_state=0)", (_l, b) => fs.writeFileSync(path.join(b.dir, "meta"), fs.readFileSync(path.join(b.dir, "meta"), "utf8").replace("perl_state=1", "perl_state=0")), 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["its manifest is missing", (_l, b) => fs.rmSync(path.join(b.dir, "MANIFEST.sha256")), 65, (l, n) => `backup ${n} (${recordedIn(l)}) has no manifest (MANIFEST.sha256)`],
-        ["its manifest is empty", (_l, b) => fs.writeFileSync(path.join(b.dir, "MANIFEST.sha256"), ""), 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["its manifest lacks the interfaces line", (_l, b) => { const m = path.join(b.dir, "MANIFEST.sha256"); fs.writeFileSync(m, fs.readFileSync(m, "utf8").split("\n").filter((x) => !x.endsWith("  interfaces")).join("\n")); }, 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["its manifest lists a file twice", (_l, b) => { const m = path.join(b.dir, "MANIFEST.sha256"); const t = fs.readFileSync(m, "utf8"); fs.writeFileSync(m, t + t.split("\n")[0] + "\n"); }, 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["a container config was changed", (_l, b) => fs.appendFileSync(path.join(b.dir, "lxc/101.conf"), "x\n"), 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["an unlisted container config was added", (_l, b) => fs.writeFileSync(path.join(b.dir, "lxc/999.conf"), "x\n"), 65, (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`],
-        ["its whole content is the older backup's (manifest and meta included)", (_l, b) => { fs.rmSync(b.dir, { recursive: true }); fs.cpSync(b.older, b.dir, { recursive: true }); }, 65, (l, n, o) => `backup ${n} (${recordedIn(l)}) is not the backup its manifest names (meta id=${o})`],
-        ["the record is missing", (l) => fs.rmSync(record(l)), 66, (l) => `no backup of a Perl-managed state is recorded in ${record(l)}: ${REFUSE} (restore a chosen backup with pve-migration:backups.restoreId)`],
-        ["the record is a link", (l) => { const t = path.join(l.dir, "elsewhere"); fs.copyFileSync(record(l), t); fs.rmSync(record(l)); fs.symlinkSync(t, record(l)); }, 66, (l) => `no backup of a Perl-managed state is recorded in ${record(l)}: ${REFUSE} (restore a chosen backup with pve-migration:backups.restoreId)`],
-        ["the record names no backup", (l) => fs.writeFileSync(record(l), "id=../../etc\ntransition=b2b2\n"), 65, (l) => `the record ${record(l)} does not name a backup and its transition: ${REFUSE}`],
-        ["the record names the older backup with the recorded transition", (l, b) => fs.writeFileSync(record(l), `id=${path.basename(b.older)}\ntransition=b2b2\nnode=pve1\n`), 65, (l, _n, o) => `backup ${o} (${recordedIn(l)}) belongs to transition a1a1, not b2b2`],
+        [
+            "its meta is a folder",
+            (_l, b) => {
+                fs.rmSync(path.join(b.dir, "meta"));
+                fs.mkdirSync(path.join(b.dir, "meta"));
+            },
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) holds meta, which is not a regular file (find type d)`,
+        ],
+        [
+            "its meta was edited (perl_state=0)",
+            (_l, b) => fs.writeFileSync(path.join(b.dir, "meta"), fs.readFileSync(path.join(b.dir, "meta"), "utf8").replace("perl_state=1", "perl_state=0")),
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "its manifest is missing",
+            (_l, b) => fs.rmSync(path.join(b.dir, "MANIFEST.sha256")),
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) has no manifest (MANIFEST.sha256)`,
+        ],
+        [
+            "its manifest is empty",
+            (_l, b) => fs.writeFileSync(path.join(b.dir, "MANIFEST.sha256"), ""),
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "its manifest lacks the interfaces line",
+            (_l, b) => {
+                const m = path.join(b.dir, "MANIFEST.sha256");
+                fs.writeFileSync(
+                    m,
+                    fs
+                        .readFileSync(m, "utf8")
+                        .split("\n")
+                        .filter((x) => !x.endsWith("  interfaces"))
+                        .join("\n"),
+                );
+            },
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "its manifest lists a file twice",
+            (_l, b) => {
+                const m = path.join(b.dir, "MANIFEST.sha256");
+                const t = fs.readFileSync(m, "utf8");
+                fs.writeFileSync(m, t + t.split("\n")[0] + "\n");
+            },
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "a container config was changed",
+            (_l, b) => fs.appendFileSync(path.join(b.dir, "lxc/101.conf"), "x\n"),
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "an unlisted container config was added",
+            (_l, b) => fs.writeFileSync(path.join(b.dir, "lxc/999.conf"), "x\n"),
+            65,
+            (l, n) => `backup ${n} (${recordedIn(l)}) does not match its manifest`,
+        ],
+        [
+            "its whole content is the older backup's (manifest and meta included)",
+            (_l, b) => {
+                fs.rmSync(b.dir, { recursive: true });
+                fs.cpSync(b.older, b.dir, { recursive: true });
+            },
+            65,
+            (l, n, o) => `backup ${n} (${recordedIn(l)}) is not the backup its manifest names (meta id=${o})`,
+        ],
+        [
+            "the record is missing",
+            (l) => fs.rmSync(record(l)),
+            66,
+            (l) => `no backup of a Perl-managed state is recorded in ${record(l)}: ${REFUSE} (restore a chosen backup with pve-migration:backups.restoreId)`,
+        ],
+        [
+            "the record is a link",
+            (l) => {
+                const t = path.join(l.dir, "elsewhere");
+                fs.copyFileSync(record(l), t);
+                fs.rmSync(record(l));
+                fs.symlinkSync(t, record(l));
+            },
+            66,
+            (l) => `no backup of a Perl-managed state is recorded in ${record(l)}: ${REFUSE} (restore a chosen backup with pve-migration:backups.restoreId)`,
+        ],
+        [
+            "the record names no backup",
+            (l) => fs.writeFileSync(record(l), "id=../../etc\ntransition=b2b2\n"),
+            65,
+            (l) => `the record ${record(l)} does not name a backup and its transition: ${REFUSE}`,
+        ],
+        [
+            "the record names the older backup with the recorded transition",
+            (l, b) => fs.writeFileSync(record(l), `id=${path.basename(b.older)}\ntransition=b2b2\nnode=pve1\n`),
+            65,
+            (l, _n, o) => `backup ${o} (${recordedIn(l)}) belongs to transition a1a1, not b2b2`,
+        ],
     ];
 
     test.each(damages.map((d) => [d[0], d] as const))("refused when %s", (_name, [, damage, code, message]) => {
@@ -178,7 +274,10 @@ describe("restore takes the recorded backup and no other", () => {
             fs.writeFileSync(record(lab), `id=${theirs}\ntransition=b2b2\nnode=pve1\n`);
             before = digest(lab);
             r = restore(lab);
-            expect([r.status, r.stderr]).toEqual([65, `pve-migration restore on pve1: backup ${theirs} (${recordedIn(lab)}) was taken on node pve2, not on pve1: ${REFUSE}\n`]);
+            expect([r.status, r.stderr]).toEqual([
+                65,
+                `pve-migration restore on pve1: backup ${theirs} (${recordedIn(lab)}) was taken on node pve2, not on pve1: ${REFUSE}\n`,
+            ]);
             expect(digest(lab)).toEqual(before);
         } finally {
             lab.cleanup();
@@ -195,7 +294,9 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
                 const r = restore(lab, { restoreId: id });
                 expect(r.status).toBe(0);
                 expect(r.stdout).toMatch(new RegExp(`result=changed detail=restored 6 node file\\(s\\) from backup ${older} \\(chosen by --backup-id\\)\\n$`));
-                expect(fs.readFileSync(path.join(lab.root("pve1"), "etc/network/interfaces"), "utf8")).toBe(fs.readFileSync(path.join(backupDir(lab, older), "interfaces"), "utf8"));
+                expect(fs.readFileSync(path.join(lab.root("pve1"), "etc/network/interfaces"), "utf8")).toBe(
+                    fs.readFileSync(path.join(backupDir(lab, older), "interfaces"), "utf8"),
+                );
             }
         } finally {
             lab.cleanup();
@@ -204,15 +305,28 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
 
     test.each([
         ["a backup that does not exist", (_l: Lab) => "20200101T000000Z-dead", 66, (_l: Lab) => "backup 20200101T000000Z-dead (chosen by --backup-id) is missing"],
-        ["a transition without a backup on this node", (_l: Lab) => "dead", 66, (l: Lab) => `no backup of transition dead (--backup-id) under ${path.join(l.root("pve1"), BACKUPS)}`],
+        [
+            "a transition without a backup on this node",
+            (_l: Lab) => "dead",
+            66,
+            (l: Lab) => `no backup of transition dead (--backup-id) under ${path.join(l.root("pve1"), BACKUPS)}`,
+        ],
         [
             "a newest-sorting folder holding another backup",
             (l: Lab) => {
-                fs.cpSync(backupDir(l, fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))!), path.join(l.root("pve1"), BACKUPS, "99991231T235959Z-ffff"), { recursive: true });
+                fs.cpSync(
+                    backupDir(
+                        l,
+                        fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))!,
+                    ),
+                    path.join(l.root("pve1"), BACKUPS, "99991231T235959Z-ffff"),
+                    { recursive: true },
+                );
                 return "99991231T235959Z-ffff";
             },
             65,
-            (l: Lab) => `backup 99991231T235959Z-ffff (chosen by --backup-id) is not the backup its manifest names (meta id=${fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))})`,
+            (l: Lab) =>
+                `backup 99991231T235959Z-ffff (chosen by --backup-id) is not the backup its manifest names (meta id=${fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))})`,
         ],
         [
             "a chosen backup with an unlisted entry",
@@ -222,7 +336,8 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
                 return "a1a1";
             },
             65,
-            (l: Lab) => `backup ${fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))} (chosen by --backup-id) holds lxc/evil.conf, which is not a regular file (find type l)`,
+            (l: Lab) =>
+                `backup ${fs.readdirSync(path.join(l.root("pve1"), BACKUPS)).find((b) => b.endsWith("-a1a1"))} (chosen by --backup-id) holds lxc/evil.conf, which is not a regular file (find type l)`,
         ],
     ])("refused: %s", (_name, prepare, code, message) => {
         const { lab } = twoBackups();
@@ -243,7 +358,10 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
             fs.cpSync(backupDir(lab, older), path.join(lab.root("pve1"), BACKUPS, "20000101T000000Z-a1a1"), { recursive: true });
             const before = digest(lab);
             const r = restore(lab, { restoreId: "a1a1" });
-            expect([r.status, r.stderr]).toEqual([65, `pve-migration restore on pve1: 2 backups of transition a1a1 (--backup-id) under ${path.join(lab.root("pve1"), BACKUPS)} (20000101T000000Z-a1a1 ${older}): ${REFUSE}\n`]);
+            expect([r.status, r.stderr]).toEqual([
+                65,
+                `pve-migration restore on pve1: 2 backups of transition a1a1 (--backup-id) under ${path.join(lab.root("pve1"), BACKUPS)} (20000101T000000Z-a1a1 ${older}): ${REFUSE}\n`,
+            ]);
             expect(digest(lab)).toEqual(before);
         } finally {
             lab.cleanup();
@@ -259,7 +377,10 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
             fs.cpSync(backupDir(lab, theirs, "pve2"), backupDir(lab, theirs, "pve1"), { recursive: true });
             const before = digest(lab);
             const r = restore(lab, { restoreId: theirs });
-            expect([r.status, r.stderr]).toEqual([65, `pve-migration restore on pve1: backup ${theirs} (chosen by --backup-id) was taken on node pve2, not on pve1: ${REFUSE}\n`]);
+            expect([r.status, r.stderr]).toEqual([
+                65,
+                `pve-migration restore on pve1: backup ${theirs} (chosen by --backup-id) was taken on node pve2, not on pve1: ${REFUSE}\n`,
+            ]);
             expect(digest(lab)).toEqual(before);
         } finally {
             lab.cleanup();
@@ -273,9 +394,16 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
             const before = fs.readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8");
             for (const bad of ["../../etc", "a1a1/..", "A1A1", "a1a1\n", "-a1a1", "20261121T101500Z-a1a1/x", "", "$(touch /tmp/x)"]) {
                 const node = cfg.nodes[0];
-                const args = stepArgs({ cfg: { ...cfg, backups: { ...cfg.backups, restoreId: bad } }, node, from: "rust-basic-write", to: "rust-read-only" }, "restore", "e3e3");
+                const args = stepArgs(
+                    { cfg: { ...cfg, backups: { ...cfg.backups, restoreId: bad } }, node, from: "rust-basic-write", to: "rust-read-only" },
+                    "restore",
+                    "e3e3",
+                );
                 const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args, { step: "restore" })], { input: renderStepScript("restore"), encoding: "utf8" });
-                expect([r.status, r.stderr]).toEqual([64, "pve-migration restore: --backup-id must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>) or a transition id (hex)\n"]);
+                expect([r.status, r.stderr]).toEqual([
+                    64,
+                    "pve-migration restore: --backup-id must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>) or a transition id (hex)\n",
+                ]);
             }
             expect(fs.readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8")).toBe(before);
         } finally {
@@ -287,7 +415,10 @@ describe("explicit restore of a chosen backup (pve-migration:backups.restoreId -
 describe("backups.restoreId in the stack config", () => {
     const parse = (backups: unknown) =>
         parseStackConfig({
-            values: { ...localValues({ sandboxDir: "/tmp/x", debPath: "/tmp/x.deb", sha256: "a".repeat(64), version: "0.4.2-1", nodes: ["pve1"] }), backups: JSON.stringify(backups) },
+            values: {
+                ...localValues({ sandboxDir: "/tmp/x", debPath: "/tmp/x.deb", sha256: "a".repeat(64), version: "0.4.2-1", nodes: ["pve1"] }),
+                backups: JSON.stringify(backups),
+            },
             secretKeys: new Set(),
             stack: "test",
             projectDir: "/",
@@ -309,18 +440,28 @@ describe("backups.restoreId in the stack config", () => {
     });
     test("without it the restore step has no --backup-id (its inputs do not change)", () => {
         const cfg = parse({ retention: 3 });
-        expect(Object.keys(stepArgs({ cfg, node: cfg.nodes[0], from: "rust-basic-write", to: "perl-only" }, "restore", "e3e3").options)).toEqual(["root", "node", "transition", "from", "to", "part"]);
-    });
-    test.each(["../x", "3FA2C1D9", "abc", "a".repeat(65), "20261121T101500Z-", "20261121T101500Z-3fa2c1d9\n", "-3fa2c1d9", "20261121-3fa2c1d9", " 3fa2c1d9"])("refuses %j naming the key", (id) => {
-        let errors: string[] = [];
-        try {
-            parse({ retention: 3, restoreId: id });
-        } catch (e) {
-            expect(e).toBeInstanceOf(ConfigError);
-            errors = (e as ConfigError).errors;
-        }
-        expect(errors).toEqual([
-            "pve-migration:backups.restoreId: must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>, as in the snapshot's log line) or a transition id (4 to 64 lowercase hex digits)",
+        expect(Object.keys(stepArgs({ cfg, node: cfg.nodes[0], from: "rust-basic-write", to: "perl-only" }, "restore", "e3e3").options)).toEqual([
+            "root",
+            "node",
+            "transition",
+            "from",
+            "to",
+            "part",
         ]);
     });
+    test.each(["../x", "3FA2C1D9", "abc", "a".repeat(65), "20261121T101500Z-", "20261121T101500Z-3fa2c1d9\n", "-3fa2c1d9", "20261121-3fa2c1d9", " 3fa2c1d9"])(
+        "refuses %j naming the key",
+        (id) => {
+            let errors: string[] = [];
+            try {
+                parse({ retention: 3, restoreId: id });
+            } catch (e) {
+                expect(e).toBeInstanceOf(ConfigError);
+                errors = (e as ConfigError).errors;
+            }
+            expect(errors).toEqual([
+                "pve-migration:backups.restoreId: must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>, as in the snapshot's log line) or a transition id (4 to 64 lowercase hex digits)",
+            ]);
+        },
+    );
 });

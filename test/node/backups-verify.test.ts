@@ -35,26 +35,81 @@ function recordedBackup(): { lab: Lab; name: string; dir: string } {
 describe("every entry that is not a regular file listed in the manifest fails verification", () => {
     // [case, make the entry (the backup folder, a scratch folder outside it), problem]
     const kinds: [string, (dir: string, scratch: string) => void, string][] = [
-        ["a symlink to /etc/shadow as a container config", (d) => fs.symlinkSync("/etc/shadow", path.join(d, "lxc/666.conf")), "holds lxc/666.conf, which is not a regular file (find type l)"],
+        [
+            "a symlink to /etc/shadow as a container config",
+            (d) => fs.symlinkSync("/etc/shadow", path.join(d, "lxc/666.conf")),
+            "holds lxc/666.conf, which is not a regular file (find type l)",
+        ],
         [
             "interfaces replaced by a symlink to a file of the same content (its checksum still matches)",
-            (d, s) => { fs.copyFileSync(path.join(d, "interfaces"), path.join(s, "same")); fs.rmSync(path.join(d, "interfaces")); fs.symlinkSync(path.join(s, "same"), path.join(d, "interfaces")); },
+            (d, s) => {
+                fs.copyFileSync(path.join(d, "interfaces"), path.join(s, "same"));
+                fs.rmSync(path.join(d, "interfaces"));
+                fs.symlinkSync(path.join(s, "same"), path.join(d, "interfaces"));
+            },
             "holds interfaces, which is not a regular file (find type l)",
         ],
-        ["the lxc folder replaced by a symlink to a copy", (d, s) => { fs.cpSync(path.join(d, "lxc"), path.join(s, "lxc"), { recursive: true }); fs.rmSync(path.join(d, "lxc"), { recursive: true }); fs.symlinkSync(path.join(s, "lxc"), path.join(d, "lxc")); }, "holds lxc, which is not a regular file (find type l)"],
+        [
+            "the lxc folder replaced by a symlink to a copy",
+            (d, s) => {
+                fs.cpSync(path.join(d, "lxc"), path.join(s, "lxc"), { recursive: true });
+                fs.rmSync(path.join(d, "lxc"), { recursive: true });
+                fs.symlinkSync(path.join(s, "lxc"), path.join(d, "lxc"));
+            },
+            "holds lxc, which is not a regular file (find type l)",
+        ],
         ["a dangling symlink", (d) => fs.symlinkSync("/nonexistent", path.join(d, "lxc/667.conf")), "holds lxc/667.conf, which is not a regular file (find type l)"],
         ["a fifo", (d) => execFileSync("mkfifo", [path.join(d, "lxc/668.conf")]), "holds lxc/668.conf, which is not a regular file (find type p)"],
-        ["a unix socket", (d) => execFileSync("python3", ["-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path.join(d, "sock")]), "holds sock, which is not a regular file (find type s)"],
-        ["a character device", (d) => execFileSync("mknod", [path.join(d, "lxc/669.conf"), "c", "1", "3"]), "holds lxc/669.conf, which is not a regular file (find type c)"],
+        [
+            "a unix socket",
+            (d) => execFileSync("python3", ["-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path.join(d, "sock")]),
+            "holds sock, which is not a regular file (find type s)",
+        ],
+        [
+            "a character device",
+            (d) => execFileSync("mknod", [path.join(d, "lxc/669.conf"), "c", "1", "3"]),
+            "holds lxc/669.conf, which is not a regular file (find type c)",
+        ],
         ["a block device", (d) => execFileSync("mknod", [path.join(d, "blk"), "b", "7", "0"]), "holds blk, which is not a regular file (find type b)"],
         ["an extra folder", (d) => fs.mkdirSync(path.join(d, "extra")), "holds extra, which is not a regular file (find type d)"],
         ["a folder inside lxc", (d) => fs.mkdirSync(path.join(d, "lxc/sub.conf")), "holds lxc/sub.conf, which is not a regular file (find type d)"],
-        ["a file inside a folder inside lxc", (d) => { fs.mkdirSync(path.join(d, "lxc/sub")); fs.writeFileSync(path.join(d, "lxc/sub/x.conf"), ""); }, "holds lxc/sub, which is not a regular file (find type d)"],
-        ["a hard link to a file outside the backup", (d, s) => { fs.copyFileSync(path.join(d, "lxc/101.conf"), path.join(s, "101.conf")); fs.rmSync(path.join(d, "lxc/101.conf")); fs.linkSync(path.join(s, "101.conf"), path.join(d, "lxc/101.conf")); }, "holds lxc/101.conf, which has 2 hard links"],
-        ["two names of one file inside the backup", (d) => fs.linkSync(path.join(d, "lxc/101.conf"), path.join(d, "lxc/106.conf")), "holds lxc/101.conf, which has 2 hard links"],
+        [
+            "a file inside a folder inside lxc",
+            (d) => {
+                fs.mkdirSync(path.join(d, "lxc/sub"));
+                fs.writeFileSync(path.join(d, "lxc/sub/x.conf"), "");
+            },
+            "holds lxc/sub, which is not a regular file (find type d)",
+        ],
+        [
+            "a hard link to a file outside the backup",
+            (d, s) => {
+                fs.copyFileSync(path.join(d, "lxc/101.conf"), path.join(s, "101.conf"));
+                fs.rmSync(path.join(d, "lxc/101.conf"));
+                fs.linkSync(path.join(s, "101.conf"), path.join(d, "lxc/101.conf"));
+            },
+            "holds lxc/101.conf, which has 2 hard links",
+        ],
+        [
+            "two names of one file inside the backup",
+            (d) => fs.linkSync(path.join(d, "lxc/101.conf"), path.join(d, "lxc/106.conf")),
+            "holds lxc/101.conf, which has 2 hard links",
+        ],
         ["a regular file of a name no backup has", (d) => fs.writeFileSync(path.join(d, "shadow"), "x"), "holds shadow, which is not a file a backup has"],
-        ["a file under lxc that is not a .conf", (d) => fs.writeFileSync(path.join(d, "lxc/notes.txt"), "x"), "holds lxc/notes.txt, which is not a file a backup has"],
-        ["the manifest itself a symlink to a copy", (d, s) => { fs.copyFileSync(path.join(d, "MANIFEST.sha256"), path.join(s, "m")); fs.rmSync(path.join(d, "MANIFEST.sha256")); fs.symlinkSync(path.join(s, "m"), path.join(d, "MANIFEST.sha256")); }, "has no manifest (MANIFEST.sha256)"],
+        [
+            "a file under lxc that is not a .conf",
+            (d) => fs.writeFileSync(path.join(d, "lxc/notes.txt"), "x"),
+            "holds lxc/notes.txt, which is not a file a backup has",
+        ],
+        [
+            "the manifest itself a symlink to a copy",
+            (d, s) => {
+                fs.copyFileSync(path.join(d, "MANIFEST.sha256"), path.join(s, "m"));
+                fs.rmSync(path.join(d, "MANIFEST.sha256"));
+                fs.symlinkSync(path.join(s, "m"), path.join(d, "MANIFEST.sha256"));
+            },
+            "has no manifest (MANIFEST.sha256)",
+        ],
     ];
 
     test.each(kinds)("%s: restore refuses, nothing changed; a snapshot re-run takes the backup again", (_name, make, problem) => {

@@ -156,12 +156,12 @@ describe("exit 124 means the step's own time limit, nothing else", () => {
         try {
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
             // Stand-in for a systemctl whose own timeout struck: `enable` exits 124, the rest is the real one.
-            fs.writeFileSync(
-                path.join(shim, "systemctl"),
-                '#!/bin/sh\nfor a in "$@"; do [ "$a" = enable ] && exit 124; done\nexec /usr/bin/systemctl "$@"\n',
-                { mode: 0o755 },
-            );
-            const r = runOne(lab.config("rust-read-only"), "services", "perl-only", "rust-read-only", { env: { ...process.env, PATH: `${shim}:${process.env.PATH}` } });
+            fs.writeFileSync(path.join(shim, "systemctl"), '#!/bin/sh\nfor a in "$@"; do [ "$a" = enable ] && exit 124; done\nexec /usr/bin/systemctl "$@"\n', {
+                mode: 0o755,
+            });
+            const r = runOne(lab.config("rust-read-only"), "services", "perl-only", "rust-read-only", {
+                env: { ...process.env, PATH: `${shim}:${process.env.PATH}` },
+            });
             expect([r.status, r.stderr]).toEqual([70, ""]);
             expect(lastLogLine(lab.root("pve1"))).toMatch(
                 / node=pve1 from=rust-read-only to=rust-read-only step=services result=failed detail=a command timed out or was killed \(exit 124\)$/,
@@ -193,7 +193,9 @@ describe("site commands that read standard input get nothing; the step carries o
             // The actions after the site commands: the applied interfaces recorded, the decision logged.
             const sum = spawnSync("sha256sum", [path.join(root, "etc/network/interfaces")], { encoding: "utf8" }).stdout.split(" ")[0];
             expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(sum);
-            expect(apply.stdout).toMatch(/ step=legacy-apply result=changed detail=validated and applied through bash; restart of pve-network.service skipped: sandbox\n$/);
+            expect(apply.stdout).toMatch(
+                / step=legacy-apply result=changed detail=validated and applied through bash; restart of pve-network.service skipped: sandbox\n$/,
+            );
             const verify = runOne(cfg, "verify", "perl-only", "perl-only");
             expect([verify.status, verify.stderr]).toEqual([0, ""]);
             expect(fs.readFileSync(path.join(root, "verify.stdin"), "utf8")).toBe("");

@@ -21,9 +21,7 @@ test("npm run dev:sandbox builds the package the dev stack pins, and the dev sta
         expect(r.status).toBe(0);
         expect(r.stdout).toContain("matches the sha256 pinned in stacks/Pulumi.dev.yaml");
         const config = YAML.parse(fs.readFileSync(path.join(REPO, "stacks/Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
-        const values = Object.fromEntries(
-            Object.entries(config).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]),
-        );
+        const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]));
         const at = (phase: string) => parseStackConfig({ values: { ...values, phase }, secretKeys: new Set(), stack: "dev", projectDir: dir });
         mustRun(at("perl-only"), "perl-only", "perl-only", "0");
         mustRun(at("rust-read-only"), "perl-only", "rust-read-only", "d1d1");

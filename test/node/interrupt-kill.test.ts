@@ -140,7 +140,8 @@ const scenarios: Scenario[] = [
             // The pre-transition bundle is collected beside the backup: whether the collector had
             // finished when the step was killed depends on timing; if not, the re-run collects it
             // (check() asserts that it exists either way).
-            "backup-renamed": /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
+            "backup-renamed":
+                /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
             "pruned-one": /result=unchanged detail=backup \d{8}T\d{6}Z-cafe exists and verifies; diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
             "backup-staged": /result=changed detail=backup \d{8}T\d{6}Z-cafe taken \(5 files\); pruned 1; diagnostics /,
         },
@@ -217,21 +218,19 @@ const scenarios: Scenario[] = [
             expect(isEnabled(site.root)).toBe(true);
         },
     },
-    ...(["pve1-restore", "lab-cluster-restore"] as const).map(
-        (id): Scenario => ({
-            step: `restore (${id})`,
-            script: "restore",
-            setup(site) {
-                plan(site, "perl-only", "perl-only", "0");
-                plan(site, "perl-only", "rust-read-only", "a1a1");
-                plan(site, "rust-read-only", "rust-basic-write", "a2a2");
-                simulateRustWrites(site.root, NODE, "rust-basic-write");
-                plan(site, "rust-basic-write", "rust-read-only", "e3e3", id);
-            },
-            run: (site) => planStep(site, "rust-read-only", "rust-basic-write", "rust-read-only", id, "e3e3"),
-            points: [{ name: "locked" }, { name: "backup-verified" }, { name: "finished" }],
-        }),
-    ),
+    ...(["pve1-restore", "lab-cluster-restore"] as const).map((id): Scenario => ({
+        step: `restore (${id})`,
+        script: "restore",
+        setup(site) {
+            plan(site, "perl-only", "perl-only", "0");
+            plan(site, "perl-only", "rust-read-only", "a1a1");
+            plan(site, "rust-read-only", "rust-basic-write", "a2a2");
+            simulateRustWrites(site.root, NODE, "rust-basic-write");
+            plan(site, "rust-basic-write", "rust-read-only", "e3e3", id);
+        },
+        run: (site) => planStep(site, "rust-read-only", "rust-basic-write", "rust-read-only", id, "e3e3"),
+        points: [{ name: "locked" }, { name: "backup-verified" }, { name: "finished" }],
+    })),
     {
         step: "legacy-apply",
         script: "legacy-apply",

@@ -21,10 +21,39 @@ import { requireTools } from "../support/tools";
 requireTools("strace", "dpkg-deb");
 
 const SYSCALLS = [
-    "chdir", "fchdir", "clone", "clone3", "fork", "vfork",
-    "open", "openat", "creat", "mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir",
-    "symlink", "symlinkat", "link", "linkat", "chmod", "fchmod", "fchmodat", "chown", "fchown", "fchownat", "lchown",
-    "truncate", "ftruncate", "utimensat", "mknod", "mknodat",
+    "chdir",
+    "fchdir",
+    "clone",
+    "clone3",
+    "fork",
+    "vfork",
+    "open",
+    "openat",
+    "creat",
+    "mkdir",
+    "mkdirat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "rmdir",
+    "symlink",
+    "symlinkat",
+    "link",
+    "linkat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "chown",
+    "fchown",
+    "fchownat",
+    "lchown",
+    "truncate",
+    "ftruncate",
+    "utimensat",
+    "mknod",
+    "mknodat",
 ];
 
 /**
@@ -112,9 +141,15 @@ export function writtenPaths(log: string): string[] {
 
 test("joinResumed joins a call another process interrupted (strace -f)", () => {
     expect(
-        joinResumed(['8988  mkdir(".tmp-x", 0777 <unfinished ...>', '8999  openat(AT_FDCWD</a>, "b", O_RDONLY) = 3</a/b>', "8988  <... mkdir resumed>)          = 0"].join("\n")),
+        joinResumed(
+            ['8988  mkdir(".tmp-x", 0777 <unfinished ...>', '8999  openat(AT_FDCWD</a>, "b", O_RDONLY) = 3</a/b>', "8988  <... mkdir resumed>)          = 0"].join(
+                "\n",
+            ),
+        ),
     ).toEqual(['8999  openat(AT_FDCWD</a>, "b", O_RDONLY) = 3</a/b>', '8988 mkdir(".tmp-x", 0777)          = 0']);
-    expect(writtenPaths(['8988 chdir("/r/backups") = 0', '8988  mkdir(".tmp-x", 0777 <unfinished ...>', "8988  <... mkdir resumed>) = 0"].join("\n"))).toEqual(["/r/backups/.tmp-x"]);
+    expect(writtenPaths(['8988 chdir("/r/backups") = 0', '8988  mkdir(".tmp-x", 0777 <unfinished ...>', "8988  <... mkdir resumed>) = 0"].join("\n"))).toEqual([
+        "/r/backups/.tmp-x",
+    ]);
 });
 
 test("writtenPaths reads opens for writing, renames with folders and relative paths, and skips reads and failures", () => {
@@ -125,12 +160,12 @@ test("writtenPaths reads opens for writing, renames with folders and relative pa
         '13 renameat2(AT_FDCWD</tmp/a>, "x", AT_FDCWD</tmp/a>, "/tmp/b/y", RENAME_NOREPLACE) = 0',
         '13 unlinkat(5</tmp/c>, "z", 0) = 0',
         '13 mkdir("/tmp/d", 0777) = -1 EEXIST (File exists)',
-        '14 fchmod(3</tmp/a/x>, 0600) = 0',
+        "14 fchmod(3</tmp/a/x>, 0600) = 0",
         '14 symlinkat("/lib/systemd/system/u.service", 6</tmp/e>, "u.service") = 0',
-        '14 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 15',
+        "14 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 15",
         '15 chdir("/tmp/f") = 0',
         '15 mkdir("g", 0777) = 0',
-        '15 fchdir(7</tmp/h>) = 0',
+        "15 fchdir(7</tmp/h>) = 0",
         '15 mkdir("i", 0777) = 0',
         '16 mkdir("j", 0777) = 0',
     ].join("\n");
@@ -141,7 +176,7 @@ test("writtenPaths reads opens for writing, renames with folders and relative pa
         "/tmp/e/u.service",
         "/tmp/f/g",
         "/tmp/h/i",
-        '/var/log/dpkg.log',
+        "/var/log/dpkg.log",
         'UNRESOLVED 16 mkdir("j", 0777) = 0',
     ]);
 });

@@ -35,7 +35,17 @@ describe.each(pairs)("rollback %s -> %s (2 nodes, cluster-wide config)", (from, 
             const kinds = runs.filter((r) => r.id.startsWith("pve1-") || r.id.startsWith("lab-")).map((r) => r.id);
             expect(kinds).toEqual(
                 t.restoreRequired
-                    ? ["pve1-snapshot", "lab-cluster-config", "pve1-services", "pve1-package", "pve1-units", "pve1-restore", "lab-cluster-restore", "pve1-legacy-apply", "pve1-verify"]
+                    ? [
+                          "pve1-snapshot",
+                          "lab-cluster-config",
+                          "pve1-services",
+                          "pve1-package",
+                          "pve1-units",
+                          "pve1-restore",
+                          "lab-cluster-restore",
+                          "pve1-legacy-apply",
+                          "pve1-verify",
+                      ]
                     : ["pve1-snapshot", "lab-cluster-config", "pve1-services", "pve1-package", "pve1-units", "pve1-legacy-apply", "pve1-verify"],
             );
             expect(tomlAt(path.join(lab.sandbox, "cluster-pve/network/migration.toml")).phase).toBe(to);

@@ -140,9 +140,13 @@ describe("restore refuses, changing nothing", () => {
             const after = tree(lab.sandbox);
             const changed = Object.keys(after).filter((k) => after[k] !== before[k]);
             expect(changed).toEqual(["pve1/var/log/pve-network/migration.log"]);
-            expect(fs.readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8").trim().split("\n").pop()).toMatch(
-                / step=restore result=failed detail=backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) does not match its manifest/,
-            );
+            expect(
+                fs
+                    .readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8")
+                    .trim()
+                    .split("\n")
+                    .pop(),
+            ).toMatch(/ step=restore result=failed detail=backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) does not match its manifest/);
         } finally {
             lab.cleanup();
         }
@@ -152,7 +156,14 @@ describe("restore refuses, changing nothing", () => {
         const lab = toBasicWrite();
         try {
             const m = path.join(anchor(lab), "MANIFEST.sha256");
-            fs.writeFileSync(m, fs.readFileSync(m, "utf8").split("\n").filter((l) => !l.endsWith("  interfaces")).join("\n"));
+            fs.writeFileSync(
+                m,
+                fs
+                    .readFileSync(m, "utf8")
+                    .split("\n")
+                    .filter((l) => !l.endsWith("  interfaces"))
+                    .join("\n"),
+            );
             const before = configFiles(lab.root("pve1"), "pve1");
             expect(restoreStep(lab).status).toBe(65);
             expect(configFiles(lab.root("pve1"), "pve1")).toEqual(before);
@@ -168,7 +179,9 @@ describe("restore refuses, changing nothing", () => {
             const before = configFiles(lab.root("pve1"), "pve1");
             const r = restoreStep(lab);
             expect(r.status).toBe(66);
-            expect(r.stderr).toMatch(/^pve-migration restore on pve1: backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) is missing: refusing to restore, nothing changed\n$/);
+            expect(r.stderr).toMatch(
+                /^pve-migration restore on pve1: backup \d{8}T\d{6}Z-e2e2 \(recorded in \S+\) is missing: refusing to restore, nothing changed\n$/,
+            );
             expect(configFiles(lab.root("pve1"), "pve1")).toEqual(before);
         } finally {
             lab.cleanup();
@@ -185,19 +198,23 @@ describe("backups", () => {
             for (let i = 1; i < chain.length; i++) mustRun(lab.config(chain[i], { retention: 2 }), chain[i - 1], chain[i], `f${i}f${i}`);
             const bdir = path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups");
             // Backups were taken entering basic-write (f2f2, the Perl-era one), advanced (f3f3), sdn (f4f4), full (f5f5).
-            expect(fs.readdirSync(bdir).map((b) => b.replace(/^\d{8}T\d{6}Z-/, "")).sort()).toEqual(["f2f2", "f4f4", "f5f5"]);
+            expect(
+                fs
+                    .readdirSync(bdir)
+                    .map((b) => b.replace(/^\d{8}T\d{6}Z-/, ""))
+                    .sort(),
+            ).toEqual(["f2f2", "f4f4", "f5f5"]);
             const f2 = fs.readdirSync(bdir).find((b) => b.endsWith("-f2f2")) as string;
             expect(fs.readFileSync(path.join(bdir, f2, "meta"), "utf8")).toMatch(
                 /^id=\d{8}T\d{6}Z-f2f2\nnode=pve1\ntransition=f2f2\nfrom=rust-read-only\nto=rust-basic-write\ncreated=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\nperl_state=1\nabsent=\n$/,
             );
-            expect(fs.readFileSync(path.join(bdir, f2, "MANIFEST.sha256"), "utf8").split("\n").filter(Boolean).map((l) => l.slice(66))).toEqual([
-                "interfaces",
-                "lxc/101.conf",
-                "lxc/102.conf",
-                "meta",
-                "sdn.cfg",
-                "storage.cfg",
-            ]);
+            expect(
+                fs
+                    .readFileSync(path.join(bdir, f2, "MANIFEST.sha256"), "utf8")
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((l) => l.slice(66)),
+            ).toEqual(["interfaces", "lxc/101.conf", "lxc/102.conf", "meta", "sdn.cfg", "storage.cfg"]);
         } finally {
             lab.cleanup();
         }
@@ -312,9 +329,13 @@ describe("one step at a time per node", () => {
             expect(r.status).toBe(75);
             expect(r.stderr).toBe(`pve-migration services on pve1: another migration step holds ${path.join(lab.root("pve1"), "var/lib/pve-network-rs")}/.lock\n`);
             expect(fs.existsSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/middleware.config-sha256"))).toBe(true);
-            expect(fs.readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8").trim().split("\n").pop()).toMatch(
-                / node=pve1 from=rust-read-only to=rust-read-only step=services result=failed detail=another migration step holds /,
-            );
+            expect(
+                fs
+                    .readFileSync(path.join(lab.root("pve1"), "var/log/pve-network/migration.log"), "utf8")
+                    .trim()
+                    .split("\n")
+                    .pop(),
+            ).toMatch(/ node=pve1 from=rust-read-only to=rust-read-only step=services result=failed detail=another migration step holds /);
         } finally {
             lab.cleanup();
         }

@@ -61,9 +61,7 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
             .filter((l) => l.includes("step=config"));
         expect(configLines).toHaveLength(1);
         expect(fs.existsSync(path.join(lab.root("pve2"), "var/log/pve-network/migration.log"))).toBe(true);
-        expect(
-            fs.readFileSync(path.join(lab.root("pve2"), "var/log/pve-network/migration.log"), "utf8").includes("step=config"),
-        ).toBe(false);
+        expect(fs.readFileSync(path.join(lab.root("pve2"), "var/log/pve-network/migration.log"), "utf8").includes("step=config")).toBe(false);
     });
 
     const promotions = PHASES.slice(1).map((to, i) => [PHASES[i], to] as [Phase, Phase]);
@@ -101,9 +99,7 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
             const mine = log.filter((l) => l.includes(`from=${from} to=${to} `));
             // snapshot, package, units, services, verify on every node; config only on the writer.
             expect(mine.map((l) => /step=(\S+)/.exec(l)?.[1])).toEqual(
-                n === "pve1"
-                    ? ["snapshot", "package", "units", "config", "services", "verify"]
-                    : ["snapshot", "package", "units", "services", "verify"],
+                n === "pve1" ? ["snapshot", "package", "units", "config", "services", "verify"] : ["snapshot", "package", "units", "services", "verify"],
             );
             for (const l of mine) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ node=pve\d from=\S+ to=\S+ step=\S+ result=\S+ detail=/);
             const backups = fs.existsSync(path.join(root, "var/lib/pve-network-rs/backups"))
@@ -205,8 +201,6 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
         );
         // The pre-rollback snapshot keeps what Rust wrote: nothing is lost.
         const backup = fs.readdirSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups")).find((b) => b.endsWith("-b0b0"));
-        expect(fs.readFileSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups", backup as string, "interfaces"), "utf8")).toContain(
-            "auto vmbr1",
-        );
+        expect(fs.readFileSync(path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups", backup as string, "interfaces"), "utf8")).toContain("auto vmbr1");
     });
 });

@@ -42,7 +42,14 @@ function npmPolicy(...argv: string[]) {
 function npmPolicyIn(cwd: string, ...argv: string[]) {
     const r = spawnSync("npm", ["run", "-s", "policy", "--", ...argv], { cwd, encoding: "utf8", timeout: 90000 });
     // npm may warn about the user's npmrc on stderr; the check's own lines start with "policy-check:".
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr.split("\n").filter((l) => !l.startsWith("npm warn")).join("\n") };
+    return {
+        status: r.status,
+        stdout: r.stdout,
+        stderr: r.stderr
+            .split("\n")
+            .filter((l) => !l.startsWith("npm warn"))
+            .join("\n"),
+    };
 }
 
 const PLACEHOLDER_NOTES = [
@@ -67,7 +74,10 @@ describe("as a subprocess (npm run policy)", () => {
     });
 
     test("sshPrivateKeys as ONE secure value (pulumi config set --secret pve-migration:sshPrivateKeys '<json>'): the check passes", () => {
-        const file = writeStackFile("Pulumi.canary-a.yaml", stackConfig("canary-a", (c) => (c["pve-migration:sshPrivateKeys"] = { secure: "v1:AAAAwhole" })));
+        const file = writeStackFile(
+            "Pulumi.canary-a.yaml",
+            stackConfig("canary-a", (c) => (c["pve-migration:sshPrivateKeys"] = { secure: "v1:AAAAwhole" })),
+        );
         const r = npmPolicy("--stack", "canary-a", "--stack-file", file);
         expect(r.stdout.trimEnd().split("\n").slice(1)).toEqual([
             "note: pve-migration:sshPrivateKeys: placeholder secret (the stack file holds an encrypted secure value; the offline check does not decrypt it)",
@@ -96,8 +106,14 @@ describe("as a subprocess (npm run policy)", () => {
     });
 
     test("--json with a deployed file: canary-b overtaking canary-a", () => {
-        const deployed = writeJson("deployed.json", { "canary-a": { phase: "rust-read-only", phaseEnteredAt: isoAgo(30 * DAY) }, "canary-b": { phase: "rust-read-only" } });
-        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-basic-write")));
+        const deployed = writeJson("deployed.json", {
+            "canary-a": { phase: "rust-read-only", phaseEnteredAt: isoAgo(30 * DAY) },
+            "canary-b": { phase: "rust-read-only" },
+        });
+        const file = writeStackFile(
+            "Pulumi.canary-b.yaml",
+            stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-basic-write")),
+        );
         const r = npmPolicy("--stack", "canary-b", "--stack-file", file, "--deployed-file", deployed, "--json");
         expect(r.status).toBe(1);
         const out = JSON.parse(r.stdout);
@@ -106,7 +122,9 @@ describe("as a subprocess (npm run policy)", () => {
             ["ring-order", "mandatory", "pve-east-transition"],
             ["soak-and-evidence", "mandatory", "pve-east-transition"],
         ]);
-        expect(out.violations[0].message).toBe("ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)");
+        expect(out.violations[0].message).toBe(
+            "ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+        );
         expect(out.skipPreview).toEqual({
             stoppedAt: { policy: "ring-order", name: "pve-east-transition", urn: out.violations[0].urn, message: out.violations[0].message },
             registeredBefore: [],
@@ -152,14 +170,29 @@ describe("in-process", () => {
         const r = await cli("--stack", "canary-b", "--policy-config", file, "--json");
         expect(r.code).toBe(0);
         expect(JSON.parse(r.stdout).policies).toEqual([
-            "phase-transition", "step-phases", "snapshot-takes-backup", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
-            "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "log-migration-decisions",
-            "transition-record", "backup-before-write", "cluster-file-writers", "blue-green-safe",
+            "phase-transition",
+            "step-phases",
+            "snapshot-takes-backup",
+            "ring-order",
+            "soak-and-evidence",
+            "fallback-enabled",
+            "perl-api",
+            "package-pinned",
+            "no-plaintext-secrets",
+            "cluster-file-single-writer",
+            "log-migration-decisions",
+            "transition-record",
+            "backup-before-write",
+            "cluster-file-writers",
+            "blue-green-safe",
         ]);
     });
 
     test("a secure value in the stack file becomes a marked placeholder secret", async () => {
-        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: { secure: "v1:AAAAencrypted" } })));
+        const file = writeStackFile(
+            "Pulumi.canary-b.yaml",
+            stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: { secure: "v1:AAAAencrypted" } })),
+        );
         const r = await cli("--stack", "canary-b", "--stack-file", file);
         expect(r.code).toBe(0);
         expect(r.stdout.split("\n")[1]).toBe(
@@ -176,7 +209,10 @@ describe("in-process", () => {
         ["prod", "per leaf", { default: { secure: "v1:AAAAencrypted" } }],
         ["prod", "whole object", WHOLE],
     ])("%s with sshPrivateKeys as a secret %s: the check runs and passes", async (stack, _form, keys) => {
-        const file = writeStackFile(`Pulumi.${stack}.yaml`, stackConfig(stack, (c) => (c["pve-migration:sshPrivateKeys"] = keys)));
+        const file = writeStackFile(
+            `Pulumi.${stack}.yaml`,
+            stackConfig(stack, (c) => (c["pve-migration:sshPrivateKeys"] = keys)),
+        );
         const r = await cli("--stack", stack, "--stack-file", file, "--json");
         expect([r.code, r.stderr]).toEqual([0, ""]);
         const out = JSON.parse(r.stdout);
@@ -187,13 +223,15 @@ describe("in-process", () => {
     });
 
     test("a config the program refuses: exit 1, its error", async () => {
-        const file = writeStackFile("Pulumi.canary-b.yaml", stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")));
+        const file = writeStackFile(
+            "Pulumi.canary-b.yaml",
+            stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")),
+        );
         const r = await cli("--stack", "canary-b", "--stack-file", file);
         expect(r).toEqual({
             code: 1,
             stdout: "",
-            stderr:
-                "policy-check: the program failed: invalid stack config:\n  pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full\n",
+            stderr: "policy-check: the program failed: invalid stack config:\n  pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full\n",
         });
     });
 
@@ -204,19 +242,36 @@ describe("in-process", () => {
 
     test("relative paths are the caller's folder's; the project is the package's when no Pulumi.yaml is above it", async () => {
         const sub = fs.mkdtempSync(path.join(tmp, "caller-"));
-        fs.writeFileSync(path.join(sub, "Pulumi.canary-b.yaml"), YAML.stringify({ config: stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")) }));
+        fs.writeFileSync(
+            path.join(sub, "Pulumi.canary-b.yaml"),
+            YAML.stringify({ config: stackConfig("canary-b", (c) => (c["pve-migration:phase"] = "rust-fastest")) }),
+        );
         let stderr = "";
-        const code = await policyCheckMain(["--stack", "canary-b", "--stack-file", "Pulumi.canary-b.yaml"], { stdout: () => undefined, stderr: (t) => (stderr += t), cwd: sub, env: {} });
+        const code = await policyCheckMain(["--stack", "canary-b", "--stack-file", "Pulumi.canary-b.yaml"], {
+            stdout: () => undefined,
+            stderr: (t) => (stderr += t),
+            cwd: sub,
+            env: {},
+        });
         // The file was found (relative to the caller) and read: the program refuses its phase.
         expect([code, stderr.split("\n")[0]]).toEqual([1, "policy-check: the program failed: invalid stack config:"]);
-        const missing = await policyCheckMain(["--stack", "dev", "--deployed-file", "nope.json"], { stdout: () => undefined, stderr: (t) => (stderr = t), cwd: sub, env: {} });
+        const missing = await policyCheckMain(["--stack", "dev", "--deployed-file", "nope.json"], {
+            stdout: () => undefined,
+            stderr: (t) => (stderr = t),
+            cwd: sub,
+            env: {},
+        });
         expect([missing, stderr]).toEqual([2, `policy-check: --deployed-file: cannot read ${path.join(sub, "nope.json")} (see policy-check --help)\n`]);
     });
 
     const usage: [string, string[], string][] = [
         ["no --stack", [], "--stack is required"],
         ["an unknown flag", ["--stack", "dev", "--frm", "perl-only"], "unknown flag --frm"],
-        ["a phase that does not exist", ["--stack", "dev", "--from", "rust-x"], '--from: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust-x")'],
+        [
+            "a phase that does not exist",
+            ["--stack", "dev", "--from", "rust-x"],
+            '--from: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full (got "rust-x")',
+        ],
         ["a stack without a stack file", ["--stack", "staging"], `no stack file ${path.join(PROJECT_DIR, "stacks", "Pulumi.staging.yaml")}`],
         ["a stray argument", ["--stack", "dev", "prod"], 'unexpected argument "prod"'],
     ];
@@ -236,15 +291,27 @@ describe("in-process", () => {
     test("usage errors in the deployed file and the policy config", async () => {
         const cases: [string[], string][] = [
             // The one --deployed-file parser (migration-ctl's, components/ctl/deployed.ts).
-            [["--deployed-file", writeJson("bad1.json", "{")], `--deployed-file: ${path.join(tmp, "bad1.json")}: not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)\n`],
+            [
+                ["--deployed-file", writeJson("bad1.json", "{")],
+                `--deployed-file: ${path.join(tmp, "bad1.json")}: not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)\n`,
+            ],
             [
                 ["--deployed-file", writeJson("bad2.json", { dev: { phase: "rust" } })],
                 `--deployed-file: ${path.join(tmp, "bad2.json")}: dev.phase: Invalid enum value. Expected 'perl-only' | 'rust-read-only' | 'rust-basic-write' | 'rust-advanced' | 'rust-sdn' | 'rust-full', received 'rust'\n`,
             ],
             [["--deployed-file", path.join(tmp, "missing.json")], `--deployed-file: cannot read ${path.join(tmp, "missing.json")}: ENOENT\n`],
-            [["--policy-config", writeJson("c1.json", { "no-such-policy": "mandatory" })], "policy config: no-such-policy is not a policy of pack pve-network-migration (one of phase-transition, "],
-            [["--policy-config", writeJson("c2.json", { "ring-order": "loud" })], 'policy config: ring-order.enforcementLevel must be one of advisory, mandatory, remediate, disabled (got "loud")'],
-            [["--policy-config", writeJson("c3.json", { "perl-api": { maxTimeoutSeconds: "long" } })], "policy config: perl-api: /maxTimeoutSeconds must be integer"],
+            [
+                ["--policy-config", writeJson("c1.json", { "no-such-policy": "mandatory" })],
+                "policy config: no-such-policy is not a policy of pack pve-network-migration (one of phase-transition, ",
+            ],
+            [
+                ["--policy-config", writeJson("c2.json", { "ring-order": "loud" })],
+                'policy config: ring-order.enforcementLevel must be one of advisory, mandatory, remediate, disabled (got "loud")',
+            ],
+            [
+                ["--policy-config", writeJson("c3.json", { "perl-api": { maxTimeoutSeconds: "long" } })],
+                "policy config: perl-api: /maxTimeoutSeconds must be integer",
+            ],
         ];
         for (const [extra, message] of cases) {
             const r = await cli("--stack", "dev", "--json", ...extra);

@@ -4,20 +4,7 @@
  */
 import { ringOrderPolicy } from "../../policies/rings";
 import { RecordedResource } from "../../components/policycheck/record";
-import {
-    DAY,
-    byName,
-    copy,
-    drop,
-    editKeepers,
-    editOptions,
-    editToml,
-    messages,
-    record,
-    recordResource,
-    stackConfig,
-    violations,
-} from "./helpers";
+import { DAY, byName, copy, drop, editKeepers, editOptions, editToml, messages, record, recordResource, stackConfig, violations } from "./helpers";
 
 /** canary-a promoted rust-read-only -> rust-basic-write (node-scoped config, package by URL, blue-green, committed evidence). */
 let canary: RecordedResource[];
@@ -51,9 +38,22 @@ const PROD_TOML = "/etc/pve/network/migration.toml";
 
 describe("happy paths: no policy of the pack reports anything", () => {
     const all = [
-        "phase-transition", "step-phases", "snapshot-takes-backup", "ring-order", "soak-and-evidence", "fallback-enabled", "perl-api",
-        "package-pinned", "no-plaintext-secrets", "cluster-file-single-writer", "log-migration-decisions", "backup-retention",
-        "transition-record", "backup-before-write", "cluster-file-writers", "blue-green-safe",
+        "phase-transition",
+        "step-phases",
+        "snapshot-takes-backup",
+        "ring-order",
+        "soak-and-evidence",
+        "fallback-enabled",
+        "perl-api",
+        "package-pinned",
+        "no-plaintext-secrets",
+        "cluster-file-single-writer",
+        "log-migration-decisions",
+        "backup-retention",
+        "transition-record",
+        "backup-before-write",
+        "cluster-file-writers",
+        "blue-green-safe",
     ];
     test.each(all)("%s", async (name) => {
         for (const rs of [canary, prodRollback, dev, copied]) expect(await messages(name, rs)).toEqual([]);
@@ -130,7 +130,8 @@ describe("step-phases (each step on its own, before it runs)", () => {
                 name: "pve-east-01-snapshot",
                 enforcementLevel: "mandatory",
                 stage: "resource",
-                message: "step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+                message:
+                    "step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
             },
         ]);
     });
@@ -172,14 +173,20 @@ describe("backup-before-write", () => {
             {
                 name: "pve-east-01-snapshot",
                 stage: "resource",
-                message: 'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
+                message:
+                    'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
             },
         ]);
         const leaving = editOptions(copy(prodRollback), "pve-west-04-snapshot", (o) => (o.backup = undefined));
         expect(await messages("snapshot-takes-backup", leaving)).toEqual([
             "snapshot step pve-west-04-snapshot does not take a backup (--backup null), but node pve-west-04 leaves write phase rust-basic-write (rust-basic-write -> perl-only)",
         ]);
-        expect(await messages("snapshot-takes-backup", editOptions(copy(dev), "pve1-snapshot", (o) => (o.backup = "0")))).toEqual([]);
+        expect(
+            await messages(
+                "snapshot-takes-backup",
+                editOptions(copy(dev), "pve1-snapshot", (o) => (o.backup = "0")),
+            ),
+        ).toEqual([]);
     });
     test("a config change not ordered after the snapshot (node scope: through package and units)", async () => {
         const rs = copy(canary);
@@ -209,14 +216,23 @@ describe("ring-order", () => {
     /** canary-b promoted rust-read-only -> rust-basic-write behind canary-a, which entered rust-basic-write 8 days ago. */
     const canaryB = () =>
         editKeepers(copy(canary), (k) =>
-            Object.assign(k, { stack: "canary-b", ring: "canary-b", upstreamStack: "canary-a", upstreamPhase: "rust-basic-write", upstreamEnteredAt: ago(8 * DAY), behindUntilSoaked: "true" }),
+            Object.assign(k, {
+                stack: "canary-b",
+                ring: "canary-b",
+                upstreamStack: "canary-a",
+                upstreamPhase: "rust-basic-write",
+                upstreamEnteredAt: ago(8 * DAY),
+                behindUntilSoaked: "true",
+            }),
         );
     test("happy: canary-a has soaked", async () => {
         expect(await messages(ring, canaryB())).toEqual([]);
     });
     test("ahead of the upstream", async () => {
         const rs = editKeepers(canaryB(), (k) => (k.upstreamPhase = "rust-read-only"));
-        expect(await messages(ring, rs)).toEqual(["ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)"]);
+        expect(await messages(ring, rs)).toEqual([
+            "ring canary-b would be ahead of its upstream canary-a: rust-basic-write is after rust-read-only (promote canary-a first)",
+        ]);
     });
     test("level with the upstream before it has soaked", async () => {
         const rs = editKeepers(canaryB(), (k) => (k.upstreamEnteredAt = ago(2 * DAY)));
@@ -294,20 +310,34 @@ describe("soak-and-evidence", () => {
         expect(await messages("soak-and-evidence", copy(canary))).toEqual([]);
     });
     test("no evidence summary", async () => {
-        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = "")))).toEqual([`${at}: the transition record carries no evidence summary`]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                editKeepers(copy(canary), (k) => (k.evidence = "")),
+            ),
+        ).toEqual([`${at}: the transition record carries no evidence summary`]);
     });
     test("a summary that is not JSON", async () => {
-        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = "{")))).toEqual([
-            `${at}: the evidence summary in the transition record is not JSON`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                editKeepers(copy(canary), (k) => (k.evidence = "{")),
+            ),
+        ).toEqual([`${at}: the evidence summary in the transition record is not JSON`]);
     });
     test("a summary that does not follow the record's schema", async () => {
-        expect(await messages("soak-and-evidence", editKeepers(copy(canary), (k) => (k.evidence = JSON.stringify({ required: true }))))).toEqual([
-            `${at}: the evidence summary in the transition record does not follow its schema (path: Required)`,
-        ]);
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = "none")))).toEqual([
-            `${at}: the evidence summary in the transition record does not follow its schema (summary.fallbacks: Expected number, received string)`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                editKeepers(copy(canary), (k) => (k.evidence = JSON.stringify({ required: true }))),
+            ),
+        ).toEqual([`${at}: the evidence summary in the transition record does not follow its schema (path: Required)`]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.fallbacks = "none")),
+            ),
+        ).toEqual([`${at}: the evidence summary in the transition record does not follow its schema (summary.fallbacks: Expected number, received string)`]);
     });
     const notRequired = (r: Record<string, any>) => {
         r.required = false;
@@ -323,7 +353,12 @@ describe("soak-and-evidence", () => {
         expect(await messages("soak-and-evidence", rs, { "soak-and-evidence": { skipEvidenceStacks: ["dev", "canary-a"] } })).toEqual([]);
     });
     test("the dev stack may skip evidence", async () => {
-        expect(await messages("soak-and-evidence", withRecord(notRequired, (k) => (k.stack = "dev")))).toEqual([]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withRecord(notRequired, (k) => (k.stack = "dev")),
+            ),
+        ).toEqual([]);
     });
     test("no evidence file", async () => {
         const rs = withRecord((r) => ((r.present = false), (r.valid = null), (r.summary = null)));
@@ -334,30 +369,65 @@ describe("soak-and-evidence", () => {
         expect(await messages("soak-and-evidence", rs)).toEqual([`${at}: the evidence at ${path} does not follow the evidence schema`]);
     });
     test("evidence of another phase", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.phase = "perl-only")))).toEqual([`${at}: ${ev}: evidence is for phase perl-only, not rust-read-only`]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.phase = "perl-only")),
+            ),
+        ).toEqual([`${at}: ${ev}: evidence is for phase perl-only, not rust-read-only`]);
     });
     test("evidence of another stack, or not covering the ring's nodes", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.stack = "canary-b")))).toEqual([`${at}: ${ev}: evidence is for stack canary-b, not canary-a`]);
-        expect(await messages("soak-and-evidence", withSummary((s) => ((s.nodes = []), (s.nodesWithMetrics = []))))).toEqual([
-            `${at}: ${ev}: evidence does not cover node(s) pve-east-01`,
-            `${at}: ${ev}: no metrics for node(s) pve-east-01`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.stack = "canary-b")),
+            ),
+        ).toEqual([`${at}: ${ev}: evidence is for stack canary-b, not canary-a`]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => ((s.nodes = []), (s.nodesWithMetrics = []))),
+            ),
+        ).toEqual([`${at}: ${ev}: evidence does not cover node(s) pve-east-01`, `${at}: ${ev}: no metrics for node(s) pve-east-01`]);
     });
     test("a metrics window that starts after the phase was entered", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.metricsWindowStart = "2026-10-21T08:00:00Z")))).toEqual([
-            `${at}: ${ev}: metrics window starts 2026-10-21T08:00:00Z, after the phase was entered (2026-10-20T08:00:00Z)`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.metricsWindowStart = "2026-10-21T08:00:00Z")),
+            ),
+        ).toEqual([`${at}: ${ev}: metrics window starts 2026-10-21T08:00:00Z, after the phase was entered (2026-10-20T08:00:00Z)`]);
     });
     test("a soak shorter than the policy's", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.soakedSeconds = 3600)))).toEqual([
-            `${at}: ${ev}: soak 1h0m in rust-read-only is shorter than the required 1d0h`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.soakedSeconds = 3600)),
+            ),
+        ).toEqual([`${at}: ${ev}: soak 1h0m in rust-read-only is shorter than the required 1d0h`]);
         // The stack's own soak does not count; the policy config does.
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.soakedSeconds = 3600)), { "soak-and-evidence": { soakSeconds: { "rust-read-only": 3600 } } })).toEqual([]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.soakedSeconds = 3600)),
+                { "soak-and-evidence": { soakSeconds: { "rust-read-only": 3600 } } },
+            ),
+        ).toEqual([]);
     });
     test("a fallback", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = 2)))).toEqual([`${at}: ${ev}: 2 fallback(s) over the soak window (allowed: 0)`]);
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.fallbacks = 2)), { "soak-and-evidence": { maxFallbacks: 2 } })).toEqual([]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.fallbacks = 2)),
+            ),
+        ).toEqual([`${at}: ${ev}: 2 fallback(s) over the soak window (allowed: 0)`]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.fallbacks = 2)),
+                { "soak-and-evidence": { maxFallbacks: 2 } },
+            ),
+        ).toEqual([]);
     });
     test("contract tests below 100 %", async () => {
         const three = withSummary((s) => (s.contractFailed = 3));
@@ -368,9 +438,12 @@ describe("soak-and-evidence", () => {
         ]);
     });
     test("no contract test", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => ((s.contractCompared = 0), (s.contractFailed = 0))))).toEqual([
-            `${at}: ${ev}: contract tests compared no endpoint`,
-        ]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => ((s.contractCompared = 0), (s.contractFailed = 0))),
+            ),
+        ).toEqual([`${at}: ${ev}: contract tests compared no endpoint`]);
     });
     test("apply latency above the Perl baseline", async () => {
         const slow = withSummary((s) => (s.applyLatencySeconds = 0.9));
@@ -381,7 +454,12 @@ describe("soak-and-evidence", () => {
         ]);
     });
     test("leaving rust-read-only with no apply latency (null, as metrics-gate writes it when Rust applied nothing) passes", async () => {
-        expect(await messages("soak-and-evidence", withSummary((s) => (s.applyLatencySeconds = null)))).toEqual([]);
+        expect(
+            await messages(
+                "soak-and-evidence",
+                withSummary((s) => (s.applyLatencySeconds = null)),
+            ),
+        ).toEqual([]);
     });
     test("leaving a write phase with no apply latency is refused", async () => {
         const rs = withRecord(
@@ -420,7 +498,9 @@ describe("fallback-enabled", () => {
     });
     test("a migration config that is not TOML", async () => {
         const rs = editOptions(copy(canary), "pve-east-01-config", (o) => (o.content = "phase = "));
-        expect(await messages("fallback-enabled", rs)).toEqual([`${CANARY_TOML}: the migration config is not valid TOML: Invalid TOML document: incomplete key-value declaration: no value specified`]);
+        expect(await messages("fallback-enabled", rs)).toEqual([
+            `${CANARY_TOML}: the migration config is not valid TOML: Invalid TOML document: incomplete key-value declaration: no value specified`,
+        ]);
     });
     test("a phase that does not exist", async () => {
         const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-everything"));
@@ -471,16 +551,24 @@ describe("package-pinned", () => {
         expect(await messages("package-pinned", rs)).toEqual(['package step: --sha256 must be 64 lowercase hex digits (got "")']);
     });
     test("no source, or two", async () => {
-        expect(await messages("package-pinned", editOptions(copy(canary), "pve-east-01-package", (o) => (o.url = undefined)))).toEqual([
-            "package step: set exactly one of --url or --deb-path (got neither)",
-        ]);
-        expect(await messages("package-pinned", editOptions(copy(canary), "pve-east-01-package", (o) => (o["deb-path"] = "/tmp/x.deb")))).toEqual([
-            "package step: set exactly one of --url or --deb-path (got both)",
-        ]);
+        expect(
+            await messages(
+                "package-pinned",
+                editOptions(copy(canary), "pve-east-01-package", (o) => (o.url = undefined)),
+            ),
+        ).toEqual(["package step: set exactly one of --url or --deb-path (got neither)"]);
+        expect(
+            await messages(
+                "package-pinned",
+                editOptions(copy(canary), "pve-east-01-package", (o) => (o["deb-path"] = "/tmp/x.deb")),
+            ),
+        ).toEqual(["package step: set exactly one of --url or --deb-path (got both)"]);
     });
     test("a URL over http", async () => {
         const rs = editOptions(copy(canary), "pve-east-01-package", (o) => (o.url = "http://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb"));
-        expect(await messages("package-pinned", rs)).toEqual(['package step: --url must be an https:// URL (got "http://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb")']);
+        expect(await messages("package-pinned", rs)).toEqual([
+            'package step: --url must be an https:// URL (got "http://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb")',
+        ]);
     });
     test("a .deb that does not carry the pinned version (local step)", async () => {
         const rs = editOptions(copy(dev), "pve2-package", (o) => (o["deb-path"] = "/srv/debs/pve-network-rs_latest_amd64.deb"));
@@ -551,7 +639,11 @@ describe("cluster-file-single-writer (a node's own step, before it runs) and clu
     test("a node's config step writing the cluster-wide migration.toml", async () => {
         const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/network/migration.toml"));
         expect(await violations("cluster-file-single-writer", rs)).toMatchObject([
-            { name: "pve2-config", stage: "resource", message: `step pve2-config of node pve2 writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${HINT}` },
+            {
+                name: "pve2-config",
+                stage: "resource",
+                message: `step pve2-config of node pve2 writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${HINT}`,
+            },
         ]);
         expect(await messages("cluster-file-writers", rs)).toEqual([]);
     });
@@ -562,7 +654,12 @@ describe("cluster-file-single-writer (a node's own step, before it runs) and clu
     test("two writers of the cluster-wide migration.toml", async () => {
         const rs = copy(prodRollback);
         const writer = byName(rs, "pve-west-cluster-config");
-        rs.push({ ...writer, name: "pve-west-02-config", urn: writer.urn.replace(/pve-west-cluster-config$/, "pve-west-02-config"), props: structuredClone(writer.props) });
+        rs.push({
+            ...writer,
+            name: "pve-west-02-config",
+            urn: writer.urn.replace(/pve-west-cluster-config$/, "pve-west-02-config"),
+            props: structuredClone(writer.props),
+        });
         expect(await messages("cluster-file-writers", rs)).toEqual([
             "/etc/pve/network/migration.toml is a cluster-wide file in cluster pve-west, but 2 resources write it (pve-west-cluster-config, pve-west-02-config): " +
                 "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
@@ -637,7 +734,10 @@ describe("blue-green-safe", () => {
 
 describe("hygiene (advisory)", () => {
     test("log_migration_decisions off", async () => {
-        const rs = editKeepers(editToml(copy(canary), "pve-east-01-config", (t) => (t.log_migration_decisions = false)), (k) => (k.logMigrationDecisions = "false"));
+        const rs = editKeepers(
+            editToml(copy(canary), "pve-east-01-config", (t) => (t.log_migration_decisions = false)),
+            (k) => (k.logMigrationDecisions = "false"),
+        );
         const vs = await violations("log-migration-decisions", rs);
         expect(vs.map((v) => [v.enforcementLevel, v.message])).toEqual([
             ["advisory", 'transition record of stack canary-a: logMigrationDecisions should be "true" (got "false")'],
@@ -645,7 +745,10 @@ describe("hygiene (advisory)", () => {
         ]);
     });
     test("fewer than 2 backups kept", async () => {
-        const rs = editKeepers(editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.retention = "1")), (k) => (k.backupRetention = "1"));
+        const rs = editKeepers(
+            editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.retention = "1")),
+            (k) => (k.backupRetention = "1"),
+        );
         const vs = await violations("backup-retention", rs);
         expect(vs.map((v) => [v.enforcementLevel, v.message])).toEqual([
             ["advisory", 'transition record of stack canary-a: backupRetention should be at least 2 (got "1")'],

@@ -28,7 +28,11 @@ describe("plaintextSecretLeaves", () => {
             ["pve-migration:sshPrivateKeys.ring.b", "pve-migration:sshPrivateKeys.list[1]", "pve-migration:sshPrivateKeys.n"],
         ],
         ["an unset (null) leaf or an empty map holds nothing", { "pve-migration:sshPrivateKeys": { default: null, other: {} } }, []],
-        ["keys that are not secret-class are not read", { "pve-migration:cluster": "pve-east", "pve-migration:perlApi": { baseUrl: "https://x:8006" }, "other:kubeconfig": "plain" }, []],
+        [
+            "keys that are not secret-class are not read",
+            { "pve-migration:cluster": "pve-east", "pve-migration:perlApi": { baseUrl: "https://x:8006" }, "other:kubeconfig": "plain" },
+            [],
+        ],
         [
             "both keys, in the file's order",
             { "pve-migration:kubeconfig": "plain", "pve-migration:sshPrivateKeys": { default: "plain" } },
@@ -43,7 +47,10 @@ describe("plaintextSecretLeaves", () => {
         expect(isSecureValue({ secure: "v1:x" })).toBe(true);
         expect(isSecureValue({ secure: "v1:x", note: "y" })).toBe(false);
         expect(isSecureValue({ secure: 1 })).toBe(false);
-        expect(plaintextSecretLeaves({ "pve-migration:kubeconfig": { secure: "v1:x", note: "y" } })).toEqual(["pve-migration:kubeconfig.secure", "pve-migration:kubeconfig.note"]);
+        expect(plaintextSecretLeaves({ "pve-migration:kubeconfig": { secure: "v1:x", note: "y" } })).toEqual([
+            "pve-migration:kubeconfig.secure",
+            "pve-migration:kubeconfig.note",
+        ]);
     });
 
     test.each(STACKS)("the example stack %s holds no plaintext secret leaf", (stack) => {
@@ -92,7 +99,10 @@ describe("the stack file the program reads for the leaves (stackFileConfig, thro
         expect(stackFileConfig(tmp, "nowhere")).toBeUndefined();
     });
     test("the config map", () => {
-        fs.writeFileSync(path.join(tmp, "stacks", "Pulumi.s.yaml"), "config:\n  pve-migration:sshPrivateKeys:\n    default:\n      secure: v1:x\n    backup: plain\n");
+        fs.writeFileSync(
+            path.join(tmp, "stacks", "Pulumi.s.yaml"),
+            "config:\n  pve-migration:sshPrivateKeys:\n    default:\n      secure: v1:x\n    backup: plain\n",
+        );
         expect(stackFileConfig(tmp, "s")).toEqual({ "pve-migration:sshPrivateKeys": { default: { secure: "v1:x" }, backup: "plain" } });
     });
     test("not YAML: a ConfigError naming the file", () => {

@@ -84,7 +84,13 @@ async function serve(resources: readonly RecordedResource[]): Promise<Diagnostic
             // The server prefixes each message with the policy's description (the CLI prints both).
             const prefix = `${POLICIES.find((p) => p.name === d.getPolicyname())?.description}\n`;
             const message: string = d.getMessage();
-            out.push({ stage, policy: d.getPolicyname(), level: LEVELS[d.getEnforcementlevel()], urn: d.getUrn() || urn, message: message.startsWith(prefix) ? message.slice(prefix.length) : `(no description) ${message}` });
+            out.push({
+                stage,
+                policy: d.getPolicyname(),
+                level: LEVELS[d.getEnforcementlevel()],
+                urn: d.getUrn() || urn,
+                message: message.startsWith(prefix) ? message.slice(prefix.length) : `(no description) ${message}`,
+            });
         }
     };
     for (const r of resources) collect(await call("analyze", await analyzerResource(r, analyzerpb.AnalyzeRequest)), r.urn, "resource");
@@ -99,9 +105,7 @@ const sorted = (ds: Diagnostic[]) => ds.map((d) => `${d.stage} ${d.level} ${d.po
 test("the server lists every policy with its enforcement level and config schema", async () => {
     const info: any = await call("getAnalyzerInfo", new Empty());
     expect(info.getName()).toBe("pve-network-migration");
-    expect(info.getPoliciesList().map((p: any) => [p.getName(), LEVELS[p.getEnforcementlevel()]])).toEqual(
-        POLICIES.map((p) => [p.name, p.enforcementLevel]),
-    );
+    expect(info.getPoliciesList().map((p: any) => [p.getName(), LEVELS[p.getEnforcementlevel()]])).toEqual(POLICIES.map((p) => [p.name, p.enforcementLevel]));
     const perl = info.getPoliciesList().find((p: any) => p.getName() === "perl-api");
     expect(perl.getConfigschema().getProperties().toJavaScript()).toEqual({
         minTimeoutSeconds: { type: "integer", minimum: 1, default: 5, description: "Shortest allowed perl_api_timeout, seconds." },
@@ -127,7 +131,17 @@ test("the server reports exactly what the offline check reports, for a change th
     const offline = await evaluateStack({ ...rec, resources });
     const expected = offline.violations.map((v) => ({ stage: v.stage, policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
     expect(new Set(expected.map((d) => d.policy))).toEqual(
-        new Set(["phase-transition", "backup-before-write", "fallback-enabled", "perl-api", "package-pinned", "no-plaintext-secrets", "blue-green-safe", "log-migration-decisions", "backup-retention"]),
+        new Set([
+            "phase-transition",
+            "backup-before-write",
+            "fallback-enabled",
+            "perl-api",
+            "package-pinned",
+            "no-plaintext-secrets",
+            "blue-green-safe",
+            "log-migration-decisions",
+            "backup-retention",
+        ]),
     );
     const served = await serve(resources);
     expect(sorted(served)).toEqual(sorted(expected));
@@ -146,7 +160,9 @@ test("a rule that needs several resources is reported by AnalyzeStack only, as t
         "node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes";
     expect(served).toEqual([{ stage: "stack", policy: "backup-before-write", level: "mandatory", urn: byName(resources, "pve-east-transition").urn, message }]);
     expect(offline.skipPreview).toMatchObject({ stoppedAt: undefined, registeredBefore: [] });
-    expect(offline.skipPreview.stackViolationsAfterSteps.map((v) => [v.stage, v.policy, v.urn, v.message])).toEqual([["stack", "backup-before-write", served[0].urn, message]]);
+    expect(offline.skipPreview.stackViolationsAfterSteps.map((v) => [v.stage, v.policy, v.urn, v.message])).toEqual([
+        ["stack", "backup-before-write", served[0].urn, message],
+    ]);
 });
 
 test("the pack config the engine sends (Configure) is what the policies read", async () => {
@@ -173,7 +189,21 @@ test("the pack config the engine sends (Configure) is what the policies read", a
 });
 
 test("importing every policy module (not index.ts) starts no server", () => {
-    const modules = ["./pack", "./lib", "./phases", "./rings", "./evidence", "./backups", "./migration-config", "./pinned-package", "./secrets", "./cluster", "./bluegreen", "./hygiene", "./steps"];
+    const modules = [
+        "./pack",
+        "./lib",
+        "./phases",
+        "./rings",
+        "./evidence",
+        "./backups",
+        "./migration-config",
+        "./pinned-package",
+        "./secrets",
+        "./cluster",
+        "./bluegreen",
+        "./hygiene",
+        "./steps",
+    ];
     const script = `for (const m of ${JSON.stringify(modules)}) require(m); console.error("loaded " + require("./pack").POLICIES.length);`;
     const r = spawnSync(process.execPath, [...NODE_ARGS, "-e", script], { cwd: POLICY_DIR, encoding: "utf8", timeout: 60000 });
     // A PolicyPack would print its port on stdout and keep the process alive (killed by the timeout).

@@ -101,7 +101,11 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
     });
 
     test("an unpinned package: package-pinned", async () => {
-        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", stackConfig: stackConfig("canary-a", (c) => delete c["pve-migration:package"].sha256) });
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "canary-a",
+            stackConfig: stackConfig("canary-a", (c) => delete c["pve-migration:package"].sha256),
+        });
         expect(mandatory(r)).toEqual([
             'mandatory package-pinned pve-east-transition: transition record of stack canary-a: packageSha256 must be 64 lowercase hex digits (got "")',
             'mandatory package-pinned pve-east-01-package: package step: --sha256 must be 64 lowercase hex digits (got "")',
@@ -111,7 +115,11 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
 
     test("a plaintext SSH key: no-plaintext-secrets", async () => {
         const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
-        const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-b", stackConfig: stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: key })) });
+        const r = await checkStack({
+            projectDir: PROJECT_DIR,
+            stack: "canary-b",
+            stackConfig: stackConfig("canary-b", (c) => (c["pve-migration:sshPrivateKeys"] = { default: key })),
+        });
         expect(r.placeholders).toEqual([]);
         expect(mandatory(r)).toEqual([
             "mandatory no-plaintext-secrets pve-east-transition: stack config pve-migration:sshPrivateKeys is not a Pulumi secret: set it with pulumi config set --secret (the value is in plaintext in the stack file)",
@@ -152,7 +160,8 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         const hint = "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path";
         expect(mandatory(r)).toEqual([
             ...["pve1", "pve2", "pve3"].map(
-                (n) => `mandatory cluster-file-single-writer ${n}-config: step ${n}-config of node ${n} writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${hint}`,
+                (n) =>
+                    `mandatory cluster-file-single-writer ${n}-config: step ${n}-config of node ${n} writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${hint}`,
             ),
             `mandatory cluster-file-writers pve2-config: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-config, pve2-config, pve3-config): ${hint}`,
         ]);

@@ -12,7 +12,7 @@ import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderSt
 import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
 import { parseStackConfig } from "../../components/config/schema";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { Recorded, StackOutputs, installMocks, setStackConfig, settleTree, valueOf } from "../support/mocks";
+import { Recorded, StackOutputs, installMocks, setStackConfig, settleTree } from "../support/mocks";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const SELF = "organization/pve-network-migration/test";
@@ -25,9 +25,7 @@ function values(phase: string, extra: Record<string, string> = {}): Record<strin
         phase,
         perlApi: JSON.stringify({ baseUrl: "https://pve-east.example.internal:8006", timeout: 60 }),
         package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "https://apt.example.internal/pve-network-rs_0.4.2-1_amd64.deb" }),
-        nodes: JSON.stringify(
-            [1, 2, 3].map((i) => ({ name: `pve${i}`, address: `10.20.0.1${i}`, hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey${i}` })),
-        ),
+        nodes: JSON.stringify([1, 2, 3].map((i) => ({ name: `pve${i}`, address: `10.20.0.1${i}`, hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey${i}` }))),
         sshPrivateKeys: JSON.stringify({ default: KEY }),
         ...extra,
     };
@@ -223,19 +221,35 @@ describe("a phase change changes exactly the expected resources", () => {
         const d = inputsByName(during.records);
         const a = inputsByName(after.records);
         // The promotion adds the snapshot steps (with their Backups components) and nothing else.
-        expect(Object.keys(d).filter((k) => !(k in b)).sort()).toEqual([
-            "pve1-backups", "pve1-snapshot", "pve2-backups", "pve2-snapshot", "pve3-backups", "pve3-snapshot",
-        ]);
+        expect(
+            Object.keys(d)
+                .filter((k) => !(k in b))
+                .sort(),
+        ).toEqual(["pve1-backups", "pve1-snapshot", "pve2-backups", "pve2-snapshot", "pve3-backups", "pve3-snapshot"]);
         expect(Object.keys(b).filter((k) => !(k in d))).toEqual([]);
         // Between the two steady states, only the phase-dependent inputs differ.
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
         // Every step carries the transition id (a new transition runs every step), so package and
         // units differ too.
-        expect(Object.keys(a).filter((k) => a[k] !== b[k]).sort()).toEqual([
-            "pve-east-cluster-config", "pve-east-transition",
-            "pve1-package", "pve1-services", "pve1-units", "pve1-verify",
-            "pve2-package", "pve2-services", "pve2-units", "pve2-verify",
-            "pve3-package", "pve3-services", "pve3-units", "pve3-verify",
+        expect(
+            Object.keys(a)
+                .filter((k) => a[k] !== b[k])
+                .sort(),
+        ).toEqual([
+            "pve-east-cluster-config",
+            "pve-east-transition",
+            "pve1-package",
+            "pve1-services",
+            "pve1-units",
+            "pve1-verify",
+            "pve2-package",
+            "pve2-services",
+            "pve2-units",
+            "pve2-verify",
+            "pve3-package",
+            "pve3-services",
+            "pve3-units",
+            "pve3-verify",
         ]);
         for (const n of ["pve1", "pve2", "pve3"]) {
             expect(optionsOf(during.records, `${n}-snapshot`).options).toEqual({
@@ -298,10 +312,32 @@ describe("a phase change changes exactly the expected resources", () => {
         expect(deps("pve1-verify")).toEqual(["pve1-legacy-apply", "pve1-package", "pve1-units"]);
         expect(optionsOf(records, "pve1-snapshot").options.backup).toBe("1");
         expect(optionsOf(records, "pve1-services").options.daemon).toBe("0");
-        expect(optionsOf(records, "pve1-restore").options).toEqual({ root: "/", node: "pve1", transition: tid(records), from: "rust-sdn", to: "perl-only", part: "node" });
-        expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({ root: "/", node: "pve1", transition: tid(records), from: "rust-sdn", to: "perl-only", part: "cluster" });
+        expect(optionsOf(records, "pve1-restore").options).toEqual({
+            root: "/",
+            node: "pve1",
+            transition: tid(records),
+            from: "rust-sdn",
+            to: "perl-only",
+            part: "node",
+        });
+        expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({
+            root: "/",
+            node: "pve1",
+            transition: tid(records),
+            from: "rust-sdn",
+            to: "perl-only",
+            part: "cluster",
+        });
         expect(optionsOf(records, "pve2-legacy-apply")).toEqual({
-            options: { root: "/", node: "pve2", transition: tid(records), from: "rust-sdn", to: "perl-only", "validate-argc": "4", "legacy-service": "pve-network.service" },
+            options: {
+                root: "/",
+                node: "pve2",
+                transition: tid(records),
+                from: "rust-sdn",
+                to: "perl-only",
+                "validate-argc": "4",
+                "legacy-service": "pve-network.service",
+            },
             argv: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces", "pvenet-legacy", "apply"],
         });
         expect(byName(records, "pve-east-cluster-restore").parent).toBe("pve-east-cluster-backups");
@@ -359,9 +395,7 @@ describe("the program refuses an unsafe change before registering anything that 
         const monitoring = JSON.stringify({ alerts: { perlBaselineSeconds: 0 }, rulesFile: { host: { name: "mon1", address: "10.20.0.9;id" } } });
         setStackConfig(values("perl-only", { monitoring }), ["sshPrivateKeys"]);
         await expect(run({ projectDir, now: NOW })).rejects.toThrow(
-            new Error(
-                "invalid stack config:\n  pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name",
-            ),
+            new Error("invalid stack config:\n  pve-migration:monitoring.rulesFile.host.address: must be an IPv4 or IPv6 address or a DNS name"),
         );
         expect(records).toEqual([]);
     });
@@ -390,10 +424,7 @@ describe("rings: the upstream's deployed phase, read through a stack reference",
         await expect(run({ projectDir, now: NOW })).rejects.toThrow(
             "pve-migration:phase: ring test must stay at least one phase behind canary-a until canary-a has soaked in rust-read-only (1h0m of 1d0h)",
         );
-        expect(records.map((r) => `${r.type} ${r.name}`)).toEqual([
-            "pulumi:pulumi:StackReference deployed",
-            "pulumi:pulumi:StackReference upstream",
-        ]);
+        expect(records.map((r) => `${r.type} ${r.name}`)).toEqual(["pulumi:pulumi:StackReference deployed", "pulumi:pulumi:StackReference upstream"]);
     });
 
     test("once canary-a has soaked, canary-b follows; the upstream state is in the record", async () => {
@@ -437,9 +468,7 @@ describe("the dev stack: local commands on sandbox roots", () => {
         const dev = fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.dev.yaml"), "utf8");
         const YAML = await import("yaml");
         const cfg = YAML.parse(dev).config as Record<string, unknown>;
-        const vals = Object.fromEntries(
-            Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]),
-        );
+        const vals = Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]));
         const { records } = await runStack(vals, undefined, {}, []);
         const pkg = byName(records, "pve1-package");
         expect(pkg.type).toBe("command:local:Command");
@@ -459,7 +488,14 @@ describe("the dev stack: local commands on sandbox roots", () => {
 });
 
 describe("the deployed phase comes from what the nodes verified (outputs after a failed run)", () => {
-    const attempt = (from: string, to: string, floor: string, ceiling: string, id = "f00d0001") => ({ from, to, id, fromEnteredAt: "2026-11-01T00:00:00Z", floor, ceiling });
+    const attempt = (from: string, to: string, floor: string, ceiling: string, id = "f00d0001") => ({
+        from,
+        to,
+        id,
+        fromEnteredAt: "2026-11-01T00:00:00Z",
+        floor,
+        ceiling,
+    });
     const failedRollback = {
         // What the engine keeps after a rollback rust-full -> perl-only that failed half-way: the old
         // outputs with the run's first event (its attempt) copied over them.
@@ -472,9 +508,23 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
 
     test("every output comes from the verify steps, and the attempt is recorded", async () => {
         const { outputs, run: r } = await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" });
-        expect(outputs.attempt).toEqual({ from: "rust-full", to: "perl-only", id: r.planned.transition.id, fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" });
-        expect(r.planned.transition.id).toBe(transitionId(byName((await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" })).records, "pve-east-transition").inputs.keepers));
-        expect(outputs.verified).toEqual(Object.fromEntries(["pve1", "pve2", "pve3"].map((n) => [n, { phase: "perl-only", transition: r.planned.attempt.id, at: "2026-11-21T12:00:00Z" }])));
+        expect(outputs.attempt).toEqual({
+            from: "rust-full",
+            to: "perl-only",
+            id: r.planned.transition.id,
+            fromEnteredAt: "2026-11-01T00:00:00Z",
+            floor: "perl-only",
+            ceiling: "rust-full",
+        });
+        expect(r.planned.transition.id).toBe(
+            transitionId(
+                byName((await runStack(values("perl-only"), { phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z" })).records, "pve-east-transition").inputs
+                    .keepers,
+            ),
+        );
+        expect(outputs.verified).toEqual(
+            Object.fromEntries(["pve1", "pve2", "pve3"].map((n) => [n, { phase: "perl-only", transition: r.planned.attempt.id, at: "2026-11-21T12:00:00Z" }])),
+        );
         expect([outputs.phase, outputs.phaseEnteredAt, outputs.previousPhase]).toEqual(["perl-only", "2026-11-21T12:00:00Z", "rust-full"]);
     });
 
@@ -494,11 +544,24 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
             attempt: attempt("rust-read-only", "rust-basic-write", "rust-read-only", "rust-basic-write"),
         };
         const { records, run: r } = await runStack(values("rust-read-only"), failedPromotion as never);
-        expect(r.planned.basis).toEqual({ kind: "recover", from: "rust-basic-write", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" });
+        expect(r.planned.basis).toEqual({
+            kind: "recover",
+            from: "rust-basic-write",
+            fromEnteredAt: "2026-11-01T00:00:00Z",
+            floor: "rust-read-only",
+            ceiling: "rust-basic-write",
+        });
         // The rollback's backup, restore and legacy apply run on every node, whatever it reached.
         for (const n of ["pve1", "pve2", "pve3"]) {
             expect(optionsOf(records, `${n}-snapshot`).options.backup).toBe("1");
-            expect(optionsOf(records, `${n}-restore`).options).toEqual({ root: "/", node: n, transition: tid(records), from: "rust-basic-write", to: "rust-read-only", part: "node" });
+            expect(optionsOf(records, `${n}-restore`).options).toEqual({
+                root: "/",
+                node: n,
+                transition: tid(records),
+                from: "rust-basic-write",
+                to: "rust-read-only",
+                part: "node",
+            });
             expect(byName(records, `${n}-legacy-apply`).dependsOn).toEqual(["pve-east-cluster-restore", `${n}-restore`]);
         }
     });
@@ -508,7 +571,6 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
             "pve-migration:phase: the last update (from rust-full to perl-only, transition f00d0001) did not complete on every node, so nodes may be anywhere between perl-only and rust-full: set the phase to perl-only to finish it",
         );
     });
-
 });
 
 describe("upstream rings are named in the current organization and project", () => {
@@ -525,7 +587,9 @@ describe("upstream rings are named in the current organization and project", () 
     });
 
     test("a stack reference whose read fails (the engine's read of a stack that does not exist) is a config error naming ring.upstream", async () => {
-        const failing = { getOutputDetails: () => Promise.reject(new Error('unknown stack "organization/pve-network-migration/canary-a"')) } as unknown as pulumi.StackReference;
+        const failing = {
+            getOutputDetails: () => Promise.reject(new Error('unknown stack "organization/pve-network-migration/canary-a"')),
+        } as unknown as pulumi.StackReference;
         await expect(readStack(failing, "organization/pve-network-migration/canary-a", "ring.upstream")).rejects.toThrow(
             'pve-migration:ring.upstream: cannot read stack organization/pve-network-migration/canary-a: unknown stack "organization/pve-network-migration/canary-a" (does it exist yet? deploy it first, or name it as org/project/stack)',
         );
@@ -568,13 +632,15 @@ describe("every step command: no previous output in its environment, its time li
         const dev = fs.readFileSync(path.join(__dirname, "../../stacks/Pulumi.dev.yaml"), "utf8");
         const YAML = await import("yaml");
         const cfg = YAML.parse(dev).config as Record<string, unknown>;
-        const vals = Object.fromEntries(
-            Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]),
-        );
+        const vals = Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]));
         const { records } = await runStack(vals, undefined, {}, []);
         const commands = records.filter(isCommand);
         const parsedCfg = parseStackConfig({ values: vals, secretKeys: new Set(), stack: "test", projectDir });
-        expect(commands.map((r) => r.name).sort()).toEqual(planFor(parsedCfg, "perl-only", parsedCfg.phase).steps.map((s) => s.id).sort());
+        expect(commands.map((r) => r.name).sort()).toEqual(
+            planFor(parsedCfg, "perl-only", parsedCfg.phase)
+                .steps.map((s) => s.id)
+                .sort(),
+        );
         expect(commands.filter((r) => r.type !== "command:local:Command" || r.inputs.addPreviousOutputInEnv !== false).map((r) => r.name)).toEqual([]);
         for (const r of commands) {
             const parsed = parseStepCommand(r.inputs.create);

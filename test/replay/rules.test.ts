@@ -50,14 +50,16 @@ describe("replay of registered resources: engine rules", () => {
     });
 
     it("replay of registered resources: a replace creates the new one first and then runs the old one's delete (create-before-delete)", async () => {
-        const prog = (t: string, dbr = false) => () => {
-            new command.local.Command(
-                "r",
-                { create: `echo create-${t} >> log; echo out-${t}`, delete: 'echo "delete-$PULUMI_COMMAND_STDOUT" >> log', triggers: [t], dir },
-                { deleteBeforeReplace: dbr },
-            );
-            return {};
-        };
+        const prog =
+            (t: string, dbr = false) =>
+            () => {
+                new command.local.Command(
+                    "r",
+                    { create: `echo create-${t} >> log; echo out-${t}`, delete: 'echo "delete-$PULUMI_COMMAND_STDOUT" >> log', triggers: [t], dir },
+                    { deleteBeforeReplace: dbr },
+                );
+                return {};
+            };
         const first = await replay({ ...base, program: prog("1") });
         const second = await replay({ ...base, program: prog("2"), oldState: first.state });
         expect(second.ops.map((o) => `${o.name}:${o.op}:${o.result}:${o.ran}`)).toEqual(["r:replace:ok:true", "r:delete:ok:true"]);
@@ -74,7 +76,10 @@ describe("replay of registered resources: engine rules", () => {
         const r = await replay({ ...base, programCapMs: 500, program: () => new Promise(() => undefined) });
         expect(Date.now() - t0).toBeLessThan(3000);
         expect(r.errored).toBe(true);
-        expect(r.errors).toEqual(["program: replay safety cap: the program did not finish within 500 ms; the engine would still be waiting", "replay: the program failed"]);
+        expect(r.errors).toEqual([
+            "program: replay safety cap: the program did not finish within 500 ms; the engine would still be waiting",
+            "replay: the program failed",
+        ]);
     });
 
     it("replay of registered resources: a resource type without a replay provider fails with an error naming the type", async () => {
@@ -85,7 +90,9 @@ describe("replay of registered resources: engine rules", () => {
                 return {};
             },
         });
-        expect(r.ops.map((o) => [o.name, o.result, o.error])).toEqual([["thing", "failed", "replay: no provider for type acme:index:Thing (pass one in options.providers)"]]);
+        expect(r.ops.map((o) => [o.name, o.result, o.error])).toEqual([
+            ["thing", "failed", "replay: no provider for type acme:index:Thing (pass one in options.providers)"],
+        ]);
         expect(r.state.resources).toEqual([]);
     });
 });

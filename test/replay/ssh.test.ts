@@ -213,7 +213,11 @@ describe("replay of registered resources: SSH executor", () => {
         const r = await replay({
             ...base,
             program: () => {
-                new command.remote.Command("nodial", { connection: connection({ port, dialErrorLimit: -1, perDialTimeout: 1 }), create: "true" }, { customTimeouts: { create: "1s" } });
+                new command.remote.Command(
+                    "nodial",
+                    { connection: connection({ port, dialErrorLimit: -1, perDialTimeout: 1 }), create: "true" },
+                    { customTimeouts: { create: "1s" } },
+                );
                 return {};
             },
         });

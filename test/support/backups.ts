@@ -32,7 +32,15 @@ export function lxcDir(lab: Lab, node = "pve1"): string {
 }
 
 /** Run one planned step (by kind) of the transition from -> to on a node. */
-export function step(cfg: StackConfig, kind: "snapshot" | "restore" | "cluster-restore", node: string, from: Phase, to: Phase, id: string, env?: NodeJS.ProcessEnv): StepRun {
+export function step(
+    cfg: StackConfig,
+    kind: "snapshot" | "restore" | "cluster-restore",
+    node: string,
+    from: Phase,
+    to: Phase,
+    id: string,
+    env?: NodeJS.ProcessEnv,
+): StepRun {
     const s = planFor(cfg, from, to).steps.find((x) => x.kind === kind && x.node === node);
     if (!s) throw new Error(`no ${kind} step of ${node} from ${from} to ${to}`);
     return runStep(cfg, s, from, to, id, env ?? process.env);
@@ -106,7 +114,11 @@ export function digest(lab: Lab): Record<string, string> {
 }
 
 export function lastLogLine(lab: Lab, node = "pve1"): string {
-    return fs.readFileSync(path.join(lab.root(node), "var/log/pve-network/migration.log"), "utf8").trim().split("\n").pop() as string;
+    return fs
+        .readFileSync(path.join(lab.root(node), "var/log/pve-network/migration.log"), "utf8")
+        .trim()
+        .split("\n")
+        .pop() as string;
 }
 
 /** Every staged file of a restore (.pve-restore.*, or the older .<name>.restore.*) anywhere under the sandbox. */

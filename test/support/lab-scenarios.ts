@@ -33,7 +33,12 @@ export async function unit(lab: Lab, node: string, name: string): Promise<UnitSt
 }
 
 function parseShow(out: string): UnitState {
-    const kv = Object.fromEntries(out.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    const kv = Object.fromEntries(
+        out
+            .trim()
+            .split("\n")
+            .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
     return { pid: Number(kv.MainPID), since: Number(kv.ActiveEnterTimestampMonotonic), active: kv.ActiveState, enabled: kv.UnitFileState };
 }
 
@@ -75,9 +80,7 @@ export interface StackOptions {
 /** The lab's stack config for `phase`, some nodes as the sudo user, extra keys merged in. */
 export function stackValues(lab: Lab, o: StackOptions): { values: Record<string, string>; secretKeys: string[] } {
     const { values, secretKeys } = lab.stackConfig({ phase: o.phase });
-    const nodes = (JSON.parse(values.nodes) as { name: string; sshUser: string }[]).map((n) =>
-        o.sudoNodes?.includes(n.name) ? { ...n, sshUser: SUDO_USER } : n,
-    );
+    const nodes = (JSON.parse(values.nodes) as { name: string; sshUser: string }[]).map((n) => (o.sudoNodes?.includes(n.name) ? { ...n, sshUser: SUDO_USER } : n));
     const extra = Object.fromEntries(Object.entries(o.extra ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
     return { values: { ...values, nodes: JSON.stringify(nodes), ...extra }, secretKeys };
 }
@@ -130,11 +133,14 @@ export async function migrationLog(lab: Lab, node: string): Promise<LogLine[]> {
 }
 
 function parseLog(node: string, text: string): LogLine[] {
-    return text.split("\n").filter((l) => l !== "").map((l) => {
-        const m = LOG_RE.exec(l);
-        if (!m) throw new Error(`${node}: migration.log line does not parse: ${l}`);
-        return { node: m[1], from: m[2], to: m[3], step: m[4], result: m[5], detail: m[6] };
-    });
+    return text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => {
+            const m = LOG_RE.exec(l);
+            if (!m) throw new Error(`${node}: migration.log line does not parse: ${l}`);
+            return { node: m[1], from: m[2], to: m[3], step: m[4], result: m[5], detail: m[6] };
+        });
 }
 
 export const sha256 = (s: string | Buffer) => crypto.createHash("sha256").update(s).digest("hex");

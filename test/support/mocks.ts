@@ -57,7 +57,11 @@ class Recorder implements pulumi.runtime.Mocks {
             return { id: args.inputs.name, state: { ...args.inputs, outputs: this.stacks[args.inputs.name] ?? {}, secretOutputNames: [] } };
         }
         if (args.type === "random:index/randomId:RandomId") {
-            const hex = crypto.createHash("sha256").update(JSON.stringify(args.inputs.keepers ?? {})).digest("hex").slice(0, 8);
+            const hex = crypto
+                .createHash("sha256")
+                .update(JSON.stringify(args.inputs.keepers ?? {}))
+                .digest("hex")
+                .slice(0, 8);
             return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
         }
         const stdout = args.name.endsWith("-verify") && typeof args.inputs.create === "string" ? standInVerifyStdout(args.inputs.create, this.verifiedAt) : "";
@@ -91,10 +95,7 @@ if (!proto.__pveRecordsParents) {
  * with the stand-in verified line at `verifiedAt`; any call (invoke) throws instead of echoing
  * its inputs.
  */
-export async function installMocks(
-    stacks: StackOutputs = {},
-    opts: { stack?: string; preview?: boolean; verifiedAt?: string } = {},
-): Promise<Recorded[]> {
+export async function installMocks(stacks: StackOutputs = {}, opts: { stack?: string; preview?: boolean; verifiedAt?: string } = {}): Promise<Recorded[]> {
     const recorder = new Recorder(stacks, opts.verifiedAt ?? "2026-11-21T12:00:00Z");
     await pulumi.runtime.setMocks(recorder, "pve-network-migration", opts.stack ?? "test", opts.preview ?? false, "organization");
     return recorder.records;
@@ -104,7 +105,10 @@ export async function installMocks(
 export function setStackConfig(values: Record<string, string>, secretKeys: string[] = []): void {
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(values)) all[`pve-migration:${k}`] = v;
-    pulumi.runtime.setAllConfig(all, secretKeys.map((k) => `pve-migration:${k}`));
+    pulumi.runtime.setAllConfig(
+        all,
+        secretKeys.map((k) => `pve-migration:${k}`),
+    );
 }
 
 /** Await every resource's urn (registration settled) in a component tree. */

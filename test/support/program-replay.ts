@@ -16,7 +16,11 @@ export const ORGANIZATION = "organization";
 /** random.RandomId stand-in: its hex derives from its keepers (the transition record), as the mocks do. */
 function randomIdProvider() {
     return inputsAsOutputsProvider((inputs) => {
-        const hex = crypto.createHash("sha256").update(JSON.stringify(inputs.keepers ?? {})).digest("hex").slice(0, 8);
+        const hex = crypto
+            .createHash("sha256")
+            .update(JSON.stringify(inputs.keepers ?? {}))
+            .digest("hex")
+            .slice(0, 8);
         return { hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) };
     });
 }
@@ -68,7 +72,10 @@ export async function up(o: UpOptions): Promise<Up> {
         stepCapMs: o.stepCapMs,
         providers: { ...defaultProviders(), "random:index/randomId:RandomId": randomIdProvider() },
     });
-    const ran = [...r.ops].filter((op) => op.ran).sort((a, b) => a.startedAt - b.startedAt).map((op) => op.name);
+    const ran = [...r.ops]
+        .filter((op) => op.ran)
+        .sort((a, b) => a.startedAt - b.startedAt)
+        .map((op) => op.name);
     return { replay: r, state: r.state, ran, outputs: r.stackOutputs };
 }
 

@@ -56,30 +56,94 @@ describe("stack config", () => {
     });
 
     test.each([
-        ["phase", { phase: "rust-everything" }, ["pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full"]],
-        ["http Perl API", { perlApi: JSON.stringify({ baseUrl: "http://pve:8006" }) }, ["pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)"]],
-        ["credentials in the Perl API URL", { perlApi: JSON.stringify({ baseUrl: "https://root:pw@pve:8006" }) }, ["pve-migration:perlApi.baseUrl: must be an https:// URL without credentials, query or fragment"]],
+        [
+            "phase",
+            { phase: "rust-everything" },
+            ["pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full"],
+        ],
+        [
+            "http Perl API",
+            { perlApi: JSON.stringify({ baseUrl: "http://pve:8006" }) },
+            ["pve-migration:perlApi.baseUrl: must be an https:// URL (the Perl API carries credentials)"],
+        ],
+        [
+            "credentials in the Perl API URL",
+            { perlApi: JSON.stringify({ baseUrl: "https://root:pw@pve:8006" }) },
+            ["pve-migration:perlApi.baseUrl: must be an https:// URL without credentials, query or fragment"],
+        ],
         ["timeout 0", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timeout: 0 }) }, ["pve-migration:perlApi.timeout: must be at least 1 second"]],
         ["timeout 601", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timeout: 601 }) }, ["pve-migration:perlApi.timeout: must be at most 600 seconds"]],
-        ["fallback off below rust-full", { fallbackEnabled: "false" }, ["pve-migration:fallbackEnabled: must be true in phase rust-read-only (only rust-full may disable the fallback)"]],
+        [
+            "fallback off below rust-full",
+            { fallbackEnabled: "false" },
+            ["pve-migration:fallbackEnabled: must be true in phase rust-read-only (only rust-full may disable the fallback)"],
+        ],
         ["fallback not a boolean", { fallbackEnabled: "maybe" }, ["pve-migration:fallbackEnabled: must be true or false"]],
-        ["unpinned package", { package: JSON.stringify({ version: "0.4.2-1", url: "https://a/p.deb" }) }, ["pve-migration:package.sha256: required: the package is pinned by version and sha256"]],
-        ["bad sha256", { package: JSON.stringify({ version: "0.4.2-1", sha256: "abc", url: "https://a/p.deb" }) }, ["pve-migration:package.sha256: must be 64 lowercase hex digits"]],
-        ["bad version", { package: JSON.stringify({ version: "latest", sha256: SHA, url: "https://a/p.deb" }) }, ["pve-migration:package.version: must be a Debian package version such as 0.4.2-1"]],
+        [
+            "unpinned package",
+            { package: JSON.stringify({ version: "0.4.2-1", url: "https://a/p.deb" }) },
+            ["pve-migration:package.sha256: required: the package is pinned by version and sha256"],
+        ],
+        [
+            "bad sha256",
+            { package: JSON.stringify({ version: "0.4.2-1", sha256: "abc", url: "https://a/p.deb" }) },
+            ["pve-migration:package.sha256: must be 64 lowercase hex digits"],
+        ],
+        [
+            "bad version",
+            { package: JSON.stringify({ version: "latest", sha256: SHA, url: "https://a/p.deb" }) },
+            ["pve-migration:package.version: must be a Debian package version such as 0.4.2-1"],
+        ],
         ["no source", { package: JSON.stringify({ version: "0.4.2-1", sha256: SHA }) }, ["pve-migration:package.path: set exactly one of path or url"]],
-        ["http package url", { package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "http://a/p.deb" }) }, ["pve-migration:package.url: must be an https:// URL without credentials"]],
+        [
+            "http package url",
+            { package: JSON.stringify({ version: "0.4.2-1", sha256: SHA, url: "http://a/p.deb" }) },
+            ["pve-migration:package.url: must be an https:// URL without credentials"],
+        ],
         ["no nodes", { nodes: "[]" }, ["pve-migration:nodes: must list at least one node"]],
         ["retention 0", { backups: JSON.stringify({ retention: 0 }) }, ["pve-migration:backups.retention: must keep at least 1 backup"]],
         ["unknown key", { phse: "perl-only" }, ["pve-migration: unknown key(s) pve-migration:phse"]],
         ["unknown nested key", { perlApi: JSON.stringify({ baseUrl: "https://pve:8006", timout: 3 }) }, ["pve-migration:perlApi: unknown key(s) timout"]],
-        ["scope node without {node}", { migrationConfig: JSON.stringify({ scope: "node", path: "/etc/pve/network/migration.toml" }) }, ["pve-migration:migrationConfig.path: must contain {node} with scope node (one file per node)"]],
-        ["cluster file outside /etc/pve", { migrationConfig: JSON.stringify({ scope: "cluster", path: "/etc/pve-network/migration.toml" }) }, ["pve-migration:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)"]],
-        ["path with ..", { migrationConfig: JSON.stringify({ path: "/etc/pve/../migration.toml" }) }, ["pve-migration:migrationConfig.path: must be an absolute path without '..'"]],
-        ["unknown writer", { migrationConfig: JSON.stringify({ writerNode: "pve9" }) }, ["pve-migration:migrationConfig.writerNode: pve9 is not one of the stack's nodes"]],
-        ["bad service name", { commands: JSON.stringify({ rustService: "pve-network-rs; reboot" }) }, ["pve-migration:commands.rustService: must be a systemd service name"]],
-        ["empty legacy command", { commands: JSON.stringify({ legacyApply: [] }) }, ["pve-migration:commands.legacyApply: must name a command (a list of arguments)"]],
-        ["ring upstream neither a stack name nor org/project/stack", { ring: JSON.stringify({ name: "canary-b", upstream: "org/canary-a" }) }, ["pve-migration:ring.upstream: must be a stack name of this project or org/project/stack"]],
-        ["behindUntilSoaked without upstream", { ring: JSON.stringify({ name: "canary-b", behindUntilSoaked: true }) }, ["pve-migration:ring.behindUntilSoaked: needs ring.upstream"]],
+        [
+            "scope node without {node}",
+            { migrationConfig: JSON.stringify({ scope: "node", path: "/etc/pve/network/migration.toml" }) },
+            ["pve-migration:migrationConfig.path: must contain {node} with scope node (one file per node)"],
+        ],
+        [
+            "cluster file outside /etc/pve",
+            { migrationConfig: JSON.stringify({ scope: "cluster", path: "/etc/pve-network/migration.toml" }) },
+            ["pve-migration:migrationConfig.path: a cluster-wide file must live under /etc/pve/ (pmxcfs)"],
+        ],
+        [
+            "path with ..",
+            { migrationConfig: JSON.stringify({ path: "/etc/pve/../migration.toml" }) },
+            ["pve-migration:migrationConfig.path: must be an absolute path without '..'"],
+        ],
+        [
+            "unknown writer",
+            { migrationConfig: JSON.stringify({ writerNode: "pve9" }) },
+            ["pve-migration:migrationConfig.writerNode: pve9 is not one of the stack's nodes"],
+        ],
+        [
+            "bad service name",
+            { commands: JSON.stringify({ rustService: "pve-network-rs; reboot" }) },
+            ["pve-migration:commands.rustService: must be a systemd service name"],
+        ],
+        [
+            "empty legacy command",
+            { commands: JSON.stringify({ legacyApply: [] }) },
+            ["pve-migration:commands.legacyApply: must name a command (a list of arguments)"],
+        ],
+        [
+            "ring upstream neither a stack name nor org/project/stack",
+            { ring: JSON.stringify({ name: "canary-b", upstream: "org/canary-a" }) },
+            ["pve-migration:ring.upstream: must be a stack name of this project or org/project/stack"],
+        ],
+        [
+            "behindUntilSoaked without upstream",
+            { ring: JSON.stringify({ name: "canary-b", behindUntilSoaked: true }) },
+            ["pve-migration:ring.behindUntilSoaked: needs ring.upstream"],
+        ],
         [
             "blueGreen without kubeconfig, and blueGreen itself validated in the same pass",
             { blueGreen: JSON.stringify({ namespace: "x" }) },
@@ -97,8 +161,16 @@ describe("stack config", () => {
 
     test.each([
         ["bad node name", [node({ name: "pve_1;rm" })], ["pve-migration:nodes[0].name: must be a Proxmox VE node name (letters, digits, '-', at most 63)"]],
-        ["bad address", [node({}), node({ name: "pve2", address: "10.0.0.1;reboot" })], ["pve-migration:nodes[1].address: must be an IPv4 or IPv6 address or a DNS name"]],
-        ["missing address", [node({}), node({ name: "pve2" }), node({ name: "pve3", address: undefined })], ["pve-migration:nodes[2].address: required with transport ssh"]],
+        [
+            "bad address",
+            [node({}), node({ name: "pve2", address: "10.0.0.1;reboot" })],
+            ["pve-migration:nodes[1].address: must be an IPv4 or IPv6 address or a DNS name"],
+        ],
+        [
+            "missing address",
+            [node({}), node({ name: "pve2" }), node({ name: "pve3", address: undefined })],
+            ["pve-migration:nodes[2].address: required with transport ssh"],
+        ],
         ["missing host key", [node({ hostKey: undefined })], ["pve-migration:nodes[0].hostKey: required with transport ssh (host keys are pinned)"]],
         ["bad host key", [node({ hostKey: "AAAA" })], ["pve-migration:nodes[0].hostKey: must be an OpenSSH public host key ('ssh-ed25519 AAAA...')"]],
         ["bad port", [node({ port: 70000 })], ["pve-migration:nodes[0].port: Number must be less than or equal to 65535"]],
@@ -109,26 +181,30 @@ describe("stack config", () => {
     });
 
     // The cases of the former diagnostics stack file reader, now read through this one parse.
-    test.each([
-        ["-oProxyCommand=x"],
-        [":::::"],
-        ["a..b"],
-        ["fe80::1%eth0"],
-    ])("nodes: the address %j is refused (a hostile address reaches no ssh command line)", (address) => {
-        expect(errorsOf(withNodes([node({ address })]))).toEqual(["pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name"]);
-    });
+    test.each([["-oProxyCommand=x"], [":::::"], ["a..b"], ["fe80::1%eth0"]])(
+        "nodes: the address %j is refused (a hostile address reaches no ssh command line)",
+        (address) => {
+            expect(errorsOf(withNodes([node({ address })]))).toEqual(["pve-migration:nodes[0].address: must be an IPv4 or IPv6 address or a DNS name"]);
+        },
+    );
 
     test.each([
         ["an unknown soak phase", { soakSeconds: JSON.stringify({ "rust-fast": 1 }) }, ["pve-migration:soakSeconds: unknown key(s) rust-fast"]],
         ["a latency ratio of 0", { gates: JSON.stringify({ maxLatencyRatio: 0 }) }, ["pve-migration:gates.maxLatencyRatio: Number must be greater than 0"]],
-        ["a relative migration config path", { migrationConfig: JSON.stringify({ path: "etc/x.toml" }) }, ["pve-migration:migrationConfig.path: must be an absolute path without '..'"]],
+        [
+            "a relative migration config path",
+            { migrationConfig: JSON.stringify({ path: "etc/x.toml" }) },
+            ["pve-migration:migrationConfig.path: must be an absolute path without '..'"],
+        ],
         ["an unknown transport", { transport: "telnet" }, ["pve-migration:transport: Invalid enum value. Expected 'ssh' | 'local', received 'telnet'"]],
     ])("%s", (_name, patch, expected) => {
         expect(errorsOf({ ...base(), ...(patch as Record<string, string>) })).toEqual(expected);
     });
 
     test("an SSH key that is not a Pulumi secret is refused, naming the key and how to set it", () => {
-        expect(errorsOf(base(), [])).toEqual(["pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)"]);
+        expect(errorsOf(base(), [])).toEqual([
+            "pve-migration:sshPrivateKeys: must be a Pulumi secret (pulumi config set --secret --path 'sshPrivateKeys.default' ...)",
+        ]);
     });
 
     test("every problem is reported at once, and the error message lists them", () => {
@@ -156,7 +232,10 @@ describe("stack config", () => {
             errorsOf({
                 ...base(),
                 phase: "rust-turbo",
-                monitoring: JSON.stringify({ alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1", address: "10.0.0.9;id" }, path: "rules.yml" } }),
+                monitoring: JSON.stringify({
+                    alerts: { perlBaselineSeconds: 0.8 },
+                    rulesFile: { host: { name: "mon1", address: "10.0.0.9;id" }, path: "rules.yml" },
+                }),
             }),
         ).toEqual([
             "pve-migration:phase: must be one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full",

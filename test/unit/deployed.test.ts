@@ -32,13 +32,26 @@ describe("readDeployedOutputs", () => {
     test("the final event of a run where every node verified: complete", () => {
         const a = attempt("rust-read-only", "rust-basic-write", { floor: "rust-read-only", ceiling: "rust-basic-write" });
         const verified = { pve1: v("rust-basic-write"), pve2: v("rust-basic-write") };
-        const d = readDeployedOutputs({ phase: "rust-basic-write", phaseEnteredAt: "2026-11-20T10:00:00Z", transition: { id: "aaaa0001" }, attempt: a, verified, nodes: ["pve1", "pve2"] });
+        const d = readDeployedOutputs({
+            phase: "rust-basic-write",
+            phaseEnteredAt: "2026-11-20T10:00:00Z",
+            transition: { id: "aaaa0001" },
+            attempt: a,
+            verified,
+            nodes: ["pve1", "pve2"],
+        });
         expect(d).toEqual({ neverDeployed: false, complete: true, phase: "rust-basic-write", enteredAt: "2026-11-20T10:00:00Z", attempt: a, verified });
     });
 
     test("the old outputs with a new attempt copied over them (a failed run): incomplete, at the floor", () => {
         const a = attempt("rust-full", "perl-only", { id: "bbbb0002", floor: "perl-only", ceiling: "rust-full" });
-        const d = readDeployedOutputs({ phase: "rust-full", phaseEnteredAt: "2026-11-01T00:00:00Z", transition: { id: "aaaa0001" }, attempt: a, verified: { pve1: v("rust-full") } });
+        const d = readDeployedOutputs({
+            phase: "rust-full",
+            phaseEnteredAt: "2026-11-01T00:00:00Z",
+            transition: { id: "aaaa0001" },
+            attempt: a,
+            verified: { pve1: v("rust-full") },
+        });
         expect(d).toEqual({ neverDeployed: false, complete: false, phase: "perl-only", attempt: a, verified: { pve1: v("rust-full") } });
     });
 
@@ -71,8 +84,18 @@ describe("planBasis", () => {
     const incomplete = (a: Attempt): DeployedState => ({ neverDeployed: false, complete: false, phase: a.floor, attempt: a, verified: {} });
 
     test.each([
-        ["promotion", "rust-read-only", "rust-basic-write", { kind: "fresh", from: "rust-read-only", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" }],
-        ["rollback", "rust-full", "perl-only", { kind: "fresh", from: "rust-full", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" }],
+        [
+            "promotion",
+            "rust-read-only",
+            "rust-basic-write",
+            { kind: "fresh", from: "rust-read-only", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" },
+        ],
+        [
+            "rollback",
+            "rust-full",
+            "perl-only",
+            { kind: "fresh", from: "rust-full", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" },
+        ],
         ["no change", "rust-sdn", "rust-sdn", { kind: "fresh", from: "rust-sdn", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-sdn", ceiling: "rust-sdn" }],
     ])("a complete stack plans fresh (%s)", (_name, from, to, expected) => {
         expect(planBasis(complete(from, "2026-11-01T00:00:00Z"), to as never)).toEqual(expected);
@@ -80,13 +103,31 @@ describe("planBasis", () => {
 
     test("the same target resumes the incomplete attempt with its own from and fromEnteredAt (identical step inputs)", () => {
         const a = attempt("rust-full", "perl-only", { floor: "perl-only", ceiling: "rust-full" }) as Attempt;
-        expect(planBasis(incomplete(a), "perl-only")).toEqual({ kind: "resume", from: "rust-full", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-full" });
+        expect(planBasis(incomplete(a), "perl-only")).toEqual({
+            kind: "resume",
+            from: "rust-full",
+            fromEnteredAt: "2026-11-01T00:00:00Z",
+            floor: "perl-only",
+            ceiling: "rust-full",
+        });
     });
 
     test("a target at or below the floor is a rollback from the ceiling", () => {
         const a = attempt("rust-read-only", "rust-basic-write", { floor: "rust-read-only", ceiling: "rust-basic-write" }) as Attempt;
-        expect(planBasis(incomplete(a), "rust-read-only")).toEqual({ kind: "recover", from: "rust-basic-write", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "rust-read-only", ceiling: "rust-basic-write" });
-        expect(planBasis(incomplete(a), "perl-only")).toEqual({ kind: "recover", from: "rust-basic-write", fromEnteredAt: "2026-11-01T00:00:00Z", floor: "perl-only", ceiling: "rust-basic-write" });
+        expect(planBasis(incomplete(a), "rust-read-only")).toEqual({
+            kind: "recover",
+            from: "rust-basic-write",
+            fromEnteredAt: "2026-11-01T00:00:00Z",
+            floor: "rust-read-only",
+            ceiling: "rust-basic-write",
+        });
+        expect(planBasis(incomplete(a), "perl-only")).toEqual({
+            kind: "recover",
+            from: "rust-basic-write",
+            fromEnteredAt: "2026-11-01T00:00:00Z",
+            floor: "perl-only",
+            ceiling: "rust-basic-write",
+        });
     });
 
     test("any other target is refused, naming what would finish or roll back the attempt", () => {
@@ -105,7 +146,11 @@ describe("the verify step's line", () => {
     test("round trip", () => {
         const line = verifiedLine({ node: "pve1", phase: "rust-sdn", transition: "0123abcd", at: "2026-11-21T12:00:00Z" });
         expect(line).toBe("pve-migration-verified node=pve1 phase=rust-sdn transition=0123abcd at=2026-11-21T12:00:00Z");
-        expect(parseVerified(`noise\n${line}\n2026-11-21T12:00:00Z node=pve1 step=verify result=ok`, "pve1")).toEqual({ phase: "rust-sdn", transition: "0123abcd", at: "2026-11-21T12:00:00Z" });
+        expect(parseVerified(`noise\n${line}\n2026-11-21T12:00:00Z node=pve1 step=verify result=ok`, "pve1")).toEqual({
+            phase: "rust-sdn",
+            transition: "0123abcd",
+            at: "2026-11-21T12:00:00Z",
+        });
     });
 
     test.each([
@@ -127,7 +172,9 @@ describe("the verify step's line", () => {
         const prev = { neverDeployed: false, complete: true, phase: "rust-sdn", enteredAt: "2026-11-01T00:00:00Z", verified: {} } as DeployedState;
         const verified = { a: v("rust-sdn", "2026-11-21T12:00:05Z"), b: v("rust-sdn", "2026-11-21T12:00:09Z") } as never;
         expect(enteredAt(prev, "rust-sdn", verified, ["a", "b"])).toBe("2026-11-01T00:00:00Z");
-        expect(enteredAt(prev, "rust-full" as never, { a: v("rust-full", "2026-11-21T12:00:05Z"), b: v("rust-full", "2026-11-21T12:00:09Z") } as never, ["a", "b"])).toBe("2026-11-21T12:00:09Z");
+        expect(
+            enteredAt(prev, "rust-full" as never, { a: v("rust-full", "2026-11-21T12:00:05Z"), b: v("rust-full", "2026-11-21T12:00:09Z") } as never, ["a", "b"]),
+        ).toBe("2026-11-21T12:00:09Z");
         expect(enteredAt({ ...prev, complete: false }, "rust-sdn", verified, ["a", "b"])).toBe("2026-11-21T12:00:09Z");
     });
 });

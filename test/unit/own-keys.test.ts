@@ -76,12 +76,17 @@ describe("own keys: nodes[].sshKey and monitoring.rulesFile.host.sshKey", () => 
 
     test.each(PROTO_NAMES.map((n) => [n]))("monitoring host sshKey %s is a config error naming the key", (name) => {
         const cfg = parse(values("default"));
-        const monitoring = { alerts: { perlBaselineSeconds: 0.8 }, rulesFile: { host: { name: "mon1", address: "10.0.0.9", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK9", sshKey: name } } };
+        const monitoring = {
+            alerts: { perlBaselineSeconds: 0.8 },
+            rulesFile: { host: { name: "mon1", address: "10.0.0.9", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK9", sshKey: name } },
+        };
         expect(() => parseMonitoringConfig(monitoring, cfg)).toThrow(ConfigError);
         try {
             parseMonitoringConfig(monitoring, cfg);
         } catch (e) {
-            expect((e as ConfigError).errors).toEqual([`pve-migration:monitoring.rulesFile.host.sshKey: no key ${JSON.stringify(name)} in pve-migration:sshPrivateKeys`]);
+            expect((e as ConfigError).errors).toEqual([
+                `pve-migration:monitoring.rulesFile.host.sshKey: no key ${JSON.stringify(name)} in pve-migration:sshPrivateKeys`,
+            ]);
         }
     });
 });

@@ -35,7 +35,13 @@ describe("migration.toml", () => {
 
     test("the rendered text", () => {
         expect(
-            renderMigrationToml({ phase: "rust-read-only", fallbackEnabled: true, perlApiBaseUrl: "https://c:8006", perlApiTimeout: 60, logMigrationDecisions: false }),
+            renderMigrationToml({
+                phase: "rust-read-only",
+                fallbackEnabled: true,
+                perlApiBaseUrl: "https://c:8006",
+                perlApiTimeout: 60,
+                logMigrationDecisions: false,
+            }),
         ).toBe(
             [
                 "# Managed by pve-network-migration (Pulumi). Change the phase in the stack config, not here.",
@@ -81,13 +87,21 @@ describe("command lines", () => {
         );
     });
     test("the runner starts bash -s under GNU timeout with SIGKILL 10 s after SIGTERM", () => {
-        expect(STEP_RUNNER.startsWith('exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ')).toBe(true);
+        expect(STEP_RUNNER.startsWith('exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ')).toBe(
+            true,
+        );
         expect(STEP_KILL_AFTER_SECONDS).toBe(10);
     });
     test.each([
         [{ options: { root: "/", node: "pve1" } }, { step: "verify", sudo: true }],
-        [{ options: { root: "/srv/x y", node: "pve-2", content: "a'b\nc" }, argv: ["x", "$(id)"] }, { step: "config", timeLimit: 86400 }],
-        [{ options: { node: "n" }, argv: [] }, { step: "rules", timeLimit: 1, sudo: false }],
+        [
+            { options: { root: "/srv/x y", node: "pve-2", content: "a'b\nc" }, argv: ["x", "$(id)"] },
+            { step: "config", timeLimit: 86400 },
+        ],
+        [
+            { options: { node: "n" }, argv: [] },
+            { step: "rules", timeLimit: 1, sudo: false },
+        ],
     ] as const)("parseStepCommand reads back what stepCommandLine rendered (%#)", (args, how) => {
         const line = stepCommandLine(args, how);
         const parsed = parseStepCommand(line);

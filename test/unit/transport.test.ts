@@ -16,7 +16,7 @@ describe("dialBoundSeconds: (dialErrorLimit + 1) dials of perDialTimeout, retry.
         [1, 10, 20.1],
         // The provider's defaults (dialErrorLimit 10, perDialTimeout 15): waits 0.1 * 1.5^i, capped at 5 s.
         [10, 15, 165 + 0.1 + 0.15 + 0.225 + 0.3375 + 0.50625 + 0.759375 + 1.1390625 + 1.70859375 + 2.562890625 + 3.8443359375],
-        [20, 1, 21 + 0.1 * (1.5 ** 10 - 1) / 0.5 + 5 * 10],
+        [20, 1, 21 + (0.1 * (1.5 ** 10 - 1)) / 0.5 + 5 * 10],
     ])("dialErrorLimit %i, perDialTimeout %i s: %f s", (limit, perDial, expected) => {
         expect(dialBoundSeconds(limit, perDial)).toBeCloseTo(expected, 9);
     });
@@ -53,8 +53,23 @@ describe("commands outside Pulumi over ssh (the diagnostics collection)", () => 
     const node = { name: "pve-east-01", address: "10.20.0.11", port: 22, sshUser: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey" };
     const ssh = transportCapability({ transport: "ssh" });
     const base = (port: string, user: string, extra: string[] = []) => [
-        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/tmp/kh", "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "ConnectTimeout=10", "-p", port, ...extra, "-l", user, "--", "10.20.0.11",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "UserKnownHostsFile=/tmp/kh",
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=10",
+        "-p",
+        port,
+        ...extra,
+        "-l",
+        user,
+        "--",
+        "10.20.0.11",
     ];
     const OUT = "/var/tmp/pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz";
 
@@ -62,7 +77,19 @@ describe("commands outside Pulumi over ssh (the diagnostics collection)", () => 
         const sh = ssh.shell(node, { knownHostsFile: "/tmp/kh" });
         expect([sh.root, sh.remote, sh.nodePath("/etc/pve/x")]).toEqual(["/", true, "/etc/pve/x"]);
         expect(sh.stagingPath("/home/op/out.tar.gz", "pve-diagnostics-pve-east-01-20240501T100000Z.tar.gz")).toBe(OUT);
-        const script = ["bash", "-s", "--", "--root", "/", "--node", "pve-east-01", "--phase-file", "/etc/pve/nodes/pve-east-01/network/migration.toml", "--out", OUT];
+        const script = [
+            "bash",
+            "-s",
+            "--",
+            "--root",
+            "/",
+            "--node",
+            "pve-east-01",
+            "--phase-file",
+            "/etc/pve/nodes/pve-east-01/network/migration.toml",
+            "--out",
+            OUT,
+        ];
         expect(sh.command(script, 300)).toEqual({
             file: "ssh",
             args: [
@@ -95,8 +122,12 @@ describe("commands outside Pulumi over ssh (the diagnostics collection)", () => 
     });
 
     test("address and host key are required, named by key", () => {
-        expect(() => ssh.shell({ ...node, hostKey: undefined })).toThrow(new NodeAccessError("node pve-east-01: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)"));
-        expect(() => ssh.shell({ ...node, address: undefined })).toThrow(new NodeAccessError("node pve-east-01: pve-migration:nodes[].address is required with transport ssh"));
+        expect(() => ssh.shell({ ...node, hostKey: undefined })).toThrow(
+            new NodeAccessError("node pve-east-01: pve-migration:nodes[].hostKey is required with transport ssh (host keys are pinned)"),
+        );
+        expect(() => ssh.shell({ ...node, address: undefined })).toThrow(
+            new NodeAccessError("node pve-east-01: pve-migration:nodes[].address is required with transport ssh"),
+        );
     });
 });
 
@@ -113,7 +144,10 @@ describe("commands outside Pulumi on a sandbox root", () => {
     test("the command runs here, under timeout when bounded; files are written in place", async () => {
         const sh = local.shell(node, { sandboxDir: dir });
         expect([sh.root, sh.remote, sh.nodePath("/etc/pve/x")]).toEqual([path.join(dir, "pve1"), false, path.join(dir, "pve1/etc/pve/x")]);
-        expect(sh.command(["bash", "-s", "--", "--root", sh.root], 300)).toEqual({ file: "timeout", args: ["-k", "10", "300", "bash", "-s", "--", "--root", sh.root] });
+        expect(sh.command(["bash", "-s", "--", "--root", sh.root], 300)).toEqual({
+            file: "timeout",
+            args: ["-k", "10", "300", "bash", "-s", "--", "--root", sh.root],
+        });
         expect(sh.command(["cat", "x"])).toEqual({ file: "cat", args: ["x"] });
         expect(sh.stagingPath("/home/op/out.tar.gz", "ignored")).toBe("/home/op/out.tar.gz");
         const r = await sh.run(["bash", "-s", "--", "a b"], 'printf "%s|" "$1"; printf err >&2; exit 3', 5);

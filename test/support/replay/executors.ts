@@ -179,16 +179,26 @@ export interface SshSession {
 
 function baseOptions(c: SshConnection, dir: string): string[] {
     const o = [
-        "-F", "/dev/null",
-        "-o", "BatchMode=yes",
-        "-o", "IdentitiesOnly=yes",
-        "-o", "IdentityAgent=none",
-        "-o", "PasswordAuthentication=no",
-        "-o", "KbdInteractiveAuthentication=no",
-        "-o", "ConnectionAttempts=1",
-        "-o", `ControlPath=${path.join(dir, "cm")}`,
-        "-o", `Port=${c.port ?? 22}`,
-        "-o", `User=${c.user ?? "root"}`,
+        "-F",
+        "/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "IdentityAgent=none",
+        "-o",
+        "PasswordAuthentication=no",
+        "-o",
+        "KbdInteractiveAuthentication=no",
+        "-o",
+        "ConnectionAttempts=1",
+        "-o",
+        `ControlPath=${path.join(dir, "cm")}`,
+        "-o",
+        `Port=${c.port ?? 22}`,
+        "-o",
+        `User=${c.user ?? "root"}`,
     ];
     if (c.hostKey !== undefined) {
         o.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${path.join(dir, "known_hosts")}`, "-o", "GlobalKnownHostsFile=/dev/null");
@@ -280,7 +290,8 @@ export async function dial(c: SshConnection, o: { label: string; timeoutSeconds:
             if (limit > -1 && attempt + 1 > limit) throw new ReplayStepError(`after ${attempt} failed attempts: ${err}`);
             const wait = Math.min(delay, 5000);
             if (Date.now() + wait >= deadline) throw new ReplayStepError("context deadline exceeded");
-            if (Date.now() + wait >= capAt) throw new ReplayStepError(`replay safety cap: ${o.label} still dialling after ${o.capMs} ms; the engine would still be waiting`);
+            if (Date.now() + wait >= capAt)
+                throw new ReplayStepError(`replay safety cap: ${o.label} still dialling after ${o.capMs} ms; the engine would still be waiting`);
             await sleep(wait);
             delay *= 1.5;
         }
@@ -308,7 +319,12 @@ async function runRemote(ctx: ProviderContext, command: string, prev: Record<str
             label: ctx.name,
         });
         if (r.code !== 0) {
-            const exit = r.code === 255 && r.signal === null ? `Process exited with status 255` : r.signal ? `Process exited with signal ${r.signal}` : `Process exited with status ${r.code}`;
+            const exit =
+                r.code === 255 && r.signal === null
+                    ? `Process exited with status 255`
+                    : r.signal
+                      ? `Process exited with signal ${r.signal}`
+                      : `Process exited with status ${r.code}`;
             throw new ReplayStepError(`${exit}: running ${goQuote(command)}:\n${r.combined}`);
         }
         return { stdout: trimOneNewline(r.stdout), stderr: trimOneNewline(r.stderr) };

@@ -55,16 +55,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { defaultProviders, inputsAsOutputsProvider } from "./executors";
-import {
-    ProviderContext,
-    ReplayOp,
-    ReplayOpKind,
-    ReplayOptions,
-    ReplayProvider,
-    ReplayResourceState,
-    ReplayRun,
-    ReplayState,
-} from "./types";
+import { ProviderContext, ReplayOp, ReplayOpKind, ReplayOptions, ReplayProvider, ReplayResourceState, ReplayRun, ReplayState } from "./types";
 
 export * from "./types";
 export { commandProvider, copyToRemoteProvider, defaultProviders, inputsAsOutputsProvider } from "./executors";
@@ -369,7 +360,8 @@ class ReplayEngine {
                 const merged: Record<string, unknown> = { ...inputs };
                 for (const k of provider.secretInputs ?? []) {
                     const v = merged[k];
-                    if (v !== undefined && !(v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG)) merged[k] = { [SIG_KEY]: SECRET_SIG, value: v };
+                    if (v !== undefined && !(v && typeof v === "object" && (v as Record<string, unknown>)[SIG_KEY] === SECRET_SIG))
+                        merged[k] = { [SIG_KEY]: SECRET_SIG, value: v };
                 }
                 const outputs = { ...merged, ...((await rpc.serializeProperties("replay", res.outputs)) as Record<string, unknown>) };
                 this.news.set(p.urn, { urn: p.urn, type: p.type, name: p.name, id, inputs, outputs, dependencies: p.dependencies });
@@ -402,7 +394,12 @@ class ReplayEngine {
         return "update";
     }
 
-    private context(p: { name: string; type: string; urn: string }, inputs: Record<string, unknown>, old: ReplayResourceState | undefined, timeout: string): ProviderContext {
+    private context(
+        p: { name: string; type: string; urn: string },
+        inputs: Record<string, unknown>,
+        old: ReplayResourceState | undefined,
+        timeout: string,
+    ): ProviderContext {
         return {
             name: p.name,
             type: p.type,
@@ -444,7 +441,17 @@ class ReplayEngine {
         const toDelete = [...removed.filter((r) => this.targeted(r.urn, r.name)), ...this.replacedOld.map((x) => x.state)];
         const order = [...toDelete].reverse(); // registration order reversed: dependents before their dependencies
         for (const r of order) {
-            const op: ReplayOp = { name: r.name, type: r.type, urn: r.urn, op: "delete", result: "not-run", ran: false, durationMs: 0, startedAt: this.now(), endedAt: 0 };
+            const op: ReplayOp = {
+                name: r.name,
+                type: r.type,
+                urn: r.urn,
+                op: "delete",
+                result: "not-run",
+                ran: false,
+                durationMs: 0,
+                startedAt: this.now(),
+                endedAt: 0,
+            };
             this.ops.push(op);
             if (this.opts.preview || this.stopped) {
                 op.result = this.opts.preview ? "planned" : "not-run"; // not-run: an earlier delete failed
