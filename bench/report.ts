@@ -1,6 +1,6 @@
 /**
  * bench/results.md from the measurements: the machine, each figure as median [min–max] of its
- * runs, the targets of issue 7 with a verdict, and for each missed target why and what would
+ * runs, the project's targets with a verdict, and for each missed target why and what would
  * fix it (from the diagnosis runs). Pure: no I/O.
  */
 import { PHASES, Phase } from "../components/phases";
@@ -220,7 +220,7 @@ export function verdicts(d: BenchData): Verdict[] {
     const labWall = lab && "samples" in lab ? summarize(lab.samples.map((x) => x.wallMs)) : undefined;
     v.push({
         figure: `5. Rollback rust-full → perl-only on the node lab, ${lab && "nodes" in lab ? lab.nodes : 3} nodes, wall time`,
-        target: "none in issue 7",
+        target: "none set",
         measured: labWall ? secSummary(labWall) : `not measured (${lab && "skipped" in lab ? lab.skipped : "no lab data"})`,
         met: undefined,
         noTarget: true,
@@ -566,7 +566,7 @@ export function renderResults(d: BenchData): string {
         "",
         `Each figure is the median of its runs with [min–max]; ${d.runs} run${d.runs === 1 ? "" : "s"} per figure unless a table says otherwise (n).`,
         "",
-        "## Targets (issue 7)",
+        "## Targets",
         "",
         table(
             ["figure", "target", "measured", "verdict"],

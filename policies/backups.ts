@@ -1,5 +1,5 @@
 /**
- * Backups before writes (README "Phases" and "What runs on a node"; migration runbook 3.1 and 6): a node entering a
+ * Backups before writes (README "Phases" and "What runs on a node"): a node entering a
  * write phase, or leaving one for a lower phase, has a snapshot step that takes a verified
  * backup, and every step that changes that node's migration config is ordered after it.
  *

@@ -44,7 +44,7 @@ export const DEFAULT_ENDPOINTS: readonly string[] = [
     "/api2/json/storage",
 ];
 
-/** The SDN subset (`contract-test --sdn`, runbook 4.1). */
+/** The SDN subset (`contract-test --sdn`). */
 export const SDN_ENDPOINTS: readonly string[] = DEFAULT_ENDPOINTS.filter((e) => e.includes("/sdn/"));
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -1,5 +1,5 @@
 /**
- * Promotion gates (issue 6, README "Promotion with evidence"): the contract test (Perl vs Rust answers),
+ * Promotion gates (README "Promotion with evidence"): the contract test (Perl vs Rust answers),
  * the metrics gate (Prometheus over the soak window, writes the evidence file) and the alert
  * rules rendered from code. The pure cores are in contract.ts, metrics.ts and rules.ts.
  */

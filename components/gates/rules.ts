@@ -1,6 +1,6 @@
 /**
- * Alert rules for the migration, rendered from code (runbook 002 section 6, runbook 001
- * section 8): a Prometheus rules file for a monitoring host, or a PrometheusRule object for a
+ * Alert rules for the migration, rendered from code (the operators' alerting and rollback
+ * procedures): a Prometheus rules file for a monitoring host, or a PrometheusRule object for a
  * stack with Kubernetes (prometheus-operator). Pure.
  *
  * Alerts:
@@ -117,7 +117,7 @@ export function alertRuleGroups(opts: AlertRulesOptions): RuleGroup[] {
                 summary: "pve-network-rs fell back to Perl on {{ $labels.instance }}",
                 description:
                     `{{ $value | humanize }} request(s) fell back from Rust to Perl in the last ${w} on {{ $labels.instance }}. ` +
-                    "Any fallback blocks promotion; roll back (migration runbook 6.3) if it persists.",
+                    "Any fallback blocks promotion; roll back (the README's Roll back section) if it persists.",
             },
         },
         {

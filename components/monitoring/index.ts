@@ -1,5 +1,5 @@
 /**
- * Alert rules deployed with the stack (issue 6): the rules rendered by components/gates/rules.ts
+ * Alert rules deployed with the stack: the rules rendered by components/gates/rules.ts
  * go to a Prometheus rules file on the monitoring host (checked with promtool before they
  * replace the live file, then Prometheus reloads), and/or to a PrometheusRule through the
  * stack's Kubernetes provider (stacks with blue-green releases).

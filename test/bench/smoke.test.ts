@@ -72,7 +72,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         const headings = text.split("\n").filter((l) => /^#{1,2} /.test(l));
         expect(headings).toEqual([
             "# Benchmarks",
-            "## Targets (issue 7)",
+            "## Targets",
             "## 1. Plan and policy cost against ring size",
             "## 2. Rollback critical path",
             "## 3. Node-side script time",
@@ -90,7 +90,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(text).toContain("[min–max]; 1 run per figure");
     });
 
-    test("targets table: the six figures of issue 7 and the lab figure (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
+    test("targets table: the six target figures and the lab figure (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
         const rows = tableAfter(text, "## Targets");
         expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
         expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
@@ -100,7 +100,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["2. Blue-green flip, longest chain of changed resources", "1 step"],
             ["3. Rollback rust-full → perl-only, script time on a sandbox node (restarts excluded)", "< 300 ms"],
             ["4. Second run with nothing to do / the transition before it (worst pair)", "< 20 %"],
-            ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none in issue 7"],
+            ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none set"],
         ]);
         expect(rows.slice(1).map((r) => r[3])).toEqual([
             "not measured",

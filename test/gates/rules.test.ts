@@ -34,7 +34,7 @@ describe("rendering (pure)", () => {
                             summary: "pve-network-rs fell back to Perl on {{ $labels.instance }}",
                             description:
                                 "{{ $value | humanize }} request(s) fell back from Rust to Perl in the last 5m on {{ $labels.instance }}. " +
-                                "Any fallback blocks promotion; roll back (migration runbook 6.3) if it persists.",
+                                "Any fallback blocks promotion; roll back (the README's Roll back section) if it persists.",
                         },
                     },
                     {
@@ -198,7 +198,7 @@ describe("promtool", () => {
     const stackLabel = { stack: "canary-a" };
     const fallbackAnn = (v: string, inst: string) => ({
         summary: `pve-network-rs fell back to Perl on ${inst}`,
-        description: `${v} request(s) fell back from Rust to Perl in the last 5m on ${inst}. Any fallback blocks promotion; roll back (migration runbook 6.3) if it persists.`,
+        description: `${v} request(s) fell back from Rust to Perl in the last 5m on ${inst}. Any fallback blocks promotion; roll back (the README's Roll back section) if it persists.`,
     });
     const UNIT_TESTS = {
         rule_files: ["rules.yml"],

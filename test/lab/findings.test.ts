@@ -27,7 +27,7 @@ afterAll(async () => {
     await teardown(lab?.stateDir);
 });
 
-describe("issue 10 findings on the node lab, by the replay of registered resources", () => {
+describe("engine-fidelity findings on the node lab, by the replay of registered resources", () => {
     it(`a hung site command (commands.verify = sleep 600) is bounded: the verify step fails within ${VERIFY_LIMIT} s + ${STEP_KILL_AFTER_SECONDS} s grace naming step and node, also through sudo -n`, async () => {
         const r = await upLab(lab, {
             phase: "rust-read-only",

@@ -1,5 +1,5 @@
 /**
- * Hostile container config names (issue 12, class 7): every name the file system allows
+ * Hostile container config names: every name the file system allows
  * round-trips byte-identical through the real snapshot and restore scripts, the manifest stays
  * one line per file in sha256sum's own escaped format (`sha256sum -c` reads it back), and no
  * name executes anything. Names are handled as bytes (Buffer paths), never decoded.

@@ -1,5 +1,5 @@
 /**
- * Restore takes exactly the backup the rollback needs (issue 12, class 1): the one the snapshot
+ * Restore takes exactly the backup the rollback needs: the one the snapshot
  * recorded on entering the write phases, or one a person chose by id, after checking, in its
  * verified meta, its own id, its node and its transition. Every way that backup can be
  * missing, damaged or misplaced is refused with exit code and message, and nothing changes: no

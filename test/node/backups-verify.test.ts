@@ -1,5 +1,5 @@
 /**
- * Verification accepts only regular files listed in the manifest (issue 12, class 2), and a
+ * Verification accepts only regular files listed in the manifest, and a
  * restore that aborts part-way leaves no staged file in a live folder: removed on every exit
  * path (a failed copy, a refused rename, the time limit) and, after a SIGKILL, by the next run.
  * Real scripts on sandbox roots; a shim of `cp` or `mv` on PATH fails or blocks at a chosen call.

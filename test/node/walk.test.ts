@@ -182,7 +182,7 @@ describe("walk perl-only to rust-full one phase at a time, 3 nodes, cluster-wide
             );
         }
         expect(tomlAt(path.join(lab.sandbox, "cluster-pve/network/migration.toml")).phase).toBe("perl-only");
-        // Diagnostics bundles before the rollback and after it, kept as evidence (runbook 004).
+        // Diagnostics bundles before the rollback and after it, kept as evidence.
         // The post-rollback bundle is collected after the verify step has ended (off the
         // rollback's critical path); it appears, atomically, once the node lock is free.
         const ddir = path.join(lab.root("pve1"), "var/lib/pve-network-rs/diagnostics");

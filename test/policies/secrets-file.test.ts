@@ -1,5 +1,5 @@
 /**
- * Plaintext leaves of secret-class config keys in a stack file (issue 10 item 6b): the engine
+ * Plaintext leaves of secret-class config keys in a stack file: the engine
  * calls an object with one `secure:` leaf secret as a whole, so the leaves are read from the
  * stack file itself.
  */

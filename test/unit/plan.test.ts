@@ -45,7 +45,7 @@ describe("step plans for every (from, to) pair", () => {
         ]);
     });
 
-    test("rollback order (runbook 6.3): lower phase, middleware and daemon, restore, legacy apply, verify", () => {
+    test("rollback order: lower phase, middleware and daemon, restore, legacy apply, verify", () => {
         const plan = planSteps({ cluster: "c", from: "rust-full", to: "perl-only", nodes: ["n1"], scope: "node", writerNode: "n1" });
         expect(plan.steps.map((s) => [s.id, s.dependsOn])).toEqual([
             ["n1-snapshot", []],
