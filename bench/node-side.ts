@@ -16,7 +16,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { renderDiagnosticsFunction } from "../components/diagnostics/script";
+import { renderDiagnosticsFunction } from "../components/scripts/diagnostics";
 import { PHASES, Phase, isWritePhase } from "../components/phases";
 import { buildStandInDeb, createSandbox } from "../components/sandbox";
 import { StepRun, runPlan } from "../components/sandbox/run";
@@ -106,7 +106,7 @@ function runNoop(cfg: ReturnType<typeof localConfig>, sandbox: string, phase: Ph
 }
 
 /**
- * The diagnostics bundle collector alone (components/diagnostics/script.ts, the function the
+ * The diagnostics bundle collector alone (components/scripts/diagnostics.ts, the function the
  * snapshot and verify steps call), run `n` times on a converged node root, ms each.
  */
 export function measureCollector(root: string, workDir: string, n: number): number[] {

@@ -441,7 +441,7 @@ function nodeSection(d: BenchData): string {
         "",
         table(["step", "result", "collects a diagnostics bundle", "ms"], stepRows),
         "",
-        `The diagnostics bundle collector alone (components/diagnostics/script.ts, which the snapshot step runs before a transition, inside its time, and the verify step of a rollback starts after itself, in its own session and outside any step's time), on the node root after the rollback: ${formatSummary(d.nodeSide.collector)} ms (n = ${d.nodeSide.collector.n}).`,
+        `The diagnostics bundle collector alone (components/scripts/diagnostics.ts, which the snapshot step runs before a transition, inside its time, and the verify step of a rollback starts after itself, in its own session and outside any step's time), on the node root after the rollback: ${formatSummary(d.nodeSide.collector)} ms (n = ${d.nodeSide.collector.n}).`,
     ].join("\n");
 }
 

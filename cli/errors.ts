@@ -79,6 +79,13 @@ export function reportError(tool: string, e: unknown, io: ErrorIo, usageHint?: s
 
 /** Run a CLI's main for this process: its exit code, or the top-level catch's. Never calls process.exit. */
 export function runMain(tool: string, main: () => Promise<number> | number): void {
+    // A reader that stops early (`migration-ctl --help | head`) closes the pipe: the rest of the
+    // output has nowhere to go, which is not an error of the command. Node emits EPIPE as an
+    // 'error' event on process.stdout, an uncaught exception (a stack trace) unless handled.
+    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+        process.exit(process.exitCode ?? 0);
+    });
     Promise.resolve()
         .then(main)
         .then(

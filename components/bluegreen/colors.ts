@@ -11,7 +11,7 @@
  * once per flip, so there is no perpetual diff; the scale-down happens on the first
  * `pulumi up` after the delay (a preview shows it coming).
  */
-import { BlueGreenConfig, COLORS, Color, LastFlip, holdsRollbackTarget, idleColor, key, otherColor, parseBlueGreenConfig } from "./config";
+import { BlueGreenConfig, COLORS, Color, LastFlip, holdsRollbackTarget, idleColor, key, otherColor, parseBlueGreenConfig } from "../config/bluegreen";
 
 /** The keys `migration-ctl color` writes into `pve-migration:blueGreen` (all others stay as written). */
 export interface ColorFragment {

@@ -2,7 +2,7 @@
  * Kubernetes blue-green (README "Blue-green on Kubernetes", seed 003): typed config, color operations for
  * `migration-ctl color get|set|flip`, the registration plan, and the component.
  */
-export type { BlueGreenConfig, BlueGreenConfigInput, Color, ColorRelease, LastFlip } from "./config";
+export type { BlueGreenConfig, BlueGreenConfigInput, Color, ColorRelease, LastFlip } from "../config/bluegreen";
 export {
     BlueGreenConfigSchema,
     COLORS,
@@ -14,7 +14,7 @@ export {
     otherColor,
     parseBlueGreenConfig,
     quantity,
-} from "./config";
+} from "../config/bluegreen";
 export type { ColorChange, ColorFragment, ColorStatus } from "./colors";
 export {
     applyColorFragment,

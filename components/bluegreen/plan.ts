@@ -8,7 +8,7 @@
  * changes with it); no release is upgraded, no pod restarted.
  */
 import * as path from "path";
-import { BlueGreenConfig, COLORS, Color, holdsRollbackTarget, idleColor } from "./config";
+import { BlueGreenConfig, COLORS, Color, holdsRollbackTarget, idleColor } from "../config/bluegreen";
 import { effectiveReplicas } from "./colors";
 
 /** Group label shared by the pods of both colors and the Services' selectors. */

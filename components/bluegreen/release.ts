@@ -7,7 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ConfigError } from "../config/schema";
-import { BlueGreenConfig, Color, key, parseBlueGreenConfig } from "./config";
+import { BlueGreenConfig, Color, key, parseBlueGreenConfig } from "../config/bluegreen";
 import { BlueGreenPlan, planBlueGreen } from "./plan";
 
 export const BLUE_GREEN_TYPE = "pve-migration:k8s:BlueGreenRelease";

@@ -20,7 +20,7 @@ export const NAME_MAX = 255;
  */
 export const TEMP_NAME_OVERHEAD = ".".length + ".XXXXXX".length;
 
-/** Suffixes the diagnostics bundle appends to a service name to name its files (components/diagnostics/script.ts). */
+/** Suffixes the diagnostics bundle appends to a service name to name its files (components/scripts/diagnostics.ts). */
 export const UNIT_FILE_SUFFIXES = [".is-enabled.txt", ".status.txt", ".show.txt"] as const;
 
 export const BOUNDS = {
@@ -44,7 +44,7 @@ export const BOUNDS = {
      * A systemd service name (commands.*Service). Every file name made from it must fit
      * NAME_MAX: the unit file /etc/systemd/system/<name> written through `.<name>.XXXXXX`, and
      * the diagnostics bundle's systemd/<name>.is-enabled.txt (sandbox), <name>.status.txt and
-     * <name>.show.txt (components/diagnostics/script.ts), the longest of which wins.
+     * <name>.show.txt (components/scripts/diagnostics.ts), the longest of which wins.
      */
     unitNameLength: { min: ".service".length + 1, max: NAME_MAX - Math.max(TEMP_NAME_OVERHEAD, ...UNIT_FILE_SUFFIXES.map((x) => x.length)) },
     /** An absolute path the scripts write (migrationConfig.path, monitoring.rulesFile.path), after {node} is substituted. */

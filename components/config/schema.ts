@@ -7,12 +7,12 @@ import * as path from "path";
 import { z } from "zod";
 import { PHASES, Phase, DEFAULT_SOAK_SECONDS, phaseInfo } from "../phases";
 import { formatPath } from "../evidence";
-import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../scripts";
+import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep } from "../steps/kinds";
 import { BOUNDS, DEB_VERSION_RE, NODE_NAME_RE } from "./bounds";
 import { ConfigError, NAMESPACE, addressSchema, argvSchema, hostKeySchema, missingKeyMessage, safeUrl, unitNameSchema, writePathSchema } from "./base";
 import { hasOwn } from "./own";
 import { ParsedMonitoringConfig, parseMonitoringConfig } from "./monitoring";
-import { BlueGreenConfig, parseBlueGreenConfig } from "../bluegreen/config";
+import { BlueGreenConfig, parseBlueGreenConfig } from "./bluegreen";
 
 export {
     NAMESPACE,

@@ -4,7 +4,7 @@
  */
 // The pure modules of components/bluegreen, not its index (which loads the Pulumi SDK).
 import { applyColorFragment, colorStatus, flipColor, formatColorStatus, setColor } from "../bluegreen/colors";
-import { COLORS, parseBlueGreenConfig } from "../bluegreen/config";
+import { COLORS, parseBlueGreenConfig } from "../config/bluegreen";
 import { ConfigError, NAMESPACE } from "../config/schema";
 import { PHASES, Phase, checkTransition, isPhase, phaseIndex, phaseInfo, previousPhase, transition } from "../phases";
 import { planSteps } from "../plan";

@@ -11,16 +11,17 @@
  * the checkout unless --out says otherwise).
  *
  * Exit codes (migration-ctl's): 0 done; 1 a node's collection failed (the others are still
- * collected); 2 usage error; 3 no such stack file; 6 invalid stack config.
+ * collected); 2 usage error; 3 no such stack file; 5 malformed YAML; 6 invalid stack config; 9 the
+ * stack file could not be read.
  */
 import * as path from "path";
 import { CliError, EXIT, UsageError } from "../../cli/errors";
 import { NodeAccessError, NodeShell, transportCapability } from "../node/capability";
 import { defaultBundleDir } from "./outdir";
-import { renderDiagnosticsScript } from "./script";
+import { renderDiagnosticsScript } from "../scripts/diagnostics";
 import { compareBundles, formatComparison, BundleError } from "./compare";
 import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
-import { StackFileError, readStackConfig } from "../config/stackfile";
+import { STACK_NAME_RE, StackFileError, readStackConfig } from "../config/stackfile";
 
 /** A node as the stack config names it (the one parse, components/config). */
 type StackNode = Pick<NodeConfig, "name" | "address" | "port" | "sshUser" | "hostKey">;
@@ -101,11 +102,17 @@ export interface CollectOptions {
 
 /** `migration-ctl diagnostics collect`: one bundle per node; returns 0, or 1 when a node failed. */
 export async function collectDiagnostics(o: CollectOptions, io: CommandIo = processIo): Promise<number> {
+    if (!STACK_NAME_RE.test(o.stack)) throw new UsageError(`--stack: ${JSON.stringify(o.stack)} is not a stack name`);
     let cfg: StackConfig;
     try {
         cfg = readStackConfig(o.rootDir, o.stack);
     } catch (e) {
-        if (e instanceof StackFileError) throw new CliError(e.kind === "unreadable" ? EXIT.UNKNOWN_STACK : EXIT.INVALID_CONFIG, e.message);
+        // migration-ctl's exit codes: 3 no stack file, 9 another read error, 5 not YAML, 6 not a valid config.
+        if (e instanceof StackFileError) {
+            const code =
+                e.kind === "unreadable" ? (e.code === "ENOENT" ? EXIT.UNKNOWN_STACK : EXIT.IO) : e.kind === "yaml" ? EXIT.MALFORMED_YAML : EXIT.INVALID_CONFIG;
+            throw new CliError(code, e.message);
+        }
         throw e;
     }
     if (o.label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(o.label)) {

@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BUNDLE_FORMAT } from "./script";
+import { BUNDLE_FORMAT } from "../scripts/diagnostics";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 
 /** Files of one bundle, by path relative to `bundle/`. */

@@ -13,7 +13,7 @@ export {
     PACKAGES,
     renderDiagnosticsFunction,
     renderDiagnosticsScript,
-} from "./script";
+} from "../scripts/diagnostics";
 export { BundleError, compareBundleFiles, compareBundles, formatComparison, parseChecksums, parsePackages, readBundle, summarise } from "./compare";
 export type { BundleComparison, BundleFiles, BundleSummary, ChangeSet, FileChange, PackageChange, TextDiff } from "./compare";
 export { bundleName, collectDiagnostics, collectNode, compareDiagnostics, scriptArgs, shQuote, stamp } from "./command";

@@ -6,17 +6,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { renderDiagnosticsFunction } from "../diagnostics/script";
+import { renderDiagnosticsFunction } from "./diagnostics";
 import { MAX_ARG_STRLEN, renderBoundsPrelude } from "../config/bounds";
 import { renderPhaseFunctions } from "../phases/bash";
-import { NodeStep, STEP_SCRIPTS } from "../steps/catalogue";
+import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep, STEP_SCRIPTS } from "../steps/kinds";
 
 export { renderMigrationToml, renderMiddlewareUnit, renderRustUnit } from "./render";
 export type { MigrationTomlInput, UnitInput } from "./render";
-export type { NodeStep } from "../steps/catalogue";
+export type { NodeStep } from "../steps/kinds";
 
-/** The node-side scripts, sh/steps/<name>.sh: those of the step catalogue. */
-export const NODE_STEPS = Object.keys(STEP_SCRIPTS) as NodeStep[];
+export { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS } from "../steps/kinds";
 
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
@@ -77,16 +76,6 @@ export function stepArgv(args: StepArgs): string[] {
     return out;
 }
 
-/**
- * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
- * says otherwise (the step catalogue's STEP_SCRIPTS).
- */
-export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<
-    NodeStep,
-    number
->;
-/** Longest time limit a step may be given (a day). */
-export const MAX_STEP_TIMEOUT = 86_400;
 /**
  * Seconds between the SIGTERM and the SIGKILL of a step that outlives its time limit
  * (`timeout -k`), so that a command ignoring SIGTERM dies too.

@@ -16,34 +16,10 @@ import { Phase, phaseInfo, transition } from "../phases";
 import type { StepArgs } from "../scripts";
 import { renderMiddlewareUnit, renderRustUnit } from "../scripts/render";
 
-/** A node-side script: sh/lib.sh plus sh/steps/<name>.sh. */
-export interface ScriptEntry {
-    /** Time limit in seconds unless the stack config (`pve-migration:stepTimeouts`) says otherwise. */
-    readonly timeout: number;
-    /** The script carries the diagnostics collector (components/diagnostics/script.ts). */
-    readonly diagnostics: boolean;
-}
+import { NodeStep } from "./kinds";
 
-/**
- * The node-side scripts. Each time limit is above the sum of the bounded waits inside the
- * step: the node lock (120 s) plus its own commands (dpkg 300 s, curl 300 s, systemctl 120 s
- * each, site commands 300 s each, pvecm 30 s). The snapshot collects the pre-transition bundle
- * and verify the post-rollback one. `rules` is not a planned step: the alert rules
- * (components/monitoring) run it on the monitoring host.
- */
-export const STEP_SCRIPTS = {
-    snapshot: { timeout: 600, diagnostics: true },
-    package: { timeout: 1200, diagnostics: false },
-    units: { timeout: 300, diagnostics: false },
-    config: { timeout: 300, diagnostics: false },
-    services: { timeout: 600, diagnostics: false },
-    restore: { timeout: 300, diagnostics: false },
-    "legacy-apply": { timeout: 900, diagnostics: false },
-    verify: { timeout: 600, diagnostics: true },
-    rules: { timeout: 600, diagnostics: false },
-} as const satisfies Record<string, ScriptEntry>;
-
-export type NodeStep = keyof typeof STEP_SCRIPTS;
+export { STEP_SCRIPTS } from "./kinds";
+export type { NodeStep, ScriptEntry } from "./kinds";
 
 /** The components that register planned steps (components/node). */
 export type StepOwner = "Backups" | "RustPackage" | "SystemdUnits" | "MigrationConfigFile" | "MigrationNode";

@@ -3,7 +3,7 @@
  * npm run build): exit codes, stdout/stderr, files written, start-up time, and the deployed
  * phase from a `pulumi` binary on PATH.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -129,4 +129,15 @@ test("with a pulumi binary on PATH the deployed phase comes from `pulumi stack o
     } finally {
         fs.rmSync(bin, { recursive: true, force: true });
     }
+});
+
+test("a reader that closes the pipe before the help is written (migration-ctl --help | head): exit 0, nothing on stderr", async () => {
+    // The read end of stdout is closed right after the spawn, long before Node has started the
+    // CLI, so every write of the help meets a closed pipe (EPIPE).
+    const child = spawn(process.execPath, [SHIM, "--help"], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH } });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const code = await new Promise<number | null>((res) => child.on("close", (c) => res(c)));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
 });

@@ -23,8 +23,8 @@ interface Example {
 }
 
 const EXAMPLES: Record<string, Example> = {
-    "--help": { run: { code: EXIT.OK, out: "usage: migration-ctl <command> [flags]\n" } },
-    "phase set": { run: { notRun: 'prose ("by hand or npx migration-ctl phase set"), not a command line' } },
+    "--help": { run: { code: EXIT.OK, out: "Usage: migration-ctl [options] [command]\n" } },
+    "<command> ...": { run: { notRun: 'the general form ("Command-line tools"), not a command line' } },
     "phase set rust-advanced --stack canary-a": { run: { code: EXIT.OK, out: "canary-a: rust-basic-write -> rust-advanced (promotion)\n" }, writes: true },
     "plan --stack canary-a --base origin/main": { run: { code: EXIT.OK, out: "from: rust-basic-write (configured at origin/main)\n" } },
     "check --base origin/main": { run: { code: EXIT.OK, out: "result: OK: 0 changed stack file(s) checked, 0 warning(s)\n" } },
@@ -40,7 +40,9 @@ const EXAMPLES: Record<string, Example> = {
     "color flip --stack prod": { run: { code: EXIT.OK, out: "prod: pve-migration:blueGreen.activeColor: blue -> green" }, writes: true },
     "color flip --stack <stack>": { run: { notRun: "a placeholder stack (prod is run above)" } },
     "color get --stack <stack>": { run: { notRun: "a placeholder stack" } },
-    "diagnostics --stack canary-a --label post-rollback": { run: { notRun: "reaches canary-a's node over SSH (test/diagnostics collects from sandbox nodes)" } },
+    "diagnostics collect --stack canary-a --label post-rollback": {
+        run: { notRun: "reaches canary-a's node over SSH (test/diagnostics collects from sandbox nodes)" },
+    },
     "diagnostics compare A.tar.gz B.tar.gz": { run: { notRun: "placeholder bundles (test/diagnostics compares real ones)" } },
 };
 

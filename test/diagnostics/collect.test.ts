@@ -6,7 +6,7 @@ import { spawn, spawnSync, ChildProcess } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { renderDiagnosticsFunction, renderDiagnosticsScript } from "../../components/diagnostics/script";
+import { renderDiagnosticsFunction, renderDiagnosticsScript } from "../../components/scripts/diagnostics";
 import { extract, makeSandbox, runScript, tempDir, Ran } from "./sandbox";
 import { requireTools } from "../support/tools";
 
@@ -39,7 +39,7 @@ describe("shellcheck", () => {
     test("the script starts with the strict mode", () => {
         expect(renderDiagnosticsScript().split("\n").slice(0, 3)).toEqual([
             "#!/bin/bash",
-            "# Collect a pve-network diagnostics bundle. Rendered by components/diagnostics/script.ts.",
+            "# Collect a pve-network diagnostics bundle. Rendered by components/scripts/diagnostics.ts.",
             "set -euo pipefail",
         ]);
     });

@@ -162,14 +162,14 @@ test("node-scoped migration config: the phase is read from /etc/pve/nodes/<node>
     expect(f["meta.txt"]).toContain("\nphase_file=/etc/pve/nodes/pve1/network/migration.toml\n");
 });
 
-describe("usage errors exit 2, config errors 6: one line each", () => {
+describe("usage errors exit 2, a missing stack file 3, config errors 6: one line each", () => {
     const hint = (sub: string) => ` (see migration-ctl diagnostics ${sub} --help)\n`;
     test.each<[string[], number, string]>([
         [[], 2, `migration-ctl: diagnostics collect: --stack is required${hint("collect")}`],
-        [["--stack", "nope"], 6, `migration-ctl: --stack nope: cannot read ${"<project>"}/stacks/Pulumi.nope.yaml: ENOENT\n`],
+        [["--stack", "nope"], 3, `migration-ctl: --stack nope: cannot read ${"<project>"}/stacks/Pulumi.nope.yaml: ENOENT\n`],
         [["--stack", "dev", "--node", "pve9"], 2, `migration-ctl: --node: "pve9" is not a node of stack dev (pve1, pve2)${hint("collect")}`],
         [["--stack", "dev", "--label", "Pre Deploy"], 2, `migration-ctl: --label: must be lower-case letters, digits and '-' (got "Pre Deploy")${hint("collect")}`],
-        [["--stack", "../x"], 6, 'migration-ctl: --stack: "../x" is not a stack name\n'],
+        [["--stack", "../x"], 2, `migration-ctl: --stack: "../x" is not a stack name${hint("collect")}`],
         [["--stack", "dev", "--node"], 2, `migration-ctl: diagnostics collect: --node needs a value${hint("collect")}`],
         [["compare", "a.tar.gz"], 2, `migration-ctl: diagnostics compare: missing <B.tar.gz>${hint("compare")}`],
         [["compare", "a.tar.gz", "b.tar.gz"], 2, `migration-ctl: <project>/a.tar.gz: no such file${hint("compare")}`],

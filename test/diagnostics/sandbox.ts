@@ -3,7 +3,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { renderDiagnosticsScript } from "../../components/diagnostics/script";
+import { renderDiagnosticsScript } from "../../components/scripts/diagnostics";
 
 export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

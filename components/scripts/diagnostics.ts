@@ -51,7 +51,7 @@ function bashWords(words: readonly string[]): string {
  */
 export function renderDiagnosticsFunction(): string {
     return `# pve_collect_diagnostics ROOT NODE PHASE_FILE OUT_TARBALL [UNIT...]
-# Collect a diagnostics bundle (see components/diagnostics/script.ts for the layout).
+# Collect a diagnostics bundle (see components/scripts/diagnostics.ts for the layout).
 pve_collect_diagnostics() (
   set -euo pipefail
   umask 077
@@ -281,7 +281,7 @@ pve_collect_diagnostics() (
  */
 export function renderDiagnosticsScript(): string {
     return `#!/bin/bash
-# Collect a pve-network diagnostics bundle. Rendered by components/diagnostics/script.ts.
+# Collect a pve-network diagnostics bundle. Rendered by components/scripts/diagnostics.ts.
 set -euo pipefail
 
 ${renderDiagnosticsFunction()}

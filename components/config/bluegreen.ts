@@ -7,7 +7,7 @@
  */
 import * as path from "path";
 import { z } from "zod";
-import { ConfigError, NAMESPACE, safeUrl } from "../config/base";
+import { ConfigError, NAMESPACE, safeUrl } from "./base";
 import { formatPath } from "../evidence";
 
 export const CONFIG_KEY = `${NAMESPACE}:blueGreen`;

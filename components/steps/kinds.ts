@@ -1,0 +1,49 @@
+/**
+ * The node-side scripts of the step catalogue (catalogue.ts) with their default time limits: a
+ * leaf module (it imports nothing), so that the config schema can validate
+ * `pve-migration:stepTimeouts` against the script list without importing what renders steps.
+ */
+
+/** A node-side script: sh/lib.sh plus sh/steps/<name>.sh. */
+export interface ScriptEntry {
+    /** Time limit in seconds unless the stack config (`pve-migration:stepTimeouts`) says otherwise. */
+    readonly timeout: number;
+    /** The script carries the diagnostics collector (components/scripts/diagnostics.ts). */
+    readonly diagnostics: boolean;
+}
+
+/**
+ * The node-side scripts. Each time limit is above the sum of the bounded waits inside the
+ * step: the node lock (120 s) plus its own commands (dpkg 300 s, curl 300 s, systemctl 120 s
+ * each, site commands 300 s each, pvecm 30 s). The snapshot collects the pre-transition bundle
+ * and verify the post-rollback one. `rules` is not a planned step: the alert rules
+ * (components/monitoring) run it on the monitoring host.
+ */
+export const STEP_SCRIPTS = {
+    snapshot: { timeout: 600, diagnostics: true },
+    package: { timeout: 1200, diagnostics: false },
+    units: { timeout: 300, diagnostics: false },
+    config: { timeout: 300, diagnostics: false },
+    services: { timeout: 600, diagnostics: false },
+    restore: { timeout: 300, diagnostics: false },
+    "legacy-apply": { timeout: 900, diagnostics: false },
+    verify: { timeout: 600, diagnostics: true },
+    rules: { timeout: 600, diagnostics: false },
+} as const satisfies Record<string, ScriptEntry>;
+
+export type NodeStep = keyof typeof STEP_SCRIPTS;
+
+/** The node-side scripts, sh/steps/<name>.sh: those of the step catalogue. */
+export const NODE_STEPS = Object.keys(STEP_SCRIPTS) as NodeStep[];
+
+/**
+ * Time limit of each step, seconds, unless the stack config (`pve-migration:stepTimeouts`)
+ * says otherwise (STEP_SCRIPTS above).
+ */
+export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.fromEntries(NODE_STEPS.map((s) => [s, STEP_SCRIPTS[s].timeout])) as Record<
+    NodeStep,
+    number
+>;
+
+/** Longest time limit a step may be given (a day). */
+export const MAX_STEP_TIMEOUT = 86_400;
