@@ -139,14 +139,8 @@ stack policies run only after every step).`,
                 const dirFlag = stringOption(opts.projectDir);
                 const projectDir = dirFlag !== undefined ? path.resolve(io.cwd, dirFlag) : findProjectDir(io.cwd);
                 const deployedFile = stringOption(opts.deployedFile);
-                let deployed: ReturnType<typeof deployedFromFile> | undefined;
-                try {
-                    deployed = deployedFile !== undefined ? deployedFromFile(path.resolve(io.cwd, deployedFile)) : undefined;
-                } catch (e) {
-                    // The one --deployed-file parser (migration-ctl's); its errors are usage errors here too.
-                    if (e instanceof CliError && !(e instanceof UsageError)) throw new UsageError(e.message);
-                    throw e;
-                }
+                // The one --deployed-file parser (migration-ctl's): its errors are exit 2, one line naming the file.
+                const deployed = deployedFile !== undefined ? deployedFromFile(path.resolve(io.cwd, deployedFile)) : undefined;
                 const configFile = stringOption(opts.policyConfig);
                 let policyConfig: PolicyPackConfig | undefined;
                 if (configFile !== undefined) {

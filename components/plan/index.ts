@@ -1,6 +1,6 @@
 /**
  * Step plans (README "What runs on a node"): which steps run on which node for a transition, and in
- * what order; the kinds are the step catalogue's (components/steps/catalogue.ts). Pure; the
+ * what order, as the step catalogue (components/steps/catalogue.ts) places each kind. Pure; the
  * Pulumi wiring registers one resource per planned step with exactly these dependencies, `migration-ctl plan` prints them and the benchmarks measure them.
  *
  * Promotion:  snapshot(+backup) -> package, units -> config -> services -> verify
@@ -13,7 +13,7 @@
  * cluster through the writer node.
  */
 import { Phase, transition, Transition } from "../phases";
-import type { StepKind } from "../steps/catalogue";
+import { PlanContext, STEP_CATALOGUE, STEP_KINDS, StepDependency, StepKind } from "../steps/catalogue";
 
 export type { StepKind } from "../steps/catalogue";
 
@@ -43,50 +43,29 @@ export interface Plan {
     readonly steps: readonly PlannedStep[];
 }
 
+/**
+ * The plan of a transition, placed entirely by the step catalogue (each entry's `plan`): the
+ * node steps node by node in catalogue order, then the cluster steps, then sorted so that every
+ * step follows what it depends on.
+ */
 export function planSteps(input: PlanInput): Plan {
     const t = transition(input.from, input.to);
-    const steps: PlannedStep[] = [];
+    const c: PlanContext = { transition: t, scope: input.scope };
+    const planned = STEP_KINDS.filter((k) => STEP_CATALOGUE[k].plan.when(c));
+    const nodeKinds = planned.filter((k) => !STEP_CATALOGUE[k].plan.cluster);
+    const clusterKinds = planned.filter((k) => STEP_CATALOGUE[k].plan.cluster);
     const id = (node: string, kind: StepKind) => `${node}-${kind}`;
-    const clusterConfig = `${input.cluster}-cluster-config`;
-    const clusterRestore = `${input.cluster}-cluster-restore`;
-    const inTransition = t.kind !== "none";
-    const rollback = t.kind === "rollback";
-    const add = (s: PlannedStep) => steps.push(s);
-
-    for (const node of input.nodes) {
-        const first = inTransition ? [id(node, "snapshot")] : [];
-        if (inTransition) add({ id: id(node, "snapshot"), kind: "snapshot", node, cluster: false, dependsOn: [] });
-        const config = input.scope === "node" ? id(node, "config") : clusterConfig;
-        // Package and units: before the config in a promotion, after the services in a rollback.
-        const pkgDeps = rollback ? [id(node, "services")] : first;
-        add({ id: id(node, "package"), kind: "package", node, cluster: false, dependsOn: pkgDeps });
-        add({ id: id(node, "units"), kind: "units", node, cluster: false, dependsOn: pkgDeps });
-        if (input.scope === "node") {
-            const cfgDeps = rollback ? first : [id(node, "package"), id(node, "units")];
-            add({ id: id(node, "config"), kind: "config", node, cluster: false, dependsOn: cfgDeps });
-        }
-        add({ id: id(node, "services"), kind: "services", node, cluster: false, dependsOn: [config] });
-        let beforeVerify = [id(node, "services")];
-        if (rollback) {
-            let applyDeps = [id(node, "services")];
-            if (t.restoreRequired) {
-                add({ id: id(node, "restore"), kind: "restore", node, cluster: false, dependsOn: [id(node, "services")] });
-                applyDeps = [id(node, "restore"), clusterRestore];
-            }
-            add({ id: id(node, "legacy-apply"), kind: "legacy-apply", node, cluster: false, dependsOn: applyDeps });
-            beforeVerify = [id(node, "legacy-apply"), id(node, "package"), id(node, "units")];
-        }
-        add({ id: id(node, "verify"), kind: "verify", node, cluster: false, dependsOn: beforeVerify });
-    }
-
-    if (input.scope === "cluster") {
-        const deps = input.nodes.flatMap((n) => (rollback ? [id(n, "snapshot")] : [id(n, "package"), id(n, "units")]));
-        steps.push({ id: clusterConfig, kind: "cluster-config", node: input.writerNode, cluster: true, dependsOn: deps });
-    }
-    if (rollback && t.restoreRequired) {
-        const deps = input.scope === "cluster" ? [clusterConfig] : [id(input.writerNode, "services")];
-        steps.push({ id: clusterRestore, kind: "cluster-restore", node: input.writerNode, cluster: true, dependsOn: deps });
-    }
+    const deps = (node: string, kind: StepKind): string[] =>
+        STEP_CATALOGUE[kind].plan.after(c).flatMap((d: StepDependency) => {
+            if ("same" in d) return [id(node, d.same)];
+            if ("each" in d) return input.nodes.flatMap((n) => d.each.map((k) => id(n, k)));
+            if ("cluster" in d) return [id(input.cluster, d.cluster)];
+            return [id(input.writerNode, d.writer)];
+        });
+    const steps: PlannedStep[] = [
+        ...input.nodes.flatMap((node) => nodeKinds.map((kind) => ({ id: id(node, kind), kind, node, cluster: false, dependsOn: deps(node, kind) }))),
+        ...clusterKinds.map((kind) => ({ id: id(input.cluster, kind), kind, node: input.writerNode, cluster: true, dependsOn: deps(input.writerNode, kind) })),
+    ];
     return { transition: t, steps: topoSort(steps) };
 }
 

@@ -2,9 +2,9 @@
  * The step catalogue: one entry per step kind, saying which node script runs it, how its
  * arguments are built from the stack config, and which component registers it. The plan's
  * kinds (components/plan), the script list (components/scripts), `stepArgs` and the
- * components' filters (components/node, components/cluster) all come from here, so adding a
- * step kind is one entry here, its script in sh/steps/ and its tests. Which kinds a
- * transition plans, and in which order, is the plan's (components/plan).
+ * components' filters (components/node, components/cluster) and where the plan places each
+ * step (when a transition plans it, after which steps) all come from here, so adding a step
+ * kind is one entry here, its script in sh/steps/ and its tests.
  *
  * Pure, and imports only what renders step inputs (types of the rest), so that the scripts
  * and the config schema can read the script list without an import cycle.
@@ -12,7 +12,7 @@
 import * as crypto from "crypto";
 import type { NodeConfig, StackConfig } from "../config/schema";
 import type { TransportCapability } from "../node/capability";
-import { Phase, phaseInfo, transition } from "../phases";
+import { Phase, Transition, phaseInfo, transition } from "../phases";
 import type { StepArgs } from "../scripts";
 import { renderMiddlewareUnit, renderRustUnit } from "../scripts/render";
 
@@ -40,14 +40,49 @@ export interface StepInput {
     readonly transport: TransportCapability;
 }
 
+/** The step kinds, one per catalogue entry (STEP_CATALOGUE below holds exactly these). */
+export type StepKind = "snapshot" | "package" | "units" | "config" | "cluster-config" | "services" | "restore" | "cluster-restore" | "legacy-apply" | "verify";
+
+/** What the plan knows when it places a step: the transition and the migration config's scope. */
+export interface PlanContext {
+    readonly transition: Transition;
+    readonly scope: "cluster" | "node";
+}
+
+/**
+ * A step that must finish first: the step of kind `same` on the same node; the steps of the
+ * kinds `each` on every node, node by node; the cluster step `cluster`; or the step of kind
+ * `writer` on the writer node.
+ */
+export type StepDependency = { readonly same: StepKind } | { readonly each: readonly StepKind[] } | { readonly cluster: StepKind } | { readonly writer: StepKind };
+
+/** Where a step goes in a transition's plan (components/plan places every entry by it). */
+export interface StepPlacement {
+    /** Once per cluster through the writer node (true), or once per node. */
+    readonly cluster: boolean;
+    /** Whether the transition plans the step at all. */
+    readonly when: (c: PlanContext) => boolean;
+    /** The steps it runs after (each one planned: the plan refuses a dependency it did not plan). */
+    readonly after: (c: PlanContext) => readonly StepDependency[];
+}
+
 export interface StepEntry {
     /** The node script that runs the step (cluster steps run the node script of the same concern). */
     readonly script: NodeStep;
     /** The component that registers the step. */
     readonly owner: StepOwner;
+    /** When the step is planned and after which steps. */
+    readonly plan: StepPlacement;
     /** The step's arguments. */
     readonly args: (input: StepInput) => StepArgs;
 }
+
+const always = () => true;
+const inTransition = (c: PlanContext) => c.transition.kind !== "none";
+const rollback = (c: PlanContext) => c.transition.kind === "rollback";
+const restoring = (c: PlanContext) => c.transition.restoreRequired;
+/** Package and units: after the snapshot in a promotion, after the services in a rollback (the Rust side goes last). */
+const packageAfter = (c: PlanContext): StepDependency[] => (rollback(c) ? [{ same: "services" }] : inTransition(c) ? [{ same: "snapshot" }] : []);
 
 export function sha256Text(text: string): string {
     return crypto.createHash("sha256").update(text, "utf8").digest("hex");
@@ -88,6 +123,7 @@ export const STEP_CATALOGUE = {
     snapshot: {
         script: "snapshot",
         owner: "Backups",
+        plan: { cluster: false, when: inTransition, after: () => [] },
         args: (i) => ({
             options: {
                 ...base(i),
@@ -105,6 +141,7 @@ export const STEP_CATALOGUE = {
     package: {
         script: "package",
         owner: "RustPackage",
+        plan: { cluster: false, when: always, after: packageAfter },
         args: (i) => {
             const pkg = i.cfg.package;
             const source: Record<string, string> = pkg.url !== undefined ? { url: pkg.url } : { "deb-path": i.transport.debPath(pkg) };
@@ -114,6 +151,7 @@ export const STEP_CATALOGUE = {
     units: {
         script: "units",
         owner: "SystemdUnits",
+        plan: { cluster: false, when: always, after: packageAfter },
         args: (i) => {
             const cmds = i.cfg.commands;
             const u = { configPath: i.configPath, rustService: cmds.rustService, middlewareService: cmds.middlewareService };
@@ -128,11 +166,24 @@ export const STEP_CATALOGUE = {
             };
         },
     },
-    config: { script: "config", owner: "MigrationConfigFile", args: (i) => configArgs(i, false) },
-    "cluster-config": { script: "config", owner: "MigrationConfigFile", args: (i) => configArgs(i, true) },
+    config: {
+        script: "config",
+        owner: "MigrationConfigFile",
+        // A promotion writes the config once the package and units are in place; a rollback right after the snapshot.
+        plan: { cluster: false, when: (c) => c.scope === "node", after: (c) => (rollback(c) ? [{ same: "snapshot" }] : [{ same: "package" }, { same: "units" }]) },
+        args: (i) => configArgs(i, false),
+    },
+    "cluster-config": {
+        script: "config",
+        owner: "MigrationConfigFile",
+        // One cluster-wide file through the writer node, after every node's earlier steps.
+        plan: { cluster: true, when: (c) => c.scope === "cluster", after: (c) => [{ each: rollback(c) ? ["snapshot"] : ["package", "units"] }] },
+        args: (i) => configArgs(i, true),
+    },
     services: {
         script: "services",
         owner: "SystemdUnits",
+        plan: { cluster: false, when: always, after: (c) => [c.scope === "node" ? { same: "config" } : { cluster: "cluster-config" }] },
         args: (i) => ({
             options: {
                 ...base(i),
@@ -144,11 +195,27 @@ export const STEP_CATALOGUE = {
             },
         }),
     },
-    restore: { script: "restore", owner: "Backups", args: (i) => restoreArgs(i, "node") },
-    "cluster-restore": { script: "restore", owner: "Backups", args: (i) => restoreArgs(i, "cluster") },
+    restore: {
+        script: "restore",
+        owner: "Backups",
+        plan: { cluster: false, when: (c) => rollback(c) && restoring(c), after: () => [{ same: "services" }] },
+        args: (i) => restoreArgs(i, "node"),
+    },
+    "cluster-restore": {
+        script: "restore",
+        owner: "Backups",
+        // sdn.cfg and storage.cfg, once per cluster through the writer node, after the config is back.
+        plan: {
+            cluster: true,
+            when: (c) => rollback(c) && restoring(c),
+            after: (c) => [c.scope === "cluster" ? { cluster: "cluster-config" } : { writer: "services" }],
+        },
+        args: (i) => restoreArgs(i, "cluster"),
+    },
     "legacy-apply": {
         script: "legacy-apply",
         owner: "MigrationNode",
+        plan: { cluster: false, when: rollback, after: (c) => (restoring(c) ? [{ same: "restore" }, { cluster: "cluster-restore" }] : [{ same: "services" }]) },
         args: (i) => {
             const cmds = i.cfg.commands;
             return {
@@ -160,6 +227,11 @@ export const STEP_CATALOGUE = {
     verify: {
         script: "verify",
         owner: "MigrationNode",
+        plan: {
+            cluster: false,
+            when: always,
+            after: (c) => (rollback(c) ? [{ same: "legacy-apply" }, { same: "package" }, { same: "units" }] : [{ same: "services" }]),
+        },
         args: (i) => ({
             options: {
                 ...base(i),
@@ -174,9 +246,7 @@ export const STEP_CATALOGUE = {
             argv: i.cfg.commands.verify,
         }),
     },
-} as const satisfies Record<string, StepEntry>;
-
-export type StepKind = keyof typeof STEP_CATALOGUE;
+} as const satisfies Record<StepKind, StepEntry>;
 
 /** Every step kind, in catalogue order. */
 export const STEP_KINDS = Object.keys(STEP_CATALOGUE) as StepKind[];

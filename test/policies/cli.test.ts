@@ -261,7 +261,7 @@ describe("in-process", () => {
             cwd: sub,
             env: {},
         });
-        expect([missing, stderr]).toEqual([2, `policy-check: --deployed-file: cannot read ${path.join(sub, "nope.json")} (see policy-check --help)\n`]);
+        expect([missing, stderr]).toEqual([2, `policy-check: --deployed-file: cannot read ${path.join(sub, "nope.json")}: ENOENT\n`]);
     });
 
     const usage: [string, string[], string][] = [

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PHASES, Phase } from "../../components/phases";
+import { PHASES, Phase, transition } from "../../components/phases";
 import { planSteps } from "../../components/plan";
 import { DEFAULT_STEP_TIMEOUTS, NODE_STEPS, renderStepScript } from "../../components/scripts";
 import { STEP_CATALOGUE, STEP_KINDS, STEP_SCRIPTS, ownedSteps, scriptOf } from "../../components/steps";
@@ -59,6 +59,49 @@ describe("step catalogue", () => {
             const owners = ["Backups", "RustPackage", "SystemdUnits", "MigrationConfigFile", "MigrationNode"] as const;
             const owned = owners.flatMap((o) => ownedSteps(plan.steps, o).map((s) => s.id)).sort();
             expect(owned).toEqual(plan.steps.map((s) => s.id).sort());
+        }
+    });
+});
+
+describe("the plan places every step by its catalogue entry", () => {
+    const kindsOf = (from: Phase, to: Phase, scope: "node" | "cluster") =>
+        [...new Set(planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1" }).steps.map((s) => s.kind))].sort();
+
+    test("the kinds a transition plans, per transition kind and scope", () => {
+        expect(kindsOf("rust-read-only", "rust-read-only", "node")).toEqual(["config", "package", "services", "units", "verify"]);
+        expect(kindsOf("rust-read-only", "rust-basic-write", "cluster")).toEqual(["cluster-config", "package", "services", "snapshot", "units", "verify"]);
+        expect(kindsOf("rust-basic-write", "rust-read-only", "node")).toEqual([
+            "cluster-restore",
+            "config",
+            "legacy-apply",
+            "package",
+            "restore",
+            "services",
+            "snapshot",
+            "units",
+            "verify",
+        ]);
+        expect(kindsOf("rust-advanced", "rust-basic-write", "cluster")).toEqual([
+            "cluster-config",
+            "legacy-apply",
+            "package",
+            "services",
+            "snapshot",
+            "units",
+            "verify",
+        ]);
+    });
+
+    test.each(all)("%s -> %s: a kind is planned exactly when its entry says so, with the dependencies its entry names", (from, to) => {
+        for (const scope of ["node", "cluster"] as const) {
+            const c = { transition: transition(from, to), scope };
+            const plan = planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1" });
+            expect(kindsOf(from, to, scope)).toEqual(STEP_KINDS.filter((k) => STEP_CATALOGUE[k].plan.when(c)).sort());
+            for (const s of plan.steps) {
+                expect(s.cluster).toBe(STEP_CATALOGUE[s.kind].plan.cluster);
+                // Every dependency is a planned step (topoSort refuses an unknown one).
+                for (const d of s.dependsOn) expect(plan.steps.map((p) => p.id)).toContain(d);
+            }
         }
     });
 });
