@@ -294,6 +294,78 @@ export async function run(opts: ProgramOptions = {}): Promise<ProgramRun> {
         if (errors.length > 0) throw new ConfigError(errors);
     }
 
+    // From here on the program registers resources: the SDK's per-promise stack capture off (see
+    // quietStackCapture), back to what it was when the outputs are settled or the run throws.
+    const restoreStacks = quietStackCapture();
+    try {
+        const r = register(cfg, raw, opts, {
+            projectDir,
+            now,
+            from,
+            basis,
+            deployed,
+            previousOutputs,
+            upstream,
+            evidence,
+            references,
+            blueGreen,
+            monitoring,
+            nodeNames,
+        });
+        r.outputs.then(restoreStacks, restoreStacks);
+        return r;
+    } catch (e) {
+        restoreStacks();
+        throw e;
+    }
+}
+
+/** The environment variable that keeps the SDK's per-promise stacks (to debug the SDK or the program). */
+export const STACK_TRACES_ENV = "PVE_MIGRATION_STACK_TRACES";
+
+/**
+ * Turn off the stack that the Node SDK captures for every promise it creates, while the program
+ * registers resources; returns the function that restores the previous limit.
+ *
+ * @pulumi/pulumi runtime/debuggable.js `debuggablePromise` stores `new Error().stack` on every
+ * internal promise (for its leak report); under `pulumi`, whose runner loads source-map-support,
+ * each of those stacks is formatted through source maps, which was most of a 256-node run
+ * (bench/results.md). With `Error.stackTraceLimit = 0` V8 captures no frames. The engine's
+ * source positions are unaffected: resource.js `Resource.callsites` raises the limit to Infinity
+ * itself for the one stack per resource it sends. Config errors are thrown before this (their
+ * messages name the keys); an error thrown while registering keeps its message, and
+ * PVE_MIGRATION_STACK_TRACES=1 keeps every stack.
+ */
+export function quietStackCapture(env: NodeJS.ProcessEnv = process.env): () => void {
+    if (env[STACK_TRACES_ENV] === "1") return () => undefined;
+    const previous = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    let restored = false;
+    return () => {
+        if (restored) return;
+        restored = true;
+        Error.stackTraceLimit = previous;
+    };
+}
+
+interface RegisterContext {
+    readonly projectDir: string;
+    readonly now: Date;
+    readonly from: Phase;
+    readonly basis: Exclude<ReturnType<typeof planBasis>, { error: string }>;
+    readonly deployed: ReturnType<typeof readDeployedOutputs>;
+    readonly previousOutputs: Record<string, unknown>;
+    readonly upstream: UpstreamState | undefined;
+    readonly evidence: ReturnType<typeof evidenceVerdict>;
+    readonly references: pulumi.StackReference[];
+    readonly blueGreen: StackConfig["blueGreen"];
+    readonly monitoring: StackConfig["monitoring"];
+    readonly nodeNames: string[];
+}
+
+/** Register the resources of one run (`run` has checked the config and the guards). */
+function register(cfg: StackConfig, raw: RawConfig, opts: ProgramOptions, ctx: RegisterContext): ProgramRun {
+    const { projectDir, now, from, basis, deployed, previousOutputs, upstream, evidence, references, blueGreen, monitoring, nodeNames } = ctx;
     // The SSH private keys are read only when the transport needs them (SSH).
     const transport = transportFor(cfg, () => {
         const config = new pulumi.Config(NAMESPACE);

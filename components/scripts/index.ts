@@ -1,7 +1,7 @@
 /**
  * Node-side scripts: rendered by pure functions. Every step is one bash script (the shared
- * prelude in sh/lib.sh plus the step body in sh/steps/<step>.sh) fed on standard input to
- * `bash -s -- <arguments>`. Values travel only as single-quoted arguments, so a node name,
+ * prelude in sh/lib.sh plus the step body in sh/steps/<step>.sh) fed on standard input, read
+ * whole and run as `bash -c <script> <step> <arguments>` (STEP_RUNNER). Values travel only as single-quoted arguments, so a node name,
  * path or URL holding quotes, `$(...)`, backticks, `;` or a newline executes nothing.
  */
 import * as fs from "fs";
@@ -25,7 +25,8 @@ const BODIES: Record<NodeStep, string> = Object.fromEntries(NODE_STEPS.map((s) =
 >;
 
 /**
- * The whole bash script of one step (fed on stdin; arguments follow `bash -s --`).
+ * The whole bash script of one step (fed on stdin; the runner reads it whole and runs it with
+ * `bash -c`, the arguments after it).
  *
  * bash reads a script from stdin as it runs it, so a command that reads stdin (a site's
  * pvenet-legacy, a systemctl asking for a password, ssh) would receive the rest of the script.
@@ -34,7 +35,7 @@ const BODIES: Record<NodeStep, string> = Object.fromEntries(NODE_STEPS.map((s) =
  * points its stdin at /dev/null, for itself and every command it runs.
  */
 export function renderStepScript(step: NodeStep): string {
-    return [
+    const script = [
         "#!/bin/bash",
         `# pve-network-migration node step: ${step}. Rendered from components/scripts; do not edit.`,
         "# The prelude is shared by every step; not every step calls every helper in it.",
@@ -52,6 +53,10 @@ export function renderStepScript(step: NodeStep): string {
         'pve_step_main "$@"',
         "",
     ].join("\n");
+    // The runner hands the script to `bash -c` as one argument, which Linux refuses above MAX_ARG_STRLEN.
+    if (Buffer.byteLength(script, "utf8") >= MAX_ARG_STRLEN)
+        throw new Error(`step ${step}: the script is ${Buffer.byteLength(script, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} bash -c accepts`);
+    return script;
 }
 
 /** POSIX single-quote a value: the shell sees it as one literal word, whatever it holds. */
@@ -95,9 +100,18 @@ export const STEP_KILL_AFTER_SECONDS = 10;
  * someone else (70). `--time-limit` tells the script its limit for the decision log. While
  * it waits, this bash's own stderr is /dev/null (the step's goes to the real one through fd 3),
  * so bash's report of a child killed by a signal ("line 1: ... Killed") is not printed.
+ *
+ * The script is read whole first (`$(cat)`, one read per pipe buffer) and run with `bash -c`:
+ * `bash -s` reads a script on a pipe one byte per read(2), so that it never consumes input past
+ * the command it runs (bash input.c, unbuffered reads on a non-seekable fd), which was about a
+ * quarter of a sandbox rollback (bench/results.md). Read whole, a script cut short in transit is
+ * a syntax error (pve_step_main is never closed) before anything runs, an empty one is refused
+ * (70), and nothing a step runs can read the rest of its script from stdin.
  */
 export const STEP_RUNNER =
-    'exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ' +
+    "exec 3>&2 2>/dev/null; script=$(cat); " +
+    'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$2" >&3; exit 70; fi; ' +
+    'timeout -k "$4" "$3" bash -c "$script" "$1" --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ' +
     'if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then ' +
     'if [ "$SECONDS" -ge "$3" ]; then printf \'pve-migration %s on %s: timed out after %s s\\n\' "$1" "$2" "$3" >&2; exit 124; fi; ' +
     'printf \'pve-migration %s on %s: killed by a signal (exit %s)\\n\' "$1" "$2" "$rc" >&2; exit 70; fi; ' +

@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { StackConfig } from "../../components/config/schema";
 import { Phase } from "../../components/phases";
-import { NodeStep, STEP_KILL_AFTER_SECONDS, renderStepScript, stepCommandLine } from "../../components/scripts";
+import { NodeStep, STEP_KILL_AFTER_SECONDS, STEP_RUNNER, renderStepScript, shQuote, stepCommandLine } from "../../components/scripts";
 import { StepKind } from "../../components/plan";
 import { scriptOf, stepArgs } from "../../components/steps";
 import { makeLab, mustRun } from "../support/node";
@@ -29,12 +29,13 @@ function runOne(
     kind: StepKind,
     from: Phase,
     to: Phase,
-    opts: { sudo?: boolean; options?: Record<string, string>; script?: string; env?: NodeJS.ProcessEnv } = {},
+    opts: { sudo?: boolean; options?: Record<string, string>; script?: string; env?: NodeJS.ProcessEnv; runner?: string } = {},
 ): Run {
     const node = cfg.nodes[0];
     const step: NodeStep = scriptOf(kind);
     const args = stepArgs({ cfg, node, from, to }, kind);
-    const line = stepCommandLine({ ...args, options: { ...args.options, ...opts.options } }, { step, timeLimit: cfg.stepTimeouts[step], sudo: opts.sudo });
+    const rendered = stepCommandLine({ ...args, options: { ...args.options, ...opts.options } }, { step, timeLimit: cfg.stepTimeouts[step], sudo: opts.sudo });
+    const line = opts.runner === undefined ? rendered : rendered.replace(shQuote(STEP_RUNNER), shQuote(opts.runner));
     const started = Date.now();
     // The 60 s bound only keeps a broken test from hanging jest; every case here ends well before it.
     const r = spawnSync("/bin/sh", ["-c", line], { input: opts.script ?? renderStepScript(step), encoding: "utf8", timeout: 60_000, env: opts.env ?? process.env });
@@ -205,22 +206,69 @@ describe("site commands that read standard input get nothing; the step carries o
         }
     });
 
-    test("control: the same script without the wrapping function feeds its own rest to `cat`, and the step never finishes", () => {
+    /** The runner before it read the script whole: `bash -s`, which reads the script from stdin as it runs it. */
+    const STREAMING_RUNNER = STEP_RUNNER.replace(
+        /^exec 3>&2 2>\/dev\/null; script=\$\(cat\); if \[ -z "\$script" \]; then [^;]*; exit 70; fi; timeout -k "\$4" "\$3" bash -c "\$script" "\$1" /,
+        'exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- ',
+    );
+    const unwrappedScript = () => {
+        // The rendering before the wrapping function: the same lines, run at top level as bash reads them.
+        const lines = renderStepScript("legacy-apply").split("\n");
+        const unwrapped = lines.filter((l) => l !== "pve_step_main() {" && l !== "exec </dev/null" && l !== 'pve_step_main "$@"');
+        unwrapped.splice(unwrapped.lastIndexOf("}"), 1);
+        return unwrapped.join("\n");
+    };
+
+    test("control: without the wrapping function, under a runner that streams the script (bash -s), `cat` gets the script's rest and the step never finishes", () => {
+        expect(STREAMING_RUNNER.startsWith('exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-;')).toBe(true);
         const lab = makeLab(["pve1"]);
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
             const cfg = withSite(lab.config("perl-only"), readers);
-            // The rendering before the fix: the same lines, run at top level as bash reads them.
-            const lines = renderStepScript("legacy-apply").split("\n");
-            const unwrapped = lines.filter((l) => l !== "pve_step_main() {" && l !== "exec </dev/null" && l !== 'pve_step_main "$@"');
-            unwrapped.splice(unwrapped.lastIndexOf("}"), 1);
-            const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: unwrapped.join("\n") });
+            const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: unwrappedScript(), runner: STREAMING_RUNNER });
             expect(r.status).toBe(0);
             expect(r.stdout).toBe("");
             expect(fs.readFileSync(path.join(root, "validate.stdin"), "utf8")).toContain('atomic_write "$SEEN" 0644 "$SUM"');
             expect(fs.existsSync(path.join(root, "apply.stdin"))).toBe(false);
             expect(fs.existsSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"))).toBe(false);
+        } finally {
+            lab.cleanup();
+        }
+    });
+
+    test("the runner reads the script whole: even without the wrapping function, `cat` gets nothing and the step completes", () => {
+        const lab = makeLab(["pve1"]);
+        try {
+            const root = lab.root("pve1");
+            mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            const cfg = withSite(lab.config("perl-only"), readers);
+            const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: unwrappedScript() });
+            expect([r.status, r.stderr]).toEqual([0, ""]);
+            expect(fs.readFileSync(path.join(root, "validate.stdin"), "utf8")).toBe("");
+            const sum = spawnSync("sha256sum", [path.join(root, "etc/network/interfaces")], { encoding: "utf8" }).stdout.split(" ")[0];
+            expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(sum);
+        } finally {
+            lab.cleanup();
+        }
+    });
+
+    test("a script cut short in transit runs nothing (a syntax error before the first command); an empty one is refused", () => {
+        const lab = makeLab(["pve1"]);
+        try {
+            const root = lab.root("pve1");
+            mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            const cfg = lab.config("perl-only");
+            const full = renderStepScript("legacy-apply");
+            // Cut after 90 % of its lines: the function pve_step_main is never closed.
+            const lines = full.split("\n");
+            const cut = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: lines.slice(0, Math.floor(lines.length * 0.9)).join("\n") + "\n" });
+            expect(cut.status).toBe(2);
+            expect(cut.stdout).toBe("");
+            expect(cut.stderr).toMatch(/^legacy-apply: -c: line \d+: syntax error: unexpected end of file\n$/);
+            expect(fs.existsSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"))).toBe(false);
+            const empty = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: "" });
+            expect([empty.status, empty.stdout, empty.stderr]).toEqual([70, "", "pve-migration legacy-apply on pve1: no step script on stdin\n"]);
         } finally {
             lab.cleanup();
         }

@@ -369,6 +369,51 @@ describe("evidence for leaving rust-read-only without an apply latency (metrics-
     });
 });
 
+describe("the SDK's per-promise stacks are off while the program registers (runtime/debuggable.js)", () => {
+    const limit = () => Error.stackTraceLimit;
+
+    test("0 from the first registration until the outputs settle, then the previous limit again", async () => {
+        const before = limit();
+        await installMocks({ [SELF]: {} });
+        setStackConfig(values("perl-only"), ["sshPrivateKeys"]);
+        const r = await run({ projectDir, now: NOW, guards: true });
+        const during = limit();
+        // What debuggablePromise stores for every promise made now: `new Error().stack` without a frame.
+        const stackDuring = new Error("probe").stack;
+        await settleTree(r.resources);
+        await r.outputs;
+        await new Promise((res) => setImmediate(res));
+        expect({ during, stackDuring, after: limit() }).toEqual({ during: 0, stackDuring: "Error: probe", after: before });
+        expect(before).toBeGreaterThan(0);
+    });
+
+    test("PVE_MIGRATION_STACK_TRACES=1 keeps them", async () => {
+        process.env.PVE_MIGRATION_STACK_TRACES = "1";
+        try {
+            await installMocks({ [SELF]: {} });
+            setStackConfig(values("perl-only"), ["sshPrivateKeys"]);
+            const before = limit();
+            const r = await run({ projectDir, now: NOW, guards: true });
+            const during = limit();
+            await settleTree(r.resources);
+            await r.outputs;
+            expect([during, before > 0]).toEqual([before, true]);
+        } finally {
+            delete process.env.PVE_MIGRATION_STACK_TRACES;
+        }
+    });
+
+    test("a refused config is thrown before: its stack has frames, the limit is untouched", async () => {
+        const before = limit();
+        await installMocks({ [SELF]: { phase: "perl-only", phaseEnteredAt: "2026-11-01T00:00:00Z" } });
+        setStackConfig(values("rust-basic-write"), ["sshPrivateKeys"]);
+        const e = (await run({ projectDir, now: NOW }).catch((x: Error) => x)) as Error;
+        expect(e.message).toContain("pve-migration:phase: promotion from perl-only to rust-basic-write skips 1 phase(s)");
+        expect(e.stack!.split("\n").filter((l) => l.trimStart().startsWith("at ")).length).toBeGreaterThan(0);
+        expect(limit()).toBe(before);
+    });
+});
+
 describe("the program refuses an unsafe change before registering anything that acts", () => {
     const acting = (records: Recorded[]) => records.filter((r) => r.type !== "pulumi:pulumi:StackReference");
 

@@ -1,12 +1,15 @@
 import { parse } from "smol-toml";
 import { PHASES, phaseInfo } from "../../components/phases";
+import { MAX_ARG_STRLEN } from "../../components/config/bounds";
 import {
     DEFAULT_STEP_TIMEOUTS,
+    NODE_STEPS,
     STEP_KILL_AFTER_SECONDS,
     STEP_RUNNER,
     parseStepCommand,
     parseStepCommandLine,
     renderMigrationToml,
+    renderStepScript,
     renderMiddlewareUnit,
     renderRustUnit,
     shQuote,
@@ -86,11 +89,18 @@ describe("command lines", () => {
             `bash -c ${shQuote(STEP_RUNNER)} pve-migration-step 'legacy-apply' 'pve1' '45' '10' '--root' '/' '--node' 'pve1' '--' 'pvenet' 'it'\\''s'`,
         );
     });
-    test("the runner starts bash -s under GNU timeout with SIGKILL 10 s after SIGTERM", () => {
-        expect(STEP_RUNNER.startsWith('exec 3>&2 2>/dev/null; timeout -k "$4" "$3" bash -s -- --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ')).toBe(
-            true,
-        );
+    test("the runner reads the script whole, refuses an empty one, and runs it with bash -c under GNU timeout (SIGKILL 10 s after SIGTERM)", () => {
+        expect(
+            STEP_RUNNER.startsWith(
+                "exec 3>&2 2>/dev/null; script=$(cat); " +
+                    'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$2" >&3; exit 70; fi; ' +
+                    'timeout -k "$4" "$3" bash -c "$script" "$1" --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ',
+            ),
+        ).toBe(true);
         expect(STEP_KILL_AFTER_SECONDS).toBe(10);
+    });
+    test("every step script fits in one argument of bash -c (MAX_ARG_STRLEN), with room to grow", () => {
+        for (const s of NODE_STEPS) expect(Buffer.byteLength(renderStepScript(s), "utf8")).toBeLessThan(MAX_ARG_STRLEN / 2);
     });
     test.each([
         [{ options: { root: "/", node: "pve1" } }, { step: "verify", sudo: true }],

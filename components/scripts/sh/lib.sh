@@ -272,7 +272,7 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# The step's time limit (GNU timeout around `bash -s`, see stepCommandLine) sends SIGTERM to
+# The step's time limit (GNU timeout around the step's bash, see stepCommandLine) sends SIGTERM to
 # the step's whole process group: bash runs this once its foreground command has died of the
 # same signal, logs the decision and ends with 124. (The command line prints the message.)
 on_term() {
