@@ -17,6 +17,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { renderDiagnosticsFunction } from "../components/scripts/diagnostics";
+import { renderStepScript, stepCommandLine } from "../components/scripts";
+import { stepArgs } from "../components/steps";
 import { PHASES, Phase, isWritePhase } from "../components/phases";
 import { buildStandInDeb, createSandbox } from "../components/sandbox";
 import { StepRun, runPlan } from "../components/sandbox/run";
@@ -124,10 +126,36 @@ export function measureCollector(root: string, workDir: string, n: number): numb
     return ms;
 }
 
+/**
+ * The fixed cost of one step: the `units` step's script with its body replaced by nothing but
+ * `init_step` and `done_step` (the prelude, the node lock, the state folder, the decision log
+ * line), run `n` times through the step runner exactly as a step runs, ms each.
+ */
+export function measureEmptyStep(cfg: ReturnType<typeof localConfig>, n: number): number[] {
+    const full = renderStepScript("units");
+    const at = full.indexOf('\nparse_args "$@"\n');
+    if (at < 0) throw new Error("the units script has no parse_args line");
+    const script = full.slice(0, at) + '\nparse_args "$@"\nTEMP_DIRS=()\ninit_step\ndone_step ok "empty step"\n}\npve_step_main "$@"\n';
+    const node = cfg.nodes[0];
+    const args = stepArgs({ cfg, node, from: cfg.phase, to: cfg.phase }, "units", "0000000000000000");
+    const line = stepCommandLine(args, { step: "units", timeLimit: cfg.stepTimeouts.units });
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+        const t = process.hrtime.bigint();
+        const r = spawnSync("/bin/sh", ["-c", line], { input: script, encoding: "utf8", timeout: 60_000 });
+        ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+        if (r.status !== 0 || !/ step=units result=ok detail=empty step\n$/.test(r.stdout))
+            throw new Error(`the empty step failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+    }
+    return ms;
+}
+
 export interface NodeSideResult {
     readonly samples: PlanSample[];
     /** The diagnostics collector alone on a node root at perl-only after the rollback from rust-full, ms. */
     readonly collector: Summary;
+    /** One step that does nothing but what every step does (measureEmptyStep), ms. */
+    readonly emptyStep: Summary;
 }
 
 export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
@@ -136,6 +164,7 @@ export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
     const deb = buildStandInDeb(path.join(o.workDir, "debs"), VERSION);
     const samples: PlanSample[] = [];
     const collector: number[] = [];
+    const emptyStep: number[] = [];
     let serial = 0;
     const nextId = () => (++serial).toString(16).padStart(8, "0");
     for (let run = 0; run < o.runs; run++) {
@@ -165,10 +194,13 @@ export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
             }
             samples.push(rb);
             samples.push(runNoop(cfg("perl-only"), sandbox, "perl-only", nextId()));
-            if (top === "rust-full") collector.push(...measureCollector(root, sandbox, 2));
+            if (top === "rust-full") {
+                collector.push(...measureCollector(root, sandbox, 2));
+                emptyStep.push(...measureEmptyStep(cfg("perl-only"), 5));
+            }
             fs.rmSync(sandbox, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
             o.log?.(`node-side: run ${run + 1}/${o.runs}, walk to ${top} and back: done`);
         }
     }
-    return { samples, collector: summarize(collector) };
+    return { samples, collector: summarize(collector), emptyStep: summarize(emptyStep) };
 }
