@@ -384,8 +384,8 @@ function diagnosisText(d: BenchData): string {
         `Diagnosis (${u.nodes} nodes, one run): the same program with V8's own stack formatting instead of ts-node's source-mapped one took ` +
             `${u.programMs.toFixed(0)} ms of program time (measured above: ${formatSummary(m)} ms), peak RSS ${mib(u.maxRssKiB).toFixed(0)} MiB. ` +
             `The Pulumi Node.js SDK created ${u.promises ?? "?"} debuggable promises in that run, ${perResource} per registered resource; ` +
-            "each captures `new Error().stack` (runtime/debuggable.js), and each resource also captures a full stack for its source position (resource.js). " +
-            "Under ts-node (how `npm run bench` and `pulumi` run a TypeScript program: Pulumi.yaml has `typescript: true`) every captured stack is rewritten frame by frame through the source maps.",
+            "each captures `new Error().stack` (runtime/debuggable.js), without a frame while the program registers (components/program.ts quietStackCapture sets Error.stackTraceLimit to 0), and each resource also captures a full stack for its source position (resource.js Resource.callsites, which raises the limit itself). " +
+            "Under ts-node (how `npm run bench` and `pulumi` run a TypeScript program: Pulumi.yaml has `typescript: true`) every captured frame is rewritten through the source maps; the difference above is that rewriting.",
     ].join("\n");
 }
 
