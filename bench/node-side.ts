@@ -21,7 +21,8 @@ import { renderStepScript, stepCommandLine } from "../components/scripts";
 import { stepArgs } from "../components/steps";
 import { PHASES, Phase, isWritePhase } from "../components/phases";
 import { buildStandInDeb, createSandbox } from "../components/sandbox";
-import { StepRun, runPlan } from "../components/sandbox/run";
+import { StepRun, runPlan, runStep, waitForPostRollbackBundle } from "../components/sandbox/run";
+import { planFor } from "../components/steps";
 import { localConfig } from "../test/support/config";
 import { configFiles, simulateRustWrites, tree } from "../test/support/node";
 import { Summary, summarize } from "./stats";
@@ -150,12 +151,52 @@ export function measureEmptyStep(cfg: ReturnType<typeof localConfig>, n: number)
     return ms;
 }
 
+/** Processes one step started: execve and fork/clone calls that succeeded, over every process of the step. */
+export interface StepProcesses {
+    readonly id: string;
+    readonly execs: number;
+    readonly forks: number;
+}
+
+/** `strace -c` summary rows: syscall -> calls - errors. */
+export function straceSuccesses(summary: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const line of summary.split("\n")) {
+        // "% time seconds usecs/call calls errors syscall", errors empty when none.
+        const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:(\d+)\s+)?([a-z0-9_]+)\s*$/.exec(line);
+        if (m && m[3] !== "total") out[m[3]] = Number(m[1]) - Number(m[2] ?? 0);
+    }
+    return out;
+}
+
+/**
+ * The processes each step of one plan starts, counted with `strace -f -c` around the step's
+ * `/bin/sh -c LINE` (the runner, the script and everything it runs; for the verify step of a
+ * rollback also the post-rollback bundle it starts, which strace follows until it ends).
+ */
+export function countStepProcesses(cfg: ReturnType<typeof localConfig>, from: Phase, to: Phase, id: string, workDir: string): StepProcesses[] {
+    const out: StepProcesses[] = [];
+    for (const step of planFor(cfg, from, to).steps) {
+        const file = path.join(workDir, `strace-${step.id}.txt`);
+        const r = runStep(cfg, step, from, to, id, process.env, ["strace", "-f", "-c", "-o", file, "-e", "trace=execve,execveat,fork,vfork,clone,clone3"]);
+        if (r.status !== 0) throw new Error(`${step.id} under strace failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+        const calls = straceSuccesses(fs.readFileSync(file, "utf8"));
+        const n = (k: string) => calls[k] ?? 0;
+        // The step's own /bin/sh is strace's exec, not the step's.
+        out.push({ id: step.id, execs: n("execve") + n("execveat") - 1, forks: n("fork") + n("vfork") + n("clone") + n("clone3") });
+    }
+    for (const node of cfg.nodes) waitForPostRollbackBundle(node.root, id);
+    return out;
+}
+
 export interface NodeSideResult {
     readonly samples: PlanSample[];
     /** The diagnostics collector alone on a node root at perl-only after the rollback from rust-full, ms. */
     readonly collector: Summary;
     /** One step that does nothing but what every step does (measureEmptyStep), ms. */
     readonly emptyStep: Summary;
+    /** Processes each step of the rollback rust-full -> perl-only starts (one walk, countStepProcesses). */
+    readonly rollbackProcesses: StepProcesses[];
 }
 
 export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
@@ -202,5 +243,19 @@ export function measureNodeSide(o: NodeSideOptions): NodeSideResult {
             o.log?.(`node-side: run ${run + 1}/${o.runs}, walk to ${top} and back: done`);
         }
     }
-    return { samples, collector: summarize(collector), emptyStep: summarize(emptyStep) };
+    // One more walk to rust-full for the process counts of its rollback (strace slows every step, so not timed).
+    const sandbox = path.join(o.workDir, "processes");
+    createSandbox(sandbox, [NODE]);
+    const cfg = (phase: Phase) =>
+        localConfig(
+            { sandboxDir: sandbox, debPath: deb.path, sha256: deb.sha256, version: deb.version, nodes: [NODE], phase, scope: "cluster" },
+            { cluster: CLUSTER },
+        );
+    runChecked(cfg("perl-only"), "deploy", "perl-only", "perl-only", nextId());
+    for (let i = 1; i < PHASES.length; i++) runChecked(cfg(PHASES[i]), "promotion", PHASES[i - 1], PHASES[i], nextId());
+    simulateRustWrites(path.join(sandbox, NODE), NODE, "bench-processes");
+    const rollbackProcesses = countStepProcesses(cfg("perl-only"), "rust-full", "perl-only", nextId(), o.workDir);
+    fs.rmSync(sandbox, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    o.log?.("node-side: process counts of the rollback rust-full -> perl-only: done");
+    return { samples, collector: summarize(collector), emptyStep: summarize(emptyStep), rollbackProcesses };
 }

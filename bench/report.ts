@@ -91,6 +91,8 @@ export interface BenchData {
         readonly collector: Summary;
         /** One step that does only what every step does (bench/node-side.ts measureEmptyStep). */
         readonly emptyStep: Summary;
+        /** Processes each step of the rollback rust-full -> perl-only started (bench/node-side.ts countStepProcesses). */
+        readonly rollbackProcesses: readonly { readonly id: string; readonly execs: number; readonly forks: number }[];
     };
     /** Figure 5: the rollback on the node lab (absent in data from before it existed). */
     readonly lab?: LabRollback;
@@ -462,6 +464,22 @@ function nodeSection(d: BenchData): string {
         table(["step", "result", "collects a diagnostics bundle", "ms"], stepRows),
         "",
         `The diagnostics bundle collector alone (components/scripts/diagnostics.ts, which the snapshot step runs before a transition, inside its time, and the verify step of a rollback starts after itself, in its own session and outside any step's time), on the node root after the rollback: ${formatSummary(d.nodeSide.collector)} ms (n = ${d.nodeSide.collector.n}).`,
+        "",
+        `One empty step (the units script with nothing but \`init_step\` and \`done_step\`, through the step runner: the prelude, the node lock, the state folder, the decision line): ${formatSummary(d.nodeSide.emptyStep, 1)} ms (n = ${d.nodeSide.emptyStep.n}).`,
+        "",
+        "Processes each step of the rollback rust-full → perl-only starts (one walk, `strace -f -c` around the step's `/bin/sh -c`; successful execve and fork/clone calls of every process of the step; the verify step's count includes the post-rollback bundle it starts):",
+        "",
+        table(
+            ["step", "execs", "forks"],
+            [
+                ...d.nodeSide.rollbackProcesses.map((p) => [p.id, String(p.execs), String(p.forks)]),
+                [
+                    "total",
+                    String(d.nodeSide.rollbackProcesses.reduce((a, p) => a + p.execs, 0)),
+                    String(d.nodeSide.rollbackProcesses.reduce((a, p) => a + p.forks, 0)),
+                ],
+            ],
+        ),
     ].join("\n");
 }
 

@@ -165,7 +165,14 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             runs: o.runs,
             cost: { from, to, sizes, diagnosis },
             paths: { rollbacks, flip: flipResult },
-            nodeSide: { runs: o.runs, samples: nodeSide.samples, spawnFloor: floor, collector: nodeSide.collector, emptyStep: nodeSide.emptyStep },
+            nodeSide: {
+                runs: o.runs,
+                samples: nodeSide.samples,
+                spawnFloor: floor,
+                collector: nodeSide.collector,
+                emptyStep: nodeSide.emptyStep,
+                rollbackProcesses: nodeSide.rollbackProcesses,
+            },
             lab,
         };
     } finally {

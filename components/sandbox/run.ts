@@ -21,13 +21,23 @@ export interface StepRun {
     readonly ms: number;
 }
 
-export function runStep(cfg: StackConfig, step: PlannedStep, from: Phase, to: Phase, transitionId: string, env: NodeJS.ProcessEnv = process.env): StepRun {
+export function runStep(
+    cfg: StackConfig,
+    step: PlannedStep,
+    from: Phase,
+    to: Phase,
+    transitionId: string,
+    env: NodeJS.ProcessEnv = process.env,
+    /** A command the step's `/bin/sh -c LINE` runs under (the benchmarks' strace), else none. */
+    wrap: readonly string[] = [],
+): StepRun {
     const node = cfg.nodes.find((n) => n.name === step.node);
     if (!node) throw new Error(`no node ${step.node}`);
     const args = stepArgs({ cfg, node, from, to }, step.kind, transitionId);
     const script = scriptOf(step.kind);
     const started = process.hrtime.bigint();
-    const r = spawnSync("/bin/sh", ["-c", stepCommandLine(args, { step: script, timeLimit: cfg.stepTimeouts[script] })], {
+    const argv = [...wrap, "/bin/sh", "-c", stepCommandLine(args, { step: script, timeLimit: cfg.stepTimeouts[script] })];
+    const r = spawnSync(argv[0], argv.slice(1), {
         input: renderStepScript(script),
         encoding: "utf8",
         timeout: 120_000,

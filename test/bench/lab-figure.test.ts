@@ -44,7 +44,14 @@ function data(lab: BenchData["lab"]): BenchData {
         runs: 3,
         cost: { from: "rust-full", to: "perl-only", sizes: [] },
         paths: { rollbacks: [], flip: { nodes: 3, changed: [], chain: ["a"], secondRunChanged: 0, problems: [] } },
-        nodeSide: { runs: 0, samples: [], spawnFloor: { n: 1, median: 1, min: 1, max: 1 }, collector: { n: 1, median: 1, min: 1, max: 1 } },
+        nodeSide: {
+            runs: 0,
+            samples: [],
+            spawnFloor: { n: 1, median: 1, min: 1, max: 1 },
+            collector: { n: 1, median: 1, min: 1, max: 1 },
+            emptyStep: { n: 1, median: 1, min: 1, max: 1 },
+            rollbackProcesses: [],
+        },
         lab,
     } as unknown as BenchData;
 }

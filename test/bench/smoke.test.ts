@@ -209,6 +209,18 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["pve0001-verify", "ok", ""],
         ]);
         expect(text).toMatch(/The diagnostics bundle collector alone .*: \d+( \[\d+–\d+\])? ms \(n = 2\)\./);
+        expect(text).toMatch(/One empty step \(.*\): \d+\.\d \[\d+\.\d–\d+\.\d\] ms \(n = 5\)\./);
+        // The process counts: the same steps in the same order, each at least the runner's own
+        // processes (sh -c -> bash -c runner, its $(cat) and timeout, the step's bash), the total their sum.
+        const procs = tableAfter(text, "Processes each step of the rollback rust-full → perl-only starts");
+        expect(procs[0]).toEqual(["step", "execs", "forks"]);
+        expect(procs.slice(1, -1).map((r) => r[0])).toEqual(steps.slice(1).map((r) => r[0]));
+        for (const r of procs.slice(1, -1)) {
+            expect(Number(r[1])).toBeGreaterThanOrEqual(3);
+            expect(Number(r[2])).toBeGreaterThanOrEqual(2);
+        }
+        const sum = (k: number) => procs.slice(1, -1).reduce((a, r) => a + Number(r[k]), 0);
+        expect(procs[procs.length - 1]).toEqual(["total", String(sum(1)), String(sum(2))]);
     });
 
     test("no-op table: the second run after each promotion and after each rollback", () => {
