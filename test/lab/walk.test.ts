@@ -103,7 +103,9 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         }
         expect(await ok(lab, "pve2", ["dpkg-query", "-W", "-f", "${Version}", "pve-network-rs"])).toBe(lab.version);
         // pve3's steps ran as pvemig through sudo -n, one sudo command per step (sudo's own log).
-        const journal = await ok(lab, "pve3", sh("journalctl -u ssh.service -o cat --no-pager; echo @@sudo; journalctl _COMM=sudo -o cat --no-pager"));
+        // By syslog identifier (in the message), not by unit or command (read by journald from /proc
+        // of a sender that may have exited).
+        const journal = await ok(lab, "pve3", sh("journalctl -t sshd -o cat --no-pager; echo @@sudo; journalctl -t sudo -o cat --no-pager"));
         const [sshd, sudoLog] = journal.split("@@sudo\n");
         expect(sshd).toMatch(/^Accepted publickey for pvemig from 10\.181\.0\.1 /m);
         const sudo = sudoLog.split("\n").filter((l) => l.includes("COMMAND="));
