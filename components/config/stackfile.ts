@@ -18,6 +18,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML, { isMap } from "yaml";
+import { EXIT } from "../../cli/errors";
 import { Phase, isPhase } from "../phases";
 import { ConfigError, NAMESPACE } from "./base";
 import { ParseOptions, RawConfig, StackConfig, parseStackConfig } from "./schema";
@@ -49,6 +50,15 @@ export class StackFileError extends Error {
         super(message);
         this.name = "StackFileError";
     }
+}
+
+/**
+ * The exit code every CLI gives a StackFileError (migration-ctl's codes, cli/errors.ts): 3 no such
+ * stack file, 9 another read error, 5 not YAML, 6 not a stack file or not a valid config.
+ */
+export function stackFileExitCode(e: StackFileError): number {
+    if (e.kind === "unreadable") return e.code === "ENOENT" ? EXIT.UNKNOWN_STACK : EXIT.IO;
+    return e.kind === "yaml" ? EXIT.MALFORMED_YAML : EXIT.INVALID_CONFIG;
 }
 
 /**

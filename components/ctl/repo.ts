@@ -10,7 +10,7 @@ import { UsageError } from "../../cli/errors";
 import { writeFileAtomic } from "../gates/files";
 import { CtlError, EXIT } from "./errors";
 import { StackConfig } from "../config/schema";
-import { STACK_NAME_RE, StackFile, StackFileError, parseStackFile, stackConfigOf, stackFileRel } from "../config/stackfile";
+import { STACK_NAME_RE, StackFile, StackFileError, parseStackFile, stackConfigOf, stackFileExitCode, stackFileRel } from "../config/stackfile";
 
 export const STACKS_DIR = "stacks";
 const STACK_FILE_RE = /^Pulumi\.([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$/;
@@ -90,7 +90,7 @@ export function loadStack(text: string, stack: string, projectDir: string, file 
     try {
         sf = parseStackFile(text, stack, file, projectDir);
     } catch (e) {
-        if (e instanceof StackFileError) throw new CtlError(e.kind === "yaml" ? EXIT.MALFORMED_YAML : EXIT.INVALID_CONFIG, e.message);
+        if (e instanceof StackFileError) throw new CtlError(stackFileExitCode(e), e.message);
         throw e;
     }
     const r = stackConfigOf(sf);

@@ -15,13 +15,13 @@
  * stack file could not be read.
  */
 import * as path from "path";
-import { CliError, EXIT, UsageError } from "../../cli/errors";
+import { CliError, UsageError } from "../../cli/errors";
 import { NodeAccessError, NodeShell, transportCapability } from "../node/capability";
 import { defaultBundleDir } from "./outdir";
 import { renderDiagnosticsScript } from "../scripts/diagnostics";
 import { compareBundles, formatComparison, BundleError } from "./compare";
 import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
-import { STACK_NAME_RE, StackFileError, readStackConfig } from "../config/stackfile";
+import { STACK_NAME_RE, StackFileError, readStackConfig, stackFileExitCode } from "../config/stackfile";
 
 /** A node as the stack config names it (the one parse, components/config). */
 type StackNode = Pick<NodeConfig, "name" | "address" | "port" | "sshUser" | "hostKey">;
@@ -107,12 +107,7 @@ export async function collectDiagnostics(o: CollectOptions, io: CommandIo = proc
     try {
         cfg = readStackConfig(o.rootDir, o.stack);
     } catch (e) {
-        // migration-ctl's exit codes: 3 no stack file, 9 another read error, 5 not YAML, 6 not a valid config.
-        if (e instanceof StackFileError) {
-            const code =
-                e.kind === "unreadable" ? (e.code === "ENOENT" ? EXIT.UNKNOWN_STACK : EXIT.IO) : e.kind === "yaml" ? EXIT.MALFORMED_YAML : EXIT.INVALID_CONFIG;
-            throw new CliError(code, e.message);
-        }
+        if (e instanceof StackFileError) throw new CliError(stackFileExitCode(e), e.message);
         throw e;
     }
     if (o.label !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(o.label)) {
