@@ -6,9 +6,9 @@
 import { PlannedStep, criticalPath } from "../components/plan";
 import { RecordedResource } from "../components/policycheck";
 
-/** Node steps are the command resources (remote over SSH, or local on a sandbox root). */
+/** Node steps are the command resources (remote over SSH, or local on a sandbox root); the copies (the .deb, the step library) are not steps. */
 export function isNodeStep(r: Pick<RecordedResource, "type">): boolean {
-    return r.type.startsWith("command:");
+    return r.type === "command:remote:Command" || r.type === "command:local:Command";
 }
 
 export interface StepGraph {

@@ -16,6 +16,7 @@ import { checkRing, UpstreamState } from "./rings";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
 import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
 import { transportFor } from "./node/transport";
+import { BUILD_DIR, writeStepLibrary } from "./scripts";
 import { BlueGreenRelease } from "./bluegreen";
 import { AlertRules } from "./monitoring";
 
@@ -386,7 +387,9 @@ function register(cfg: StackConfig, raw: RawConfig, opts: ProgramOptions, ctx: R
     const stackResource = pulumi.runtime.getStackResource();
     if (stackResource) pulumi.runtime.registerResourceOutputs(stackResource, { attempt });
 
-    const cluster = new ClusterMigration(cfg.cluster, { cfg, from, record, transport });
+    // The step library every node step runs from, as a file the transport stages on each node (components/scripts).
+    const libraryFile = writeStepLibrary(path.join(projectDir, BUILD_DIR));
+    const cluster = new ClusterMigration(cfg.cluster, { cfg, from, record, transport, libraryFile });
     let bg: BlueGreenRelease | undefined;
     if (blueGreen) {
         const config = new pulumi.Config(NAMESPACE);

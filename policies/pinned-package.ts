@@ -8,10 +8,13 @@ import * as command from "@pulumi/command";
 import { ResourceValidationPolicy, ReportViolation, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
 import { DEB_VERSION_RE } from "../components/config/schema";
+import { LIBRARY_STAGING_DIR } from "../components/scripts";
 import { isHttpsUrl, known, quote, recordOf, stepOf } from "./lib";
 
 export const PACKAGE_NAME = "pve-network-rs";
 const SHA256_RE = /^[0-9a-f]{64}$/;
+/** Where the step library is staged on a node (components/scripts LIBRARY_STAGING_DIR). */
+const STEP_LIBRARY_COPY_RE = new RegExp(`^${LIBRARY_STAGING_DIR.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/steps-[0-9a-f]{64}\\.sh$`);
 
 /** The .deb file name that pins `version` (any architecture). */
 export function debFileRe(version: string): RegExp {
@@ -68,6 +71,8 @@ export const packagePinned: ResourceValidationPolicy = {
         validateResourceOfType(command.remote.CopyToRemote, (props, _args, report) => {
             const remotePath = known(() => props.remotePath);
             if (typeof remotePath !== "string") return;
+            // The other copy a stack makes: the step library (components/scripts), named by its sha256.
+            if (STEP_LIBRARY_COPY_RE.test(remotePath)) return;
             if (!/^pve-network-rs_[0-9][A-Za-z0-9.+~-]*_[a-z0-9]+\.deb$/.test(basename(remotePath))) {
                 report(`copy of the package: remotePath must name a pinned ${PACKAGE_NAME}_<version>_<arch>.deb (got ${quote(remotePath)})`);
             }

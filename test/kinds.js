@@ -78,6 +78,7 @@ const REAL = {
     "test/node/interrupt-kill.test.ts": "node scripts killed mid-step on sandbox roots, promtool",
     "test/node/interrupt-sandbox-writes.test.ts": "node scripts on sandbox roots, promtool",
     "test/node/lint.test.ts": "shellcheck and systemd-analyze verify",
+    "test/node/step-library.test.ts": "the step library stub with bash on sandbox roots (dpkg, systemctl --root)",
     "test/node/rollback-matrix.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",
     "test/node/safety.test.ts": "node scripts on sandbox roots with dpkg",
     "test/node/schema-bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root",

@@ -29,6 +29,8 @@ export interface ClusterMigrationArgs {
     /** The transition record's keepers (computed by the program). */
     readonly record: TransitionRecord;
     readonly transport: Transport;
+    /** The step library as written locally (components/scripts writeStepLibrary), staged on every node. */
+    readonly libraryFile: string;
 }
 
 export class ClusterMigration extends pulumi.ComponentResource {
@@ -59,6 +61,7 @@ export class ClusterMigration extends pulumi.ComponentResource {
             transitionId: this.transitionId,
             transport: args.transport,
             registry,
+            libraryFile: args.libraryFile,
         });
         this.nodes = {};
         for (const n of cfg.nodes) {
@@ -66,7 +69,8 @@ export class ClusterMigration extends pulumi.ComponentResource {
             this.nodes[n.name] = new MigrationNode(n.name, { scope: scopeOf(n.name), steps }, { parent: this });
         }
         const clusterSteps = this.plan.steps.filter((s) => s.cluster);
-        const writer = scopeOf(cfg.migrationConfig.writerNode);
+        // The cluster steps run on the writer node, from the step library its MigrationNode staged.
+        const writer: StepScope = { ...scopeOf(cfg.migrationConfig.writerNode), library: this.nodes[cfg.migrationConfig.writerNode]?.library };
         const cfgSteps = ownedSteps(clusterSteps, "MigrationConfigFile");
         this.clusterConfig = cfgSteps.length ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, steps: cfgSteps }, { parent: this }) : undefined;
         const restoreSteps = ownedSteps(clusterSteps, "Backups");

@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig } from "../config/schema";
 import { Phase } from "../phases";
 import { PlannedStep } from "../plan";
-import { renderStepScript } from "../scripts";
+import { renderStepStub } from "../scripts";
 import { StepKind, StepOwner, ownedSteps, scriptOf, stepArgs } from "../steps";
-import { StepRegistry, StepResource, Transport } from "./transport";
+import { NodeLibrary, StepRegistry, StepResource, Transport } from "./transport";
 
 /** What every step-owning component needs to register its steps. */
 export interface StepScope {
@@ -25,18 +25,32 @@ export interface StepScope {
     readonly transitionId: string;
     readonly transport: Transport;
     readonly registry: StepRegistry;
+    /** The step library as written locally (components/scripts writeStepLibrary), which MigrationNode stages on its node. */
+    readonly libraryFile: string;
+    /** Where this node's steps find the step library (set by MigrationNode once it staged it). */
+    readonly library?: NodeLibrary;
 }
 
-/** Register one planned step as a command resource under `parent`. */
+/**
+ * Register one planned step as a command resource under `parent`. A step the plan orders after
+ * nothing depends on its node's step library copy; every other step comes after one of those on
+ * its own node (through the cluster steps for a node's services: they wait for every node's
+ * earlier steps), so it runs after the copy too without one more edge in the state.
+ */
 export function registerStep(parent: pulumi.Resource, scope: StepScope, step: PlannedStep, extraDeps: pulumi.Input<pulumi.Resource>[] = []): StepResource {
     const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
     const args = stepArgs(ctx, step.kind, scope.transitionId);
     const script = scriptOf(step.kind);
+    const library = scope.library;
+    if (library === undefined) throw new Error(`step ${step.id}: the step library of node ${scope.node.name} is not staged`);
     const res = scope.transport.command(
         step.id,
         scope.node,
-        { script: renderStepScript(script), step: script, timeLimit: scope.cfg.stepTimeouts[script], args },
-        { parent, dependsOn: [...scope.registry.deps(step.dependsOn), ...extraDeps] },
+        { script: renderStepStub(script, scope.node.name, library.place), step: script, timeLimit: scope.cfg.stepTimeouts[script], args },
+        {
+            parent,
+            dependsOn: [...scope.registry.deps(step.dependsOn), ...(library.resource && step.dependsOn.length === 0 ? [library.resource] : []), ...extraDeps],
+        },
     );
     scope.registry.register(step.id, res);
     return res;
@@ -143,10 +157,14 @@ export class MigrationNode extends pulumi.ComponentResource {
     public readonly backups: Backups | undefined;
     public readonly legacyApply: pulumi.CustomResource | undefined;
     public readonly verify: StepResource;
+    /** Where this node's steps find the step library (and the copy that staged it there, over SSH). */
+    public readonly library: NodeLibrary;
 
     constructor(name: string, args: MigrationNodeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:MigrationNode", name, {}, opts);
-        const { scope, steps } = args;
+        this.library = args.scope.transport.stageLibrary(`${name}-step-library`, args.scope.node, args.scope.libraryFile, { parent: this });
+        const scope: StepScope = { ...args.scope, library: this.library };
+        const { steps } = args;
         const owns = (owner: StepOwner) => ownedSteps(steps, owner).length > 0;
         this.backups = owns("Backups") ? new Backups(`${name}-backups`, { scope, steps }, { parent: this }) : undefined;
         this.package = new RustPackage(`${name}-rust-package`, { scope, steps }, { parent: this });
@@ -162,6 +180,7 @@ export class MigrationNode extends pulumi.ComponentResource {
             backups: this.backups,
             legacyApply: this.legacyApply,
             verify: this.verify,
+            library: this.library.resource,
         });
     }
 }

@@ -17,7 +17,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig, missingKeyMessage } from "../config/schema";
 import { ownGet } from "../config/own";
-import { NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, stepCommandLine } from "../scripts";
+import { LIBRARY_STAGING_DIR, LibraryPlace, NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, renderStepLibrary, stepCommandLine } from "../scripts";
 import { TransportCapability, transportCapability } from "./capability";
 
 export interface StepCommandArgs {
@@ -72,6 +72,12 @@ export function stepCustomTimeouts(timeLimit: number, reachSeconds: number): pul
     return { create: `${s}s`, update: `${s}s`, delete: "5m" };
 }
 
+/** Where one node's steps find the step library, and the resource that stages it there (none for a sandbox). */
+export interface NodeLibrary {
+    readonly place: LibraryPlace;
+    readonly resource: pulumi.CustomResource | undefined;
+}
+
 /** Creates the command resource of one step on one node. */
 export interface Transport {
     /** What this transport does (capability.ts): where a .deb is staged, a node's root, commands outside Pulumi. */
@@ -79,6 +85,12 @@ export interface Transport {
     command(name: string, node: NodeConfig, step: StepCommandArgs, opts: pulumi.CustomResourceOptions): StepResource;
     /** Copy the pinned .deb to the node (to capability.debPath) when the capability says so and it comes from a local file; undefined otherwise. */
     copyDeb(name: string, node: NodeConfig, opts: pulumi.CustomResourceOptions): pulumi.CustomResource | undefined;
+    /**
+     * Stage the step library (components/scripts renderStepLibrary, written to the local file
+     * `file`) where the node's step stubs install it from: over SSH a CopyToRemote to
+     * LIBRARY_STAGING_DIR; for a sandbox the local file itself (the nodes are folders of this machine).
+     */
+    stageLibrary(name: string, node: NodeConfig, file: string, opts: pulumi.CustomResourceOptions): NodeLibrary;
 }
 
 /** The engine's timeouts of the .deb copy (CopyToRemote has no node-side bound). */
@@ -101,6 +113,10 @@ export function localTransport(): Transport {
         },
         copyDeb() {
             return undefined;
+        },
+        stageLibrary(_name, node, file) {
+            const remedy = `run the program again: it writes the library to ${file} on every run`;
+            return { place: { root: node.root, staged: file, remedy }, resource: undefined };
         },
     };
 }
@@ -148,6 +164,21 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
                 { connection: connection(node), source: new pulumi.asset.FileAsset(cfg.package.path), remotePath: capability.debPath(cfg.package) },
                 { customTimeouts: COPY_TIMEOUTS, ...opts },
             );
+        },
+        stageLibrary(name, node, file, opts) {
+            // CopyToRemote with a FileAsset: the state keeps the asset's path and hash, not its text
+            // (a StringAsset's text would be kept in the inputs). An update copies again only when the
+            // hash or the remote path changed (pulumi-command provider/pkg/provider/remote/copyController.go,
+            // Update: needCopy); the copy goes over SFTP, creating the parent folders (copyTextContent /
+            // copyAssetToRemote: sftpClient.MkdirAll) as the SSH user, so the stub verifies it before use.
+            const staged = `${LIBRARY_STAGING_DIR}/${renderStepLibrary().fileName}`;
+            const resource = new command.remote.CopyToRemote(
+                name,
+                { connection: connection(node), source: new pulumi.asset.FileAsset(file), remotePath: staged },
+                { customTimeouts: COPY_TIMEOUTS, ...opts },
+            );
+            const remedy = `copy it again: pulumi up --replace <the URN of ${name}> (pulumi stack --show-urns lists it)`;
+            return { place: { root: "/", staged, remedy }, resource };
         },
     };
 }

@@ -1,6 +1,7 @@
 /**
  * Run node steps locally against sandbox roots, exactly as the `local` transport does: the
- * step's command line through `/bin/sh -c`, its script on standard input.
+ * step's command line through `/bin/sh -c`, its stub on standard input, which runs the step from
+ * the step library (staged as a file of this machine, installed under the node's root).
  * Used by the real-node tests and the benchmarks.
  */
 import { spawnSync } from "child_process";
@@ -9,7 +10,7 @@ import * as path from "path";
 import { Phase } from "../phases";
 import { StackConfig } from "../config/schema";
 import { PlannedStep } from "../plan";
-import { renderStepScript, stepCommandLine } from "../scripts";
+import { BUILD_DIR, renderStepStub, stepCommandLine, writeStepLibrary } from "../scripts";
 import { planFor, scriptOf, stepArgs } from "../steps";
 
 export interface StepRun {
@@ -19,6 +20,11 @@ export interface StepRun {
     readonly stdout: string;
     readonly stderr: string;
     readonly ms: number;
+}
+
+/** The step library file the sandbox steps install from (the build folder next to components/, as the program writes it in its project). */
+export function sandboxLibraryFile(): string {
+    return writeStepLibrary(path.resolve(__dirname, "../..", BUILD_DIR));
 }
 
 export function runStep(
@@ -37,8 +43,9 @@ export function runStep(
     const script = scriptOf(step.kind);
     const started = process.hrtime.bigint();
     const argv = [...wrap, "/bin/sh", "-c", stepCommandLine(args, { step: script, timeLimit: cfg.stepTimeouts[script] })];
+    const place = { root: node.root, staged: sandboxLibraryFile(), remedy: "run the step again: it writes the library first" };
     const r = spawnSync(argv[0], argv.slice(1), {
-        input: renderStepScript(script),
+        input: renderStepStub(script, node.name, place),
         encoding: "utf8",
         timeout: 120_000,
         env,

@@ -4,18 +4,19 @@
  * whole and run as `bash -c <script> <step> <arguments>` (STEP_RUNNER). Values travel only as single-quoted arguments, so a node name,
  * path or URL holding quotes, `$(...)`, backticks, `;` or a newline executes nothing.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { renderDiagnosticsFunction } from "./diagnostics";
 import { MAX_ARG_STRLEN, renderBoundsPrelude } from "../config/bounds";
 import { renderPhaseFunctions } from "../phases/bash";
-import { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep, STEP_SCRIPTS } from "../steps/kinds";
+import { DEFAULT_STEP_TIMEOUTS, LIBRARY_STEPS, MAX_STEP_TIMEOUT, NODE_STEPS, NodeStep, STEP_SCRIPTS } from "../steps/kinds";
 
 export { renderMigrationToml, renderMiddlewareUnit, renderRustUnit } from "./render";
 export type { MigrationTomlInput, UnitInput } from "./render";
 export type { NodeStep } from "../steps/kinds";
 
-export { DEFAULT_STEP_TIMEOUTS, MAX_STEP_TIMEOUT, NODE_STEPS } from "../steps/kinds";
+export { DEFAULT_STEP_TIMEOUTS, LIBRARY_STEPS, MAX_STEP_TIMEOUT, NODE_STEPS } from "../steps/kinds";
 
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
@@ -57,6 +58,151 @@ export function renderStepScript(step: NodeStep): string {
     if (Buffer.byteLength(script, "utf8") >= MAX_ARG_STRLEN)
         throw new Error(`step ${step}: the script is ${Buffer.byteLength(script, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} bash -c accepts`);
     return script;
+}
+
+/**
+ * The step library: every node step's code in one file, installed on each node once and run by
+ * the steps' stubs (renderStepStub), so that the registered inputs (and the state the engine
+ * keeps) carry each step's arguments and a short stub, not the prelude and the step bodies
+ * once per step and node. It holds the prelude of renderStepScript (bounds, phase functions,
+ * sh/lib.sh, the diagnostics collector) once, then each node step's body as a function
+ * `pve_step_<step>` (dashes as underscores). Its name carries its sha256
+ * (`steps-<sha256>.sh`), so a changed library is a new file and a changed input of every step.
+ */
+export interface StepLibrary {
+    readonly text: string;
+    readonly sha256: string;
+    /** `steps-<sha256>.sh` */
+    readonly fileName: string;
+}
+
+/** The function that runs node step `step` in the step library. */
+export function stepFunctionName(step: NodeStep): string {
+    return `pve_step_${step.replace(/-/g, "_")}`;
+}
+
+let library: StepLibrary | undefined;
+
+export function renderStepLibrary(): StepLibrary {
+    if (library) return library;
+    const text = [
+        "# pve-network-migration step library: the code of every node step. Rendered from components/scripts; do not edit.",
+        "# Sourced by a step's stub (renderStepStub) inside its function pve_step_main, after the stub checked",
+        "# the file's sha256; the stub then calls parse_args and the step's function.",
+        "# One step runs per process, so the bodies of different steps reuse names (an array in one, a string in another):",
+        "# SC2030/SC2031/SC2128/SC2178 across them are not bugs. Each step alone is shellcheck-clean without these (renderStepScript).",
+        "# shellcheck shell=bash disable=SC2034,SC2317,SC2030,SC2031,SC2128,SC2178",
+        renderBoundsPrelude(),
+        renderPhaseFunctions(),
+        LIB,
+        renderDiagnosticsFunction(),
+        ...LIBRARY_STEPS.map((s) => `${stepFunctionName(s)}() {\n${BODIES[s].replace(/\n?$/, "\n")}}`),
+        "",
+    ].join("\n");
+    const sha256 = crypto.createHash("sha256").update(text, "utf8").digest("hex");
+    library = { text, sha256, fileName: `steps-${sha256}.sh` };
+    return library;
+}
+
+/** The folder of a project (relative to it) where the program writes build output that a transport stages: the step library. */
+export const BUILD_DIR = ".pulumi-build";
+
+/** Where the installed step library lives on a node (under its root): root-owned, 0700. */
+export const LIBRARY_DIR = "/var/lib/pve-network-rs/lib";
+/** Where the library is staged on a node reached over SSH (CopyToRemote writes it as the SSH user, who may not be root). */
+export const LIBRARY_STAGING_DIR = "/var/tmp/pve-network-migration";
+
+/** Where one node's steps find the step library. */
+export interface LibraryPlace {
+    /** The node's root ("/" on a node, the sandbox root locally). */
+    readonly root: string;
+    /** The staged copy the stub installs from when the installed one is missing or altered (a path on the node). */
+    readonly staged: string;
+    /** What the operator does when neither copy is intact (the refusal's last words). */
+    readonly remedy: string;
+}
+
+/** Node path `p` under `root`. */
+function underRoot(root: string, p: string): string {
+    return root === "/" ? p : `${root.replace(/\/+$/, "")}${p}`;
+}
+
+/** The installed library's path on a node with root `root`. */
+export function installedLibraryPath(root: string, lib: StepLibrary = renderStepLibrary()): string {
+    return underRoot(root, `${LIBRARY_DIR}/${lib.fileName}`);
+}
+
+/** Exit status of a step whose library is neither installed nor staged intact on its node (EX_UNAVAILABLE). */
+export const LIBRARY_MISSING_EXIT = 69;
+
+/**
+ * The script a registered step sends (its stdin): the stub that checks the step library's
+ * sha256, installs it from the staged copy when the installed one is missing or altered, and
+ * runs the step's function from it. Nothing of a library that does not match its sha256 runs:
+ *
+ * - the installed copy (LIBRARY_DIR, root's) is checked with sha256sum and then sourced; bash
+ *   reads a sourced file whole before it runs any of it (builtins/evalfile.c _evalfile: one
+ *   read(2) of st_size bytes, then parse_and_execute), so what ran is what was checked;
+ * - the staged copy (written by the SSH user, possibly not root) is first copied into the root's
+ *   folder, and that copy is checked before it is renamed into place (temp file + rename);
+ * - when neither matches, the step exits LIBRARY_MISSING_EXIT naming both paths and what to do,
+ *   before it takes the lock or writes anything.
+ *
+ * The stub is a function like renderStepScript's, so bash has read all of it before it runs
+ * (stdin then points at /dev/null).
+ */
+export function renderStepStub(step: NodeStep, node: string, place: LibraryPlace, lib: StepLibrary = renderStepLibrary()): string {
+    if (STEP_SCRIPTS[step].host !== "node") throw new Error(`step ${step} runs on the monitoring host, not from the node's step library`);
+    const installed = installedLibraryPath(place.root, lib);
+    return [
+        "#!/bin/bash",
+        `# pve-network-migration node step: ${step}, from the step library ${lib.fileName} (components/scripts). Rendered; do not edit.`,
+        "pve_step_main() {",
+        "exec </dev/null",
+        `STEP=${step}`,
+        `local pve_lib=${shQuote(installed)} pve_staged=${shQuote(place.staged)} pve_sha=${lib.sha256} pve_node=${shQuote(node)} pve_remedy=${shQuote(place.remedy)} pve_sum pve_tmp="" pve_was pve_staged_was`,
+        'pve_sum=$(sha256sum 2>/dev/null < "$pve_lib") || pve_sum=""',
+        'if [ "${pve_sum%% *}" != "$pve_sha" ]; then',
+        '  pve_was=missing; [ ! -e "$pve_lib" ] || pve_was=altered',
+        '  if mkdir -p -- "${pve_lib%/*}" && chmod 0700 -- "${pve_lib%/*}" && pve_tmp=$(mktemp -- "${pve_lib%/*}/.steps.XXXXXX") && cat -- "$pve_staged" > "$pve_tmp" 2>/dev/null &&',
+        '    pve_sum=$(sha256sum < "$pve_tmp") && [ "${pve_sum%% *}" = "$pve_sha" ] && chmod 0644 -- "$pve_tmp" && mv -f -- "$pve_tmp" "$pve_lib"; then',
+        '    find "${pve_lib%/*}" -maxdepth 1 -name "steps-*.sh" ! -name "${pve_lib##*/}" -delete 2>/dev/null || true',
+        '    [ "$pve_was" = missing ] || printf \'pve-migration %s on %s: the installed step library %s did not match its sha256; installed it again from %s\\n\' "$STEP" "$pve_node" "$pve_lib" "$pve_staged" >&2',
+        "  else",
+        '    [ -z "$pve_tmp" ] || rm -f -- "$pve_tmp"',
+        '    pve_staged_was=missing; [ ! -e "$pve_staged" ] || pve_staged_was=altered',
+        "    printf 'pve-migration %s on %s: the step library %s is not on this node intact: the installed copy %s is %s and the staged copy %s is %s; nothing ran. %s\\n' " +
+            '"$STEP" "$pve_node" "${pve_lib##*/}" "$pve_lib" "$pve_was" "$pve_staged" "$pve_staged_was" "$pve_remedy" >&2',
+        `    exit ${LIBRARY_MISSING_EXIT}`,
+        "  fi",
+        "fi",
+        "# shellcheck source=/dev/null",
+        '. "$pve_lib"',
+        'parse_args "$@"',
+        stepFunctionName(step),
+        "}",
+        'pve_step_main "$@"',
+        "",
+    ].join("\n");
+}
+
+/**
+ * Write the step library to `<dir>/<fileName>` (atomically: temp file + rename; nothing when an
+ * identical file is there) and return its path: the file a transport stages on each node
+ * (CopyToRemote's FileAsset, or the staged copy of a sandbox).
+ */
+export function writeStepLibrary(dir: string, lib: StepLibrary = renderStepLibrary()): string {
+    const file = path.join(dir, lib.fileName);
+    try {
+        if (fs.readFileSync(file, "utf8") === lib.text) return file;
+    } catch {
+        // absent: written below
+    }
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = path.join(dir, `.${lib.fileName}.${process.pid}.${crypto.randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(tmp, lib.text, { mode: 0o644 });
+    fs.renameSync(tmp, file);
+    return file;
 }
 
 /** POSIX single-quote a value: the shell sees it as one literal word, whatever it holds. */

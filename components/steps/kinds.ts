@@ -10,6 +10,8 @@ export interface ScriptEntry {
     readonly timeout: number;
     /** The script carries the diagnostics collector (components/scripts/diagnostics.ts). */
     readonly diagnostics: boolean;
+    /** A step of the migration on a Proxmox VE node (in the node's step library), or a step on the monitoring host. */
+    readonly host: "node" | "monitoring";
 }
 
 /**
@@ -20,15 +22,15 @@ export interface ScriptEntry {
  * (components/monitoring) run it on the monitoring host.
  */
 export const STEP_SCRIPTS = {
-    snapshot: { timeout: 600, diagnostics: true },
-    package: { timeout: 1200, diagnostics: false },
-    units: { timeout: 300, diagnostics: false },
-    config: { timeout: 300, diagnostics: false },
-    services: { timeout: 600, diagnostics: false },
-    restore: { timeout: 300, diagnostics: false },
-    "legacy-apply": { timeout: 900, diagnostics: false },
-    verify: { timeout: 600, diagnostics: true },
-    rules: { timeout: 600, diagnostics: false },
+    snapshot: { timeout: 600, diagnostics: true, host: "node" },
+    package: { timeout: 1200, diagnostics: false, host: "node" },
+    units: { timeout: 300, diagnostics: false, host: "node" },
+    config: { timeout: 300, diagnostics: false, host: "node" },
+    services: { timeout: 600, diagnostics: false, host: "node" },
+    restore: { timeout: 300, diagnostics: false, host: "node" },
+    "legacy-apply": { timeout: 900, diagnostics: false, host: "node" },
+    verify: { timeout: 600, diagnostics: true, host: "node" },
+    rules: { timeout: 600, diagnostics: false, host: "monitoring" },
 } as const satisfies Record<string, ScriptEntry>;
 
 export type NodeStep = keyof typeof STEP_SCRIPTS;
@@ -44,6 +46,9 @@ export const DEFAULT_STEP_TIMEOUTS: Readonly<Record<NodeStep, number>> = Object.
     NodeStep,
     number
 >;
+
+/** The scripts that run on a Proxmox VE node: the step library's steps (components/scripts renderStepLibrary). */
+export const LIBRARY_STEPS = NODE_STEPS.filter((s) => STEP_SCRIPTS[s].host === "node");
 
 /** Longest time limit a step may be given (a day). */
 export const MAX_STEP_TIMEOUT = 86_400;

@@ -153,7 +153,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         const r = await run({ projectDir: PROJECT_DIR, now: NOW, guards: true });
         await settleTree(r.resources);
         const registered = records.filter((x) => x.type !== "pulumi:pulumi:StackReference");
-        const steps = records.filter((x) => x.type.startsWith("command:"));
+        const steps = records.filter((x) => x.type === "command:remote:Command");
         expect(rows[1].slice(0, 3)).toEqual(["3", String(registered.length), String(steps.length)]);
         expect(steps.map((s) => s.name).sort()).toEqual([...r.planned.steps].sort());
         expect(records.length - registered.length).toBe(1);

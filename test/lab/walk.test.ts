@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Lab, startLab, teardown } from "../../lab";
 import { PHASES } from "../../components/phases";
+import { LIBRARY_DIR, installedLibraryPath, renderStepLibrary } from "../../components/scripts";
 import { ReplayState } from "../support/replay";
 import { Up } from "../support/program-replay";
 import { Probe, UnitState, ok, probeAll, ranSteps, sh, unit, upLab } from "../support/lab-scenarios";
@@ -92,6 +93,14 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         const r = await run("rust-read-only");
         const after = await probes();
         expect(ranSteps(lab, CLUSTER, r)).toEqual(PROMOTION_STEPS);
+        // The step library went to each node once (CopyToRemote over SFTP, as the SSH user: pvemig on pve3),
+        // and each node's steps installed it into the root's folder, checked by its sha256.
+        expect(r.ran.filter((x) => x.endsWith("-step-library")).sort()).toEqual(["pve1-step-library", "pve2-step-library", "pve3-step-library"]);
+        const lib = renderStepLibrary();
+        for (const n of lab.nodes) {
+            expect(await ok(lab, n.name, ["sha256sum", installedLibraryPath("/", lib)])).toBe(`${lib.sha256}  ${installedLibraryPath("/", lib)}\n`);
+            expect(await ok(lab, n.name, ["stat", "-c", "%a %U", LIBRARY_DIR])).toBe("700 root\n");
+        }
         expectOneLogLinePerStep(r, before, after, "perl-only", "rust-read-only");
         for (const n of lab.nodes) {
             const { [MW]: mw, [RUST]: rust } = after[n.name].units;
@@ -121,6 +130,7 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         // a new transition id, so the steps' inputs change and they run again (no snapshot: not a transition).
         const again = await run("rust-read-only");
         const after = await probes();
+        expect(again.ran.filter((x) => x.endsWith("-step-library"))).toEqual([]);
         expect(ranSteps(lab, CLUSTER, again)).toEqual({
             pve1: ["config", "package", "services", "units", "verify"],
             pve2: ["package", "services", "units", "verify"],

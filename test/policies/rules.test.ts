@@ -583,6 +583,17 @@ describe("package-pinned", () => {
             'copy of the package: remotePath must name a pinned pve-network-rs_<version>_<arch>.deb (got "/var/tmp/pve-network-rs.deb")',
         ]);
     });
+    test("the step library copy passes under its sha256 name only; anything else copied beside it is a package copy to check", async () => {
+        const rs = copy(copied);
+        expect(byName(rs, "pve-east-01-step-library").props.remotePath).toMatch(/^\/var\/tmp\/pve-network-migration\/steps-[0-9a-f]{64}\.sh$/);
+        expect(await messages("package-pinned", rs)).toEqual([]);
+        for (const bad of ["/var/tmp/pve-network-migration/steps-latest.sh", `/var/tmp/other/steps-${"a".repeat(64)}.sh`]) {
+            byName(rs, "pve-east-01-step-library").props.remotePath = bad;
+            expect(await messages("package-pinned", rs)).toEqual([
+                `copy of the package: remotePath must name a pinned pve-network-rs_<version>_<arch>.deb (got "${bad}")`,
+            ]);
+        }
+    });
     test("the transition record", async () => {
         const rs = editKeepers(copy(canary), (k) => ((k.packageSha256 = ""), (k.packageVersion = "*")));
         expect(await messages("package-pinned", rs)).toEqual([

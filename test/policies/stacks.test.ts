@@ -142,7 +142,9 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
 
     test("a write phase without backup: backup-before-write (a stack policy: with --skip-preview only after the steps)", async () => {
         const rec = await record("canary-a", { from: "rust-read-only" });
-        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([]);
+        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([
+            "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$pve-migration:node:MigrationNode$command:remote:CopyToRemote::pve-east-01-step-library",
+        ]);
         const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
         const violation =
             "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes";

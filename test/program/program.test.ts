@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evidenceVerdict, readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
-import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderStepScript } from "../../components/scripts";
+import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderStepLibrary, renderStepStub } from "../../components/scripts";
 import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
 import { parseStackConfig } from "../../components/config/schema";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
@@ -95,6 +95,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             `command:remote:Command ${n}-units <- ${n}-systemd`,
             `command:remote:Command ${n}-services <- ${n}-systemd`,
             `command:remote:Command ${n}-verify <- ${n}`,
+            `command:remote:CopyToRemote ${n}-step-library <- ${n}`,
         ];
         expect(shape(records)).toEqual(
             [
@@ -108,7 +109,22 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
                 ...node("pve3"),
             ].sort(),
         );
-        expect(records).toHaveLength(26);
+        expect(records).toHaveLength(29);
+    });
+
+    test("each node's step library is copied once, as a file asset named by its sha256; the steps the plan orders after nothing wait for it", async () => {
+        const lib = renderStepLibrary();
+        for (const n of ["pve1", "pve2", "pve3"]) {
+            const copy = byName(records, `${n}-step-library`);
+            expect(copy.inputs.remotePath).toBe(`/var/tmp/pve-network-migration/steps-${lib.sha256}.sh`);
+            expect(copy.inputs.source).toBeInstanceOf(pulumi.asset.FileAsset);
+            const file = await copy.inputs.source.path;
+            expect(file).toBe(path.join(projectDir, ".pulumi-build", `steps-${lib.sha256}.sh`));
+            expect(fs.readFileSync(file, "utf8")).toBe(lib.text);
+            expect(byName(records, `${n}-package`).dependsOn).toEqual([`${n}-step-library`]);
+            expect(byName(records, `${n}-units`).dependsOn).toEqual([`${n}-step-library`]);
+            expect(byName(records, `${n}-services`).dependsOn).toEqual(["pve-east-cluster-config"]);
+        }
     });
 
     test("the cluster-wide migration.toml is written once, through the writer node, after every node's package and units", () => {
@@ -128,7 +144,13 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
                 perDialTimeout: 10,
             },
         });
-        expect(w.inputs.stdin).toBe(renderStepScript("config"));
+        expect(w.inputs.stdin).toBe(
+            renderStepStub("config", "pve1", {
+                root: "/",
+                staged: `/var/tmp/pve-network-migration/${renderStepLibrary().fileName}`,
+                remedy: "copy it again: pulumi up --replace <the URN of pve1-step-library> (pulumi stack --show-urns lists it)",
+            }),
+        );
         const cfg = parseStackConfig({ values: values("perl-only"), secretKeys: new Set(["sshPrivateKeys"]), stack: "test", projectDir });
         const toml = migrationToml(cfg, "perl-only");
         expect(parseStepCommandLine(w.inputs.create)).toEqual({
@@ -147,7 +169,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
         for (const n of ["pve1", "pve2", "pve3"]) {
             expect(byName(records, `${n}-services`).dependsOn).toEqual(["pve-east-cluster-config"]);
             expect(byName(records, `${n}-verify`).dependsOn).toEqual([`${n}-services`]);
-            expect(byName(records, `${n}-package`).dependsOn).toEqual([]);
+            expect(byName(records, `${n}-package`).dependsOn).toEqual([`${n}-step-library`]);
         }
     });
 
@@ -301,7 +323,7 @@ describe("a phase change changes exactly the expected resources", () => {
         const { records, outputs: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
         const deps = (n: string) => byName(records, n).dependsOn;
         // The snapshot's id comes from the record (known in a preview), not from the record's resource.
-        expect(deps("pve1-snapshot")).toEqual([]);
+        expect(deps("pve1-snapshot")).toEqual(["pve1-step-library"]);
         expect(optionsOf(records, "pve1-snapshot").options.id).toBe(transitionId(byName(records, "pve-east-transition").inputs.keepers));
         expect(deps("pve-east-cluster-config")).toEqual(["pve1-snapshot", "pve2-snapshot", "pve3-snapshot"]);
         expect(deps("pve1-services")).toEqual(["pve-east-cluster-config"]);

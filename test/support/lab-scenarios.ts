@@ -94,10 +94,10 @@ export async function upLab(lab: Lab, o: StackOptions & { state?: ReplayState; s
 /**
  * Where a command resource's step runs and which step it is: `<node>-<step>` on that node;
  * `<cluster>-<step>` (cluster-wide config / restore) on the writer node (the first node).
- * Undefined for resources that log no step (the .deb copy, the transition record).
+ * Undefined for resources that log no step (the .deb copy, the step library copy, the transition record).
  */
 export function stepOf(lab: Lab, cluster: string, resource: string): { node: string; step: string } | undefined {
-    if (resource.endsWith("-deb") || resource.endsWith("-transition")) return undefined;
+    if (resource.endsWith("-deb") || resource.endsWith("-step-library") || resource.endsWith("-transition")) return undefined;
     if (resource.startsWith(`${cluster}-cluster-`)) return { node: lab.nodes[0].name, step: resource.slice(`${cluster}-cluster-`.length) };
     const n = lab.nodes.find((x) => resource.startsWith(`${x.name}-`));
     return n ? { node: n.name, step: resource.slice(n.name.length + 1) } : undefined;
