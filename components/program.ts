@@ -228,6 +228,8 @@ export interface ProgramRun {
         readonly attempt: Attempt;
         readonly transition: { from: Phase; to: Phase; kind: string; id: string };
         readonly steps: string[];
+        /** The command resources that run them (components/plan planCommands), in plan order. */
+        readonly commands: string[];
     };
     /** The stack's outputs: settle once every verify step has (succeeded, failed or not run). */
     readonly outputs: Promise<ProgramOutputs>;
@@ -398,7 +400,7 @@ function register(cfg: StackConfig, raw: RawConfig, opts: ProgramOptions, ctx: R
     }
     const alerts = monitoring ? new AlertRules(`${cfg.cluster}-alert-rules`, { cfg, monitoring, transport, k8sProvider: bg?.provider }) : undefined;
 
-    const planned = { basis, attempt, transition: { from, to: cfg.phase, kind: t.kind, id }, steps: cluster.stepIds };
+    const planned = { basis, attempt, transition: { from, to: cfg.phase, kind: t.kind, id }, steps: cluster.stepIds, commands: cluster.commands.map((c) => c.id) };
     const outputs = (async (): Promise<ProgramOutputs> => {
         const verified: Record<string, VerifiedNode> = { ...deployed.verified };
         let all = true;

@@ -13,7 +13,7 @@
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { isWritePhase, transition } from "../components/phases";
-import { RECORD_TYPE, dependsOn, isClusterWide, isCommandType, nodesOf, recordOf, stepOf, transitionOf } from "./lib";
+import { RECORD_TYPE, Step, dependsOn, isClusterWide, isCommandType, nodesOf, recordOf, stepLabel, stepsOf, transitionOf } from "./lib";
 
 export const backupBeforeWrite: StackValidationPolicy = {
     name: "backup-before-write",
@@ -28,18 +28,13 @@ export const backupBeforeWrite: StackValidationPolicy = {
         const what = isWritePhase(t.to) ? `enters write phase ${t.to}` : `leaves write phase ${t.from}`;
         const why = `${what} (${t.from} -> ${t.to})`;
 
-        const snapshots = new Map<string, PolicyResource>();
-        const configs: { res: PolicyResource; path: string; node: string }[] = [];
+        const snapshots = new Map<string, { res: PolicyResource; step: Step }>();
+        const configs: { res: PolicyResource; step: Step; path: string; node: string }[] = [];
         for (const r of args.resources) {
             if (!isCommandType(r.type)) continue;
-            const step = stepOf(r.props);
-            if (!step) continue;
-            if (step.script === "snapshot") {
-                // While the command line is unknown (preview), the plan's name says the node: <node>-snapshot.
-                const node = step.options?.node ?? r.name.replace(/-snapshot$/, "");
-                snapshots.set(node, r);
-            } else if (step.script === "config" && step.options) {
-                configs.push({ res: r, path: step.options.path ?? "", node: step.options.node ?? "" });
+            for (const step of stepsOf(r.props)) {
+                if (step.script === "snapshot") snapshots.set(step.options.node ?? "", { res: r, step });
+                else if (step.script === "config") configs.push({ res: r, step, path: step.options.path ?? "", node: step.options.node ?? "" });
             }
         }
         const nodes = nodesOf(rec);
@@ -52,9 +47,11 @@ export const backupBeforeWrite: StackValidationPolicy = {
             const affected = isClusterWide(c.path) ? nodes : [c.node];
             for (const node of affected) {
                 const s = snapshots.get(node);
-                if (s && !dependsOn(c.res, s)) {
+                // After the snapshot: later in the same command (its steps run in order), or in a command that depends on the snapshot's.
+                const ordered = s === undefined || (s.res.urn === c.res.urn ? s.step.index < c.step.index : dependsOn(c.res, s.res));
+                if (!ordered && s) {
                     report(
-                        `config step ${c.res.name} changes the migration config of node ${node} without being ordered after its snapshot step ${s.name} (dependsOn)`,
+                        `config step ${stepLabel(c.res.name, c.step)} changes the migration config of node ${node} without being ordered after its snapshot step ${stepLabel(s.res.name, s.step)} (dependsOn)`,
                         c.res.urn,
                     );
                 }

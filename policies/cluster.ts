@@ -10,7 +10,7 @@
  * cluster-file-single-writer in steps.ts, which stops that step before it runs.
  */
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { CLUSTER_COMPONENT, RECORD_TYPE, ancestorOf, inPmxcfs, isClusterWide, isCommandType, recordOf, stepOf } from "./lib";
+import { CLUSTER_COMPONENT, RECORD_TYPE, ancestorOf, inPmxcfs, isClusterWide, isCommandType, recordOf, stepsOf } from "./lib";
 
 /** The cluster a step belongs to: its ClusterMigration ancestor, else the stack's transition record. */
 function clusterOf(r: PolicyResource, fallback: string): string {
@@ -28,17 +28,17 @@ export const clusterFileWriters: StackValidationPolicy = {
         const restorers = new Map<string, PolicyResource[]>();
         for (const r of args.resources) {
             if (!isCommandType(r.type)) continue;
-            const step = stepOf(r.props);
-            if (!step || !step.options) continue;
             const cluster = clusterOf(r, fallback);
-            if (step.script === "config" && step.options.path !== undefined && inPmxcfs(step.options.path)) {
-                const key = `${cluster}\0${step.options.path}`;
-                const w = writers.get(key) ?? { cluster, path: step.options.path, res: [] };
-                w.res.push(r);
-                writers.set(key, w);
-            }
-            if (step.script === "restore" && step.options.part === "cluster") {
-                restorers.set(cluster, [...(restorers.get(cluster) ?? []), r]);
+            for (const step of stepsOf(r.props)) {
+                if (step.script === "config" && step.options.path !== undefined && inPmxcfs(step.options.path)) {
+                    const key = `${cluster}\0${step.options.path}`;
+                    const w = writers.get(key) ?? { cluster, path: step.options.path, res: [] };
+                    w.res.push(r);
+                    writers.set(key, w);
+                }
+                if (step.script === "restore" && step.options.part === "cluster") {
+                    restorers.set(cluster, [...(restorers.get(cluster) ?? []), r]);
+                }
             }
         }
         for (const w of writers.values()) {

@@ -5,12 +5,11 @@
 import * as command from "@pulumi/command";
 import { ResourceValidationPolicy, ReportViolation, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
-import { configOf, parseMigrationToml, quote, recordOf, stepOf } from "./lib";
+import { configOf, parseMigrationToml, quote, recordOf, stepsOf } from "./lib";
 
 function onSteps(check: (script: string, o: { readonly [k: string]: string }, args: { getConfig<C extends object>(): C }, report: ReportViolation) => void) {
-    const f = (props: { stdin?: unknown; create?: unknown }, args: { getConfig<C extends object>(): C }, report: ReportViolation) => {
-        const step = stepOf(props);
-        if (step?.options) check(step.script, step.options, args, report);
+    const f = (props: { create?: unknown }, args: { getConfig<C extends object>(): C }, report: ReportViolation) => {
+        for (const step of stepsOf(props)) check(step.script, step.options, args, report);
     };
     return [validateResourceOfType(command.remote.Command, f), validateResourceOfType(command.local.Command, f)];
 }

@@ -11,7 +11,7 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { PHASES, Phase, isPhase, phaseIndex } from "../components/phases";
-import { parseStepCommandLine } from "../components/scripts";
+import { parseCommand } from "../components/scripts";
 import { TRANSITION_RECORD_FIELDS, TransitionRecord } from "../components/cluster/record";
 
 /** Type of the transition record and the `kind` its keepers carry. */
@@ -86,29 +86,36 @@ export function nodesOf(r: Record): string[] {
         .filter((n) => n !== "");
 }
 
-/** A node step: the script it runs and, when its command line is known, its options. */
+/** A node step of a command resource: the script it runs, its options and argv. */
 export interface Step {
-    /** Script name from the `STEP=<script>` line of stdin: snapshot, package, units, config, services, restore, legacy-apply, verify. */
+    /** The step's script: snapshot, package, units, config, services, restore, legacy-apply, verify (rules on a monitoring host). */
     readonly script: string;
-    /** Options of the command line (`--name value`); undefined while the command line is unknown (preview). */
-    readonly options: { readonly [k: string]: string } | undefined;
+    /** Options of its arguments (`--name value`). */
+    readonly options: { readonly [k: string]: string };
     readonly argv: readonly string[];
+    /** Its place in the command (0 first): the steps of one command run in this order. */
+    readonly index: number;
+    /** How many steps the command runs. */
+    readonly count: number;
 }
 
-/** The step a command resource runs, or undefined when it is not a node step. */
-export function stepOf(props: { stdin?: unknown; create?: unknown }): Step | undefined {
-    const stdin = known(() => props.stdin);
-    if (typeof stdin !== "string") return undefined;
-    const m = /^STEP=([a-z-]+)$/m.exec(stdin);
-    if (!m) return undefined;
+/** How a message names a step of the command resource `name`: the resource when it runs the step alone, else `<node>-<step> (in <name>)`. */
+export function stepLabel(name: string, step: Step): string {
+    return step.count === 1 ? name : `${step.options.node ?? "(no --node)"}-${step.script} (in ${name})`;
+}
+
+/**
+ * The steps a command resource runs, in order (components/scripts parseCommand of its command
+ * line); [] when it is not a step command or its command line is unknown.
+ */
+export function stepsOf(props: { create?: unknown }): Step[] {
     const create = known(() => props.create);
-    if (create === undefined) return { script: m[1], options: undefined, argv: [] };
-    if (typeof create !== "string") return undefined;
+    if (typeof create !== "string") return [];
     try {
-        const a = parseStepCommandLine(create);
-        return { script: m[1], options: a.options, argv: a.argv ?? [] };
+        const steps = parseCommand(create).steps;
+        return steps.map((s, index) => ({ script: s.step, options: s.args.options, argv: s.args.argv ?? [], index, count: steps.length }));
     } catch {
-        return undefined;
+        return [];
     }
 }
 

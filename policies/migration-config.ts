@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import { ResourceValidation, ResourceValidationPolicy, ReportViolation, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
 import { isPhase, phaseInfo } from "../components/phases";
-import { Record, Step, configOf, isHttpsUrl, parseMigrationToml, quote, recordOf, stepOf, urlHasCredentials } from "./lib";
+import { Record, configOf, isHttpsUrl, parseMigrationToml, quote, recordOf, stepsOf, urlHasCredentials } from "./lib";
 
 /** A config step of a node command (either transport), with its parsed TOML. */
 type TomlCheck = (toml: { [k: string]: unknown }, path: string, report: ReportViolation, config: object) => void;
@@ -17,16 +17,17 @@ interface ConfigStepArgs {
 }
 
 function configStepValidations(check: TomlCheck, defaults: object): ResourceValidation[] {
-    const onStep = (props: { stdin?: unknown; create?: unknown }, args: ConfigStepArgs, report: ReportViolation) => {
-        const step: Step | undefined = stepOf(props);
-        if (!step || step.script !== "config" || !step.options) return;
-        const path = step.options.path ?? "(no --path)";
-        const toml = parseMigrationToml(step.options.content ?? "");
-        if (!toml.ok) {
-            report(`${path}: the migration config is not valid TOML: ${toml.error}`);
-            return;
+    const onStep = (props: { create?: unknown }, args: ConfigStepArgs, report: ReportViolation) => {
+        for (const step of stepsOf(props)) {
+            if (step.script !== "config") continue;
+            const path = step.options.path ?? "(no --path)";
+            const toml = parseMigrationToml(step.options.content ?? "");
+            if (!toml.ok) {
+                report(`${path}: the migration config is not valid TOML: ${toml.error}`);
+                continue;
+            }
+            check(toml.value, path, report, configOf(args, defaults));
         }
-        check(toml.value, path, report, configOf(args, defaults));
     };
     return [validateResourceOfType(command.remote.Command, onStep), validateResourceOfType(command.local.Command, onStep)];
 }

@@ -5,7 +5,7 @@
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
 import { PHASES, checkTransition, isPhase } from "../components/phases";
-import { RECORD_TYPE, isCommandType, parseMigrationToml, quote, recordOf, stepOf } from "./lib";
+import { RECORD_TYPE, isCommandType, parseMigrationToml, quote, recordOf, stepLabel, stepsOf } from "./lib";
 
 export const phaseTransition: ResourceValidationPolicy = {
     name: "phase-transition",
@@ -48,12 +48,7 @@ export const transitionRecord: StackValidationPolicy = {
                 const rec = recordOf(r.props);
                 return rec ? [{ res: r, rec }] : [];
             });
-        const steps = args.resources
-            .filter((r) => isCommandType(r.type))
-            .flatMap((r) => {
-                const s = stepOf(r.props);
-                return s ? [{ res: r, step: s }] : [];
-            });
+        const steps = args.resources.filter((r) => isCommandType(r.type)).flatMap((r) => stepsOf(r.props).map((step) => ({ res: r, step })));
         if (records.length === 0) {
             if (steps.length > 0) {
                 report(
@@ -72,7 +67,10 @@ export const transitionRecord: StackValidationPolicy = {
             if (!o) continue;
             for (const field of ["from", "to"] as const) {
                 if (o[field] !== undefined && o[field] !== rec[field]) {
-                    report(`step ${res.name}: --${field} ${quote(o[field])} does not match the transition record (${field} ${quote(rec[field])})`, res.urn);
+                    report(
+                        `step ${stepLabel(res.name, step)}: --${field} ${quote(o[field])} does not match the transition record (${field} ${quote(rec[field])})`,
+                        res.urn,
+                    );
                 }
             }
             if (step.script === "config" && o.content !== undefined) {
@@ -80,7 +78,7 @@ export const transitionRecord: StackValidationPolicy = {
                 const phase = toml.ok ? toml.value.phase : undefined;
                 if (phase !== rec.to) {
                     report(
-                        `step ${res.name}: ${o.path ?? "the migration config"} says phase = ${quote(phase ?? null)}, but the transition record says to ${quote(rec.to)}`,
+                        `step ${stepLabel(res.name, step)}: ${o.path ?? "the migration config"} says phase = ${quote(phase ?? null)}, but the transition record says to ${quote(rec.to)}`,
                         res.urn,
                     );
                 }

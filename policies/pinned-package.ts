@@ -9,7 +9,7 @@ import { ResourceValidationPolicy, ReportViolation, validateResourceOfType } fro
 import * as random from "@pulumi/random";
 import { DEB_VERSION_RE } from "../components/config/schema";
 import { LIBRARY_STAGING_DIR } from "../components/scripts";
-import { isHttpsUrl, known, quote, recordOf, stepOf } from "./lib";
+import { isHttpsUrl, known, quote, recordOf, stepsOf } from "./lib";
 
 export const PACKAGE_NAME = "pve-network-rs";
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -42,10 +42,11 @@ function pinProblems(version: unknown, sha256: unknown, names: { version: string
     return out;
 }
 
-function checkPackageStep(props: { stdin?: unknown; create?: unknown }, report: ReportViolation): void {
-    const step = stepOf(props);
-    if (!step || step.script !== "package" || !step.options) return;
-    const o = step.options;
+function checkPackageSteps(props: { create?: unknown }, report: ReportViolation): void {
+    for (const step of stepsOf(props)) if (step.script === "package") checkPackageStep(step.options, report);
+}
+
+function checkPackageStep(o: { readonly [k: string]: string }, report: ReportViolation): void {
     for (const p of pinProblems(o.version, o.sha256, { version: "--version", sha256: "--sha256" })) report(`package step: ${p}`);
     const sources = (["url", "deb-path"] as const).filter((k) => o[k] !== undefined && o[k] !== "");
     if (sources.length !== 1) {
@@ -66,8 +67,8 @@ export const packagePinned: ResourceValidationPolicy = {
         "The pve-network-rs package is pinned by an exact version and a sha256 on every package step and in the transition record; nothing is installed unpinned.",
     enforcementLevel: "mandatory",
     validateResource: [
-        validateResourceOfType(command.remote.Command, (props, _args, report) => checkPackageStep(props, report)),
-        validateResourceOfType(command.local.Command, (props, _args, report) => checkPackageStep(props, report)),
+        validateResourceOfType(command.remote.Command, (props, _args, report) => checkPackageSteps(props, report)),
+        validateResourceOfType(command.local.Command, (props, _args, report) => checkPackageSteps(props, report)),
         validateResourceOfType(command.remote.CopyToRemote, (props, _args, report) => {
             const remotePath = known(() => props.remotePath);
             if (typeof remotePath !== "string") return;

@@ -3,7 +3,7 @@
  * registers it and before it creates it, in `pulumi up --skip-preview` too
  * (pkg/resource/deploy/step_generator.go continueStepsFromImport -> analyzeAll), so a
  * mandatory violation keeps that step off the node. They need nothing but the step itself:
- * its command line (parseStepCommandLine), its script (the STEP= line of stdin) and its parent
+ * its command line (parseCommand: each step's script and arguments) and its parent
  * (the only option an Analyze request carries that links it to another resource; dependsOn is
  * not sent, see components/policycheck/evaluate.ts).
  *
@@ -22,15 +22,14 @@
 import * as command from "@pulumi/command";
 import { ResourceValidation, ResourceValidationPolicy, ReportViolation, validateResourceOfType } from "@pulumi/policy";
 import { PHASES, checkTransition, isPhase, isWritePhase, transition } from "../components/phases";
-import { NODE_COMPONENT, Step, isClusterWide, parseMigrationToml, quote, stepOf } from "./lib";
+import { NODE_COMPONENT, Step, isClusterWide, parseMigrationToml, quote, stepLabel, stepsOf } from "./lib";
 
-type StepCheck = (step: Step & { options: { readonly [k: string]: string } }, name: string, parent: string, report: ReportViolation) => void;
+type StepCheck = (step: Step, name: string, parent: string, report: ReportViolation) => void;
 
-/** The same check on node steps of both transports (remote over SSH, local for sandboxes). */
+/** The same check on every node step of a command, of both transports (remote over SSH, local for sandboxes). */
 function onSteps(check: StepCheck): ResourceValidation[] {
-    const f = (props: { stdin?: unknown; create?: unknown }, args: { name: string; opts: { parent?: string } }, report: ReportViolation) => {
-        const step = stepOf(props);
-        if (step?.options) check(step as Step & { options: { readonly [k: string]: string } }, args.name, args.opts.parent ?? "", report);
+    const f = (props: { create?: unknown }, args: { name: string; opts: { parent?: string } }, report: ReportViolation) => {
+        for (const step of stepsOf(props)) check(step, stepLabel(args.name, step), args.opts.parent ?? "", report);
     };
     return [validateResourceOfType(command.remote.Command, f), validateResourceOfType(command.local.Command, f)];
 }

@@ -13,9 +13,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { StackConfig } from "../config/schema";
 import { Phase } from "../phases";
-import { Plan } from "../plan";
-import { ownedSteps, planFor } from "../steps";
-import { Backups, MigrationConfigFile, MigrationNode, StepScope } from "../node";
+import { Plan, PlannedCommand, planCommands } from "../plan";
+import { planFor } from "../steps";
+import { Backups, MigrationConfigFile, MigrationNode, StepScope, ownedCommands } from "../node";
 import { StepRegistry, Transport } from "../node/transport";
 import { TransitionRecord, transitionId } from "./record";
 
@@ -42,8 +42,10 @@ export class ClusterMigration extends pulumi.ComponentResource {
     public readonly nodes: Record<string, MigrationNode>;
     public readonly clusterConfig: MigrationConfigFile | undefined;
     public readonly clusterBackups: Backups | undefined;
-    /** Ids of the registered steps, in plan order. */
+    /** Ids of the planned steps, in plan order. */
     public readonly stepIds: string[];
+    /** The commands registered (components/plan planCommands): each node's steps between two cluster steps, and each cluster step. */
+    public readonly commands: PlannedCommand[];
 
     constructor(name: string, args: ClusterMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:cluster:ClusterMigration", name, {}, opts);
@@ -63,20 +65,25 @@ export class ClusterMigration extends pulumi.ComponentResource {
             registry,
             libraryFile: args.libraryFile,
         });
+        this.commands = planCommands(this.plan);
         this.nodes = {};
         for (const n of cfg.nodes) {
-            const steps = this.plan.steps.filter((s) => !s.cluster && s.node === n.name);
-            this.nodes[n.name] = new MigrationNode(n.name, { scope: scopeOf(n.name), steps }, { parent: this });
+            const commands = this.commands.filter((c) => !c.cluster && c.node === n.name);
+            this.nodes[n.name] = new MigrationNode(n.name, { scope: scopeOf(n.name), commands }, { parent: this });
         }
-        const clusterSteps = this.plan.steps.filter((s) => s.cluster);
+        const clusterCommands = this.commands.filter((c) => c.cluster);
         // The cluster steps run on the writer node, from the step library its MigrationNode staged.
         const writer: StepScope = { ...scopeOf(cfg.migrationConfig.writerNode), library: this.nodes[cfg.migrationConfig.writerNode]?.library };
-        const cfgSteps = ownedSteps(clusterSteps, "MigrationConfigFile");
-        this.clusterConfig = cfgSteps.length ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, steps: cfgSteps }, { parent: this }) : undefined;
-        const restoreSteps = ownedSteps(clusterSteps, "Backups");
-        this.clusterBackups = restoreSteps.length ? new Backups(`${name}-cluster-backups`, { scope: writer, steps: restoreSteps }, { parent: this }) : undefined;
+        const cfgCommands = ownedCommands(clusterCommands, "MigrationConfigFile");
+        this.clusterConfig = cfgCommands.length
+            ? new MigrationConfigFile(`${name}-migration-config`, { scope: writer, commands: cfgCommands }, { parent: this })
+            : undefined;
+        const restoreCommands = ownedCommands(clusterCommands, "Backups");
+        this.clusterBackups = restoreCommands.length
+            ? new Backups(`${name}-cluster-backups`, { scope: writer, commands: restoreCommands }, { parent: this })
+            : undefined;
         this.stepIds = this.plan.steps.map((s) => s.id);
-        registry.finish(this.stepIds);
+        registry.finish(this.commands.map((c) => c.id));
         this.registerOutputs({ transition: this.transition, transitionId: this.transitionId, stepIds: this.stepIds });
     }
 }

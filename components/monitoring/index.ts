@@ -65,10 +65,15 @@ export class AlertRules extends pulumi.ComponentResource {
                 `${name}-file`,
                 host,
                 {
+                    // The monitoring host is no Proxmox VE node: it gets the whole rules script, not the step library.
                     script: renderStepScript("rules"),
-                    step: "rules",
-                    timeLimit: cfg.stepTimeouts.rules,
-                    args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload),
+                    steps: [
+                        {
+                            step: "rules",
+                            timeLimit: cfg.stepTimeouts.rules,
+                            args: rulesStepArgs(host, m.rulesFile.path, this.rulesYaml, m.rulesFile.check, m.rulesFile.reload),
+                        },
+                    ],
                 },
                 { parent: this },
             );

@@ -1,14 +1,15 @@
 /**
- * Per-node components, one concern each, composed by MigrationNode. Every component registers
- * only the steps the plan gives it, each a command resource named by its plan id, ordered by
- * `dependsOn` exactly as the plan says.
+ * Per-node components, one concern each, composed by MigrationNode. The plan's commands
+ * (components/plan planCommands: a node's steps between two cluster steps run as one command)
+ * are registered by the component that owns each command's first step, each a command resource
+ * named by its plan id, ordered by `dependsOn` as the plan's commands say.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig } from "../config/schema";
 import { Phase } from "../phases";
-import { PlannedStep } from "../plan";
+import { PlannedCommand } from "../plan";
 import { renderStepStub } from "../scripts";
-import { StepKind, StepOwner, ownedSteps, scriptOf, stepArgs } from "../steps";
+import { STEP_CATALOGUE, StepKind, StepOwner, scriptOf, stepArgs } from "../steps";
 import { NodeLibrary, StepRegistry, StepResource, Transport } from "./transport";
 
 /** What every step-owning component needs to register its steps. */
@@ -31,131 +32,134 @@ export interface StepScope {
     readonly library?: NodeLibrary;
 }
 
-/**
- * Register one planned step as a command resource under `parent`. A step the plan orders after
- * nothing depends on its node's step library copy; every other step comes after one of those on
- * its own node (through the cluster steps for a node's services: they wait for every node's
- * earlier steps), so it runs after the copy too without one more edge in the state.
- */
-export function registerStep(parent: pulumi.Resource, scope: StepScope, step: PlannedStep, extraDeps: pulumi.Input<pulumi.Resource>[] = []): StepResource {
-    const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
-    const args = stepArgs(ctx, step.kind, scope.transitionId);
-    const script = scriptOf(step.kind);
-    const library = scope.library;
-    if (library === undefined) throw new Error(`step ${step.id}: the step library of node ${scope.node.name} is not staged`);
-    const res = scope.transport.command(
-        step.id,
-        scope.node,
-        { script: renderStepStub(script, scope.node.name, library.place), step: script, timeLimit: scope.cfg.stepTimeouts[script], args },
-        {
-            parent,
-            dependsOn: [...scope.registry.deps(step.dependsOn), ...(library.resource && step.dependsOn.length === 0 ? [library.resource] : []), ...extraDeps],
-        },
-    );
-    scope.registry.register(step.id, res);
-    return res;
+/** The component that registers a command: the owner (step catalogue) of its first step. */
+export function commandOwner(command: PlannedCommand): StepOwner {
+    return STEP_CATALOGUE[command.steps[0].kind].owner;
+}
+
+/** The commands of `commands` that `owner` registers, in their order. */
+export function ownedCommands(commands: readonly PlannedCommand[], owner: StepOwner): PlannedCommand[] {
+    return commands.filter((c) => commandOwner(c) === owner);
 }
 
 /**
- * Register, in plan order, every step of `steps` whose catalogue entry names `owner`; the
- * resources by step kind. `extraDeps` adds dependencies to the steps of some kinds.
+ * Register one planned command (its steps, in order) as a command resource under `parent`. A
+ * command the plan orders after nothing depends on its node's step library copy; every other
+ * command comes after one of those on its own node (through the cluster steps for a node's
+ * later steps: they wait for every node's earlier ones), so it runs after the copy too without
+ * one more edge in the state.
  */
-export function registerOwned(
-    parent: pulumi.Resource,
-    scope: StepScope,
-    steps: readonly PlannedStep[],
-    owner: StepOwner,
-    extraDeps: Partial<Record<StepKind, pulumi.Input<pulumi.Resource>[]>> = {},
-): Map<StepKind, StepResource> {
-    const out = new Map<StepKind, StepResource>();
-    for (const step of ownedSteps(steps, owner)) out.set(step.kind, registerStep(parent, scope, step, extraDeps[step.kind] ?? []));
-    return out;
+export function registerCommand(parent: pulumi.Resource, scope: StepScope, command: PlannedCommand, extraDeps: pulumi.Input<pulumi.Resource>[] = []): StepResource {
+    const ctx = { cfg: scope.cfg, node: scope.node, from: scope.from, to: scope.to };
+    const steps = command.steps.map((s) => {
+        const script = scriptOf(s.kind);
+        return { step: script, timeLimit: scope.cfg.stepTimeouts[script], args: stepArgs(ctx, s.kind, scope.transitionId) };
+    });
+    const library = scope.library;
+    if (library === undefined) throw new Error(`command ${command.id}: the step library of node ${scope.node.name} is not staged`);
+    const res = scope.transport.command(
+        command.id,
+        scope.node,
+        { script: renderStepStub(scope.node.name, library.place), steps },
+        {
+            parent,
+            dependsOn: [...scope.registry.deps(command.dependsOn), ...(library.resource && command.dependsOn.length === 0 ? [library.resource] : []), ...extraDeps],
+        },
+    );
+    scope.registry.register(command.id, res);
+    return res;
 }
 
 export interface ConcernArgs {
     readonly scope: StepScope;
-    /** The planned steps given to this component; it registers those its catalogue entry names it the owner of. */
-    readonly steps: readonly PlannedStep[];
+    /** The planned commands given to this component; it registers those it owns (commandOwner). */
+    readonly commands: readonly PlannedCommand[];
+    /** More dependencies of the command that runs a step of some kind (the .deb copy before the package step). */
+    readonly extraDeps?: Partial<Record<StepKind, pulumi.Input<pulumi.Resource>[]>>;
 }
 
-/** The one resource of `kind`, which the plan always has for this component. */
-function required<T>(m: Map<StepKind, T>, kind: StepKind, owner: StepOwner): T {
-    const r = m.get(kind);
-    if (r === undefined) throw new Error(`${owner}: the plan gives it no ${kind} step`);
-    return r;
+/** A component of one concern: registers the commands it owns, by command id. */
+abstract class Concern extends pulumi.ComponentResource {
+    /** Its commands by plan id, in plan order. */
+    public readonly commands = new Map<string, StepResource>();
+
+    protected registerCommands(owner: StepOwner, args: ConcernArgs): void {
+        for (const c of ownedCommands(args.commands, owner)) {
+            this.commands.set(
+                c.id,
+                registerCommand(
+                    this,
+                    args.scope,
+                    c,
+                    c.steps.flatMap((s) => args.extraDeps?.[s.kind] ?? []),
+                ),
+            );
+        }
+    }
 }
 
-/** The pinned pve-network-rs package: copied to the node when it comes from a local file, sha256-checked, installed. */
-export class RustPackage extends pulumi.ComponentResource {
-    public readonly install: pulumi.CustomResource;
+/** The pinned pve-network-rs package: copied to the node when it comes from a local file (before the command that installs it), sha256-checked, installed. */
+export class RustPackage extends Concern {
     public readonly deb: pulumi.CustomResource | undefined;
 
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:RustPackage", name, {}, opts);
         const { scope } = args;
-        const [pkg] = ownedSteps(args.steps, "RustPackage").filter((s) => s.kind === "package");
-        this.deb = pkg ? scope.transport.copyDeb(`${pkg.id}-deb`, scope.node, { parent: this }) : undefined;
-        const steps = registerOwned(this, scope, args.steps, "RustPackage", { package: this.deb ? [this.deb] : [] });
-        this.install = required(steps, "package", "RustPackage");
-        this.registerOutputs({ install: this.install, deb: this.deb });
+        const installs = args.commands.some((c) => c.steps.some((s) => s.kind === "package"));
+        this.deb = installs ? scope.transport.copyDeb(`${scope.node.name}-package-deb`, scope.node, { parent: this }) : undefined;
+        this.registerCommands("RustPackage", args);
+        this.registerOutputs({ deb: this.deb, commands: [...this.commands.values()] });
     }
 }
 
 /** The systemd units (rendered from code) and their state: middleware restart, Rust daemon on or off. */
-export class SystemdUnits extends pulumi.ComponentResource {
-    public readonly units: pulumi.CustomResource;
-    public readonly services: pulumi.CustomResource;
-
+export class SystemdUnits extends Concern {
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:SystemdUnits", name, {}, opts);
-        const steps = registerOwned(this, args.scope, args.steps, "SystemdUnits");
-        this.units = required(steps, "units", "SystemdUnits");
-        this.services = required(steps, "services", "SystemdUnits");
-        this.registerOutputs({ units: this.units, services: this.services });
+        this.registerCommands("SystemdUnits", args);
+        this.registerOutputs({ commands: [...this.commands.values()] });
     }
 }
 
 /** A migration.toml: one per node (node scope) or one per cluster written through the writer node. */
-export class MigrationConfigFile extends pulumi.ComponentResource {
-    public readonly write: pulumi.CustomResource;
-
+export class MigrationConfigFile extends Concern {
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:MigrationConfigFile", name, {}, opts);
-        const steps = registerOwned(this, args.scope, args.steps, "MigrationConfigFile");
-        const [write] = [...steps.values()];
-        if (write === undefined) throw new Error("MigrationConfigFile: the plan gives it no config step");
-        this.write = write;
-        this.registerOutputs({ write: this.write });
+        this.registerCommands("MigrationConfigFile", args);
+        if (this.commands.size === 0) throw new Error("MigrationConfigFile: the plan gives it no command");
+        this.registerOutputs({ commands: [...this.commands.values()] });
     }
 }
 
 /** Backups: the pre-transition snapshot (with a verified backup when the transition needs one) and the restore. */
-export class Backups extends pulumi.ComponentResource {
-    public readonly snapshot: pulumi.CustomResource | undefined;
-    public readonly restore: pulumi.CustomResource | undefined;
-
+export class Backups extends Concern {
     constructor(name: string, args: ConcernArgs, opts?: pulumi.ComponentResourceOptions) {
         super("pve-migration:node:Backups", name, {}, opts);
-        const steps = registerOwned(this, args.scope, args.steps, "Backups");
-        this.snapshot = steps.get("snapshot");
-        this.restore = steps.get("restore") ?? steps.get("cluster-restore");
-        this.registerOutputs({ snapshot: this.snapshot, restore: this.restore });
+        this.registerCommands("Backups", args);
+        if (this.commands.size === 0) throw new Error("Backups: the plan gives it no command");
+        this.registerOutputs({ commands: [...this.commands.values()] });
     }
 }
 
 export interface MigrationNodeArgs {
     readonly scope: StepScope;
-    /** This node's planned steps (cluster steps excluded). */
-    readonly steps: readonly PlannedStep[];
+    /** This node's planned commands (cluster steps excluded). */
+    readonly commands: readonly PlannedCommand[];
 }
 
-/** One Proxmox VE node: its package, units, (node-scoped) config, backups, legacy apply and verification. */
+/**
+ * One Proxmox VE node: its step library, and its commands registered by the components of their
+ * concerns (the owner of each command's first step, step catalogue), each component only where
+ * it owns something. `steps` says which command runs each step kind.
+ */
 export class MigrationNode extends pulumi.ComponentResource {
-    public readonly package: RustPackage;
-    public readonly systemd: SystemdUnits;
+    public readonly package: RustPackage | undefined;
+    public readonly systemd: SystemdUnits | undefined;
     public readonly config: MigrationConfigFile | undefined;
     public readonly backups: Backups | undefined;
-    public readonly legacyApply: pulumi.CustomResource | undefined;
+    /** The command that runs each of this node's planned step kinds. */
+    public readonly steps: ReadonlyMap<StepKind, StepResource>;
+    /** The command that runs this node's verify step. */
     public readonly verify: StepResource;
     /** Where this node's steps find the step library (and the copy that staged it there, over SSH). */
     public readonly library: NodeLibrary;
@@ -164,23 +168,43 @@ export class MigrationNode extends pulumi.ComponentResource {
         super("pve-migration:node:MigrationNode", name, {}, opts);
         this.library = args.scope.transport.stageLibrary(`${name}-step-library`, args.scope.node, args.scope.libraryFile, { parent: this });
         const scope: StepScope = { ...args.scope, library: this.library };
-        const { steps } = args;
-        const owns = (owner: StepOwner) => ownedSteps(steps, owner).length > 0;
-        this.backups = owns("Backups") ? new Backups(`${name}-backups`, { scope, steps }, { parent: this }) : undefined;
-        this.package = new RustPackage(`${name}-rust-package`, { scope, steps }, { parent: this });
-        this.systemd = new SystemdUnits(`${name}-systemd`, { scope, steps }, { parent: this });
-        this.config = owns("MigrationConfigFile") ? new MigrationConfigFile(`${name}-migration-config`, { scope, steps }, { parent: this }) : undefined;
-        const own = registerOwned(this, scope, steps, "MigrationNode");
-        this.legacyApply = own.get("legacy-apply");
-        this.verify = required(own, "verify", "MigrationNode");
+        const { commands } = args;
+        const owns = (owner: StepOwner) => ownedCommands(commands, owner).length > 0;
+        const installs = commands.some((c) => c.steps.some((s) => s.kind === "package"));
+        // RustPackage always where the package is installed: it holds the .deb copy, which the command that installs it waits for.
+        this.package = owns("RustPackage") || installs ? new RustPackage(`${name}-rust-package`, { scope, commands }, { parent: this }) : undefined;
+        const extraDeps = this.package?.deb ? { package: [this.package.deb] } : {};
+        this.backups = owns("Backups") ? new Backups(`${name}-backups`, { scope, commands, extraDeps }, { parent: this }) : undefined;
+        this.systemd = owns("SystemdUnits") ? new SystemdUnits(`${name}-systemd`, { scope, commands, extraDeps }, { parent: this }) : undefined;
+        this.config = owns("MigrationConfigFile")
+            ? new MigrationConfigFile(`${name}-migration-config`, { scope, commands, extraDeps }, { parent: this })
+            : undefined;
+        const registered = new Map<string, StepResource>();
+        for (const c of [this.package, this.backups, this.systemd, this.config]) c?.commands.forEach((r, id) => registered.set(id, r));
+        for (const c of ownedCommands(commands, "MigrationNode")) {
+            registered.set(
+                c.id,
+                registerCommand(
+                    this,
+                    scope,
+                    c,
+                    c.steps.flatMap((s) => extraDeps[s.kind as "package"] ?? []),
+                ),
+            );
+        }
+        const steps = new Map<StepKind, StepResource>();
+        for (const c of commands) for (const s of c.steps) steps.set(s.kind, registered.get(c.id)!);
+        this.steps = steps;
+        const verify = steps.get("verify");
+        if (verify === undefined) throw new Error(`MigrationNode ${name}: the plan gives it no verify step`);
+        this.verify = verify;
         this.registerOutputs({
             package: this.package,
             systemd: this.systemd,
             config: this.config,
             backups: this.backups,
-            legacyApply: this.legacyApply,
-            verify: this.verify,
             library: this.library.resource,
+            verify: this.verify,
         });
     }
 }

@@ -17,18 +17,19 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, StackConfig, missingKeyMessage } from "../config/schema";
 import { ownGet } from "../config/own";
-import { LIBRARY_STAGING_DIR, LibraryPlace, NodeStep, STEP_KILL_AFTER_SECONDS, StepArgs, renderStepLibrary, stepCommandLine } from "../scripts";
+import { CommandStep, DEFAULT_STEP_TIMEOUTS, LIBRARY_STAGING_DIR, LibraryPlace, STEP_KILL_AFTER_SECONDS, commandLine, renderStepLibrary } from "../scripts";
 import { TransportCapability, transportCapability } from "./capability";
 
 export interface StepCommandArgs {
-    /** The step's script (stdin). */
+    /** The node's step stub (stdin), which runs each step from the step library. */
     readonly script: string;
-    /** Which step the script is (names it in a timeout message). */
-    readonly step: NodeStep;
-    /** Seconds the step may run on the node (the stack's `stepTimeouts`). */
-    readonly timeLimit: number;
-    /** The step's arguments. */
-    readonly args: pulumi.Input<StepArgs>;
+    /** The steps, in order, each with its time limit (the stack's `stepTimeouts`) and arguments. */
+    readonly steps: readonly CommandStep[];
+}
+
+/** Seconds the steps of a command may take on the node together: each step's limit and SIGKILL grace. */
+function commandLimit(steps: readonly CommandStep[]): number {
+    return steps.reduce((sum, s) => sum + (s.timeLimit ?? DEFAULT_STEP_TIMEOUTS[s.step]) + STEP_KILL_AFTER_SECONDS, 0);
 }
 
 /** A step's command resource (command.local.Command or command.remote.Command). */
@@ -61,14 +62,14 @@ export function dialBoundSeconds(dialErrorLimit: number, perDialTimeout: number)
 }
 
 /**
- * The engine's timeouts of a step resource: above the node-side bound (limit, then SIGKILL
- * after STEP_KILL_AFTER_SECONDS) plus the time to reach the node, so that the node's own
+ * The engine's timeouts of a step resource: above the node-side bound (`nodeSeconds`: each
+ * step's limit, then SIGKILL after STEP_KILL_AFTER_SECONDS) plus the time to reach the node, so that the node's own
  * timeout, with its message, is what the operator sees. The engine parses these strings with
  * Go's time.ParseDuration (pulumi pkg/resource/deploy/source_eval.go,
  * generateTimeoutInSeconds), so whole seconds ("1290s") are valid.
  */
-export function stepCustomTimeouts(timeLimit: number, reachSeconds: number): pulumi.CustomTimeouts {
-    const s = Math.ceil(timeLimit + STEP_KILL_AFTER_SECONDS + reachSeconds + 60);
+export function stepCustomTimeouts(nodeSeconds: number, reachSeconds: number): pulumi.CustomTimeouts {
+    const s = Math.ceil(nodeSeconds + reachSeconds + 60);
     return { create: `${s}s`, update: `${s}s`, delete: "5m" };
 }
 
@@ -103,12 +104,12 @@ export function localTransport(): Transport {
             return new command.local.Command(
                 name,
                 {
-                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit })),
+                    create: commandLine(step.steps),
                     stdin: step.script,
                     interpreter: ["/bin/sh", "-c"],
                     addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT_IN_ENV,
                 },
-                { customTimeouts: stepCustomTimeouts(step.timeLimit, 0), ...opts },
+                { customTimeouts: stepCustomTimeouts(commandLimit(step.steps), 0), ...opts },
             );
         },
         copyDeb() {
@@ -150,11 +151,11 @@ export function sshTransport(cfg: StackConfig, privateKeys: pulumi.Input<Record<
                 name,
                 {
                     connection: connection(node),
-                    create: pulumi.output(step.args).apply((a) => stepCommandLine(a, { step: step.step, timeLimit: step.timeLimit, sudo: node.sshUser !== "root" })),
+                    create: commandLine(step.steps, { sudo: node.sshUser !== "root" }),
                     stdin: step.script,
                     addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT_IN_ENV,
                 },
-                { customTimeouts: stepCustomTimeouts(step.timeLimit, dialBoundSeconds(cfg.ssh.dialErrorLimit, cfg.ssh.perDialTimeout)), ...opts },
+                { customTimeouts: stepCustomTimeouts(commandLimit(step.steps), dialBoundSeconds(cfg.ssh.dialErrorLimit, cfg.ssh.perDialTimeout)), ...opts },
             );
         },
         copyDeb(name, node, opts) {

@@ -116,3 +116,67 @@ export function criticalPath(steps: readonly PlannedStep[]): string[] {
     }
     return best;
 }
+
+/**
+ * One command resource: the steps of one node that run one after another in one command, or one
+ * cluster step. Each step still runs on its own (its own process, time limit, lock and decision
+ * log line, components/scripts STEP_RUNNER); a failure names the step and ends the command.
+ */
+export interface PlannedCommand {
+    /** The resource name: the step's id for a command of one step, else `<node>-<kind>-<kind>...` in run order. */
+    readonly id: string;
+    /** The node it runs on (the writer node for a cluster step). */
+    readonly node: string;
+    readonly cluster: boolean;
+    /** Its steps, in the order they run (an order of the plan). */
+    readonly steps: readonly PlannedStep[];
+    /** Ids of the commands that must finish first. */
+    readonly dependsOn: readonly string[];
+}
+
+/**
+ * The fewest commands that keep every ordering of the plan: a cluster step is a command of its
+ * own, and a node's steps between two cluster steps are one command. A step's level is the
+ * number of cluster steps on the longest chain of the plan that ends at it (a cluster step
+ * counts for the steps after it); the node steps of one node and one level are one command, in
+ * plan order. A step depends on a cluster step only across a level, so a command never waits
+ * for a cluster step that waits for it: the commands form a graph without cycles (checked), in
+ * which every dependency of the plan holds (a step after its dependencies, within its command
+ * or through the command's dependencies).
+ */
+export function planCommands(plan: Plan): PlannedCommand[] {
+    const byId = new Map(plan.steps.map((s) => [s.id, s]));
+    const level = new Map<string, number>();
+    for (const s of plan.steps) {
+        let l = 0;
+        for (const d of s.dependsOn) {
+            const dep = byId.get(d);
+            if (!dep) throw new Error(`step ${s.id} depends on unknown step ${d}`);
+            l = Math.max(l, (level.get(d) ?? 0) + (dep.cluster ? 1 : 0));
+        }
+        level.set(s.id, l);
+    }
+    const groups = new Map<string, PlannedStep[]>();
+    const commandOf = new Map<string, string>();
+    for (const s of plan.steps) {
+        const key = s.cluster ? s.id : `${s.node}\0${level.get(s.id)}`;
+        groups.set(key, [...(groups.get(key) ?? []), s]);
+    }
+    const commands: { key: string; steps: PlannedStep[]; id: string }[] = [...groups].map(([key, steps]) => ({
+        key,
+        steps,
+        id: steps.length === 1 ? steps[0].id : `${steps[0].node}-${steps.map((s) => s.kind).join("-")}`,
+    }));
+    for (const c of commands) for (const s of c.steps) commandOf.set(s.id, c.id);
+    const out: PlannedStep[] = [];
+    const planned = commands.map((c) => {
+        const deps = new Set<string>();
+        for (const s of c.steps) for (const d of s.dependsOn) if (commandOf.get(d) !== c.id) deps.add(commandOf.get(d)!);
+        return { id: c.id, node: c.steps[0].node, cluster: c.steps[0].cluster, steps: c.steps, dependsOn: [...deps].sort() };
+    });
+    // The same stable sort as the steps' (it throws on a cycle), over the commands as nodes of a graph.
+    const order = topoSort(planned.map((c) => ({ id: c.id, kind: c.steps[0].kind, node: c.node, cluster: c.cluster, dependsOn: c.dependsOn })));
+    out.push(...order);
+    const byCommand = new Map(planned.map((c) => [c.id, c]));
+    return out.map((o) => byCommand.get(o.id)!);
+}

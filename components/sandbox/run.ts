@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { Phase } from "../phases";
 import { StackConfig } from "../config/schema";
-import { PlannedStep } from "../plan";
-import { BUILD_DIR, renderStepStub, stepCommandLine, writeStepLibrary } from "../scripts";
+import { PlannedCommand, PlannedStep, planCommands } from "../plan";
+import { BUILD_DIR, commandLine, renderStepStub, writeStepLibrary } from "../scripts";
 import { planFor, scriptOf, stepArgs } from "../steps";
 
 export interface StepRun {
@@ -37,26 +37,60 @@ export function runStep(
     /** A command the step's `/bin/sh -c LINE` runs under (the benchmarks' strace), else none. */
     wrap: readonly string[] = [],
 ): StepRun {
-    const node = cfg.nodes.find((n) => n.name === step.node);
-    if (!node) throw new Error(`no node ${step.node}`);
-    const args = stepArgs({ cfg, node, from, to }, step.kind, transitionId);
-    const script = scriptOf(step.kind);
+    return runCommand(cfg, { id: step.id, node: step.node, steps: [step] }, from, to, transitionId, env, wrap);
+}
+
+/** Run the steps of one command (components/plan PlannedCommand) on its sandbox node, as the local transport registers it. */
+export function runCommand(
+    cfg: StackConfig,
+    command: Pick<PlannedCommand, "id" | "node" | "steps">,
+    from: Phase,
+    to: Phase,
+    transitionId: string,
+    env: NodeJS.ProcessEnv = process.env,
+    wrap: readonly string[] = [],
+): StepRun {
+    const node = cfg.nodes.find((n) => n.name === command.node);
+    if (!node) throw new Error(`no node ${command.node}`);
+    const steps = command.steps.map((s) => {
+        const script = scriptOf(s.kind);
+        return { step: script, timeLimit: cfg.stepTimeouts[script], args: stepArgs({ cfg, node, from, to }, s.kind, transitionId) };
+    });
     const started = process.hrtime.bigint();
-    const argv = [...wrap, "/bin/sh", "-c", stepCommandLine(args, { step: script, timeLimit: cfg.stepTimeouts[script] })];
+    const argv = [...wrap, "/bin/sh", "-c", commandLine(steps)];
     const place = { root: node.root, staged: sandboxLibraryFile(), remedy: "run the step again: it writes the library first" };
     const r = spawnSync(argv[0], argv.slice(1), {
-        input: renderStepStub(script, node.name, place),
+        input: renderStepStub(node.name, place),
         encoding: "utf8",
         timeout: 120_000,
         env,
     });
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    return { id: step.id, status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms };
+    return { id: command.id, status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms };
 }
 
 /**
- * Run every step of the (from, to) plan in dependency order; stops at the first failure.
- * Returns the runs (the failed one last).
+ * Run every command of the (from, to) plan (components/plan planCommands) in dependency order,
+ * as the program registers them; stops at the first failure. Returns the runs (the failed one last).
+ */
+export function runPlanCommands(cfg: StackConfig, from: Phase, to: Phase, transitionId: string): StepRun[] {
+    const plan = planFor(cfg, from, to);
+    const runs: StepRun[] = [];
+    for (const c of planCommands(plan)) {
+        const r = runCommand(cfg, c, from, to, transitionId);
+        runs.push(r);
+        if (r.status !== 0) return runs;
+    }
+    if (plan.transition.kind === "rollback") {
+        for (const n of cfg.nodes) waitForPostRollbackBundle(n.root, transitionId);
+    }
+    return runs;
+}
+
+/**
+ * Run every step of the (from, to) plan in dependency order, each as a command of its own (the
+ * node tests read one run per step); stops at the first failure. Returns the runs (the failed
+ * one last). runPlanCommands runs the plan's commands as the program registers them.
  */
 export function runPlan(cfg: StackConfig, from: Phase, to: Phase, transitionId: string): StepRun[] {
     const plan = planFor(cfg, from, to);

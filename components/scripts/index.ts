@@ -136,9 +136,9 @@ export function installedLibraryPath(root: string, lib: StepLibrary = renderStep
 export const LIBRARY_MISSING_EXIT = 69;
 
 /**
- * The script a registered step sends (its stdin): the stub that checks the step library's
- * sha256, installs it from the staged copy when the installed one is missing or altered, and
- * runs the step's function from it. Nothing of a library that does not match its sha256 runs:
+ * The script a registered command sends (its stdin), the same for every step of a node: the stub
+ * that checks the step library's sha256, installs it from the staged copy when the installed one is missing or altered, and
+ * runs the function of the step named by its $0 from it. Nothing of a library that does not match its sha256 runs:
  *
  * - the installed copy (LIBRARY_DIR, root's) is checked with sha256sum and then sourced; bash
  *   reads a sourced file whole before it runs any of it (builtins/evalfile.c _evalfile: one
@@ -151,15 +151,16 @@ export const LIBRARY_MISSING_EXIT = 69;
  * The stub is a function like renderStepScript's, so bash has read all of it before it runs
  * (stdin then points at /dev/null).
  */
-export function renderStepStub(step: NodeStep, node: string, place: LibraryPlace, lib: StepLibrary = renderStepLibrary()): string {
-    if (STEP_SCRIPTS[step].host !== "node") throw new Error(`step ${step} runs on the monitoring host, not from the node's step library`);
+export function renderStepStub(node: string, place: LibraryPlace, lib: StepLibrary = renderStepLibrary()): string {
     const installed = installedLibraryPath(place.root, lib);
     return [
         "#!/bin/bash",
-        `# pve-network-migration node step: ${step}, from the step library ${lib.fileName} (components/scripts). Rendered; do not edit.`,
+        `# pve-network-migration node steps, from the step library ${lib.fileName} (components/scripts). Rendered; do not edit.`,
+        "# The runner starts it once per step, the step's name as $0 (bash -c SCRIPT STEP ARGS...).",
         "pve_step_main() {",
         "exec </dev/null",
-        `STEP=${step}`,
+        "STEP=$0",
+        `case $STEP in ${LIBRARY_STEPS.join("|")}) ;; *) printf 'pve-migration: %s is not a node step\\n' "$STEP" >&2; exit 64 ;; esac`,
         `local pve_lib=${shQuote(installed)} pve_staged=${shQuote(place.staged)} pve_sha=${lib.sha256} pve_node=${shQuote(node)} pve_remedy=${shQuote(place.remedy)} pve_sum pve_tmp="" pve_was pve_staged_was`,
         'pve_sum=$(sha256sum 2>/dev/null < "$pve_lib") || pve_sum=""',
         'if [ "${pve_sum%% *}" != "$pve_sha" ]; then',
@@ -179,7 +180,7 @@ export function renderStepStub(step: NodeStep, node: string, place: LibraryPlace
         "# shellcheck source=/dev/null",
         '. "$pve_lib"',
         'parse_args "$@"',
-        stepFunctionName(step),
+        '"pve_step_${STEP//-/_}"',
         "}",
         'pve_step_main "$@"',
         "",
@@ -234,18 +235,24 @@ export function stepArgv(args: StepArgs): string[] {
 export const STEP_KILL_AFTER_SECONDS = 10;
 
 /**
- * The code of `bash -c` that runs a step under its time limit. Arguments: step, node, limit,
- * kill-after, then the step's own arguments. GNU timeout (coreutils src/timeout.c: main()
- * calls setpgid (0, 0) unless --foreground; cleanup() sends the signal to the child and then
- * send_sig (0, sig) to the whole group, SIGTERM first and SIGKILL -k seconds later) puts
- * itself and the step in a process group of their own, so bash, its site commands and their children
- * all die and the node lock (held on fd 9 by those processes only) is free for the next run.
- * It exits 124 when the step ended on SIGTERM; when SIGKILL was needed it kills itself with
- * it (137). Either, once the limit has passed, becomes 124 with a message naming step and
- * node; a step that the script itself ends with 124 or 137 before the limit is a kill by
- * someone else (70). `--time-limit` tells the script its limit for the decision log. While
- * it waits, this bash's own stderr is /dev/null (the step's goes to the real one through fd 3),
- * so bash's report of a child killed by a signal ("line 1: ... Killed") is not printed.
+ * The code of `bash -c` that runs the steps of one command, one after another, each under its
+ * own time limit. Arguments: node, kill-after, then per step: step, limit, the number of its
+ * arguments, its arguments. Every step is a `bash -c` of the same script (the node's stub, which
+ * runs the step named by its $0 from the step library, or a whole step script) with its own
+ * arguments; the first step that fails ends the command with its exit status, after a line that
+ * names it and the steps not run.
+ *
+ * GNU timeout (coreutils src/timeout.c: main() calls setpgid (0, 0) unless --foreground;
+ * cleanup() sends the signal to the child and then send_sig (0, sig) to the whole group,
+ * SIGTERM first and SIGKILL -k seconds later) puts itself and the step in a process group of
+ * their own, so bash, its site commands and their children all die and the node lock (held on
+ * fd 9 by those processes only) is free for the next step. It exits 124 when the step ended on
+ * SIGTERM; when SIGKILL was needed it kills itself with it (137). Either, once the step's limit
+ * has passed since it started, becomes 124 with a message naming step and node; a step that the
+ * script itself ends with 124 or 137 before the limit is a kill by someone else (70).
+ * `--time-limit` tells the script its limit for the decision log. This bash's own stderr is
+ * /dev/null (the steps' goes to the real one through fd 3), so bash's report of a child killed
+ * by a signal ("line 1: ... Killed") is not printed.
  *
  * The script is read whole first (`$(cat)`, one read per pipe buffer) and run with `bash -c`:
  * `bash -s` reads a script on a pipe one byte per read(2), so that it never consumes input past
@@ -254,15 +261,41 @@ export const STEP_KILL_AFTER_SECONDS = 10;
  * a syntax error (pve_step_main is never closed) before anything runs, an empty one is refused
  * (70), and nothing a step runs can read the rest of its script from stdin.
  */
-export const STEP_RUNNER =
-    "exec 3>&2 2>/dev/null; script=$(cat); " +
-    'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$2" >&3; exit 70; fi; ' +
-    'timeout -k "$4" "$3" bash -c "$script" "$1" --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ' +
-    'if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then ' +
-    'if [ "$SECONDS" -ge "$3" ]; then printf \'pve-migration %s on %s: timed out after %s s\\n\' "$1" "$2" "$3" >&2; exit 124; fi; ' +
-    'printf \'pve-migration %s on %s: killed by a signal (exit %s)\\n\' "$1" "$2" "$rc" >&2; exit 70; fi; ' +
-    'exit "$rc"';
-const RUNNER_NAME = "pve-migration-step";
+export const STEP_RUNNER = [
+    "exec 3>&2 2>/dev/null",
+    "script=$(cat)",
+    "node=$1 kill=$2",
+    "shift 2",
+    'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$node" >&3; exit 70; fi',
+    'while [ "$#" -gt 0 ]; do',
+    "  step=$1 limit=$2 n=$3",
+    '  shift 3 && [ "$#" -ge "$n" ] || { printf \'pve-migration on %s: malformed step list at %s\\n\' "$node" "$step" >&3; exit 70; }',
+    "  start=$SECONDS",
+    '  timeout -k "$kill" "$limit" bash -c "$script" "$step" --time-limit "$limit" "${@:1:$n}" 2>&3 3>&-',
+    "  rc=$?",
+    '  shift "$n"',
+    '  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then',
+    '    if [ $((SECONDS - start)) -ge "$limit" ]; then printf \'pve-migration %s on %s: timed out after %s s\\n\' "$step" "$node" "$limit" >&3; rc=124',
+    '    else printf \'pve-migration %s on %s: killed by a signal (exit %s)\\n\' "$step" "$node" "$rc" >&3; rc=70; fi',
+    "  fi",
+    '  if [ "$rc" != 0 ]; then',
+    '    rest=""',
+    '    while [ "$#" -ge 3 ]; do rest="$rest $1"; n=$3; shift 3; shift "$n" || break; done',
+    '    [ -z "$rest" ] || printf \'pve-migration %s on %s: failed (exit %s); not run:%s\\n\' "$step" "$node" "$rc" "$rest" >&3',
+    '    exit "$rc"',
+    "  fi",
+    "done",
+].join("\n");
+const RUNNER_NAME = "pve-migration-steps";
+
+/** One step of a command: which node script, its time limit, its arguments. */
+export interface CommandStep {
+    /** The step (names the script and the default limit). */
+    readonly step: NodeStep;
+    /** Seconds before the step is stopped (1..MAX_STEP_TIMEOUT); default DEFAULT_STEP_TIMEOUTS[step]. */
+    readonly timeLimit?: number;
+    readonly args: StepArgs;
+}
 
 /** How a step's command line runs it. */
 export interface StepInvocation {
@@ -279,31 +312,105 @@ function checkTimeLimit(n: number): void {
 }
 
 /**
- * The command line that runs a step script given on stdin: `[sudo -n --] bash -c RUNNER
- * pve-migration-step STEP NODE LIMIT KILL_AFTER ARGS...`, RUNNER being STEP_RUNNER. sudo stays
- * outside so that the time limit holds for what runs as root; every word is single-quoted.
+ * The command line that runs `steps` (one node's, in order) with the script given on stdin:
+ * `[sudo -n --] bash -c RUNNER pve-migration-steps NODE KILL_AFTER (STEP LIMIT N ARGS...)...`,
+ * RUNNER being STEP_RUNNER. sudo stays outside so that the time limits hold for what runs as
+ * root; every word is single-quoted.
  */
-export function stepCommandLine(args: StepArgs, how: StepInvocation): string {
-    if (!(NODE_STEPS as readonly string[]).includes(how.step)) throw new Error(`unknown node step ${how.step}`);
-    const node = args.options.node;
-    if (node === undefined) throw new Error(`step ${how.step}: the step arguments name no --node`);
-    const limit = how.timeLimit ?? DEFAULT_STEP_TIMEOUTS[how.step];
-    checkTimeLimit(limit);
-    const words = [
-        "bash",
-        "-c",
-        shQuote(STEP_RUNNER),
-        RUNNER_NAME,
-        ...[how.step, node, String(limit), String(STEP_KILL_AFTER_SECONDS), ...stepArgv(args)].map(shQuote),
-    ];
+export function commandLine(steps: readonly CommandStep[], how: { readonly sudo?: boolean } = {}): string {
+    if (steps.length === 0) throw new Error("a command runs at least one step");
+    const node = steps[0].args.options.node;
+    const words = ["bash", "-c", shQuote(STEP_RUNNER), RUNNER_NAME];
+    const values: string[] = [];
+    for (const s of steps) {
+        if (!(NODE_STEPS as readonly string[]).includes(s.step)) throw new Error(`unknown node step ${s.step}`);
+        const n = s.args.options.node;
+        if (n === undefined) throw new Error(`step ${s.step}: the step arguments name no --node`);
+        if (n !== node) throw new Error(`step ${s.step}: --node ${n} differs from the command's node ${node}`);
+        const limit = s.timeLimit ?? DEFAULT_STEP_TIMEOUTS[s.step];
+        checkTimeLimit(limit);
+        const argv = stepArgv(s.args);
+        values.push(s.step, String(limit), String(argv.length), ...argv);
+    }
+    words.push(...[node as string, String(STEP_KILL_AFTER_SECONDS), ...values].map(shQuote));
     const line = (how.sudo ? ["sudo", "-n", "--", ...words] : words).join(" ");
     // The line is one argument of `sh -c` (locally and through sshd): Linux refuses it above MAX_ARG_STRLEN.
     if (Buffer.byteLength(line, "utf8") >= MAX_ARG_STRLEN) {
         throw new Error(
-            `step ${how.step} on ${node}: the command line is ${Buffer.byteLength(line, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} a shell accepts as one argument`,
+            `steps ${steps.map((s) => s.step).join(", ")} on ${node}: the command line is ${Buffer.byteLength(line, "utf8")} bytes, above the ${MAX_ARG_STRLEN - 1} a shell accepts as one argument`,
         );
     }
     return line;
+}
+
+/** The command line of one step (a command of that step alone). */
+export function stepCommandLine(args: StepArgs, how: StepInvocation): string {
+    return commandLine([{ step: how.step, timeLimit: how.timeLimit, args }], { sudo: how.sudo });
+}
+
+/** A registered command line, read back. */
+export interface ParsedCommand {
+    readonly node: string;
+    readonly killAfter: number;
+    readonly sudo: boolean;
+    readonly steps: readonly { readonly step: NodeStep; readonly timeLimit: number; readonly args: StepArgs }[];
+}
+
+function splitWords(line: string): string[] {
+    const words: string[] = [];
+    const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line)) !== null) words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]);
+    return words;
+}
+
+function parseArgv(argv: readonly string[]): StepArgs {
+    const options: Record<string, string> = {};
+    let i = 0;
+    while (i < argv.length && argv[i] !== "--") {
+        const k = argv[i];
+        if (!k.startsWith("--") || i + 1 >= argv.length) throw new Error(`not a step command line (bad step option at ${k})`);
+        options[k.slice(2)] = argv[i + 1];
+        i += 2;
+    }
+    return i < argv.length ? { options, argv: argv.slice(i + 1) } : { options };
+}
+
+/**
+ * The inverse of commandLine (for the policy pack, which sees only the registered inputs).
+ * Throws on anything commandLine would not have rendered exactly so: the line is rendered again
+ * from what was read and must come out the same.
+ */
+export function parseCommand(line: string): ParsedCommand {
+    const bad = () => new Error("not a step command line");
+    const words = splitWords(line);
+    let i = 0;
+    const sudo = words[0] === "sudo";
+    if (sudo) {
+        if (words[1] !== "-n" || words[2] !== "--") throw bad();
+        i = 3;
+    }
+    if (words[i] !== "bash" || words[i + 1] !== "-c" || words[i + 2] !== STEP_RUNNER || words[i + 3] !== RUNNER_NAME) throw bad();
+    const [node, killText] = words.slice(i + 4, i + 6);
+    if (killText !== String(STEP_KILL_AFTER_SECONDS)) throw bad();
+    i += 6;
+    const steps: { step: NodeStep; timeLimit: number; args: StepArgs }[] = [];
+    while (i < words.length) {
+        const [step, limitText, countText] = words.slice(i, i + 3);
+        if (!(NODE_STEPS as readonly string[]).includes(step) || !/^[1-9][0-9]*$/.test(limitText ?? "") || !/^(0|[1-9][0-9]*)$/.test(countText ?? "")) throw bad();
+        const n = Number(countText);
+        if (i + 3 + n > words.length) throw bad();
+        steps.push({ step: step as NodeStep, timeLimit: Number(limitText), args: parseArgv(words.slice(i + 3, i + 3 + n)) });
+        i += 3 + n;
+    }
+    let again: string;
+    try {
+        again = commandLine(steps, { sudo });
+    } catch {
+        throw bad();
+    }
+    if (again !== line || steps.some((s) => s.args.options.node !== node)) throw bad();
+    return { node, killAfter: STEP_KILL_AFTER_SECONDS, sudo, steps };
 }
 
 /** A registered step command line, read back. */
@@ -322,41 +429,10 @@ export interface ParsedStepCommand {
  * rendered again from what was read and must come out the same.
  */
 export function parseStepCommand(line: string): ParsedStepCommand {
-    const bad = () => new Error("not a step command line");
-    const words: string[] = [];
-    const re = /'((?:[^']|'\\'')*)'|(\S+)/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(line)) !== null) {
-        words.push(m[1] !== undefined ? m[1].replace(/'\\''/g, "'") : m[2]);
-    }
-    let i = 0;
-    const sudo = words[0] === "sudo";
-    if (sudo) {
-        if (words[1] !== "-n" || words[2] !== "--") throw bad();
-        i = 3;
-    }
-    if (words[i] !== "bash" || words[i + 1] !== "-c" || words[i + 2] !== STEP_RUNNER || words[i + 3] !== RUNNER_NAME) throw bad();
-    const [step, node, limitText, killText] = words.slice(i + 4, i + 8);
-    i += 8;
-    if (!(NODE_STEPS as readonly string[]).includes(step) || !/^[1-9][0-9]*$/.test(limitText ?? "") || killText !== String(STEP_KILL_AFTER_SECONDS)) throw bad();
-    const options: Record<string, string> = {};
-    while (i < words.length && words[i] !== "--") {
-        const k = words[i];
-        if (!k.startsWith("--") || i + 1 >= words.length) throw new Error(`not a step command line (bad step option at ${k})`);
-        options[k.slice(2)] = words[i + 1];
-        i += 2;
-    }
-    const argv = i < words.length ? words.slice(i + 1) : undefined;
-    const args: StepArgs = argv ? { options, argv } : { options };
-    const parsed: ParsedStepCommand = { step: step as NodeStep, node, timeLimit: Number(limitText), killAfter: Number(killText), sudo, args };
-    let again: string;
-    try {
-        again = stepCommandLine(args, { step: parsed.step, timeLimit: parsed.timeLimit, sudo });
-    } catch {
-        throw bad();
-    }
-    if (again !== line || options.node !== node) throw bad();
-    return parsed;
+    const c = parseCommand(line);
+    if (c.steps.length !== 1) throw new Error(`not a command of one step (${c.steps.length} steps)`);
+    const [s] = c.steps;
+    return { step: s.step, node: c.node, timeLimit: s.timeLimit, killAfter: c.killAfter, sudo: c.sudo, args: s.args };
 }
 
 /** The step arguments of a registered step command line (see parseStepCommand). */

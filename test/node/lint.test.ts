@@ -20,14 +20,13 @@ describe("shellcheck", () => {
     });
 
     // The library disables four checks that its steps' reuse of names trips across bodies; the steps above are checked without them.
-    test("the step library and every node step's stub are shellcheck-clean", () => {
+    test("the step library and the nodes' step stub are shellcheck-clean", () => {
         const lib = spawnSync("shellcheck", ["-s", "bash", "-"], { input: renderStepLibrary().text, encoding: "utf8" });
         expect([lib.stdout, lib.status]).toEqual(["", 0]);
-        for (const s of LIBRARY_STEPS) {
-            const stub = renderStepStub(s, "pve1", { root: "/", staged: "/var/tmp/pve-network-migration/steps.sh", remedy: "copy it again" });
-            const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: stub, encoding: "utf8" });
-            expect([s, r.stdout, r.status]).toEqual([s, "", 0]);
-        }
+        const stub = renderStepStub("pve1", { root: "/", staged: "/var/tmp/pve-network-migration/steps.sh", remedy: "copy it again" });
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: stub, encoding: "utf8" });
+        expect([r.stdout, r.status]).toEqual(["", 0]);
+        expect(stub).toContain(`\ncase $STEP in ${LIBRARY_STEPS.join("|")}) ;; *)`);
     });
 
     test("the runner of every step command line (bash -c, under the time limit) is shellcheck-clean", () => {

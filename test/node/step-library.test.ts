@@ -29,7 +29,7 @@ function runUnits(cfg: StackConfig, place: LibraryPlace, stub?: string): Run {
     const node = cfg.nodes[0];
     const args = stepArgs({ cfg, node, from: cfg.phase, to: cfg.phase }, "units", "1111111111111111");
     const line = stepCommandLine(args, { step: "units", timeLimit: 60 });
-    const r = spawnSync("/bin/sh", ["-c", line], { input: stub ?? renderStepStub("units", node.name, place), encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync("/bin/sh", ["-c", line], { input: stub ?? renderStepStub(node.name, place), encoding: "utf8", timeout: 60_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -122,7 +122,7 @@ describe("the step library on a sandbox node", () => {
         const weird = path.join(hostile, lib.fileName);
         fs.copyFileSync(staged, weird);
         fs.rmSync(installed);
-        const stub = renderStepStub("units", "pve1", { root, staged: weird, remedy: "'$(touch pwned4)" });
+        const stub = renderStepStub("pve1", { root, staged: weird, remedy: "'$(touch pwned4)" });
         const r = spawnSync("bash", ["-c", stub, "units"], { cwd: lab.dir, encoding: "utf8", input: "" });
         // No arguments: the library's parse_args and the step's init_step refuse (64), after the install.
         expect(r.status).toBe(64);

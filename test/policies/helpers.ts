@@ -10,7 +10,7 @@ import { PACK, RecordedStack, StackFileConfig, recordStack, RecordStackOptions }
 import { evaluatePack, Violation } from "../../components/policycheck/evaluate";
 import { RecordedResource } from "../../components/policycheck/record";
 import { readStackFile } from "../../components/config/stackfile";
-import { parseStepCommand, stepCommandLine } from "../../components/scripts";
+import { CommandStep, commandLine, parseCommand } from "../../components/scripts";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
 export const STACKS = ["dev", "canary-a", "canary-b", "prod"] as const;
@@ -48,15 +48,51 @@ export function byName(resources: readonly RecordedResource[], name: string): Re
     return r;
 }
 
-/** Edit the step options of the command resource `name` (its command line is re-rendered). */
-export function editOptions(resources: RecordedResource[], name: string, edit: (o: Record<string, string | undefined>) => void): RecordedResource[] {
-    const r = byName(resources, name);
-    const create = r.props.create as string;
-    const { args, step, timeLimit, sudo } = parseStepCommand(create);
-    const options: Record<string, string | undefined> = { ...args.options };
-    edit(options);
-    const kept = Object.fromEntries(Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined));
-    r.props.create = stepCommandLine({ options: kept, argv: args.argv }, { step, timeLimit, sudo });
+const isCommand = (r: RecordedResource) => r.custom && (r.type === "command:remote:Command" || r.type === "command:local:Command");
+
+/**
+ * The command resource that runs planned step `id` (`<node>-<kind>`; a cluster step, or a step
+ * alone in its command, is the command's own name) and the step's place in it.
+ */
+export function commandOf(resources: readonly RecordedResource[], id: string): { res: RecordedResource; index: number } {
+    for (const r of resources.filter(isCommand)) {
+        const c = parseCommand(r.props.create as string);
+        if (r.name === id && c.steps.length === 1) return { res: r, index: 0 };
+        const index = c.steps.length > 1 ? c.steps.findIndex((x) => `${c.node}-${x.step}` === id) : -1;
+        if (index >= 0) return { res: r, index };
+    }
+    throw new Error(
+        `no command runs step ${id} (commands: ${resources
+            .filter(isCommand)
+            .map((x) => x.name)
+            .join(", ")})`,
+    );
+}
+
+/** Edit the options of planned step `id` in its command (the command line is re-rendered). */
+export function editOptions(resources: RecordedResource[], id: string, edit: (o: Record<string, string | undefined>) => void): RecordedResource[] {
+    const { res, index } = commandOf(resources, id);
+    const c = parseCommand(res.props.create as string);
+    const steps: CommandStep[] = c.steps.map((s, i) => {
+        if (i !== index) return s;
+        const options: Record<string, string | undefined> = { ...s.args.options };
+        edit(options);
+        const kept = Object.fromEntries(Object.entries(options).filter((e): e is [string, string] => e[1] !== undefined));
+        return { ...s, args: { options: kept, argv: s.args.argv } };
+    });
+    res.props.create = commandLine(steps, { sudo: c.sudo });
+    return resources;
+}
+
+/** Remove planned step `id`: its command when it runs that step alone (and every dependency on it), else the step from its command line. */
+export function dropStep(resources: RecordedResource[], id: string): RecordedResource[] {
+    const { res, index } = commandOf(resources, id);
+    const c = parseCommand(res.props.create as string);
+    if (c.steps.length === 1) return drop(resources, res.name);
+    res.props.create = commandLine(
+        c.steps.filter((_, i) => i !== index),
+        { sudo: c.sudo },
+    );
     return resources;
 }
 

@@ -4,7 +4,23 @@
  */
 import { ringOrderPolicy } from "../../policies/rings";
 import { RecordedResource } from "../../components/policycheck/record";
-import { DAY, byName, copy, drop, editKeepers, editOptions, editToml, messages, record, recordResource, stackConfig, violations } from "./helpers";
+import {
+    DAY,
+    byName,
+    commandOf,
+    copy,
+    drop,
+    dropStep,
+    editKeepers,
+    editOptions,
+    editToml,
+    messages,
+    record,
+    recordResource,
+    stackConfig,
+    violations,
+} from "./helpers";
+import { commandLine, parseCommand } from "../../components/scripts";
 
 /** canary-a promoted rust-read-only -> rust-basic-write (node-scoped config, package by URL, blue-green, committed evidence). */
 let canary: RecordedResource[];
@@ -111,13 +127,13 @@ describe("transition-record", () => {
     test("a step told another phase than the record", async () => {
         const rs = editOptions(copy(canary), "pve-east-01-services", (o) => (o.to = "rust-sdn"));
         expect(await messages("transition-record", rs)).toEqual([
-            'step pve-east-01-services: --to "rust-sdn" does not match the transition record (to "rust-basic-write")',
+            'step pve-east-01-services (in pve-east-01-snapshot-package-units-config-services-verify): --to "rust-sdn" does not match the transition record (to "rust-basic-write")',
         ]);
     });
     test("a migration.toml that holds another phase than the record", async () => {
         const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-advanced"));
         expect(await messages("transition-record", rs)).toEqual([
-            `step pve-east-01-config: ${CANARY_TOML} says phase = "rust-advanced", but the transition record says to "rust-basic-write"`,
+            `step pve-east-01-config (in pve-east-01-snapshot-package-units-config-services-verify): ${CANARY_TOML} says phase = "rust-advanced", but the transition record says to "rust-basic-write"`,
         ]);
     });
 });
@@ -127,11 +143,11 @@ describe("step-phases (each step on its own, before it runs)", () => {
         const rs = editOptions(copy(canary), "pve-east-01-snapshot", (o) => (o.from = "perl-only"));
         expect(await violations("step-phases", rs)).toMatchObject([
             {
-                name: "pve-east-01-snapshot",
+                name: "pve-east-01-snapshot-package-units-config-services-verify",
                 enforcementLevel: "mandatory",
                 stage: "resource",
                 message:
-                    "step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+                    "step pve-east-01-snapshot (in pve-east-01-snapshot-package-units-config-services-verify): promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
             },
         ]);
     });
@@ -142,26 +158,26 @@ describe("step-phases (each step on its own, before it runs)", () => {
     test("a phase that does not exist", async () => {
         const rs = editOptions(copy(canary), "pve-east-01-services", (o) => (o.to = "rust-turbo"));
         expect(await messages("step-phases", rs)).toEqual([
-            'step pve-east-01-services: --to "rust-turbo" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
+            'step pve-east-01-services (in pve-east-01-snapshot-package-units-config-services-verify): --to "rust-turbo" is not a phase (one of perl-only, rust-read-only, rust-basic-write, rust-advanced, rust-sdn, rust-full)',
         ]);
     });
     test("a config step whose migration.toml holds another phase than it is told", async () => {
         const rs = editToml(copy(canary), "pve-east-01-config", (t) => (t.phase = "rust-advanced"));
         expect(await messages("step-phases", rs)).toEqual([
-            `step pve-east-01-config: ${CANARY_TOML} says phase = "rust-advanced", but the step is told --to "rust-basic-write"`,
+            `step pve-east-01-config (in pve-east-01-snapshot-package-units-config-services-verify): ${CANARY_TOML} says phase = "rust-advanced", but the step is told --to "rust-basic-write"`,
         ]);
     });
 });
 
 describe("backup-before-write", () => {
     test("entering a write phase without a snapshot step", async () => {
-        const rs = drop(copy(canary), "pve-east-01-snapshot");
+        const rs = dropStep(copy(canary), "pve-east-01-snapshot");
         expect(await messages("backup-before-write", rs)).toEqual([
             "node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
         ]);
     });
     test("leaving a write phase without a snapshot step (cluster-wide config, one of four nodes)", async () => {
-        const rs = drop(copy(prodRollback), "pve-west-03-snapshot");
+        const rs = dropStep(copy(prodRollback), "pve-west-03-snapshot");
         expect(await messages("backup-before-write", rs)).toEqual([
             "node pve-west-03 leaves write phase rust-basic-write (rust-basic-write -> perl-only) without a snapshot step: take a verified backup before its migration config changes",
         ]);
@@ -171,10 +187,10 @@ describe("backup-before-write", () => {
         expect(await messages("backup-before-write", rs)).toEqual([]);
         expect(await violations("snapshot-takes-backup", rs)).toMatchObject([
             {
-                name: "pve-east-01-snapshot",
+                name: "pve-east-01-snapshot-package-units-config-services-verify",
                 stage: "resource",
                 message:
-                    'snapshot step pve-east-01-snapshot does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
+                    'snapshot step pve-east-01-snapshot (in pve-east-01-snapshot-package-units-config-services-verify) does not take a backup (--backup "0"), but node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write)',
             },
         ]);
         const leaving = editOptions(copy(prodRollback), "pve-west-04-snapshot", (o) => (o.backup = undefined));
@@ -189,10 +205,16 @@ describe("backup-before-write", () => {
         ).toEqual([]);
     });
     test("a config change not ordered after the snapshot (node scope: through package and units)", async () => {
+        // Node scope: snapshot and config are steps of one command, which runs them in order: put the config first.
         const rs = copy(canary);
-        byName(rs, "pve-east-01-config").dependencies.length = 0;
+        const res = byName(rs, "pve-east-01-snapshot-package-units-config-services-verify");
+        const c = parseCommand(res.props.create as string);
+        const snapshot = c.steps.findIndex((x) => x.step === "snapshot");
+        const config = c.steps.findIndex((x) => x.step === "config");
+        expect([snapshot, config]).toEqual([0, 3]);
+        res.props.create = commandLine([c.steps[config], ...c.steps.filter((_, i) => i !== config)], { sudo: c.sudo });
         expect(await messages("backup-before-write", rs)).toEqual([
-            "config step pve-east-01-config changes the migration config of node pve-east-01 without being ordered after its snapshot step pve-east-01-snapshot (dependsOn)",
+            "config step pve-east-01-config (in pve-east-01-snapshot-package-units-config-services-verify) changes the migration config of node pve-east-01 without being ordered after its snapshot step pve-east-01-snapshot (in pve-east-01-snapshot-package-units-config-services-verify) (dependsOn)",
         ]);
     });
     test("a cluster-wide config change must follow every node's snapshot", async () => {
@@ -204,7 +226,7 @@ describe("backup-before-write", () => {
         ]);
     });
     test("no write phase involved: no backup needed", async () => {
-        const rs = drop(copy(dev), "pve2-snapshot");
+        const rs = dropStep(copy(dev), "pve2-snapshot");
         expect(await messages("backup-before-write", rs)).toEqual([]);
     });
 });
@@ -614,7 +636,7 @@ describe("no-plaintext-secrets", () => {
     });
     test("a key in a command's environment", async () => {
         const rs = copy(canary);
-        byName(rs, "pve-east-01-units").props.environment = { SSH_KEY: KEY };
+        commandOf(rs, "pve-east-01-units").res.props.environment = { SSH_KEY: KEY };
         expect(await messages("no-plaintext-secrets", rs)).toEqual([`environment.SSH_KEY holds private key material (-----BEGIN / PRIVATE KEY): ${HINT}`]);
     });
     test("a key on a command line", async () => {
@@ -632,14 +654,14 @@ describe("no-plaintext-secrets", () => {
     });
     test("a password for SSH", async () => {
         const rs = copy(canary);
-        byName(rs, "pve-east-01-verify").props.connection.password = "hunter2";
+        commandOf(rs, "pve-east-01-verify").res.props.connection.password = "hunter2";
         expect(await messages("no-plaintext-secrets", rs)).toEqual([
             "connection.password is set: log in to nodes with a key from the secret pve-migration:sshPrivateKeys, never a password",
         ]);
     });
     test("where a secret belongs, key material is not reported", async () => {
         const rs = copy(canary);
-        byName(rs, "pve-east-01-verify").props.connection.privateKey = KEY;
+        commandOf(rs, "pve-east-01-verify").res.props.connection.privateKey = KEY;
         byName(rs, "pve-network-rs-provider").props.kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- user:\n    client-key-data: AAAA\n";
         expect(await messages("no-plaintext-secrets", rs)).toEqual([]);
     });
@@ -651,9 +673,9 @@ describe("cluster-file-single-writer (a node's own step, before it runs) and clu
         const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/network/migration.toml"));
         expect(await violations("cluster-file-single-writer", rs)).toMatchObject([
             {
-                name: "pve2-config",
+                name: "pve2-package-units-config-services-verify",
                 stage: "resource",
-                message: `step pve2-config of node pve2 writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${HINT}`,
+                message: `step pve2-config (in pve2-package-units-config-services-verify) of node pve2 writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${HINT}`,
             },
         ]);
         expect(await messages("cluster-file-writers", rs)).toEqual([]);
@@ -678,7 +700,7 @@ describe("cluster-file-single-writer (a node's own step, before it runs) and clu
         expect(await messages("cluster-file-single-writer", rs)).toEqual([]);
     });
     test("node-scoped files: one writer each", async () => {
-        expect(byName(devNodeScoped, "pve2-config").type).toBe("command:local:Command");
+        expect(commandOf(devNodeScoped, "pve2-config").res.type).toBe("command:local:Command");
         expect(await messages("cluster-file-single-writer", devNodeScoped)).toEqual([]);
         expect(await messages("cluster-file-writers", devNodeScoped)).toEqual([]);
     });
@@ -686,17 +708,17 @@ describe("cluster-file-single-writer (a node's own step, before it runs) and clu
         const rs = editOptions(copy(devNodeScoped), "pve2-config", (o) => (o.path = "/etc/pve/nodes/pve1/network/migration.toml"));
         expect(await messages("cluster-file-single-writer", rs)).toEqual([]);
         expect(await messages("cluster-file-writers", rs)).toEqual([
-            "/etc/pve/nodes/pve1/network/migration.toml is one file in pmxcfs in cluster dev-lab, but 2 resources write it (pve1-config, pve2-config): " +
+            "/etc/pve/nodes/pve1/network/migration.toml is one file in pmxcfs in cluster dev-lab, but 2 resources write it (pve1-package-units-config-services-verify, pve2-package-units-config-services-verify): " +
                 "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path",
         ]);
     });
     test("sdn.cfg and storage.cfg restored twice", async () => {
         const rs = editOptions(copy(prodRollback), "pve-west-02-restore", (o) => (o.part = "cluster"));
         expect(await messages("cluster-file-single-writer", rs)).toEqual([
-            "step pve-west-02-restore of node pve-west-02 restores sdn.cfg and storage.cfg, which are cluster-wide: restore them once per cluster, through one node",
+            "step pve-west-02-restore (in pve-west-02-services-package-units-restore) of node pve-west-02 restores sdn.cfg and storage.cfg, which are cluster-wide: restore them once per cluster, through one node",
         ]);
         expect(await messages("cluster-file-writers", rs)).toEqual([
-            "sdn.cfg and storage.cfg are cluster-wide in cluster pve-west, but 2 resources restore them (pve-west-cluster-restore, pve-west-02-restore): restore them once, through one node",
+            "sdn.cfg and storage.cfg are cluster-wide in cluster pve-west, but 2 resources restore them (pve-west-02-services-package-units-restore, pve-west-cluster-restore): restore them once, through one node",
         ]);
     });
 });

@@ -5,8 +5,8 @@
  */
 import { checkStack, evaluateStack, CheckResult } from "../../cli/policy-check/check";
 import { PHASES } from "../../components/phases";
-import { DAY, PROJECT_DIR, STACKS, byName, drop, isoAgo, record, stackConfig, summary } from "./helpers";
-import { parseStepCommandLine } from "../../components/scripts";
+import { DAY, PROJECT_DIR, STACKS, byName, commandOf, dropStep, isoAgo, record, stackConfig, summary } from "./helpers";
+import { parseCommand } from "../../components/scripts";
 
 const mandatory = (r: CheckResult) => summary(r.violations.filter((v) => v.enforcementLevel === "mandatory"));
 
@@ -54,7 +54,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         const r = await checkStack({ projectDir: PROJECT_DIR, stack: "canary-a", from: "perl-only" });
         expect(mandatory(r)).toEqual([
             "mandatory phase-transition pve-east-transition: stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
-            "mandatory step-phases pve-east-01-snapshot: step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            "mandatory step-phases pve-east-01-snapshot-package-units-config-services-verify: step pve-east-01-snapshot (in pve-east-01-snapshot-package-units-config-services-verify): promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
         ]);
         expect(r.passed).toBe(false);
         expect(skipPreview(r)).toEqual(stopsAtRecord("phase-transition"));
@@ -95,7 +95,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         });
         expect(mandatory(r)).toEqual([
             'mandatory fallback-enabled pve-east-transition: transition record of stack canary-a: fallbackEnabled must be "true" in phase rust-sdn (got "false"); only rust-full may disable the fallback',
-            "mandatory fallback-enabled pve-east-01-config: /etc/pve/nodes/pve-east-01/network/migration.toml: fallback_enabled must be true in phase rust-sdn (got false); only rust-full may disable the fallback",
+            "mandatory fallback-enabled pve-east-01-package-units-config-services-verify: /etc/pve/nodes/pve-east-01/network/migration.toml: fallback_enabled must be true in phase rust-sdn (got false); only rust-full may disable the fallback",
         ]);
         expect(skipPreview(r)).toEqual(stopsAtRecord("fallback-enabled"));
     });
@@ -108,7 +108,7 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
         });
         expect(mandatory(r)).toEqual([
             'mandatory package-pinned pve-east-transition: transition record of stack canary-a: packageSha256 must be 64 lowercase hex digits (got "")',
-            'mandatory package-pinned pve-east-01-package: package step: --sha256 must be 64 lowercase hex digits (got "")',
+            'mandatory package-pinned pve-east-01-package-units-config-services-verify: package step: --sha256 must be 64 lowercase hex digits (got "")',
         ]);
         expect(skipPreview(r)).toEqual(stopsAtRecord("package-pinned"));
     });
@@ -142,10 +142,12 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
 
     test("a write phase without backup: backup-before-write (a stack policy: with --skip-preview only after the steps)", async () => {
         const rec = await record("canary-a", { from: "rust-read-only" });
-        expect(byName(rec.resources, "pve-east-01-snapshot").dependencies).toEqual([
-            "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$pve-migration:node:MigrationNode$command:remote:CopyToRemote::pve-east-01-step-library",
-        ]);
-        const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
+        // Node scope: the node's whole plan is one command, the snapshot its first step.
+        expect(commandOf(rec.resources, "pve-east-01-snapshot")).toEqual({
+            res: byName(rec.resources, "pve-east-01-snapshot-package-units-config-services-verify"),
+            index: 0,
+        });
+        const r = await evaluateStack({ ...rec, resources: dropStep(rec.resources, "pve-east-01-snapshot") });
         const violation =
             "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes";
         expect(mandatory(r)).toEqual([violation]);
@@ -160,29 +162,28 @@ describe("unsafe changes are blocked by the policies alone (guards off)", () => 
             stackConfig: stackConfig("dev", (c) => (c["pve-migration:migrationConfig"] = { scope: "node", path: "/etc/pve/network/migration.toml" })),
         });
         const hint = "write it once per cluster, through one node (migrationConfig.scope cluster and writerNode), or use a node-scoped path";
+        // Node scope: each node's steps are one command.
+        const whole = "package-units-config-services-verify";
         expect(mandatory(r)).toEqual([
             ...["pve1", "pve2", "pve3"].map(
                 (n) =>
-                    `mandatory cluster-file-single-writer ${n}-config: step ${n}-config of node ${n} writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${hint}`,
+                    `mandatory cluster-file-single-writer ${n}-${whole}: step ${n}-config (in ${n}-${whole}) of node ${n} writes /etc/pve/network/migration.toml, a cluster-wide file in pmxcfs: ${hint}`,
             ),
-            `mandatory cluster-file-writers pve2-config: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-config, pve2-config, pve3-config): ${hint}`,
+            `mandatory cluster-file-writers pve2-${whole}: /etc/pve/network/migration.toml is a cluster-wide file in cluster dev-lab, but 3 resources write it (pve1-${whole}, pve2-${whole}, pve3-${whole}): ${hint}`,
         ]);
-        // Stopped at the first node's config step: the record and the package and units steps registered before it may have run; no migration.toml was written.
-        expect(skipPreview(r)).toEqual([
-            "cluster-file-single-writer pve1-config",
-            ["dev-lab-transition", "pve1-package", "pve1-units", "pve2-package", "pve2-units", "pve3-package", "pve3-units"],
-            [],
-        ]);
+        // Stopped at the first node's command, which holds its config step: only the record registered before it may have run;
+        // no step ran on any node (each node's steps are one command, checked whole before it runs).
+        expect(skipPreview(r)).toEqual([`cluster-file-single-writer pve1-${whole}`, ["dev-lab-transition"], []]);
     });
 });
 
 describe("during a preview the snapshot's command line is known (its id comes from the record)", () => {
     test("the pack sees --backup 1 in a preview and blocks a missing backup", async () => {
         const rec = await record("canary-a", { from: "rust-read-only", preview: true });
-        const create = byName(rec.resources, "pve-east-01-snapshot").props.create as string;
-        expect(parseStepCommandLine(create).options.backup).toBe("1");
+        const { res } = commandOf(rec.resources, "pve-east-01-snapshot");
+        expect(parseCommand(res.props.create as string).steps[0].args.options.backup).toBe("1");
         expect(summary((await evaluateStack(rec)).violations)).toEqual([]);
-        const r = await evaluateStack({ ...rec, resources: drop(rec.resources, "pve-east-01-snapshot") });
+        const r = await evaluateStack({ ...rec, resources: dropStep(rec.resources, "pve-east-01-snapshot") });
         expect(mandatory(r)).toEqual([
             "mandatory backup-before-write pve-east-transition: node pve-east-01 enters write phase rust-basic-write (rust-read-only -> rust-basic-write) without a snapshot step: take a verified backup before its migration config changes",
         ]);

@@ -8,8 +8,9 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evidenceVerdict, readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
-import { DEFAULT_STEP_TIMEOUTS, parseStepCommand, parseStepCommandLine, renderStepLibrary, renderStepStub } from "../../components/scripts";
+import { DEFAULT_STEP_TIMEOUTS, StepArgs, parseCommand, parseStepCommand, parseStepCommandLine, renderStepLibrary, renderStepStub } from "../../components/scripts";
 import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
+import { planCommands } from "../../components/plan";
 import { parseStackConfig } from "../../components/config/schema";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { Recorded, StackOutputs, installMocks, setStackConfig, settleTree } from "../support/mocks";
@@ -75,7 +76,20 @@ const byName = (records: Recorded[], name: string): Recorded => {
     if (!r) throw new Error(`no resource ${name}`);
     return r;
 };
-const optionsOf = (records: Recorded[], name: string) => parseStepCommandLine(byName(records, name).inputs.create);
+/** The command that runs planned step `id` (`<node>-<kind>`, or a cluster step's own command) and the step's arguments there. */
+const stepIn = (records: Recorded[], id: string): { record: Recorded; args: StepArgs } => {
+    for (const r of records.filter((x) => x.type === "command:remote:Command" || x.type === "command:local:Command")) {
+        const c = parseCommand(r.inputs.create);
+        if (r.name === id && c.steps.length === 1) return { record: r, args: c.steps[0].args };
+        // A command of several steps is a node's (cluster steps are commands of their own), and runs each kind once.
+        const s = c.steps.length > 1 ? c.steps.find((x) => `${c.node}-${x.step}` === id) : undefined;
+        if (s) return { record: r, args: s.args };
+    }
+    throw new Error(`no command runs step ${id}`);
+};
+const optionsOf = (records: Recorded[], id: string) => stepIn(records, id).args;
+/** The name of the command that runs planned step `id`. */
+const commandOf = (records: Recorded[], id: string) => stepIn(records, id).record.name;
 /** The transition id every step carries, from the registered transition record. */
 const tid = (records: Recorded[]) => transitionId(records.find((r) => r.name.endsWith("-transition"))!.inputs.keepers);
 const shape = (records: Recorded[]) => records.map((r) => `${r.type} ${r.name} <- ${r.parent || "(stack)"}`).sort();
@@ -87,14 +101,14 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
     });
 
     test("registers exactly these resources with these parents", () => {
+        // Two commands per node (package and units before the cluster-wide config, services and verify after it),
+        // each under the component of its first step's concern.
         const node = (n: string) => [
             `pve-migration:node:MigrationNode ${n} <- pve-east`,
             `pve-migration:node:RustPackage ${n}-rust-package <- ${n}`,
-            `command:remote:Command ${n}-package <- ${n}-rust-package`,
+            `command:remote:Command ${n}-package-units <- ${n}-rust-package`,
             `pve-migration:node:SystemdUnits ${n}-systemd <- ${n}`,
-            `command:remote:Command ${n}-units <- ${n}-systemd`,
-            `command:remote:Command ${n}-services <- ${n}-systemd`,
-            `command:remote:Command ${n}-verify <- ${n}`,
+            `command:remote:Command ${n}-services-verify <- ${n}-systemd`,
             `command:remote:CopyToRemote ${n}-step-library <- ${n}`,
         ];
         expect(shape(records)).toEqual(
@@ -109,7 +123,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
                 ...node("pve3"),
             ].sort(),
         );
-        expect(records).toHaveLength(29);
+        expect(records).toHaveLength(23);
     });
 
     test("each node's step library is copied once, as a file asset named by its sha256; the steps the plan orders after nothing wait for it", async () => {
@@ -121,9 +135,8 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             const file = await copy.inputs.source.path;
             expect(file).toBe(path.join(projectDir, ".pulumi-build", `steps-${lib.sha256}.sh`));
             expect(fs.readFileSync(file, "utf8")).toBe(lib.text);
-            expect(byName(records, `${n}-package`).dependsOn).toEqual([`${n}-step-library`]);
-            expect(byName(records, `${n}-units`).dependsOn).toEqual([`${n}-step-library`]);
-            expect(byName(records, `${n}-services`).dependsOn).toEqual(["pve-east-cluster-config"]);
+            expect(byName(records, `${n}-package-units`).dependsOn).toEqual([`${n}-step-library`]);
+            expect(byName(records, `${n}-services-verify`).dependsOn).toEqual(["pve-east-cluster-config"]);
         }
     });
 
@@ -145,7 +158,7 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
             },
         });
         expect(w.inputs.stdin).toBe(
-            renderStepStub("config", "pve1", {
+            renderStepStub("pve1", {
                 root: "/",
                 staged: `/var/tmp/pve-network-migration/${renderStepLibrary().fileName}`,
                 remedy: "copy it again: pulumi up --replace <the URN of pve1-step-library> (pulumi stack --show-urns lists it)",
@@ -165,11 +178,11 @@ describe("first deployment of a 3-node ssh stack at perl-only", () => {
                 "require-quorum": "1",
             },
         });
-        expect(w.dependsOn).toEqual(["pve1-package", "pve1-units", "pve2-package", "pve2-units", "pve3-package", "pve3-units"]);
+        expect(w.dependsOn).toEqual(["pve1-package-units", "pve2-package-units", "pve3-package-units"]);
         for (const n of ["pve1", "pve2", "pve3"]) {
-            expect(byName(records, `${n}-services`).dependsOn).toEqual(["pve-east-cluster-config"]);
-            expect(byName(records, `${n}-verify`).dependsOn).toEqual([`${n}-services`]);
-            expect(byName(records, `${n}-package`).dependsOn).toEqual([`${n}-step-library`]);
+            // services, then verify, in one command after the config; package, then units, in one command before it.
+            expect(parseCommand(byName(records, `${n}-services-verify`).inputs.create).steps.map((x) => x.step)).toEqual(["services", "verify"]);
+            expect(parseCommand(byName(records, `${n}-package-units`).inputs.create).steps.map((x) => x.step)).toEqual(["package", "units"]);
         }
     });
 
@@ -242,13 +255,18 @@ describe("a phase change changes exactly the expected resources", () => {
         const b = inputsByName(before.records);
         const d = inputsByName(during.records);
         const a = inputsByName(after.records);
-        // The promotion adds the snapshot steps (with their Backups components) and nothing else.
+        // The promotion adds the snapshot steps: each node's first command is snapshot, package, units,
+        // under the Backups component (its first step's concern) instead of package, units under RustPackage.
         expect(
             Object.keys(d)
                 .filter((k) => !(k in b))
                 .sort(),
-        ).toEqual(["pve1-backups", "pve1-snapshot", "pve2-backups", "pve2-snapshot", "pve3-backups", "pve3-snapshot"]);
-        expect(Object.keys(b).filter((k) => !(k in d))).toEqual([]);
+        ).toEqual(["pve1-backups", "pve1-snapshot-package-units", "pve2-backups", "pve2-snapshot-package-units", "pve3-backups", "pve3-snapshot-package-units"]);
+        expect(
+            Object.keys(b)
+                .filter((k) => !(k in d))
+                .sort(),
+        ).toEqual(["pve1-package-units", "pve2-package-units", "pve3-package-units"]);
         // Between the two steady states, only the phase-dependent inputs differ.
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
         // Every step carries the transition id (a new transition runs every step), so package and
@@ -260,18 +278,12 @@ describe("a phase change changes exactly the expected resources", () => {
         ).toEqual([
             "pve-east-cluster-config",
             "pve-east-transition",
-            "pve1-package",
-            "pve1-services",
-            "pve1-units",
-            "pve1-verify",
-            "pve2-package",
-            "pve2-services",
-            "pve2-units",
-            "pve2-verify",
-            "pve3-package",
-            "pve3-services",
-            "pve3-units",
-            "pve3-verify",
+            "pve1-package-units",
+            "pve1-services-verify",
+            "pve2-package-units",
+            "pve2-services-verify",
+            "pve3-package-units",
+            "pve3-services-verify",
         ]);
         for (const n of ["pve1", "pve2", "pve3"]) {
             expect(optionsOf(during.records, `${n}-snapshot`).options).toEqual({
@@ -287,8 +299,12 @@ describe("a phase change changes exactly the expected resources", () => {
                 "rust-service": "pve-network-rs.service",
                 "middleware-service": "pve-network-migration.service",
             });
-            expect(byName(during.records, `${n}-package`).dependsOn).toEqual([`${n}-snapshot`]);
-            expect(byName(during.records, `${n}-units`).dependsOn).toEqual([`${n}-snapshot`]);
+            // The snapshot first, then package and units, in one command.
+            expect(parseCommand(byName(during.records, `${n}-snapshot-package-units`).inputs.create).steps.map((x) => x.step)).toEqual([
+                "snapshot",
+                "package",
+                "units",
+            ]);
         }
         // The record carries the evidence's summary (components/evidence EvidenceRecord); the policy judges it.
         expect(JSON.parse(byName(during.records, "pve-east-transition").inputs.keepers.evidence)).toEqual({
@@ -323,15 +339,17 @@ describe("a phase change changes exactly the expected resources", () => {
         const { records, outputs: r } = await runStack(values("perl-only"), { phase: "rust-sdn", phaseEnteredAt: "2026-11-01T00:00:00Z" });
         const deps = (n: string) => byName(records, n).dependsOn;
         // The snapshot's id comes from the record (known in a preview), not from the record's resource.
+        const steps = (n: string) => parseCommand(byName(records, n).inputs.create).steps.map((x) => x.step);
+        // Three commands per node, split where a cluster step comes between: the snapshot; services,
+        // package, units, restore (after the cluster-wide config); legacy-apply, verify (after the cluster restore).
         expect(deps("pve1-snapshot")).toEqual(["pve1-step-library"]);
         expect(optionsOf(records, "pve1-snapshot").options.id).toBe(transitionId(byName(records, "pve-east-transition").inputs.keepers));
         expect(deps("pve-east-cluster-config")).toEqual(["pve1-snapshot", "pve2-snapshot", "pve3-snapshot"]);
-        expect(deps("pve1-services")).toEqual(["pve-east-cluster-config"]);
-        expect(deps("pve1-restore")).toEqual(["pve1-services"]);
+        expect(deps("pve1-services-package-units-restore")).toEqual(["pve-east-cluster-config"]);
+        expect(steps("pve1-services-package-units-restore")).toEqual(["services", "package", "units", "restore"]);
         expect(deps("pve-east-cluster-restore")).toEqual(["pve-east-cluster-config"]);
-        expect(deps("pve1-legacy-apply")).toEqual(["pve-east-cluster-restore", "pve1-restore"]);
-        expect(deps("pve1-package")).toEqual(["pve1-services"]);
-        expect(deps("pve1-verify")).toEqual(["pve1-legacy-apply", "pve1-package", "pve1-units"]);
+        expect(deps("pve1-legacy-apply-verify")).toEqual(["pve-east-cluster-restore", "pve1-services-package-units-restore"]);
+        expect(steps("pve1-legacy-apply-verify")).toEqual(["legacy-apply", "verify"]);
         expect(optionsOf(records, "pve1-snapshot").options.backup).toBe("1");
         expect(optionsOf(records, "pve1-services").options.daemon).toBe("0");
         expect(optionsOf(records, "pve1-restore").options).toEqual({
@@ -526,7 +544,7 @@ describe("rings: the upstream's deployed phase, read through a stack reference",
             { phase: "rust-read-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
             { [UP]: { phase: "perl-only", phaseEnteredAt: "2026-11-21T11:30:00Z" } },
         );
-        expect(records.some((r) => r.name === "pve1-legacy-apply")).toBe(true);
+        expect(commandOf(records, "pve1-legacy-apply")).toBe("pve1-services-package-units-legacy-apply-verify");
     });
 });
 
@@ -537,10 +555,10 @@ describe("the dev stack: local commands on sandbox roots", () => {
         const cfg = YAML.parse(dev).config as Record<string, unknown>;
         const vals = Object.fromEntries(Object.entries(cfg).map(([k, v]) => [k.replace(/^pve-migration:/, ""), typeof v === "string" ? v : JSON.stringify(v)]));
         const { records } = await runStack(vals, undefined, {}, []);
-        const pkg = byName(records, "pve1-package");
+        const pkg = stepIn(records, "pve1-package").record;
         expect(pkg.type).toBe("command:local:Command");
         expect(pkg.inputs.interpreter).toEqual(["/bin/sh", "-c"]);
-        expect(parseStepCommandLine(pkg.inputs.create).options).toEqual({
+        expect(optionsOf(records, "pve1-package").options).toEqual({
             root: path.join(projectDir, ".sandbox/dev/pve1"),
             node: "pve1",
             transition: tid(records),
@@ -629,7 +647,7 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
                 to: "rust-read-only",
                 part: "node",
             });
-            expect(byName(records, `${n}-legacy-apply`).dependsOn).toEqual(["pve-east-cluster-restore", `${n}-restore`]);
+            expect(byName(records, commandOf(records, `${n}-legacy-apply`)).dependsOn).toEqual(["pve-east-cluster-restore", commandOf(records, `${n}-restore`)]);
         }
     });
 
@@ -678,20 +696,18 @@ describe("every step command: no previous output in its environment, its time li
         const cfg = parseStackConfig({ values: vals, secretKeys: new Set(["sshPrivateKeys"]), stack: "test", projectDir });
         const plan = planFor(cfg, "perl-only", "perl-only");
         const commands = records.filter(isCommand);
-        expect(commands.map((r) => r.name).sort()).toEqual(plan.steps.map((s) => s.id).sort());
+        expect(commands.map((r) => r.name).sort()).toEqual(
+            planCommands(plan)
+                .map((c) => c.id)
+                .sort(),
+        );
         expect(commands.every((r) => r.type === "command:remote:Command")).toBe(true);
-        for (const s of plan.steps) {
-            const r = byName(records, s.id);
-            expect([s.id, r.inputs.addPreviousOutputInEnv]).toEqual([s.id, false]);
-            const parsed = parseStepCommand(r.inputs.create);
-            expect([s.id, parsed.step, parsed.node, parsed.timeLimit, parsed.killAfter, parsed.sudo]).toEqual([
-                s.id,
-                scriptOf(s.kind),
-                s.node,
-                s.kind === "verify" ? 45 : 300,
-                10,
-                s.node === "pve2",
-            ]);
+        for (const c of planCommands(plan)) {
+            const r = byName(records, c.id);
+            expect([c.id, r.inputs.addPreviousOutputInEnv]).toEqual([c.id, false]);
+            const parsed = parseCommand(r.inputs.create);
+            expect([c.id, parsed.node, parsed.killAfter, parsed.sudo]).toEqual([c.id, c.node, 10, c.node === "pve2"]);
+            expect(parsed.steps.map((x) => [x.step, x.timeLimit])).toEqual(c.steps.map((x) => [scriptOf(x.kind), x.kind === "verify" ? 45 : 300]));
         }
     });
 
@@ -704,14 +720,14 @@ describe("every step command: no previous output in its environment, its time li
         const commands = records.filter(isCommand);
         const parsedCfg = parseStackConfig({ values: vals, secretKeys: new Set(), stack: "test", projectDir });
         expect(commands.map((r) => r.name).sort()).toEqual(
-            planFor(parsedCfg, "perl-only", parsedCfg.phase)
-                .steps.map((s) => s.id)
+            planCommands(planFor(parsedCfg, "perl-only", parsedCfg.phase))
+                .map((c) => c.id)
                 .sort(),
         );
         expect(commands.filter((r) => r.type !== "command:local:Command" || r.inputs.addPreviousOutputInEnv !== false).map((r) => r.name)).toEqual([]);
         for (const r of commands) {
-            const parsed = parseStepCommand(r.inputs.create);
-            expect([r.name, parsed.timeLimit, parsed.sudo]).toEqual([r.name, DEFAULT_STEP_TIMEOUTS[parsed.step], false]);
+            const parsed = parseCommand(r.inputs.create);
+            expect([r.name, parsed.sudo, parsed.steps.map((x) => x.timeLimit)]).toEqual([r.name, false, parsed.steps.map((x) => DEFAULT_STEP_TIMEOUTS[x.step])]);
         }
     });
 });

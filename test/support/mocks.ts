@@ -4,7 +4,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { verifiedLine } from "../../components/deployed";
 import { Phase } from "../../components/phases";
-import { parseStepCommandLine } from "../../components/scripts";
+import { parseCommand } from "../../components/scripts";
 
 export interface Recorded {
     type: string;
@@ -28,7 +28,9 @@ export interface StackOutputs {
  * line components/scripts/sh/steps/verify.sh prints, from the step's own registered arguments.
  */
 export function standInVerifyStdout(create: string, at: string): string {
-    const { options } = parseStepCommandLine(create);
+    const verify = parseCommand(create).steps.find((s) => s.step === "verify");
+    if (!verify) return "";
+    const { options } = verify.args;
     return verifiedLine({ node: options.node, phase: options.to as Phase, transition: options.transition ?? "", at });
 }
 
@@ -65,6 +67,7 @@ class Recorder implements pulumi.runtime.Mocks {
             return { id: hex, state: { ...args.inputs, hex, b64Url: hex, b64Std: hex, dec: String(parseInt(hex, 16)) } };
         }
         const stdout = args.name.endsWith("-verify") && typeof args.inputs.create === "string" ? standInVerifyStdout(args.inputs.create, this.verifiedAt) : "";
+        // (a command whose steps end with verify is named ...-verify: components/plan planCommands)
         return { id: `${args.name}-id`, state: { ...args.inputs, stdout, stderr: "" } };
     }
 

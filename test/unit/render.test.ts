@@ -6,6 +6,9 @@ import {
     NODE_STEPS,
     STEP_KILL_AFTER_SECONDS,
     STEP_RUNNER,
+    CommandStep,
+    commandLine,
+    parseCommand,
     parseStepCommand,
     parseStepCommandLine,
     renderMigrationToml,
@@ -81,22 +84,19 @@ describe("systemd units", () => {
 describe("command lines", () => {
     test("a non-root SSH user runs the step through sudo -n, the time limit inside sudo", () => {
         expect(stepCommandLine({ options: { root: "/", node: "pve1" } }, { step: "verify", sudo: true })).toBe(
-            `sudo -n -- bash -c ${shQuote(STEP_RUNNER)} pve-migration-step 'verify' 'pve1' '600' '10' '--root' '/' '--node' 'pve1'`,
+            `sudo -n -- bash -c ${shQuote(STEP_RUNNER)} pve-migration-steps 'pve1' '10' 'verify' '600' '4' '--root' '/' '--node' 'pve1'`,
         );
     });
     test("root runs the step without sudo; the configured limit and the argv after -- are single-quoted words", () => {
         expect(stepCommandLine({ options: { root: "/", node: "pve1" }, argv: ["pvenet", "it's"] }, { step: "legacy-apply", timeLimit: 45 })).toBe(
-            `bash -c ${shQuote(STEP_RUNNER)} pve-migration-step 'legacy-apply' 'pve1' '45' '10' '--root' '/' '--node' 'pve1' '--' 'pvenet' 'it'\\''s'`,
+            `bash -c ${shQuote(STEP_RUNNER)} pve-migration-steps 'pve1' '10' 'legacy-apply' '45' '7' '--root' '/' '--node' 'pve1' '--' 'pvenet' 'it'\\''s'`,
         );
     });
     test("the runner reads the script whole, refuses an empty one, and runs it with bash -c under GNU timeout (SIGKILL 10 s after SIGTERM)", () => {
-        expect(
-            STEP_RUNNER.startsWith(
-                "exec 3>&2 2>/dev/null; script=$(cat); " +
-                    'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$2" >&3; exit 70; fi; ' +
-                    'timeout -k "$4" "$3" bash -c "$script" "$1" --time-limit "$3" "${@:5}" 2>&3 3>&-; rc=$?; exec 2>&3 3>&-; ',
-            ),
-        ).toBe(true);
+        const lines = STEP_RUNNER.split("\n");
+        expect(lines.slice(0, 4)).toEqual(["exec 3>&2 2>/dev/null", "script=$(cat)", "node=$1 kill=$2", "shift 2"]);
+        expect(lines[4]).toBe('if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$node" >&3; exit 70; fi');
+        expect(lines).toContain('  timeout -k "$kill" "$limit" bash -c "$script" "$step" --time-limit "$limit" "${@:1:$n}" 2>&3 3>&-');
         expect(STEP_KILL_AFTER_SECONDS).toBe(10);
     });
     test("every step script fits in one argument of bash -c (MAX_ARG_STRLEN), with room to grow", () => {
@@ -146,12 +146,41 @@ describe("command lines", () => {
         expect(() => parseStepCommandLine("bash -s -- '--root' '/' '--node' 'pve1'")).toThrow("not a step command line");
         // Anything appended, another runner, a changed kill delay, a node that differs from --node, words run together.
         expect(() => parseStepCommandLine(`${good}; rm -rf /`)).toThrow("not a step command line");
-        expect(() => parseStepCommandLine(good.replace("exit 124", "exit 0"))).toThrow("not a step command line");
-        expect(() => parseStepCommandLine(good.replace("'30' '10'", "'30' '99'"))).toThrow("not a step command line");
-        expect(() => parseStepCommandLine(good.replace("'verify' 'pve1'", "'verify' 'pve9'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("rc=124", "rc=0"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'pve1' '10'", "'pve1' '99'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'pve1' '10'", "'pve9' '10'"))).toThrow("not a step command line");
+        expect(() => parseStepCommandLine(good.replace("'30' '4'", "'30' '5'"))).toThrow("not a step command line");
         expect(() => parseStepCommandLine(good.replace("'--root' '/'", "'--root''/'"))).toThrow("not a step command line");
         expect(() => parseStepCommandLine(good.replace("'verify'", "'reboot'"))).toThrow("not a step command line");
         expect(() => parseStepCommandLine(`sudo -- ${good}`)).toThrow("not a step command line");
         expect(parseStepCommandLine(good)).toEqual({ options: { root: "/", node: "pve1" } });
+    });
+    test("a command of several steps: each step its script, limit, argument count and arguments, in order; read back the same", () => {
+        const steps: CommandStep[] = [
+            { step: "services" as const, timeLimit: 30, args: { options: { root: "/", node: "pve1", to: "perl-only" } } },
+            { step: "legacy-apply" as const, args: { options: { root: "/", node: "pve1" }, argv: ["pvenet-legacy", "apply"] } },
+        ];
+        const line = commandLine(steps, { sudo: true });
+        expect(line).toBe(
+            `sudo -n -- bash -c ${shQuote(STEP_RUNNER)} pve-migration-steps 'pve1' '10' 'services' '30' '6' '--root' '/' '--node' 'pve1' '--to' 'perl-only' ` +
+                "'legacy-apply' '900' '7' '--root' '/' '--node' 'pve1' '--' 'pvenet-legacy' 'apply'",
+        );
+        expect(parseCommand(line)).toEqual({
+            node: "pve1",
+            killAfter: 10,
+            sudo: true,
+            steps: [
+                { step: "services", timeLimit: 30, args: { options: { root: "/", node: "pve1", to: "perl-only" } } },
+                { step: "legacy-apply", timeLimit: 900, args: { options: { root: "/", node: "pve1" }, argv: ["pvenet-legacy", "apply"] } },
+            ],
+        });
+        expect(() => parseStepCommand(line)).toThrow("not a command of one step (2 steps)");
+        expect(() => commandLine([steps[0], { ...steps[1], args: { options: { root: "/", node: "pve2" } } }])).toThrow(
+            "step legacy-apply: --node pve2 differs from the command's node pve1",
+        );
+        expect(() => commandLine([])).toThrow("a command runs at least one step");
+        // A count that runs past the end, or leaves a word over, is not what commandLine renders.
+        expect(() => parseCommand(line.replace("'legacy-apply' '900' '7'", "'legacy-apply' '900' '9'"))).toThrow("not a step command line");
+        expect(() => parseCommand(line.replace("'services' '30' '6'", "'services' '30' '4'"))).toThrow("not a step command line");
     });
 });

@@ -23,9 +23,9 @@ describe("dialBoundSeconds: (dialErrorLimit + 1) dials of perDialTimeout, retry.
 });
 
 describe("stepCustomTimeouts: above the node's own bound", () => {
-    test("limit + 10 s until SIGKILL + the time to reach the node + 60 s, in whole seconds", () => {
-        expect(stepCustomTimeouts(600, 40.475)).toEqual({ create: "711s", update: "711s", delete: "5m" });
-        expect(stepCustomTimeouts(2, 0)).toEqual({ create: "72s", update: "72s", delete: "5m" });
+    test("the node-side bound (each step's limit + 10 s until SIGKILL) + the time to reach the node + 60 s, in whole seconds", () => {
+        expect(stepCustomTimeouts(610, 40.475)).toEqual({ create: "711s", update: "711s", delete: "5m" });
+        expect(stepCustomTimeouts(12, 0)).toEqual({ create: "72s", update: "72s", delete: "5m" });
     });
 });
 
