@@ -52,6 +52,8 @@ export interface ProgramSample {
     readonly problems: string[];
     /** Longest chain of node steps in the registered graph. */
     readonly registeredChain: string[];
+    /** Command resources registered (the node steps' commands). */
+    readonly commands: number;
     /** Longest chain in components/plan's plan for the same transition. */
     readonly planChain: string[];
     readonly unmappedStacks: boolean;
@@ -76,9 +78,9 @@ async function main(requestFile: string): Promise<void> {
         };
     }
     const { recordRun, evaluatePolicies, policyProblems } = await import("./record");
-    const { longestChain, stepGraph } = await import("./graph");
+    const { isNodeStep, longestChain, stepGraph } = await import("./graph");
     const { CLUSTER, nodeNames, ringValues } = await import("./stacks");
-    const { planSteps, criticalPath } = await import("../components/plan");
+    const { planSteps, planCommands, commandCriticalPath } = await import("../components/plan");
     const loadMs = process.uptime() * 1000;
     const rssAfterLoadKiB = Math.round(process.memoryUsage().rss / 1024);
     if (req.unmappedStacks && (Error as { prepareStackTrace?: unknown }).prepareStackTrace !== undefined) {
@@ -124,7 +126,8 @@ async function main(requestFile: string): Promise<void> {
         policiesRun: pol.evaluation.policiesRun.length,
         problems: policyProblems(pol.evaluation),
         registeredChain: longestChain(stepGraph(rec.resources)),
-        planChain: criticalPath(plan.steps),
+        commands: rec.resources.filter(isNodeStep).length,
+        planChain: commandCriticalPath(planCommands(plan)),
         unmappedStacks: req.unmappedStacks ?? false,
         ...(req.countPromises ? { promises: countedPromises } : {}),
     };

@@ -28,7 +28,7 @@ export interface PathRow {
     readonly from: Phase;
     readonly to: Phase;
     readonly nodes: number;
-    /** Node steps registered. */
+    /** Command resources registered. */
     readonly steps: number;
     readonly registered: string[];
     readonly plan: string[];
@@ -202,7 +202,7 @@ export function verdicts(d: BenchData): Verdict[] {
     const one = d.paths.rollbacks.find((r) => r.nodes === 1 && r.from === "rust-full");
     const big = [...d.paths.rollbacks].filter((r) => r.from === "rust-full").sort((a, b) => b.nodes - a.nodes)[0];
     v.push({
-        figure: `2. Rollback rust-full → perl-only, longest chain of steps, 1 node vs ${big?.nodes ?? "?"} nodes`,
+        figure: `2. Rollback rust-full → perl-only, longest chain of commands, 1 node vs ${big?.nodes ?? "?"} nodes`,
         target: `equal, ≤ ${TARGETS.stepsPerNode}`,
         measured: one && big ? `${one.registered.length} and ${big.registered.length}` : "not measured",
         met: one && big ? one.registered.length === big.registered.length && big.registered.length <= TARGETS.stepsPerNode : undefined,
@@ -404,9 +404,9 @@ function pathsSection(d: BenchData): string {
     return [
         "## 2. Rollback critical path",
         "",
-        "The longest chain of node steps in the graph a rollback config registers: the command resources and the dependencies each was registered with (through the transition record and components to the steps behind them), next to components/plan's `criticalPath` of the plan for the same transition. Nodes roll back in parallel; the cluster-wide migration.toml and the cluster files are written once, through the writer node.",
+        "The longest chain of commands in the graph a rollback config registers: the command resources and the dependencies each was registered with (through the transition record and components to the commands behind them), next to components/plan's `commandCriticalPath` of the plan's commands for the same transition (planCommands: a node's steps between two cluster steps are one command, which runs them in order). Nodes roll back in parallel; the cluster-wide migration.toml and the cluster files are written once, through the writer node.",
         "",
-        table(["rollback", "nodes", "node steps registered", "longest chain (registered)", "longest chain (plan)", "chain"], rows),
+        table(["rollback", "nodes", "commands registered", "longest chain (registered)", "longest chain (plan)", "chain"], rows),
         "",
         `Blue-green flip (${f.nodes}-node stack with the prod stack's blueGreen block, activeColor flipped with \`flipColor\`): the resources whose registration changes are ${f.changed.map((c) => `\`${c}\``).join(", ")}; ` +
             `the longest chain among them is ${f.chain.length} (${f.chain.join(" ∥ ") || "none"}): the Services' selectors change together, no release is upgraded and no node step runs. ` +

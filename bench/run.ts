@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PHASES, Phase } from "../components/phases";
-import { planSteps, criticalPath } from "../components/plan";
+import { commandCriticalPath, planCommands, planSteps } from "../components/plan";
 import { applyColorFragment, flipColor, parseBlueGreenConfig } from "../components/bluegreen";
 import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
 import { codeState, load1, machine, sourceDigest } from "./machine";
@@ -76,7 +76,7 @@ async function rollbackPaths(): Promise<PathRow[]> {
         const rec = await recordRun({ values: ringValues(1, "perl-only"), deployed: from });
         const plan = planSteps({ cluster: CLUSTER, from, to: "perl-only", nodes: names, scope: "cluster", writerNode: names[0] });
         const registered = longestChain(stepGraph(rec.resources));
-        const planChain = criticalPath(plan.steps);
+        const planChain = commandCriticalPath(planCommands(plan));
         if (registered.length !== planChain.length)
             throw new Error(`rollback ${from}: registered chain ${registered.join(" -> ")} differs from the plan's ${planChain.join(" -> ")}`);
         rows.push({ from, to: "perl-only", nodes: 1, steps: rec.resources.filter(isNodeStep).length, registered, plan: planChain });
@@ -144,7 +144,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
         }
         const largest = sizes[sizes.length - 1];
         const big = largest.samples[0];
-        rollbacks.push({ from, to, nodes: largest.nodes, steps: big.steps, registered: big.registeredChain, plan: big.planChain });
+        rollbacks.push({ from, to, nodes: largest.nodes, steps: big.commands, registered: big.registeredChain, plan: big.planChain });
 
         let diagnosis: BenchData["cost"]["diagnosis"];
         if (o.diagnose) {

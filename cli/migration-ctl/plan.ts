@@ -26,7 +26,7 @@ from: the deployed phase when known (--deployed-file or pulumi); else --from PHA
 --json: {"schemaVersion":1,"command":"plan","stack","cluster","scope","writerNode","from",
         "fromSource","to","toSource","transition":{"kind","steps","backupRequired",
         "restoreRequired"},"changingNodes":[],"nodes":[{"node","steps":[{"id","kind",
-        "dependsOn"}]}],"clusterSteps":[{"id","kind","node","dependsOn"}],"criticalPath":[]}`,
+        "dependsOn"}]}],"clusterSteps":[{"id","kind","node","dependsOn"}],"criticalPath":[],"commands":[{"id","node","steps","dependsOn"}]}`,
     run: ({ opts, io }) => {
         const stack = requiredOption(opts, "stack", "--stack", "plan");
         const from = stringOption(opts.from);

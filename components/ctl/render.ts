@@ -3,7 +3,7 @@
  * Pure: report in, text out.
  */
 import { formatDuration } from "../evidence";
-import { Plan, criticalPath } from "../plan";
+import { Plan, criticalPath, planCommands } from "../plan";
 import { CheckReport, CheckStackReport } from "./check";
 import { DeployedJson } from "./deployed";
 import { HealthReport, HealthStack } from "./health";
@@ -141,6 +141,8 @@ export interface PlanJson {
     readonly nodes: { node: string; steps: { id: string; kind: string; dependsOn: string[] }[] }[];
     readonly clusterSteps: { id: string; kind: string; node: string; dependsOn: string[] }[];
     readonly criticalPath: string[];
+    /** The command resources the program registers (components/plan planCommands): their steps in run order, what they wait for. */
+    readonly commands: { id: string; node: string; steps: string[]; dependsOn: string[] }[];
 }
 
 export function planJson(v: PlanView): PlanJson {
@@ -164,6 +166,7 @@ export function planJson(v: PlanView): PlanJson {
         })),
         clusterSteps: v.plan.steps.filter((s) => s.cluster).map((s) => ({ id: s.id, kind: s.kind, node: s.node, dependsOn: [...s.dependsOn] })),
         criticalPath: criticalPath(v.plan.steps),
+        commands: planCommands(v.plan).map((c) => ({ id: c.id, node: c.node, steps: c.steps.map((x) => x.id), dependsOn: [...c.dependsOn] })),
     };
 }
 
@@ -200,5 +203,11 @@ export function renderPlan(v: PlanView): string {
     }
     lines.push("");
     lines.push(`critical path (${j.criticalPath.length} steps): ${j.criticalPath.join(" -> ")}`);
+    lines.push("");
+    lines.push("commands (one resource each, its steps in this order; a failed one runs again whole, its finished steps find nothing to do):");
+    const cmdW = Math.max(...j.commands.map((c) => c.id.length));
+    for (const c of j.commands) {
+        lines.push(`  ${c.id.padEnd(cmdW)}  ${c.steps.join(", ")}${c.dependsOn.length ? `  after ${c.dependsOn.join(", ")}` : ""}`);
+    }
     return lines.join("\n") + "\n";
 }

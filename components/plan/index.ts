@@ -180,3 +180,8 @@ export function planCommands(plan: Plan): PlannedCommand[] {
     const byCommand = new Map(planned.map((c) => [c.id, c]));
     return out.map((o) => byCommand.get(o.id)!);
 }
+
+/** The longest chain of dependent commands (command ids), as criticalPath does for steps. */
+export function commandCriticalPath(commands: readonly PlannedCommand[]): string[] {
+    return criticalPath(commands.map((c) => ({ id: c.id, kind: c.steps[0].kind, node: c.node, cluster: c.cluster, dependsOn: c.dependsOn })));
+}

@@ -269,7 +269,7 @@ export const STEP_RUNNER = [
     'if [ -z "$script" ]; then printf \'pve-migration %s on %s: no step script on stdin\\n\' "$1" "$node" >&3; exit 70; fi',
     'while [ "$#" -gt 0 ]; do',
     "  step=$1 limit=$2 n=$3",
-    '  shift 3 && [ "$#" -ge "$n" ] || { printf \'pve-migration on %s: malformed step list at %s\\n\' "$node" "$step" >&3; exit 70; }',
+    '  if ! shift 3 || [ "$#" -lt "$n" ]; then printf \'pve-migration on %s: malformed step list at %s\\n\' "$node" "$step" >&3; exit 70; fi',
     "  start=$SECONDS",
     '  timeout -k "$kill" "$limit" bash -c "$script" "$step" --time-limit "$limit" "${@:1:$n}" 2>&3 3>&-',
     "  rc=$?",

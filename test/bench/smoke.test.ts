@@ -97,7 +97,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["1. Plan + every policy, 256 nodes (in-process)", "< 3.00 s"],
             ["1. Growth, 1024 nodes / 256 nodes", "≤ 4 ×"],
             ["1. Registered inputs per node, 256 nodes", "< 16 KiB"],
-            ["2. Rollback rust-full → perl-only, longest chain of steps, 1 node vs 3 nodes", "equal, ≤ 6"],
+            ["2. Rollback rust-full → perl-only, longest chain of commands, 1 node vs 3 nodes", "equal, ≤ 6"],
             ["2. Blue-green flip, longest chain of changed resources", "1 step"],
             ["3. Rollback rust-full → perl-only, script time on a sandbox node (restarts excluded)", "< 300 ms"],
             ["3. Rollback rust-full → perl-only on a sandbox node / (its steps × one empty step)", "≤ 2 ×"],
@@ -116,7 +116,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "no target",
         ]);
         expect(rows[9][2]).toBe("not measured (--no-lab)");
-        expect(rows[4][2]).toBe("6 and 6");
+        expect(rows[4][2]).toBe("4 and 4");
         // The empty step and the rollback of the same run: the ratio is theirs.
         expect(rows[7][2]).toMatch(/^\d+\.\d\d × \(\d+ ms \/ \(9 × \d+\.\d ms\)\)$/);
         expect(rows[5][2]).toBe("1");
@@ -153,9 +153,9 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         const r = await run({ projectDir: PROJECT_DIR, now: NOW, guards: true });
         await settleTree(r.resources);
         const registered = records.filter((x) => x.type !== "pulumi:pulumi:StackReference");
-        const steps = records.filter((x) => x.type === "command:remote:Command");
-        expect(rows[1].slice(0, 3)).toEqual(["3", String(registered.length), String(steps.length)]);
-        expect(steps.map((s) => s.name).sort()).toEqual([...r.planned.steps].sort());
+        const commands = records.filter((x) => x.type === "command:remote:Command");
+        expect(rows[1].slice(0, 3)).toEqual(["3", String(registered.length), String(r.planned.steps.length)]);
+        expect(commands.map((s) => s.name).sort()).toEqual([...r.planned.commands].sort());
         expect(records.length - registered.length).toBe(1);
         expect(text).toContain("the program also reads 1 stack reference");
         for (const cell of rows[1].slice(3, -1)) expect(cell).toMatch(/^\d+(\.\d+)?$/);
@@ -165,15 +165,16 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
 
     test("critical path table: every rollback source at 1 node and rust-full at 3 nodes, registered chain = plan chain", () => {
         const rows = tableAfter(text, "## 2. Rollback critical path");
-        expect(rows[0]).toEqual(["rollback", "nodes", "node steps registered", "longest chain (registered)", "longest chain (plan)", "chain"]);
-        const restoring = "snapshot → cluster-config → services → restore → legacy-apply → verify";
+        expect(rows[0]).toEqual(["rollback", "nodes", "commands registered", "longest chain (registered)", "longest chain (plan)", "chain"]);
+        // Commands: a node's steps between two cluster steps are one command (components/plan planCommands).
+        const restoring = "snapshot → cluster-config → cluster-restore → legacy-apply-verify";
         expect(rows.slice(1)).toEqual([
-            ["rust-read-only → perl-only", "1", "7", "5", "5", "snapshot → cluster-config → services → legacy-apply → verify"],
-            ["rust-basic-write → perl-only", "1", "9", "6", "6", restoring],
-            ["rust-advanced → perl-only", "1", "9", "6", "6", restoring],
-            ["rust-sdn → perl-only", "1", "9", "6", "6", restoring],
-            ["rust-full → perl-only", "1", "9", "6", "6", restoring],
-            ["rust-full → perl-only", "3", "23", "6", "6", restoring],
+            ["rust-read-only → perl-only", "1", "3", "3", "3", "snapshot → cluster-config → services-package-units-legacy-apply-verify"],
+            ["rust-basic-write → perl-only", "1", "5", "4", "4", restoring],
+            ["rust-advanced → perl-only", "1", "5", "4", "4", restoring],
+            ["rust-sdn → perl-only", "1", "5", "4", "4", restoring],
+            ["rust-full → perl-only", "1", "5", "4", "4", restoring],
+            ["rust-full → perl-only", "3", "11", "4", "4", restoring],
         ]);
         expect(text).toContain(
             "the resources whose registration changes are `kubernetes:core/v1:Service pve-network-rs-active`, `kubernetes:core/v1:Service pve-network-rs-preview`; the longest chain among them is 1",

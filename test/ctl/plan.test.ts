@@ -148,6 +148,11 @@ test("text output", async () => {
             "",
             "critical path (6 steps): pve-east-02-snapshot -> pve-east-02-config -> pve-east-02-services -> pve-east-02-restore -> pve-east-02-legacy-apply -> pve-east-02-verify",
             "",
+            "commands (one resource each, its steps in this order; a failed one runs again whole, its finished steps find nothing to do):",
+            "  pve-east-02-snapshot-config-services-package-units-restore  pve-east-02-snapshot, pve-east-02-config, pve-east-02-services, pve-east-02-package, pve-east-02-units, pve-east-02-restore",
+            "  pve-east-cluster-restore                                    pve-east-cluster-restore  after pve-east-02-snapshot-config-services-package-units-restore",
+            "  pve-east-02-legacy-apply-verify                             pve-east-02-legacy-apply, pve-east-02-verify  after pve-east-02-snapshot-config-services-package-units-restore, pve-east-cluster-restore",
+            "",
         ].join("\n"),
     );
 });

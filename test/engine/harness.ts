@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Phase } from "../../components/phases";
-import { Plan, PlannedStep } from "../../components/plan";
+import { Plan, PlannedStep, planCommands } from "../../components/plan";
 import { planFor, scriptOf } from "../../components/steps";
 import { StackConfig } from "../../components/config/schema";
 import { waitForPostRollbackBundle } from "../../components/sandbox/run";
@@ -154,14 +154,27 @@ export function dependencies(plan: Plan, id: string): Set<string> {
     return out;
 }
 
-/** The step of each kind on pve2, or the cluster step of that kind: the step a case fails. */
+/** The command of pve2 at each place, or a cluster command: the command a case fails. */
 export function stepsToFail(plan: Plan): PlannedStep[] {
     return plan.steps.filter((s) => (s.cluster ? true : s.node === "pve2"));
 }
 
-/** The plan of a transition for the lab's config. */
-export function planOf(lab: EngineLab, from: Phase, to: Phase): Plan {
-    return planFor(lab.config(to), from, to);
+/**
+ * The plan's commands as a plan (components/plan planCommands): each "step" here is a command
+ * resource, the unit the engine runs, fails and resumes; `stepPlan` keeps the steps (what the
+ * nodes log). A command runs its steps in order, so a command that fails before it runs (the
+ * replay's injected failure) runs none of them.
+ */
+export type CommandPlan = Plan & { readonly stepPlan: Plan };
+
+export function commandPlan(plan: Plan): CommandPlan {
+    const steps = planCommands(plan).map((c) => ({ id: c.id, kind: c.steps[0].kind, node: c.node, cluster: c.cluster, dependsOn: c.dependsOn }));
+    return { transition: plan.transition, steps, stepPlan: plan };
+}
+
+/** The commands of a transition for the lab's config. */
+export function planOf(lab: EngineLab, from: Phase, to: Phase): CommandPlan {
+    return commandPlan(planFor(lab.config(to), from, to));
 }
 
 /** Sorted, for set comparisons that print well. */
@@ -193,8 +206,8 @@ export function loggedSteps(lab: EngineLab, node: string, from: Phase, to: Phase
 }
 
 /** The script names the plan runs on `node` (its own steps, and the cluster steps on the writer node), sorted. */
-export function plannedScripts(plan: Plan, node: string): string[] {
-    return sorted(plan.steps.filter((s) => s.node === node).map((s) => scriptOf(s.kind)));
+export function plannedScripts(plan: CommandPlan, node: string): string[] {
+    return sorted(plan.stepPlan.steps.filter((s) => s.node === node).map((s) => scriptOf(s.kind)));
 }
 
 /** Backup folders of a node taken for transition `id`. */

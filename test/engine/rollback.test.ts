@@ -31,6 +31,7 @@ import {
     makeEngineLab,
     opOf,
     orderViolations,
+    commandPlan,
     planOf,
     plannedScripts,
     sorted,
@@ -43,13 +44,15 @@ import { ReplayState } from "../support/replay";
 const FROM: Phase = "rust-full";
 const TO: Phase = "perl-only";
 
-const definitionPlan = planFor(
-    localConfig(
-        { sandboxDir: "/nonexistent", debPath: "/nonexistent/x.deb", sha256: "0".repeat(64), version: "0.4.2-1", nodes: NODES, phase: TO },
-        { gates: JSON.stringify({ requireEvidence: false }) },
+const definitionPlan = commandPlan(
+    planFor(
+        localConfig(
+            { sandboxDir: "/nonexistent", debPath: "/nonexistent/x.deb", sha256: "0".repeat(64), version: "0.4.2-1", nodes: NODES, phase: TO },
+            { gates: JSON.stringify({ requireEvidence: false }) },
+        ),
+        FROM,
+        TO,
     ),
-    FROM,
-    TO,
 );
 
 const idOf = (from: Phase, fromEnteredAt: string, to: Phase) =>
@@ -108,12 +111,8 @@ test("the rollback plan has the steps each case fails", () => {
         "pve2-snapshot",
         "lab-cluster-config",
         "lab-cluster-restore",
-        "pve2-services",
-        "pve2-package",
-        "pve2-units",
-        "pve2-restore",
-        "pve2-legacy-apply",
-        "pve2-verify",
+        "pve2-services-package-units-restore",
+        "pve2-legacy-apply-verify",
     ]);
 });
 
@@ -140,14 +139,14 @@ test.each(stepsToFail(definitionPlan).map((s) => [s.id]))(
     },
 );
 
-describe("after the rollback failed at pve2-restore (replay of registered resources)", () => {
+describe("after the rollback failed at pve2's command with the restore (replay of registered resources)", () => {
     let r1: Up;
     let id: string;
     beforeAll(async () => {
         const state = lab.restore();
         id = idOf(FROM, fullOutputs.phaseEnteredAt, TO);
-        r1 = await lab.up(TO, state, { fail: (n) => (n === "pve2-restore" ? INJECTED : undefined) });
-        expect(r1.replay.errors[0]).toBe(`pve2-restore: ${INJECTED}`);
+        r1 = await lab.up(TO, state, { fail: (n) => (n === "pve2-services-package-units-restore" ? INJECTED : undefined) });
+        expect(r1.replay.errors[0]).toBe(`pve2-services-package-units-restore: ${INJECTED}`);
     });
 
     test("replay of registered resources: phase rust-full again is refused with the ConfigError on pve-migration:phase and nothing runs", async () => {
@@ -170,7 +169,7 @@ describe("after the rollback failed at pve2-restore (replay of registered resour
         const done = completed(r1);
         const r3 = await lab.up(TO, r1.state);
         expect(sorted(r3.ran)).toEqual(sorted(ids(plan).filter((x) => !done.has(x))));
-        expect(r3.ran).toContain("pve2-restore");
+        expect(r3.ran).toContain("pve2-services-package-units-restore");
         expectRolledBack(r3, id);
     });
 });
@@ -184,7 +183,7 @@ describe("a step that the plan lists must run (replay of registered resources)",
     test("replay of registered resources: a rollback runs every planned step's command, package and units included", () => {
         const plan = planOf(lab, FROM, TO);
         expect(sorted(rolledBack.ran)).toEqual(sorted(ids(plan)));
-        for (const n of NODES) expect(rolledBack.ran).toEqual(expect.arrayContaining([`${n}-package`, `${n}-units`]));
+        for (const n of NODES) expect(rolledBack.ran).toEqual(expect.arrayContaining([`${n}-services-package-units-restore`]));
         expect(orderViolations(rolledBack, plan)).toEqual([]);
         expectRolledBack(rolledBack, idOf(FROM, fullOutputs.phaseEnteredAt, TO));
     });
@@ -196,9 +195,7 @@ describe("a step that the plan lists must run (replay of registered resources)",
         const first = await lab.up(TO, rolledBack.state);
         expect(first.replay.errors).toEqual([]);
         expect(sorted(first.ran)).toEqual(sorted(ids(none)));
-        expect(sorted(ids(none))).toEqual(
-            sorted(NODES.flatMap((n) => ["package", "units", "services", "verify"].map((k) => `${n}-${k}`)).concat(["lab-cluster-config"])),
-        );
+        expect(sorted(ids(none))).toEqual(sorted(NODES.flatMap((n) => ["package-units", "services-verify"].map((k) => `${n}-${k}`)).concat(["lab-cluster-config"])));
         const o1 = first.outputs as Record<string, any>;
         expect(o1.transition).toEqual({ from: TO, to: TO, kind: "none", id });
         expect(o1.phaseEnteredAt).toBe(enteredAt);
@@ -212,7 +209,8 @@ describe("a step that the plan lists must run (replay of registered resources)",
 
         const bumped = await lab.up(TO, second.state, { version: "0.5.0-1" });
         expect(bumped.replay.errors).toEqual([]);
-        expect(sorted(bumped.ran)).toEqual(sorted(NODES.flatMap((n) => [`${n}-package`, `${n}-verify`])));
+        // The version is an input of the package and verify steps: both commands of each node run again, the cluster config not.
+        expect(sorted(bumped.ran)).toEqual(sorted(NODES.flatMap((n) => [`${n}-package-units`, `${n}-services-verify`])));
         expect(orderViolations(bumped, none)).toEqual([]);
         for (const n of NODES) expect([n, installedVersion(lab.root(n))]).toEqual([n, "0.5.0-1"]);
         const o3 = bumped.outputs as Record<string, any>;

@@ -31,14 +31,15 @@ afterAll(async () => {
 
 /** Kill (SIGKILL, by pid) the sshd session process that runs `step` for `node`, once it runs. */
 async function killSessionOf(node: string, step: string, ms = 30_000): Promise<number> {
-    // The step's process is `bash -c RUNNER pve-migration-step <step> <node> ...`; walk up to its sshd.
+    // The step's process is `bash -c STUB <step> --time-limit N --root / --node <node> ...` (one per step of the
+    // command, components/scripts STEP_RUNNER); walk up to its sshd.
     const script =
         'p=$(pgrep -f -- "$1" | head -n 1); [ -n "$p" ] || exit 3; ' +
         'while [ "$(ps -o comm= -p "$p")" != sshd ]; do p=$(ps -o ppid= -p "$p" | tr -d " "); [ "$p" -gt 1 ] || exit 4; done; ' +
         'kill -KILL "$p" && echo "$p"';
     const deadline = Date.now() + ms;
     for (;;) {
-        const r = await lab.exec(node, sh(script, `^bash -c .* pve-migration-step ${step} ${node} `));
+        const r = await lab.exec(node, sh(script, `^bash -c .* ${step} --time-limit [0-9]+ --root / --node ${node} `));
         if (r.code === 0) return Number(r.stdout.trim());
         if (r.code !== 3 || Date.now() > deadline) throw new Error(`killSessionOf ${node} ${step}: exit ${r.code}: ${r.stderr}`);
         await new Promise((res) => setTimeout(res, 100));
@@ -54,7 +55,8 @@ describe("faults on the node lab, by the replay of registered resources", () => 
         state = r.state;
         expect(r.replay.errored).toBe(true);
         const failed = r.replay.ops.filter((o) => o.result !== "ok");
-        expect(failed.map((o) => [o.name, o.result])).toEqual([["pve2-verify", "failed"]]);
+        // verify runs in pve2's command after the cluster config, after services.
+        expect(failed.map((o) => [o.name, o.result])).toEqual([["pve2-services-verify", "failed"]]);
         expect(failed[0].error).toMatch(/^Process exited with status 255: running /);
         expect(r.outputs.phase).toBeUndefined();
         // pve1 and pve3 verified this run; the stack's phase waits for pve2.
@@ -62,7 +64,7 @@ describe("faults on the node lab, by the replay of registered resources", () => 
 
         const again = await upLab(lab, { phase: "rust-read-only", extra: EXTRA, state });
         expect(again.replay.errors).toEqual([]);
-        expect(again.ran).toEqual(["pve2-verify"]);
+        expect(again.ran).toEqual(["pve2-services-verify"]);
         state = again.state;
         expect(again.outputs.phase).toBe("rust-read-only");
         const verified = again.outputs.verified as Record<string, { phase: string }>;
@@ -84,29 +86,30 @@ describe("faults on the node lab, by the replay of registered resources", () => 
         state = r.state;
         expect(r.replay.errored).toBe(true);
         const failed = r.replay.ops.filter((o) => o.result === "failed");
-        expect(failed.map((o) => o.name)).toEqual(["pve3-snapshot"]);
+        expect(failed.map((o) => o.name)).toEqual(["pve3-snapshot-package-units"]);
         expect(failed[0].error).toMatch(/^after 1 failed attempts: ssh: connect to host 10\.181\.0\.13 port 22: (Connection timed out|No route to host)$/);
         const bound = dialBoundSeconds(SSH.dialErrorLimit, SSH.perDialTimeout) * 1000;
         expect(failed[0].durationMs).toBeLessThanOrEqual(bound + 1500);
         expect(failed[0].durationMs).toBeGreaterThanOrEqual(SSH.perDialTimeout * 1000);
         // Every step that started on pve1 and pve2 ran to its end and succeeded; pve3 ran nothing.
         const started = r.replay.ops.filter((o) => o.result !== "not-run" && o.op !== "same" && o.type === "command:remote:Command");
-        const others = started.filter((o) => o.name !== "pve3-snapshot");
+        const others = started.filter((o) => o.name !== "pve3-snapshot-package-units");
         expect(others.filter((o) => o.result !== "ok" || o.name.startsWith("pve3-")).map((o) => [o.name, o.result])).toEqual([]);
-        expect(started.map((o) => o.name).sort()).toEqual(expect.arrayContaining(["pve1-snapshot", "pve2-snapshot"]));
+        expect(started.map((o) => o.name).sort()).toEqual(expect.arrayContaining(["pve1-snapshot-package-units", "pve2-snapshot-package-units"]));
         expect(r.outputs.phase).toBe("rust-read-only");
         expect((r.outputs.attempt as { to: string }).to).toBe("rust-basic-write");
     });
 
     it("after startNode the next run converges: exactly the steps that did not complete run, and every node verifies rust-basic-write", async () => {
         await lab.startNode("pve3");
-        // The planned steps of the failed run that did not complete there (failed, or never started).
+        // The commands that did not complete in the failed run (failed, never started, or never registered).
         const completed = new Set(unreachable.replay.ops.filter((o) => o.result === "ok").map((o) => o.name));
-        const missing = (unreachable.outputs.steps as string[]).filter((s) => !completed.has(s)).sort();
         const r = await upLab(lab, { phase: "rust-basic-write", extra: EXTRA, state });
         expect(r.replay.errors).toEqual([]);
+        const commands = r.replay.ops.filter((o) => o.type === "command:remote:Command").map((o) => o.name);
+        const missing = commands.filter((x) => !completed.has(x)).sort();
         expect([...r.ran].sort()).toEqual(missing);
-        expect(missing).toEqual(expect.arrayContaining(["pve3-snapshot", "pve3-verify", "pve1-verify", "pve2-verify"]));
+        expect(missing).toEqual(expect.arrayContaining(["pve3-snapshot-package-units", "pve3-services-verify", "pve1-services-verify", "pve2-services-verify"]));
         expect(r.outputs.phase).toBe("rust-basic-write");
         const verified = r.outputs.verified as Record<string, { phase: string }>;
         expect(

@@ -3,14 +3,24 @@
  * registered step sends a stub that checks the library's sha256, installs it from the staged
  * copy when the installed one is missing or altered (temp file in the root's folder, checked,
  * renamed), and never runs a copy that does not match: with neither copy intact the step exits
- * 69 naming both paths and the remedy, before it takes the lock or writes anything. Run for real
+ * 69 naming both paths and the remedy, before it takes the lock or writes anything. A command of
+ * several steps runs them in order and stops at the first that fails, naming it. Run for real
  * with bash on sandbox roots (dpkg, systemctl --root), exactly as the local transport runs them.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { StackConfig } from "../../components/config/schema";
-import { LIBRARY_MISSING_EXIT, LibraryPlace, installedLibraryPath, renderStepLibrary, renderStepStub, stepCommandLine } from "../../components/scripts";
+import {
+    CommandStep,
+    LIBRARY_MISSING_EXIT,
+    LibraryPlace,
+    commandLine,
+    installedLibraryPath,
+    renderStepLibrary,
+    renderStepStub,
+    stepCommandLine,
+} from "../../components/scripts";
 import { sandboxLibraryFile } from "../../components/sandbox/run";
 import { stepArgs } from "../../components/steps";
 import { Lab, makeLab, mustRun, tree } from "../support/node";
@@ -128,5 +138,48 @@ describe("the step library on a sandbox node", () => {
         expect(r.status).toBe(64);
         expect(fs.readFileSync(installed, "utf8")).toBe(lib.text);
         for (const f of ["pwned1", "pwned2", "pwned3", "pwned4"]) expect(fs.existsSync(path.join(lab.dir, f))).toBe(false);
+    });
+});
+
+describe("a command of several steps on a sandbox node", () => {
+    let lab: Lab;
+    let cfg: StackConfig;
+    beforeEach(() => {
+        lab = makeLab(["pve1"]);
+        cfg = lab.config("perl-only");
+        mustRun(cfg, "perl-only", "perl-only", "0");
+    });
+    afterEach(() => lab.cleanup());
+
+    const run = (steps: CommandStep[]) => {
+        const stub = renderStepStub("pve1", { root: lab.root("pve1"), staged: sandboxLibraryFile(), remedy: REMEDY });
+        return spawnSync("/bin/sh", ["-c", commandLine(steps)], { input: stub, encoding: "utf8", timeout: 60_000 });
+    };
+    const units = (): CommandStep => ({
+        step: "units",
+        timeLimit: 60,
+        args: stepArgs({ cfg, node: cfg.nodes[0], from: "perl-only", to: "perl-only" }, "units", "2222222222222222"),
+    });
+
+    test("the steps run in order, each its own decision line; the command succeeds when every step does", () => {
+        const r = run([units(), units()]);
+        expect([r.status, r.stderr]).toEqual([0, ""]);
+        expect(
+            r.stdout
+                .split("\n")
+                .filter((l) => l !== "")
+                .map((l) => l.replace(/^\S+ /, "")),
+        ).toEqual([
+            "node=pve1 from=- to=- step=units result=unchanged detail=unit files up to date",
+            "node=pve1 from=- to=- step=units result=unchanged detail=unit files up to date",
+        ]);
+    });
+
+    test("the first step that fails ends the command with its exit status, naming it and the steps not run", () => {
+        const bad: CommandStep = { step: "services", timeLimit: 60, args: { options: { root: lab.root("pve1"), node: "pve1" } } };
+        const r = run([units(), bad, units(), units()]);
+        expect(r.status).toBe(64);
+        expect(r.stdout.split("\n").filter((l) => l !== "")).toHaveLength(1);
+        expect(r.stderr).toBe("pve-migration services: missing --middleware-service\npve-migration services on pve1: failed (exit 64); not run: units units\n");
     });
 });

@@ -58,7 +58,7 @@ const PLACEHOLDER_NOTES = [
 ];
 const RECORD_URN = "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$random:index/randomId:RandomId::pve-east-transition";
 const SNAPSHOT_URN =
-    "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$pve-migration:node:MigrationNode$pve-migration:node:Backups$command:remote:Command::pve-east-01-snapshot";
+    "urn:pulumi:canary-a::pve-network-migration::pve-migration:cluster:ClusterMigration$pve-migration:node:MigrationNode$pve-migration:node:Backups$command:remote:Command::pve-east-01-snapshot-package-units-config-services-verify";
 const NOTHING_STOPS = "with --skip-preview: no resource policy stops a step; the stack policies find nothing mandatory after the steps";
 
 describe("as a subprocess (npm run policy)", () => {
@@ -98,7 +98,7 @@ describe("as a subprocess (npm run policy)", () => {
             `mandatory phase-transition  ${RECORD_URN}`,
             "          stack canary-a: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
             `mandatory step-phases  ${SNAPSHOT_URN}`,
-            "          step pve-east-01-snapshot: promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
+            "          step pve-east-01-snapshot (in pve-east-01-snapshot-package-units-config-services-verify): promotion from perl-only to rust-basic-write skips 1 phase(s); promote one phase at a time (next: rust-read-only)",
             "with --skip-preview: pulumi up stops at pve-east-transition (phase-transition) before creating it; registered before it, so possibly created already: none",
             "2 violation(s): 2 mandatory, 0 advisory -> FAILED",
         ]);

@@ -13,7 +13,7 @@ import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { evaluateStack } from "../../cli/policy-check/check";
 import { RecordedResource } from "../../components/policycheck/record";
 import { POLICIES } from "../../policies/pack";
-import { PROJECT_DIR, byName, drop, record, stackConfig } from "./helpers";
+import { PROJECT_DIR, byName, dropStep, record, stackConfig } from "./helpers";
 
 const analyzerpb = require("@pulumi/pulumi/proto/analyzer_pb");
 const analyzerrpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
@@ -126,7 +126,7 @@ test("the server reports exactly what the offline check reports, for a change th
             c["pve-migration:sshPrivateKeys"] = { default: key };
         }),
     });
-    const resources = drop(rec.resources, "pve-east-01-snapshot");
+    const resources = dropStep(rec.resources, "pve-east-01-snapshot");
     byName(resources, "pve-network-rs-blue").props.values.replicaCount = 0;
     const offline = await evaluateStack({ ...rec, resources });
     const expected = offline.violations.map((v) => ({ stage: v.stage, policy: v.policy, level: v.enforcementLevel, urn: v.urn, message: v.message }));
@@ -153,7 +153,7 @@ test("the server reports exactly what the offline check reports, for a change th
 
 test("a rule that needs several resources is reported by AnalyzeStack only, as the offline check says", async () => {
     const rec = await record("canary-a", { from: "rust-read-only" });
-    const resources = drop(rec.resources, "pve-east-01-snapshot");
+    const resources = dropStep(rec.resources, "pve-east-01-snapshot");
     const offline = await evaluateStack({ ...rec, resources });
     const served = await serve(resources);
     const message =

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { evidenceVerdict, readStack, run } from "../../components/program";
 import { transitionId } from "../../components/cluster/record";
-import { DEFAULT_STEP_TIMEOUTS, StepArgs, parseCommand, parseStepCommand, parseStepCommandLine, renderStepLibrary, renderStepStub } from "../../components/scripts";
+import { DEFAULT_STEP_TIMEOUTS, StepArgs, parseCommand, parseStepCommandLine, renderStepLibrary, renderStepStub } from "../../components/scripts";
 import { planFor, scriptOf, sha256Text, migrationToml } from "../../components/steps";
 import { planCommands } from "../../components/plan";
 import { parseStackConfig } from "../../components/config/schema";

@@ -3,6 +3,7 @@
  * through the replay of registered resources (a stand-in for the Pulumi engine and
  * @pulumi/command, test/support/replay) against the lab's real nspawn nodes over OpenSSH.
  */
+import { STEP_KINDS } from "../../components/steps";
 import * as crypto from "crypto";
 import { Lab, SUDO_USER } from "../../lab";
 import { ReplayState } from "./replay";
@@ -91,24 +92,41 @@ export async function upLab(lab: Lab, o: StackOptions & { state?: ReplayState; s
     return up({ projectDir: PROJECT_DIR, stack: STACK, values, secretKeys, state: o.state, stepCapMs: o.stepCapMs });
 }
 
+/** Node step kinds, longest first (a command's name lists its kinds joined by "-", and legacy-apply holds one). */
+const KINDS_LONGEST_FIRST = [...STEP_KINDS].sort((x, y) => y.length - x.length);
+
+/** The step kinds a command's name lists after its node (`services-legacy-apply-verify` -> services, legacy-apply, verify). */
+function kindsIn(rest: string): string[] | undefined {
+    const out: string[] = [];
+    while (rest !== "") {
+        const k = KINDS_LONGEST_FIRST.find((x) => rest === x || rest.startsWith(`${x}-`));
+        if (k === undefined) return undefined;
+        out.push(k);
+        rest = rest.slice(k.length + 1);
+    }
+    return out;
+}
+
 /**
- * Where a command resource's step runs and which step it is: `<node>-<step>` on that node;
- * `<cluster>-<step>` (cluster-wide config / restore) on the writer node (the first node).
- * Undefined for resources that log no step (the .deb copy, the step library copy, the transition record).
+ * Where a command resource's steps run and which steps they are: `<node>-<kind>-<kind>...` on
+ * that node (components/plan planCommands); `<cluster>-cluster-<step>` (cluster-wide config /
+ * restore) on the writer node (the first node). Undefined for resources that log no step (the
+ * .deb copy, the step library copy, the transition record).
  */
-export function stepOf(lab: Lab, cluster: string, resource: string): { node: string; step: string } | undefined {
+export function stepsOf(lab: Lab, cluster: string, resource: string): { node: string; steps: string[] } | undefined {
     if (resource.endsWith("-deb") || resource.endsWith("-step-library") || resource.endsWith("-transition")) return undefined;
-    if (resource.startsWith(`${cluster}-cluster-`)) return { node: lab.nodes[0].name, step: resource.slice(`${cluster}-cluster-`.length) };
+    if (resource.startsWith(`${cluster}-cluster-`)) return { node: lab.nodes[0].name, steps: [resource.slice(`${cluster}-cluster-`.length)] };
     const n = lab.nodes.find((x) => resource.startsWith(`${x.name}-`));
-    return n ? { node: n.name, step: resource.slice(n.name.length + 1) } : undefined;
+    const kinds = n ? kindsIn(resource.slice(n.name.length + 1)) : undefined;
+    return n && kinds ? { node: n.name, steps: kinds } : undefined;
 }
 
 /** Steps per node whose command ran in this run (sorted), from the replay's ops. */
 export function ranSteps(lab: Lab, cluster: string, r: Up): Record<string, string[]> {
     const out: Record<string, string[]> = Object.fromEntries(lab.nodes.map((n) => [n.name, [] as string[]]));
     for (const name of r.ran) {
-        const s = stepOf(lab, cluster, name);
-        if (s) out[s.node].push(s.step);
+        const s = stepsOf(lab, cluster, name);
+        if (s) out[s.node].push(...s.steps);
     }
     for (const k of Object.keys(out)) out[k].sort();
     return out;
