@@ -14,10 +14,12 @@
  * (and logged as skipped); only unit enablement is changed, with `systemctl --root`.
  */
 import { spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { renderDiagnosticsFunction } from "../components/scripts/diagnostics";
-import { renderStepScript, stepCommandLine } from "../components/scripts";
+import { renderStepLibrary, renderStepStub, stepCommandLine, writeStepLibrary } from "../components/scripts";
 import { stepArgs } from "../components/steps";
 import { PHASES, Phase, isWritePhase } from "../components/phases";
 import { buildStandInDeb, createSandbox } from "../components/sandbox";
@@ -128,26 +130,35 @@ export function measureCollector(root: string, workDir: string, n: number): numb
 }
 
 /**
- * The fixed cost of one step: the `units` step's script with its body replaced by nothing but
- * `init_step` and `done_step` (the prelude, the node lock, the state folder, the decision log
- * line), run `n` times through the step runner exactly as a step runs, ms each.
+ * The fixed cost of one step: the step library with the `units` step's body replaced by nothing
+ * but `init_step` and `done_step`, run `n` times through the step runner and the node's stub
+ * exactly as a registered step runs (the stub's sha256 check and the library sourced, the
+ * prelude, the node lock, the state folder, the decision log line), ms each.
  */
 export function measureEmptyStep(cfg: ReturnType<typeof localConfig>, n: number): number[] {
-    const full = renderStepScript("units");
-    const at = full.indexOf('\nparse_args "$@"\n');
-    if (at < 0) throw new Error("the units script has no parse_args line");
-    const script = full.slice(0, at) + '\nparse_args "$@"\nTEMP_DIRS=()\ninit_step\ndone_step ok "empty step"\n}\npve_step_main "$@"\n';
+    const real = renderStepLibrary();
+    // The units function runs up to the next step's function (its body defines a function of its own).
+    const start = real.text.indexOf("\npve_step_units() {\n");
+    const end = real.text.indexOf("\npve_step_config() {\n", start + 1);
+    if (start < 0 || end < 0) throw new Error("the step library has no pve_step_units function before pve_step_config");
+    const text = real.text.slice(0, start) + '\npve_step_units() {\nTEMP_DIRS=()\ninit_step\ndone_step ok "empty step"\n}' + real.text.slice(end);
+    const sha256 = crypto.createHash("sha256").update(text, "utf8").digest("hex");
+    const lib = { text, sha256, fileName: `steps-${sha256}.sh` };
     const node = cfg.nodes[0];
+    const staged = writeStepLibrary(fs.mkdtempSync(path.join(os.tmpdir(), "pve-empty-step-")), lib);
+    const stub = renderStepStub(node.name, { root: node.root, staged, remedy: "(benchmark)" }, lib);
     const args = stepArgs({ cfg, node, from: cfg.phase, to: cfg.phase }, "units", "0000000000000000");
     const line = stepCommandLine(args, { step: "units", timeLimit: cfg.stepTimeouts.units });
     const ms: number[] = [];
-    for (let i = 0; i < n; i++) {
+    // One run first installs this library under the node's root (as the first step of a new library does).
+    for (let i = -1; i < n; i++) {
         const t = process.hrtime.bigint();
-        const r = spawnSync("/bin/sh", ["-c", line], { input: script, encoding: "utf8", timeout: 60_000 });
-        ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+        const r = spawnSync("/bin/sh", ["-c", line], { input: stub, encoding: "utf8", timeout: 60_000 });
+        if (i >= 0) ms.push(Number(process.hrtime.bigint() - t) / 1e6);
         if (r.status !== 0 || !/ step=units result=ok detail=empty step\n$/.test(r.stdout))
             throw new Error(`the empty step failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
     }
+    fs.rmSync(path.dirname(staged), { recursive: true, force: true });
     return ms;
 }
 

@@ -41,6 +41,12 @@ export interface ProgramSample {
     readonly gcMs: number;
     /** Size of every registration's inputs as JSON, bytes (what the engine would store in the state). */
     readonly inputBytes: number;
+    /**
+     * The state the engine would keep for these resources, estimated: each resource's inputs, and
+     * its outputs, which for a command repeat its inputs and add stdout and stderr (one decision line
+     * of about 160 bytes per step, the verify line, nothing on stderr when it succeeds).
+     */
+    readonly stateBytes: number;
     /** Of which the node steps' scripts (the commands' stdin), bytes. */
     readonly scriptBytes: number;
     /** Peak resident set size of the process (getrusage), KiB. */
@@ -120,6 +126,12 @@ async function main(requestFile: string): Promise<void> {
         policyMs: pol.ms,
         gcMs,
         inputBytes: rec.resources.reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r.props)), 0),
+        stateBytes: rec.resources.reduce((a, r) => {
+            const inputs = Buffer.byteLength(JSON.stringify(r.props));
+            if (!isNodeStep(r)) return a + 2 * inputs;
+            const steps = typeof r.props.create === "string" ? (r.props.create.match(/ '--transition' /g) ?? []).length : 1;
+            return a + 2 * inputs + 160 * steps + (r.name.endsWith("-verify") ? 100 : 0);
+        }, 0),
         scriptBytes: rec.resources.reduce((a, r) => a + (typeof r.props.stdin === "string" ? Buffer.byteLength(r.props.stdin) : 0), 0),
         maxRssKiB,
         rssAfterLoadKiB,

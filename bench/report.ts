@@ -299,6 +299,30 @@ function stepKinds(ids: readonly string[]): string {
     return ids.map((id) => id.replace(/^pve\d{4}-/, "").replace(/^bench-|^lab-/, "")).join(" → ");
 }
 
+/**
+ * The state per node and what the file backend writes for one transition, estimated from the
+ * largest ring measured. The file backend saves the whole checkpoint on every mutation of the
+ * snapshot (pulumi/pulumi pkg/backend/diy/snapshot.go diySnapshotPersister.Save, called by
+ * pkg/backend/snapshot.go SnapshotManager.mutate): an update step writes it when it begins
+ * (markOperationPending) and when it ends (markOperationComplete); only same steps without a
+ * meaningful change elide the write. In a transition every command resource is updated (each
+ * carries the transition id).
+ */
+function stateParagraph(d: BenchData): string {
+    const big = [...d.cost.sizes].sort((a, b) => b.nodes - a.nodes)[0];
+    const x = big?.samples[0];
+    if (!x) return "State: not measured.";
+    const perNode = x.stateBytes / big.nodes / 1024;
+    const writes = 2 * x.commands;
+    const total = writes * x.stateBytes;
+    return (
+        `State (estimate: each resource's inputs, and its outputs, which for a command repeat the inputs and add about 160 bytes of stdout per step): ` +
+        `${(x.stateBytes / 2 ** 20).toFixed(1)} MiB at ${big.nodes} nodes, ${perNode.toFixed(1)} KiB per node. ` +
+        `The file backend writes the whole checkpoint when each update step begins and when it ends (pulumi/pulumi pkg/backend/snapshot.go, SnapshotManager.mutate; pkg/backend/diy/snapshot.go), ` +
+        `so one transition of that ring (${x.commands} commands, each updated) writes about ${writes} checkpoints of up to that size: ${(total / 2 ** 30).toFixed(1)} GiB.`
+    );
+}
+
 function costSection(d: BenchData): string {
     const rows = d.cost.sizes.map((s) => {
         const x = s.samples;
@@ -354,9 +378,11 @@ function costSection(d: BenchData): string {
         ),
         "",
         `Resources registered are registrations (what the policy server sees); the program also reads ${first?.stackReferences ?? "?"} stack reference (its own deployed phase). ${perNode} ` +
-            "Registered inputs: every registration's inputs as JSON, what the engine keeps in the stack's state; each node step carries its whole rendered script (the shared prelude included) as its stdin.",
+            "Registered inputs: every registration's inputs as JSON, what the engine keeps in the stack's state; each command carries its steps' arguments on its command line and the node's step stub as its stdin (the step library itself is a file asset: its path and hash).",
         "",
         "Growth: " + (growth.length ? growth.join("; ") : "one size only") + ".",
+        "",
+        stateParagraph(d),
         "",
         "The target applies to program + policies; the process start (Node.js, ts-node, the Pulumi SDKs, compiling the program) comes on top once per `pulumi preview`, whatever the size (and more there: without `noCheck` in tsconfig.json, Pulumi's ts-node also type-checks the program at start, which `--transpile-only` here does not). Under `pulumi preview` the engine's own work (gRPC, state, diff) comes on top as well; it is not measured here (no Pulumi CLI).",
         "",
@@ -444,7 +470,7 @@ function nodeSection(d: BenchData): string {
     return [
         "## 3. Node-side script time",
         "",
-        `The rendered step scripts run with bash on a sandbox node root, exactly as the local transport runs them (components/sandbox/run.ts: \`/bin/sh -c\` on the step runner, which starts \`timeout -k 10 <limit> bash -s -- <args>\`, script on stdin), one step after another: a one-node cluster with the cluster-wide migration.toml, so the node runs the cluster steps too, as the writer node does. Script time is the sum of the steps' times, each from spawn to exit. ` +
+        `The node steps run with bash on a sandbox node root as the local transport runs them (components/sandbox/run.ts: \`/bin/sh -c\` on the step runner, which reads the node's step stub from stdin and starts \`timeout -k 10 <limit> bash -c <stub> <step> <args>\`; the stub checks the step library's sha256 and sources it), each step as a command of its own so that each has its own time, one after another: a one-node cluster with the cluster-wide migration.toml, so the node runs the cluster steps too, as the writer node does. Script time is the sum of the steps' times, each from spawn to exit. ` +
             `${d.nodeSide.runs} walk(s) per rollback source: fresh root, first deployment, promotions one phase at a time, a second run, Rust's writes, the rollback, a second run. A rollback from a write phase restores the latest verified backup (its manifest checked before anything is restored), and every rollback must bring back the Perl-era files byte for byte, or the benchmark fails.`,
         "",
         `**Service restarts are excluded**: the sandbox has no service manager, so the scripts skip them and log that they did (${skipped.map((s) => `“${s}”`).join(", ") || "none seen"}); unit enablement is changed with \`systemctl --root\`. On a real node the restart of the middleware (and the stop of the Rust daemon) come on top.`,
@@ -507,6 +533,26 @@ function missesSection(d: BenchData, v: Verdict[]): string {
     return out.join("\n");
 }
 
+/** What one node registers in a sample, from the registrations by type (the ring's own resources left out). */
+function perNodeMix(x: MeasuredSample, nodes: number): { total: number; text: string } {
+    const n = (t: string) => (x.byType[t] ?? 0) / nodes;
+    const commands = n("command:remote:Command") + n("command:local:Command");
+    const copies = n("command:remote:CopyToRemote");
+    const components = [
+        "pve-migration:node:MigrationNode",
+        "pve-migration:node:Backups",
+        "pve-migration:node:RustPackage",
+        "pve-migration:node:SystemdUnits",
+        "pve-migration:node:MigrationConfigFile",
+    ]
+        .map(n)
+        .reduce((a, b) => a + b, 0);
+    return {
+        total: commands + copies + components,
+        text: `${commands.toFixed(1)} commands, ${copies.toFixed(1)} step-library copy, ${components.toFixed(1)} components`,
+    };
+}
+
 function whyText(d: BenchData, m: Verdict): string {
     if (m.figure.startsWith("1. Plan")) {
         const s = sizeOf(d, 256)!;
@@ -517,7 +563,7 @@ function whyText(d: BenchData, m: Verdict): string {
         const pol = summarize(x.map((y) => y.policyMs)).median;
         const gc = summarize(x.map((y) => y.gcMs)).median;
         const parts = [
-            `Why: the cost is per registered resource: ${(tot / res).toFixed(2)} ms each at 256 nodes (${res} resources; per node the 7 step commands and 4 components). ` +
+            `Why: the cost is per registered resource: ${(tot / res).toFixed(2)} ms each at 256 nodes (${res} resources; per node ${perNodeMix(x[0], 256).text}). ` +
                 `Of the ${tot.toFixed(0)} ms, the program under the SDK takes ${prog.toFixed(0)} ms and the policies ${pol.toFixed(0)} ms; garbage collection ${gc.toFixed(0)} ms of it. ` +
                 "The program's own logic (config validation, plans, rendering) is a small part. The SDK's per-promise stacks (runtime/debuggable.js) are off while the program registers (components/program.ts quietStackCapture sets Error.stackTraceLimit to 0); what stays is the full stack the SDK captures for every resource's source position (resource.js Resource.callsites raises the limit itself), which ts-node, as `pulumi` does with source-map-support, rewrites through the source maps.",
         ];
@@ -535,7 +581,7 @@ function whyText(d: BenchData, m: Verdict): string {
                     ? ` Without the source-map rewriting of the per-resource stacks the program would take about ${sec(u.programMs + pol)} with the policies (the diagnosis run).`
                     : "";
             parts.push(
-                `What would fix it: fewer registrations per node: after the policies' ${pol.toFixed(0)} ms, 3 s at 256 nodes leaves ${budgetPerNode.toFixed(1)} ms per node, about ${Math.max(0, Math.floor(budgetPerNode / perRes))} registrations per node at ${perRes.toFixed(2)} ms each, against 11 now (7 step commands and 4 component wrappers): the step commands of a node grouped into the fewest that keep the plan's ordering barriers.` +
+                `What would fix it: fewer registrations per node: after the policies' ${pol.toFixed(0)} ms, 3 s at 256 nodes leaves ${budgetPerNode.toFixed(1)} ms per node, about ${Math.max(0, Math.floor(budgetPerNode / perRes))} registrations per node at ${perRes.toFixed(2)} ms each, against ${perNodeMix(x[0], 256).total.toFixed(1)} now (${perNodeMix(x[0], 256).text}; the commands are already the fewest that keep the plan's ordering barriers, so what is left is the component wrappers).` +
                     alone +
                     " Compiling the program to JavaScript does not help under `pulumi`, whose runner loads source-map-support whatever the program is. Smaller rings also help: each stack is planned on its own, so a 1024-node cluster split into rings of at most 256 nodes waits for one ring at a time.",
             );
@@ -554,14 +600,14 @@ function whyText(d: BenchData, m: Verdict): string {
             `Why: the cost per resource rises from ${per(a).toFixed(2)} ms at 256 nodes to ${per(b).toFixed(2)} ms at 1024, and garbage collection's share of the time from ${pct(gcShare(a))} to ${pct(gcShare(b))}; ` +
             `without the collector's pauses the ratio would be ${(noGc(b) / noGc(a)).toFixed(2)} × (${noGc(b) / noGc(a) <= TARGETS.growth1024over256 ? "within the target" : "still above the target: the rest grows with the ring too"}). ` +
             `The heap grows with everything the run keeps alive per resource (peak RSS ${mib(summarize(b.map((y) => y.maxRssKiB)).median).toFixed(0)} MiB at 1024 nodes): its inputs and outputs (${(b[0].inputBytes / 2 ** 20).toFixed(0)} MiB of inputs as JSON, ${pct(b[0].scriptBytes / b[0].inputBytes)} of it the steps' scripts) and the SDK's captured stack strings. ` +
-            "What would fix it: fewer and smaller registrations per node (the scripts' shared prelude is sent with each of the 7 steps), or rings of at most 256 nodes."
+            "What would fix it: fewer registrations per node (the component wrappers), or rings of at most 256 nodes."
         );
     }
     if (m.figure.startsWith("1. Registered inputs")) {
         const x = sizeOf(d, 256)!.samples[0];
         return (
-            `Why: every node step carries its whole rendered script as its stdin (${pct(x.scriptBytes / x.inputBytes)} of the ${(x.inputBytes / 2 ** 20).toFixed(1)} MiB registered at 256 nodes), the shared prelude (bounds, phase functions, lib.sh, the diagnostics collector where used) once per step, 7 steps per node in a rollback. ` +
-            "What would fix it: install the shared library on each node once, versioned by its sha256 and verified before each use, and send each step's own body only; and fewer step commands per node."
+            `Why: of the ${(x.inputBytes / 2 ** 20).toFixed(1)} MiB registered at 256 nodes, the commands' stdin (the node's step stub, once per command) is ${pct(x.scriptBytes / x.inputBytes)}; the rest is mostly the steps' arguments on the command lines (the units step carries both rendered unit files, the config step the migration.toml) and the runner, once per command, and each command's connection. ` +
+            "What would fix it: the runner and the stub in the step library too (a command line that only names the library), and the unit files and the migration.toml sent as files (assets) rather than arguments."
         );
     }
     if (m.figure.startsWith("3. Rollback rust-full → perl-only on a sandbox node /")) {

@@ -170,9 +170,11 @@ export class MigrationNode extends pulumi.ComponentResource {
         const scope: StepScope = { ...args.scope, library: this.library };
         const { commands } = args;
         const owns = (owner: StepOwner) => ownedCommands(commands, owner).length > 0;
+        // RustPackage where it owns a command, or holds the .deb copy (a package from a local file over SSH),
+        // which the command that installs the package waits for; not an empty wrapper (each registration costs the plan).
         const installs = commands.some((c) => c.steps.some((s) => s.kind === "package"));
-        // RustPackage always where the package is installed: it holds the .deb copy, which the command that installs it waits for.
-        this.package = owns("RustPackage") || installs ? new RustPackage(`${name}-rust-package`, { scope, commands }, { parent: this }) : undefined;
+        const copiesDeb = installs && scope.transport.capability.copiesDeb && scope.cfg.package.path !== undefined;
+        this.package = owns("RustPackage") || copiesDeb ? new RustPackage(`${name}-rust-package`, { scope, commands }, { parent: this }) : undefined;
         const extraDeps = this.package?.deb ? { package: [this.package.deb] } : {};
         this.backups = owns("Backups") ? new Backups(`${name}-backups`, { scope, commands, extraDeps }, { parent: this }) : undefined;
         this.systemd = owns("SystemdUnits") ? new SystemdUnits(`${name}-systemd`, { scope, commands, extraDeps }, { parent: this }) : undefined;

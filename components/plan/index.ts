@@ -1,7 +1,9 @@
 /**
  * Step plans (README "What runs on a node"): which steps run on which node for a transition, and in
  * what order, as the step catalogue (components/steps/catalogue.ts) places each kind. Pure; the
- * Pulumi wiring registers one resource per planned step with exactly these dependencies, `migration-ctl plan` prints them and the benchmarks measure them.
+ * Pulumi wiring registers the plan's commands (planCommands: a node's steps between two cluster steps
+ * run as one command resource, in plan order), `migration-ctl plan` prints both and the benchmarks
+ * measure them.
  *
  * Promotion:  snapshot(+backup) -> package, units -> config -> services -> verify
  * Rollback:   snapshot(+backup) -> config -> services -> restore, package, units

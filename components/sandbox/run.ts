@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Phase } from "../phases";
 import { StackConfig } from "../config/schema";
-import { PlannedCommand, PlannedStep, planCommands } from "../plan";
+import { PlannedCommand, PlannedStep } from "../plan";
 import { BUILD_DIR, commandLine, renderStepStub, writeStepLibrary } from "../scripts";
 import { planFor, scriptOf, stepArgs } from "../steps";
 
@@ -70,27 +70,10 @@ export function runCommand(
 }
 
 /**
- * Run every command of the (from, to) plan (components/plan planCommands) in dependency order,
- * as the program registers them; stops at the first failure. Returns the runs (the failed one last).
- */
-export function runPlanCommands(cfg: StackConfig, from: Phase, to: Phase, transitionId: string): StepRun[] {
-    const plan = planFor(cfg, from, to);
-    const runs: StepRun[] = [];
-    for (const c of planCommands(plan)) {
-        const r = runCommand(cfg, c, from, to, transitionId);
-        runs.push(r);
-        if (r.status !== 0) return runs;
-    }
-    if (plan.transition.kind === "rollback") {
-        for (const n of cfg.nodes) waitForPostRollbackBundle(n.root, transitionId);
-    }
-    return runs;
-}
-
-/**
  * Run every step of the (from, to) plan in dependency order, each as a command of its own (the
  * node tests read one run per step); stops at the first failure. Returns the runs (the failed
- * one last). runPlanCommands runs the plan's commands as the program registers them.
+ * one last). The program registers the plan's commands (components/plan planCommands): runCommand
+ * runs one of them as the local transport does.
  */
 export function runPlan(cfg: StackConfig, from: Phase, to: Phase, transitionId: string): StepRun[] {
     const plan = planFor(cfg, from, to);

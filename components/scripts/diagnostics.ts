@@ -94,8 +94,9 @@ pve_collect_diagnostics() (
     "$root"/*) ;;
     *) echo "pve_collect_diagnostics: PHASE_FILE must be an absolute path under ROOT" >&2; exit 2 ;;
   esac
-  local out_dir
-  out_dir=$(dirname -- "$out")
+  # (Parameter expansions and printf's own time format instead of dirname and date: no process each.)
+  local out_dir=\${out%/*}
+  [ -n "$out_dir" ] || out_dir=/
   mkdir -p -- "$out_dir"
 
   # The body is a subshell: these variables and the traps end with it. Temp names carry this
@@ -129,7 +130,7 @@ pve_collect_diagnostics() (
   printf '%s\\n' "${BUNDLE_FORMAT}" > "$b/FORMAT"
   printf '%s' "$node" > "$b/node.txt"
   {
-    printf 'collected_at=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    TZ=UTC0 printf 'collected_at=%(%Y-%m-%dT%H:%M:%SZ)T\\n' -1
     printf 'root=%s\\n' "\${root:-/}"
     printf 'phase_file=%s\\n' "\${phase_file#"$root"}"
     if [ "$real" -eq 1 ]; then
@@ -266,8 +267,8 @@ pve_collect_diagnostics() (
 
   # Write the tarball atomically: temp file beside the target, then rename.
   tmp_out=$(mktemp "$out_dir/.pve-diagnostics.pve-tmp.$owner.XXXXXX")
+  # mktemp made it mode 0600.
   tar -C "$tmp" --owner=0 --group=0 --numeric-owner -czf "$tmp_out" bundle
-  chmod 0600 -- "$tmp_out"
   mv -f -- "$tmp_out" "$out"
   printf '%s\\n' "$out"
 )

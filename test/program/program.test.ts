@@ -266,7 +266,8 @@ describe("a phase change changes exactly the expected resources", () => {
             Object.keys(b)
                 .filter((k) => !(k in d))
                 .sort(),
-        ).toEqual(["pve1-package-units", "pve2-package-units", "pve3-package-units"]);
+        ).toEqual(["pve1-package-units", "pve1-rust-package", "pve2-package-units", "pve2-rust-package", "pve3-package-units", "pve3-rust-package"]);
+        // (RustPackage owns no command in the promotion, and the package comes from a URL: no .deb copy to hold, no wrapper.)
         // Between the two steady states, only the phase-dependent inputs differ.
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
         // Every step carries the transition id (a new transition runs every step), so package and

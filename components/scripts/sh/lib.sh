@@ -9,7 +9,7 @@ export LC_ALL=C TZ=UTC0
 declare -gA OPT=()
 CMD=()
 TEMP_DIRS=()
-ROOT=/ NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0 TIMED_OUT=0 STATE_DIR="" DIAG_PID=""
+ROOT=/ RP="" NODE=- FROM=- TO=- LOG_READY=0 STEP_LOGGED=0 TIMED_OUT=0 STATE_DIR="" DIAG_PID=""
 
 usage() {
   printf 'pve-migration %s: %s\n' "$STEP" "$*" >&2
@@ -81,6 +81,7 @@ check_site_argv() {
 R() {
   printf '%s%s' "${ROOT%/}" "$1"
 }
+# ${RP}/path is the same path as $(R /path) without a subshell (RP is set with ROOT by init_step).
 
 is_sandbox() {
   [ "$ROOT" != "/" ]
@@ -92,14 +93,15 @@ is_sandbox() {
 init_step() {
   require_opts root node
   ROOT=${OPT[root]}
+  RP=${ROOT%/}
   check_abs_path "$ROOT"
   [ -d "$ROOT" ] || usage "root $ROOT is not a directory"
   [[ ${OPT[node]} =~ $PVE_NODE_NAME_ERE ]] || usage "--node is not a node name"
   NODE=${OPT[node]}
-  STATE_DIR=$(R /var/lib/pve-network-rs)
+  STATE_DIR=${RP}/var/lib/pve-network-rs
   local t_from t_to
-  t_from=$(state_field transition from)
-  t_to=$(state_field transition to)
+  kv_get_into t_from "$STATE_DIR/transition" from
+  kv_get_into t_to "$STATE_DIR/transition" to
   if [ -n "${OPT[to]+set}" ]; then
     is_phase "${OPT[to]}" || usage "--to is not a phase"
     TO=${OPT[to]}
@@ -109,7 +111,7 @@ init_step() {
     TO=$t_to
     FROM=$t_from
   else
-    TO=$(state_field transition.last to)
+    kv_get_into TO "$STATE_DIR/transition.last" to
     is_phase "$TO" || TO=-
     FROM=$TO
   fi
@@ -118,7 +120,7 @@ init_step() {
     FROM=${OPT[from]}
   fi
   [ -d "$STATE_DIR" ] || mkdir -p -- "$STATE_DIR"
-  [ -d "$(R /var/log/pve-network)" ] || mkdir -p -- "$(R /var/log/pve-network)"
+  [ -d "${RP}/var/log/pve-network" ] || mkdir -p -- "${RP}/var/log/pve-network"
   LOG_READY=1
   exec 9>>"$STATE_DIR/.lock"
   flock -w "${OPT[lock-timeout]:-120}" 9 || fail 75 "another migration step holds $STATE_DIR/.lock"
@@ -127,7 +129,7 @@ init_step() {
   local d
   remove_stale_temps "$STATE_DIR" "${TMPDIR:-/tmp}"
   for d in "${TEMP_DIRS[@]}"; do
-    remove_stale_temps "$(R "$d")"
+    remove_stale_temps "${RP}$d"
   done
   kill_point locked
 }
@@ -214,6 +216,18 @@ state_field() {
   kv_get "$STATE_DIR/$1" "$2"
 }
 
+# kv_get_into VAR FILE KEY: kv_get into the variable VAR (no subshell; "" when absent).
+kv_get_into() {
+  local line
+  printf -v "$1" '%s' ""
+  [ -f "$2" ] || return 0
+  while IFS= read -r line; do
+    case "$line" in
+      "$3="*) printf -v "$1" '%s' "${line#"$3"=}"; return 0 ;;
+    esac
+  done < "$2"
+}
+
 # Time in UTC, ISO 8601 (a bash builtin: no process).
 now_utc() {
   printf '%(%Y-%m-%dT%H:%M:%SZ)T' -1
@@ -224,7 +238,7 @@ now_utc() {
 log_line() {
   local line detail=${2//[^[:print:]]/?}
   line="$(now_utc) node=$NODE from=$FROM to=$TO step=$STEP result=$1 detail=$detail"
-  printf '%s\n' "$line" >> "$(R /var/log/pve-network/migration.log)"
+  printf '%s\n' "$line" >> "${RP}/var/log/pve-network/migration.log"
   printf '%s\n' "$line"
 }
 
@@ -315,7 +329,7 @@ atomic_write() {
   kill_point "staged:${path##*/}"
   if ! chmod "$mode" -- "$tmp" 2>/dev/null; then
     # pmxcfs (/etc/pve) has fixed permissions and refuses chmod.
-    [[ $path == "$(R /etc/pve)/"* ]] || { rm -f -- "$tmp"; fail 73 "cannot chmod $mode $tmp"; }
+    [[ $path == "${RP}/etc/pve/"* ]] || { rm -f -- "$tmp"; fail 73 "cannot chmod $mode $tmp"; }
   fi
   sync -- "$tmp" 2>/dev/null || true
   mv -f -- "$tmp" "$path"
@@ -337,7 +351,7 @@ unit_is_active() {
 }
 
 unit_exists() {
-  [ -f "$(R /etc/systemd/system/"$1")" ] || [ -f "$(R /lib/systemd/system/"$1")" ] || [ -f "$(R /usr/lib/systemd/system/"$1")" ]
+  [ -f "${RP}/etc/systemd/system/$1" ] || [ -f "${RP}/lib/systemd/system/$1" ] || [ -f "${RP}/usr/lib/systemd/system/$1" ]
 }
 
 # bounded SECONDS ARGV...: run a command with a time limit of its own. --foreground keeps it
@@ -356,7 +370,7 @@ bounded() {
 # the node locked.
 run_site_command() {
   if is_sandbox; then
-    PATH="$(R /usr/sbin):$(R /usr/bin):$PATH" PVE_ROOT="$ROOT" bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
+    PATH="${RP}/usr/sbin:${RP}/usr/bin:$PATH" PVE_ROOT="$ROOT" bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
   else
     bounded "${OPT[command-timeout]:-300}" "$@" 9>&-
   fi
@@ -380,7 +394,7 @@ start_diagnostics() {
   [ -f "$out" ] && return 0
   # Without the lock's descriptor (9>&-): should the step be killed alone, the job cannot keep
   # the node locked (while the step lives, the step holds the lock for both).
-  PVE_DIAGNOSTICS_LOCK_HELD=1 pve_collect_diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
+  PVE_DIAGNOSTICS_LOCK_HELD=1 pve_collect_diagnostics "$ROOT" "$NODE" "${RP}${OPT[config-path]}" "$out" \
     "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1 9>&- &
   DIAG_PID=$!
   kill_point diagnostics-started
@@ -409,7 +423,7 @@ collect_diagnostics_detached() {
   setsid -f bash -c "$(declare -f pve_collect_diagnostics)"'
     exec 9>&-
     PVE_DIAGNOSTICS_LOCK_WAIT=120 pve_collect_diagnostics "$@"' \
-    pve-collect-diagnostics "$ROOT" "$NODE" "$(R "${OPT[config-path]}")" "$out" \
+    pve-collect-diagnostics "$ROOT" "$NODE" "${RP}${OPT[config-path]}" "$out" \
     "${OPT[rust-service]}" "${OPT[middleware-service]}" </dev/null >/dev/null 2>&1
 }
 

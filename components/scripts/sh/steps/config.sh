@@ -9,7 +9,7 @@ check_write_path "${OPT[path]}"
 TEMP_DIRS=("${OPT[path]%/*}")
 init_step
 
-TARGET=$(R "${OPT[path]}")
+TARGET=${RP}${OPT[path]}
 if same_content "$TARGET" "${OPT[content]}"; then
   done_step unchanged "${OPT[path]} already says phase $TO"
 fi
@@ -19,7 +19,7 @@ if [ -n "${OPT[backups-from]:-}" ]; then
   IFS=, read -r -a BACKUP_NODES <<< "${OPT[backups-from]}"
   for n in "${BACKUP_NODES[@]}"; do
     [[ $n =~ $PVE_NODE_NAME_ERE ]] || usage "--backups-from: not a node name"
-    [ -f "$(R "/etc/pve/nodes/$n/pve-network-rs/backup-${OPT[transition]}")" ] \
+    [ -f "${RP}/etc/pve/nodes/$n/pve-network-rs/backup-${OPT[transition]}" ] \
       || fail 75 "refusing to write ${OPT[path]}: node $n has no backup for transition ${OPT[transition]} yet (its snapshot step has not run; a pulumi up --target must include every node's snapshot)"
   done
 fi

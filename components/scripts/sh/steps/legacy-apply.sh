@@ -13,7 +13,7 @@ init_step
 VALIDATE=("${CMD[@]:0:N}")
 APPLY=("${CMD[@]:N}")
 
-IFACES=$(R /etc/network/interfaces)
+IFACES=${RP}/etc/network/interfaces
 [ -f "$IFACES" ] || fail 66 "$IFACES is missing"
 SUM=$(sha256_file "$IFACES")
 SEEN="$STATE_DIR/legacy-applied.sha256"

@@ -15,14 +15,14 @@ check_unit_name "$RUST"
 TEMP_DIRS=(/var/cache/pve-network-rs)
 init_step
 
-ADMIN=$(R /var/lib/dpkg)
+ADMIN=${RP}/var/lib/dpkg
 PENDING="$STATE_DIR/package.pending"
 CURRENT=$(dpkg-query --admindir="$ADMIN" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
 if [ "$CURRENT" = "ii $VERSION" ] && ! [ -f "$PENDING" ]; then
   done_step unchanged "pve-network-rs $VERSION already installed"
 fi
 
-CACHE=$(R /var/cache/pve-network-rs)
+CACHE=${RP}/var/cache/pve-network-rs
 mkdir -p -- "$CACHE"
 DEB="$CACHE/pve-network-rs_${VERSION}_amd64.deb"
 if [ "$CURRENT" != "ii $VERSION" ] && { ! [ -f "$DEB" ] || [ "$(sha256_file "$DEB")" != "$SHA" ]; }; then
@@ -70,8 +70,8 @@ if [ "$CURRENT" != "ii $VERSION" ]; then
   if is_sandbox; then
     # Everything dpkg writes stays in the root: its database (--admindir) and its log (--log,
     # else it appends to the host's /var/log/dpkg.log).
-    mkdir -p -- "$(R /var/log)"
-    bounded 300 dpkg --root="$ROOT" --admindir="$ADMIN" --log="$(R /var/log/dpkg.log)" \
+    mkdir -p -- "${RP}/var/log"
+    bounded 300 dpkg --root="$ROOT" --admindir="$ADMIN" --log="${RP}/var/log/dpkg.log" \
       --force-not-root --force-script-chrootless -i "$DEB" >/dev/null
   else
     DEBIAN_FRONTEND=noninteractive bounded 300 dpkg -i "$DEB" >/dev/null

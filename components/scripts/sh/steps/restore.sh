@@ -26,9 +26,9 @@ esac
 # The live folders this part writes, and the staged files of an earlier run that was killed
 # (.pve-restore.XXXXXX, and .<name>.restore.XXXXXX of the scripts before it).
 if [ "${OPT[part]}" = node ]; then
-  LIVE_DIRS=("$(R /etc/network)" "$(R "/etc/pve/nodes/$NODE/lxc")")
+  LIVE_DIRS=("${RP}/etc/network" "${RP}/etc/pve/nodes/$NODE/lxc")
 else
-  LIVE_DIRS=("$(R /etc/pve)")
+  LIVE_DIRS=("${RP}/etc/pve")
 fi
 remove_staged_leftovers() {
   local d f
@@ -115,7 +115,7 @@ fi
 TARGETS=()
 for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
   rel=${PAIRS[i]}
-  target=$(R "${PAIRS[i + 1]}")
+  target=${RP}${PAIRS[i + 1]}
   [ -f "$SRC/$rel" ] || continue
   if [ -f "$target" ] && [ ! -L "$target" ] && cmp -s -- "$SRC/$rel" "$target"; then continue; fi
   dir=${target%/*}

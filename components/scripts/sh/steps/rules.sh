@@ -10,7 +10,7 @@ check_site_argv "${CMD[@]}"
 TEMP_DIRS=("${OPT[path]%/*}")
 init_step
 
-TARGET=$(R "${OPT[path]}")
+TARGET=${RP}${OPT[path]}
 [ "$(sha256_text "${OPT[content]}")" = "${OPT[sha256]}" ] || fail 65 "--content does not match --sha256"
 if [ -f "$TARGET" ] && [ "$(sha256_file "$TARGET")" = "${OPT[sha256]}" ]; then
   done_step unchanged "${OPT[path]} up to date"

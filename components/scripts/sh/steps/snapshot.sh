@@ -14,7 +14,7 @@ check_count retention "${OPT[retention]}" "$PVE_MAX_RETENTION"
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
 init_step
 # The backup markers' folder (mark_backup below) is named after the node.
-remove_stale_temps "$(R "/etc/pve/nodes/$NODE/pve-network-rs")"
+remove_stale_temps "${RP}/etc/pve/nodes/$NODE/pve-network-rs"
 
 atomic_write "$STATE_DIR/transition" 0644 "id=$ID
 from=$FROM
@@ -79,7 +79,7 @@ prune_backups() {
 # node it covers has one (dependsOn orders it, but `pulumi up --target` can skip a snapshot).
 mark_backup() {
   local marker
-  marker="$(R "/etc/pve/nodes/$NODE/pve-network-rs")/backup-$ID"
+  marker="${RP}/etc/pve/nodes/$NODE/pve-network-rs/backup-$ID"
   same_content "$marker" "$1" || atomic_write "$marker" 0644 "$1"
 }
 
@@ -103,11 +103,11 @@ NAME="$NAME-$ID"
 TMP="$BDIR/.tmp-$NAME"
 mkdir -p -- "$TMP/lxc"
 ABSENT=""
-[ -f "$(R /etc/network/interfaces)" ] || fail 66 "$(R /etc/network/interfaces) is missing: nothing to back up"
+[ -f "${RP}/etc/network/interfaces" ] || fail 66 "${RP}/etc/network/interfaces is missing: nothing to back up"
 COPY=()
 for f in /etc/network/interfaces /etc/pve/sdn.cfg /etc/pve/storage.cfg; do
-  if [ -f "$(R "$f")" ]; then
-    COPY+=("$(R "$f")")
+  if [ -f "${RP}$f" ]; then
+    COPY+=("${RP}$f")
   else
     ABSENT="$ABSENT ${f##*/}"
   fi
@@ -116,7 +116,7 @@ cp -p -- "${COPY[@]}" "$TMP/"
 # Every container config, whatever its name (a glob passes each name as one word; only
 # regular files: pmxcfs has nothing else there).
 CONFS=()
-for c in "$(R "/etc/pve/nodes/$NODE/lxc")"/*.conf; do
+for c in "${RP}/etc/pve/nodes/$NODE/lxc"/*.conf; do
   [ -L "$c" ] || [ ! -f "$c" ] || CONFS+=("$c")
 done
 [ "${#CONFS[@]}" -eq 0 ] || cp -p -- "${CONFS[@]}" "$TMP/lxc/"

@@ -12,7 +12,7 @@ PENDING="$STATE_DIR/units.reload-pending"
 CHANGED=""
 install_unit() {
   local path
-  path=$(R "/etc/systemd/system/$1")
+  path=${RP}/etc/systemd/system/$1
   if same_content "$path" "$2"; then
     return 0
   fi

@@ -23,9 +23,9 @@ print_verified() {
 }
 
 PROBLEMS=()
-INSTALLED=$(dpkg-query --admindir="$(R /var/lib/dpkg)" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
+INSTALLED=$(dpkg-query --admindir="${RP}/var/lib/dpkg" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
 [ "$INSTALLED" = "ii ${OPT[version]}" ] || PROBLEMS+=("pve-network-rs is '${INSTALLED:-not installed}', expected ${OPT[version]}")
-CFG=$(R "${OPT[config-path]}")
+CFG=${RP}${OPT[config-path]}
 if [ ! -f "$CFG" ]; then
   PROBLEMS+=("${OPT[config-path]} is missing")
 elif [ "$(sha256_file "$CFG")" != "${OPT[config-sha256]}" ]; then
