@@ -491,7 +491,7 @@ function nodeSection(d: BenchData): string {
         "",
         `The diagnostics bundle collector alone (components/scripts/diagnostics.ts, which the snapshot step runs before a transition, inside its time, and the verify step of a rollback starts after itself, in its own session and outside any step's time), on the node root after the rollback: ${formatSummary(d.nodeSide.collector)} ms (n = ${d.nodeSide.collector.n}).`,
         "",
-        `One empty step (the units script with nothing but \`init_step\` and \`done_step\`, through the step runner: the prelude, the node lock, the state folder, the decision line): ${formatSummary(d.nodeSide.emptyStep, 1)} ms (n = ${d.nodeSide.emptyStep.n}).`,
+        `One empty step (the step library with the units step's body replaced by nothing but \`init_step\` and \`done_step\`, through the step runner and the node's stub: the library's sha256 checked and sourced, the prelude, the node lock, the state folder, the decision line): ${formatSummary(d.nodeSide.emptyStep, 1)} ms (n = ${d.nodeSide.emptyStep.n}).`,
         "",
         "Processes each step of the rollback rust-full → perl-only starts (one walk, `strace -f -c` around the step's `/bin/sh -c`; successful execve and fork/clone calls of every process of the step; the verify step's count includes the post-rollback bundle it starts):",
         "",
