@@ -84,18 +84,28 @@ abstract class Concern extends pulumi.ComponentResource {
     public readonly commands = new Map<string, StepResource>();
 
     protected registerCommands(owner: StepOwner, args: ConcernArgs): void {
-        for (const c of ownedCommands(args.commands, owner)) {
-            this.commands.set(
-                c.id,
-                registerCommand(
-                    this,
-                    args.scope,
-                    c,
-                    c.steps.flatMap((s) => args.extraDeps?.[s.kind] ?? []),
-                ),
-            );
-        }
+        registerOwnedCommands(this, owner, args).forEach((r, id) => this.commands.set(id, r));
     }
+}
+
+/**
+ * Register, under `parent`, the commands of `args.commands` that `owner` registers (commandOwner),
+ * each with the extra dependencies of the step kinds it runs; the resources by command id.
+ */
+function registerOwnedCommands(parent: pulumi.Resource, owner: StepOwner, args: ConcernArgs): Map<string, StepResource> {
+    const out = new Map<string, StepResource>();
+    for (const c of ownedCommands(args.commands, owner)) {
+        out.set(
+            c.id,
+            registerCommand(
+                parent,
+                args.scope,
+                c,
+                c.steps.flatMap((s) => args.extraDeps?.[s.kind] ?? []),
+            ),
+        );
+    }
+    return out;
 }
 
 /** The pinned pve-network-rs package: copied to the node when it comes from a local file (before the command that installs it), sha256-checked, installed. */
@@ -107,7 +117,8 @@ export class RustPackage extends Concern {
         const { scope } = args;
         const installs = args.commands.some((c) => c.steps.some((s) => s.kind === "package"));
         this.deb = installs ? scope.transport.copyDeb(`${scope.node.name}-package-deb`, scope.node, { parent: this }) : undefined;
-        this.registerCommands("RustPackage", args);
+        // The command that installs the package waits for the copy (also when this component registers it).
+        this.registerCommands("RustPackage", { ...args, extraDeps: this.deb ? { package: [this.deb] } : args.extraDeps });
         this.registerOutputs({ deb: this.deb, commands: [...this.commands.values()] });
     }
 }
@@ -183,17 +194,7 @@ export class MigrationNode extends pulumi.ComponentResource {
             : undefined;
         const registered = new Map<string, StepResource>();
         for (const c of [this.package, this.backups, this.systemd, this.config]) c?.commands.forEach((r, id) => registered.set(id, r));
-        for (const c of ownedCommands(commands, "MigrationNode")) {
-            registered.set(
-                c.id,
-                registerCommand(
-                    this,
-                    scope,
-                    c,
-                    c.steps.flatMap((s) => extraDeps[s.kind as "package"] ?? []),
-                ),
-            );
-        }
+        registerOwnedCommands(this, "MigrationNode", { scope, commands, extraDeps }).forEach((r, id) => registered.set(id, r));
         const steps = new Map<StepKind, StepResource>();
         for (const c of commands) for (const s of c.steps) steps.set(s.kind, registered.get(c.id)!);
         this.steps = steps;

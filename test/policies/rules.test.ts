@@ -79,6 +79,9 @@ describe("happy paths: no policy of the pack reports anything", () => {
         expect(recordResource(prodRollback).props.keepers).toMatchObject({ from: "rust-basic-write", to: "perl-only", scope: "cluster" });
         expect(byName(dev, "dev-lab-cluster-config").type).toBe("command:local:Command");
         expect(byName(copied, "pve-east-01-package-deb").type).toBe("command:remote:CopyToRemote");
+        // The command that runs the package step waits for the copy of the .deb.
+        const deb = byName(copied, "pve-east-01-package-deb");
+        expect(commandOf(copied, "pve-east-01-package").res.dependencies).toContain(deb.urn);
     });
 });
 
