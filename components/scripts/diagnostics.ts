@@ -97,7 +97,7 @@ pve_collect_diagnostics() (
   # (Parameter expansions and printf's own time format instead of dirname and date: no process each.)
   local out_dir=\${out%/*}
   [ -n "$out_dir" ] || out_dir=/
-  mkdir -p -- "$out_dir"
+  [ -d "$out_dir" ] || mkdir -p -- "$out_dir"
 
   # The body is a subshell: these variables and the traps end with it. Temp names carry this
   # subshell's pid ("pve-tmp.<pid>.", as the node steps' temp files, components/scripts/sh/lib.sh
@@ -168,21 +168,26 @@ pve_collect_diagnostics() (
   fi
 
   # Units: the live service manager on a node; unit files only for a sandbox root.
-  local rc
+  # The queries of the service manager run side by side (each a process that mostly waits on
+  # systemd or reads unit files), each into its own file; their exit statuses are appended once
+  # all have ended.
+  local rc i
+  local -a qpids=() qfiles=()
+  query() {
+    local file=$1
+    shift
+    "$@" > "$file" 2>&1 &
+    qpids+=("$!")
+    qfiles+=("$file")
+  }
   if [ "$real" -eq 1 ]; then
     for unit in "\${units[@]}"; do
-      rc=0
-      systemctl show --no-pager -- "$unit" > "$b/systemd/$unit.show.txt" 2>&1 || rc=$?
-      printf '# exit status %s\\n' "$rc" >> "$b/systemd/$unit.show.txt"
-      rc=0
-      systemctl status --no-pager --full -n 0 -- "$unit" > "$b/systemd/$unit.status.txt" 2>&1 || rc=$?
-      printf '# exit status %s\\n' "$rc" >> "$b/systemd/$unit.status.txt"
+      query "$b/systemd/$unit.show.txt" systemctl show --no-pager -- "$unit"
+      query "$b/systemd/$unit.status.txt" systemctl status --no-pager --full -n 0 -- "$unit"
     done
     local -a jargs=()
     for unit in "\${units[@]}"; do jargs+=(-u "$unit"); done
-    rc=0
-    journalctl --no-pager -o short-iso -n ${JOURNAL_LINES} "\${jargs[@]}" > "$b/logs/journal.txt" 2>&1 || rc=$?
-    printf '# exit status %s\\n' "$rc" >> "$b/logs/journal.txt"
+    query "$b/logs/journal.txt" journalctl --no-pager -o short-iso -n ${JOURNAL_LINES} "\${jargs[@]}"
   else
     {
       printf 'ROOT %s is a sandbox node root: no service manager runs for it.\\n' "$root"
@@ -190,16 +195,18 @@ pve_collect_diagnostics() (
       printf 'the unit files under the root (systemctl --root).\\n'
     } > "$b/systemd/NO-SERVICE-MANAGER.txt"
     for unit in "\${units[@]}"; do
-      rc=0
       if command -v systemctl > /dev/null 2>&1; then
-        systemctl --root="$root" is-enabled -- "$unit" > "$b/systemd/$unit.is-enabled.txt" 2>&1 || rc=$?
+        query "$b/systemd/$unit.is-enabled.txt" systemctl --root="$root" is-enabled -- "$unit"
       else
-        printf 'systemctl not found\\n' > "$b/systemd/$unit.is-enabled.txt"
-        rc=127
+        printf 'systemctl not found\\n# exit status 127\\n' > "$b/systemd/$unit.is-enabled.txt"
       fi
-      printf '# exit status %s\\n' "$rc" >> "$b/systemd/$unit.is-enabled.txt"
     done
   fi
+  for i in "\${!qpids[@]}"; do
+    rc=0
+    wait "\${qpids[i]}" || rc=$?
+    printf '# exit status %s\\n' "$rc" >> "\${qfiles[i]}"
+  done
 
   # Installed package versions; a missing package is recorded, not fatal.
   local pkg v
@@ -261,7 +268,6 @@ pve_collect_diagnostics() (
     fi
   done
   if [ "\${#copy[@]}" -gt 0 ]; then
-    mkdir -p -- "$b/config/files"
     (cd -- "\${root:-/}" && cp --parents -L -- "\${copy[@]}" "$b/config/files/")
   fi
 

@@ -145,15 +145,69 @@ init_step() {
 # or "pve-<what>" ($TMPDIR); PID defaults to the step's own, $$ (a subshell that removes its
 # own temp files passes its $BASHPID).
 pve_temp_name() {
-  [[ $2 =~ ^(\.|pve-)[^/]+$ ]] || fail 70 "pve_temp_name: bad temp file base $2"
-  # The base is cut to 200 characters, so that the temp name (base, pid, six random characters)
-  # fits a file name of 255 whatever the target's name (components/config/bounds.ts).
-  printf '%s/%s.pve-tmp.%s.XXXXXX' "${1%/}" "${2:0:200}" "${3:-$$}"
+  local name
+  pve_temp_name_into name "$@"
+  printf '%s' "$name"
 }
 
-# pve_mktemp DIR BASE: a new temp file named by pve_temp_name, owned by this step.
+# pve_temp_name_into VAR DIR BASE [PID]: pve_temp_name's template into VAR (no subshell).
+pve_temp_name_into() {
+  [[ $3 =~ ^(\.|pve-)[^/]+$ ]] || fail 70 "pve_temp_name: bad temp file base $3"
+  # The base is cut to 200 characters, so that the temp name (base, pid, six random characters)
+  # fits a file name of 255 whatever the target's name (components/config/bounds.ts).
+  printf -v "$1" '%s/%s.pve-tmp.%s.XXXXXX' "${2%/}" "${3:0:200}" "${4:-$$}"
+}
+
+# pve_new_temp VAR DIR BASE [MODE]: create a new empty temp file named by pve_temp_name, with
+# MODE (default 0600), and set VAR to its path (pve_new_file).
+pve_new_temp() {
+  local template
+  pve_temp_name_into template "$2" "$3"
+  pve_new_file "$1" "$template" "${4:-0600}"
+}
+
+# pve_new_file VAR TEMPLATE MODE: create a new empty file named TEMPLATE with its trailing six
+# X's replaced by random letters and digits (as mktemp does), with MODE (no execute bits), and
+# set VAR to its path. No process: under noclobber (set -C) bash opens a `>` target that does
+# not exist with O_CREAT|O_EXCL (bash redir.c noclobber_open), so the file is new and ours as
+# mktemp's would be, and it is created with mode 0666 masked by the umask, which is MODE's
+# complement for that one redirection (the prelude's umask 022 afterwards). A name that exists
+# in any form is skipped before the open (noclobber_open opens an existing non-regular file,
+# a FIFO say, without O_EXCL).
+PVE_TEMP_CHARS=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
+pve_new_file() {
+  local -
+  local var=$1 template=$2 mode=$3 name try k r rnd mask
+  [[ $template == *XXXXXX ]] || fail 70 "pve_new_file: template ${template//[^[:print:]]/?} does not end in XXXXXX"
+  [[ $mode =~ ^0?[0-6][0-6][0-6]$ ]] || fail 70 "pve_new_file: mode $mode is not 0000..0666 (no execute bits)"
+  printf -v mask '%03o' $((0777 & ~8#${mode#0}))
+  set -C
+  for ((try = 0; try < 50; try++)); do
+    rnd=""
+    for ((k = 0; k < 6; k++)); do
+      # SRANDOM (bash 5.1 and later: Debian 11 and 12) is 32 random bits from the kernel.
+      r=${SRANDOM:-$RANDOM}
+      rnd+=${PVE_TEMP_CHARS:r%62:1}
+    done
+    name=${template%XXXXXX}$rnd
+    if [ -e "$name" ] || [ -L "$name" ]; then continue; fi
+    umask "$mask"
+    if { : > "$name"; } 2> /dev/null; then
+      umask 022
+      printf -v "$var" '%s' "$name"
+      return 0
+    fi
+    umask 022
+    [ -e "$name" ] || [ -L "$name" ] || fail 73 "cannot create a file in ${template%/*}"
+  done
+  fail 73 "cannot create a file in ${template%/*}: 50 random names taken"
+}
+
+# pve_mktemp DIR BASE: a new temp file named by pve_temp_name (mode 0600), its path printed.
 pve_mktemp() {
-  mktemp -- "$(pve_temp_name "$1" "$2")"
+  local t
+  pve_new_temp t "$1" "$2"
+  printf '%s\n' "$t"
 }
 
 # remove_stale_temps DIR...: remove the temp files and folders of pve_temp_name in each DIR
@@ -324,13 +378,11 @@ atomic_write() {
   local path=$1 mode=$2 content=$3 dir tmp
   dir=${path%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
-  tmp=$(pve_mktemp "$dir" ".${path##*/}")
+  # Created with MODE (pve_new_temp), so no chmod: pmxcfs (/etc/pve), which refuses chmod,
+  # gives its files its own fixed permissions whatever the mode asked.
+  pve_new_temp tmp "$dir" ".${path##*/}" "$mode"
   printf '%s' "$content" > "$tmp"
   kill_point "staged:${path##*/}"
-  if ! chmod "$mode" -- "$tmp" 2>/dev/null; then
-    # pmxcfs (/etc/pve) has fixed permissions and refuses chmod.
-    [[ $path == "${RP}/etc/pve/"* ]] || { rm -f -- "$tmp"; fail 73 "cannot chmod $mode $tmp"; }
-  fi
   sync -- "$tmp" 2>/dev/null || true
   mv -f -- "$tmp" "$path"
   kill_point "written:${path##*/}"

@@ -26,7 +26,7 @@ CACHE=${RP}/var/cache/pve-network-rs
 mkdir -p -- "$CACHE"
 DEB="$CACHE/pve-network-rs_${VERSION}_amd64.deb"
 if [ "$CURRENT" != "ii $VERSION" ] && { ! [ -f "$DEB" ] || [ "$(sha256_file "$DEB")" != "$SHA" ]; }; then
-  TMP=$(pve_mktemp "$CACHE" .download)
+  pve_new_temp TMP "$CACHE" .download
   if [ -n "${OPT[deb-path]+set}" ]; then
     check_abs_path "${OPT[deb-path]}"
     cp -- "${OPT[deb-path]}" "$TMP" || { rm -f -- "$TMP"; fail 66 "cannot read ${OPT[deb-path]}"; }

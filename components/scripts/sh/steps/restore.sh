@@ -34,7 +34,10 @@ remove_staged_leftovers() {
   local d f
   for d in "${LIVE_DIRS[@]}"; do
     [ -d "$d" ] || continue
-    while IFS= read -r -d '' f; do rm -f -- "$f"; done < <(find "$d/" -mindepth 1 -maxdepth 1 -type f \( -name '.pve-restore.??????' -o -name '.*.restore.??????' \) -print0)
+    # A glob, not find (no process): regular files only, as find -type f.
+    for f in "$d"/.pve-restore.?????? "$d"/.*.restore.??????; do
+      if [ -f "$f" ] && [ ! -L "$f" ]; then rm -f -- "$f"; fi
+    done
   done
 }
 STAGED=()
@@ -120,13 +123,14 @@ for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
   if [ -f "$target" ] && [ ! -L "$target" ] && cmp -s -- "$SRC/$rel" "$target"; then continue; fi
   dir=${target%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
-  tmp=$(mktemp -- "$dir/.pve-restore.XXXXXX") || fail 73 "cannot stage ${target//[^[:print:]]/?}"
+  pve_new_file tmp "$dir/.pve-restore.XXXXXX" 0600
   STAGED+=("$tmp")
   cp -p -- "$SRC/$rel" "$tmp" || fail 73 "cannot stage ${target//[^[:print:]]/?}"
-  sync -- "$tmp" 2>/dev/null || true
   TARGETS+=("$target")
 done
 [ "${#TARGETS[@]}" -gt 0 ] || done_step unchanged "${OPT[part]} files already match backup $NAME ($HOW)"
+# Every staged file on disk before the first rename (one sync for all of them).
+sync -- "${STAGED[@]}" 2>/dev/null || true
 for i in "${!TARGETS[@]}"; do
   mv -f -- "${STAGED[$i]}" "${TARGETS[$i]}" || fail 73 "cannot rename the staged file over ${TARGETS[$i]//[^[:print:]]/?}"
 done
