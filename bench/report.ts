@@ -8,6 +8,7 @@ import type { ProgramSample } from "./program-child";
 import type { PlanSample } from "./node-side";
 import type { CodeState, Machine } from "./machine";
 import { Summary, formatSummary, summarize } from "./stats";
+import type { SuiteResult } from "./suite";
 
 export interface MeasuredSample extends ProgramSample {
     /** Spawn to exit of the run's process, measured by the parent, ms. */
@@ -96,6 +97,8 @@ export interface BenchData {
     };
     /** Figure 5: the rollback on the node lab (absent in data from before it existed). */
     readonly lab?: LabRollback;
+    /** Figure 6: the test suite with workers and in band (bench/suite.ts), or why not measured. */
+    readonly suite?: SuiteResult | { readonly skipped: string };
 }
 
 export const TARGETS = {
@@ -247,7 +250,34 @@ export function verdicts(d: BenchData): Verdict[] {
         met: undefined,
         noTarget: true,
     });
+    const suite = d.suite && "runs" in d.suite ? d.suite : undefined;
+    v.push({
+        figure: "6. Test suite wall time, parallel workers (as npm test runs it) vs --runInBand",
+        target: "reported",
+        measured: suite
+            ? `${sec(suite.workersMs)} vs ${sec(suite.inBandMs)} (workers: ${pct(1 - suite.workersMs / suite.inBandMs)} less)`
+            : `not measured (${d.suite && "skipped" in d.suite ? d.suite.skipped : "no suite data"})`,
+        met: undefined,
+        noTarget: true,
+    });
     return v;
+}
+
+function suiteSection(d: BenchData): string {
+    const head = "## 6. Test suite wall time\n\n";
+    if (!d.suite || "skipped" in d.suite) return `${head}Not measured: ${d.suite ? d.suite.skipped : "no suite data"}.\n`;
+    const s = d.suite;
+    const serial = s.runs.find((r) => r.project === "serial");
+    return (
+        head +
+        "Each jest project of `npm test` run once with its workers (package.json: unit `--maxWorkers=100%`, real `--maxWorkers=2`) and once `--runInBand`, one after another in the same bench run (bench/suite.ts); " +
+        "the serial project (the node lab, the wall-clock bounds) runs in band either way, so it is run once and counted in both totals. tsc, the build and lint, which `npm test` runs first, are not included. Every run passed every test.\n\n" +
+        table(
+            ["project", "how", "jest arguments", "tests", "wall time"],
+            s.runs.map((r) => [r.project, r.mode, r.args.join(" "), String(r.tests), sec(r.wallMs)]),
+        ) +
+        `\n\nTotal with workers: ${sec(s.workersMs)}; in band: ${sec(s.inBandMs)}${serial ? ` (both with the serial project's ${sec(serial.wallMs)})` : ""}: the workers take ${pct(1 - s.workersMs / s.inBandMs)} less.\n`
+    );
 }
 
 /** Per step of the lab rollbacks: start, end and duration over the runs, in order of median start. */
@@ -686,6 +716,8 @@ export function renderResults(d: BenchData): string {
         noopSection(d),
         "",
         labSection(d),
+        "",
+        suiteSection(d),
         "",
         missesSection(d, v),
         "",

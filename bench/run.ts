@@ -4,7 +4,8 @@
  * Issue 7's benchmarks: (1) plan + policy cost against ring size, one process per run;
  * (2) the rollback critical path from the registered graph, and the blue-green flip;
  * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do;
- * (5) a 3-node rollback on the node lab, step by step (where the lab can start).
+ * (5) a 3-node rollback on the node lab, step by step (where the lab can start); (6) with
+ * --suite, the test suite's wall time with parallel jest workers beside --runInBand.
  * Writes the results file with the machine, the date and each figure as median [min–max],
  * against the targets.
  */
@@ -19,6 +20,7 @@ import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
 import { codeState, load1, machine, sourceDigest } from "./machine";
 import { measureNodeSide } from "./node-side";
 import { measureLabRollback } from "./lab-rollback";
+import { measureSuite } from "./suite";
 import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
 import { summarize, Summary } from "./stats";
@@ -146,6 +148,13 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
         const big = largest.samples[0];
         rollbacks.push({ from, to, nodes: largest.nodes, steps: big.commands, registered: big.registeredChain, plan: big.planChain });
 
+        // Last, so that the other figures are not measured beside a suite that ran just before.
+        let suite: BenchData["suite"];
+        if (o.suite) {
+            log("the test suite with parallel workers and with --runInBand (about 20 minutes)");
+            suite = measureSuite(PROJECT_DIR, log);
+        }
+
         let diagnosis: BenchData["cost"]["diagnosis"];
         if (o.diagnose) {
             const n = [...o.sizes].filter((x) => x <= 256).pop() ?? o.sizes[0];
@@ -174,6 +183,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
                 rollbackProcesses: nodeSide.rollbackProcesses,
             },
             lab,
+            suite: suite ?? { skipped: "run with --suite" },
         };
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab]`:
+ * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab] [--suite]`:
  * the benchmarks of bench/run.ts. A single-command tool.
  *
  * Only a full run (5 runs, the default sizes) writes the committed bench/results.md by default;
@@ -19,6 +19,8 @@ export interface BenchOptions {
     readonly diagnose: boolean;
     /** Figure 5, the rollback on the node lab (where the lab can start). */
     readonly lab: boolean;
+    /** Figure 6, the test suite with parallel workers beside --runInBand (bench/suite.ts). */
+    readonly suite: boolean;
 }
 
 export const DEFAULT_SIZES = [3, 32, 256, 1024];
@@ -49,12 +51,13 @@ export function benchArgs(o: Readonly<Record<string, unknown>>, cwd: string): Be
     const full = runs === DEFAULT_RUNS && sizes.join(",") === DEFAULT_SIZES.join(",");
     const outRaw = stringOption(o.out);
     const out = outRaw !== undefined ? path.resolve(cwd, outRaw) : path.join(packageRoot(), full ? COMMITTED_RESULTS : LOCAL_RESULTS);
-    return { runs, sizes, out, diagnose: o.diagnose !== false, lab: o.lab !== false };
+    return { runs, sizes, out, diagnose: o.diagnose !== false, lab: o.lab !== false, suite: o.suite === true };
 }
 
 export const BENCH: ToolDecl = {
     name: "bench",
-    description: "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab.",
+    description:
+        "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab, the test suite's wall time.",
     commands: [
         {
             name: "",
@@ -66,6 +69,7 @@ export const BENCH: ToolDecl = {
                 { flags: "--out <FILE>", description: `results file (default: ${COMMITTED_RESULTS} for a full run, else ${LOCAL_RESULTS})` },
                 { flags: "--no-diagnose", description: "skip the diagnosis run (stack formatting, SDK promise count)" },
                 { flags: "--no-lab", description: "skip the rollback on the node lab (run by default where the lab can start: root, systemd-nspawn)" },
+                { flags: "--suite", description: "also time the test suite with parallel jest workers and with --runInBand (about 20 minutes more)" },
             ],
             run: async ({ opts, io }) => {
                 const o = benchArgs(opts, io.cwd);

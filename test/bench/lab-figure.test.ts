@@ -1,8 +1,11 @@
 /**
  * Figure 5 of the benchmarks (the rollback on the node lab): its pure parts, on given samples
  * (bench/report.ts labStepRows, the verdict row and section 5 of renderResults). The lab run
- * itself is bench/lab-child.ts, measured by `npm run bench` where the lab can start.
+ * itself is bench/lab-child.ts, measured by `npm run bench` where the lab can start. And figure 6
+ * (the test suite with workers beside --runInBand, bench/suite.ts): its row and section from a
+ * given result, and the summary line it reads from each jest run.
  */
+import { summaryCounts } from "../../bench/suite";
 import { LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
 import { labUnavailable } from "../../bench/lab-rollback";
 
@@ -31,7 +34,7 @@ const SAMPLES = [
 ];
 
 /** The smallest BenchData the verdicts and the lab section read (other figures not measured). */
-function data(lab: BenchData["lab"]): BenchData {
+function data(lab: BenchData["lab"], suite?: BenchData["suite"]): BenchData {
     return {
         date: new Date("2026-12-01T00:00:00Z"),
         argv: [],
@@ -53,6 +56,7 @@ function data(lab: BenchData["lab"]): BenchData {
             rollbackProcesses: [],
         },
         lab,
+        suite,
     } as unknown as BenchData;
 }
 
@@ -89,7 +93,7 @@ describe("figure 5: the rollback on the node lab", () => {
 
     test("the verdict row has no target; the section has the wall time and one row per step", () => {
         const d = data({ nodes: 3, samples: SAMPLES });
-        expect(verdicts(d).pop()).toEqual({
+        expect(verdicts(d).find((v) => v.figure.startsWith("5."))).toEqual({
             figure: "5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time",
             target: "none set",
             measured: "6.00 [5.00–7.00] s",
@@ -109,7 +113,7 @@ describe("figure 5: the rollback on the node lab", () => {
 
     test("skipped: the row and the section say why", () => {
         const d = data({ skipped: "--no-lab" });
-        expect(verdicts(d).pop()?.measured).toBe("not measured (--no-lab)");
+        expect(verdicts(d).find((v) => v.figure.startsWith("5."))?.measured).toBe("not measured (--no-lab)");
         expect(renderResults(d)).toContain(
             "## 5. Rollback on the node lab\n\nNot measured: --no-lab. It needs root, systemd-nspawn and debootstrap (lab/host.ts), and is left out with `--no-lab`.\n",
         );
@@ -119,5 +123,58 @@ describe("figure 5: the rollback on the node lab", () => {
         const why = labUnavailable();
         if (process.getuid?.() !== 0) expect(why).toBe("lab: the node lab needs root (systemd-nspawn, overlay mounts, a bridge); run it as root");
         else expect(why === undefined || /^lab: .* is missing: install /.test(why)).toBe(true);
+    });
+});
+
+describe("figure 6: the test suite's wall time, workers beside --runInBand", () => {
+    const run = (project: "unit" | "real" | "serial", mode: "workers" | "in band", args: string[], wallMs: number, tests: number) => ({
+        project,
+        mode,
+        args,
+        wallMs,
+        tests,
+    });
+    const suite = {
+        runs: [
+            run("unit", "workers", ["--maxWorkers=100%"], 60_000, 1000),
+            run("unit", "in band", ["--runInBand"], 100_000, 1000),
+            run("real", "workers", ["--maxWorkers=2"], 200_000, 500),
+            run("real", "in band", ["--runInBand"], 340_000, 500),
+            run("serial", "in band", ["--runInBand"], 150_000, 60),
+        ],
+        workersMs: 410_000,
+        inBandMs: 590_000,
+    };
+
+    test("the verdict row and the section: each run, both totals with the serial project in each", () => {
+        const d = data({ skipped: "--no-lab" }, suite);
+        expect(verdicts(d).find((v) => v.figure.startsWith("6."))).toEqual({
+            figure: "6. Test suite wall time, parallel workers (as npm test runs it) vs --runInBand",
+            target: "reported",
+            measured: "410.00 s vs 590.00 s (workers: 31 % less)",
+            met: undefined,
+            noTarget: true,
+        });
+        const text = renderResults(d);
+        const section = text.slice(text.indexOf("## 6. Test suite wall time"), text.indexOf("## Missed targets"));
+        expect(section.split("\n").filter((l) => /^\| (unit|real|serial) /.test(l))).toEqual([
+            "| unit | workers | --maxWorkers=100% | 1000 | 60.00 s |",
+            "| unit | in band | --runInBand | 1000 | 100.00 s |",
+            "| real | workers | --maxWorkers=2 | 500 | 200.00 s |",
+            "| real | in band | --runInBand | 500 | 340.00 s |",
+            "| serial | in band | --runInBand | 60 | 150.00 s |",
+        ]);
+        expect(section).toContain("Total with workers: 410.00 s; in band: 590.00 s (both with the serial project's 150.00 s): the workers take 31 % less.\n");
+    });
+
+    test("not measured: the row and the section say why", () => {
+        const d = data({ skipped: "--no-lab" }, { skipped: "run with --suite" });
+        expect(verdicts(d).find((v) => v.figure.startsWith("6."))?.measured).toBe("not measured (run with --suite)");
+        expect(renderResults(d)).toContain("## 6. Test suite wall time\n\nNot measured: run with --suite.\n");
+    });
+
+    test("summaryCounts reads the summary reporter's line, and nothing else", () => {
+        expect(summaryCounts("x\ntests: 12 passed, 0 failed, 1 skipped\n")).toEqual({ passed: 12, failed: 0, skipped: 1 });
+        expect(summaryCounts("Tests: 12 passed, 12 total")).toBeUndefined();
     });
 });

@@ -78,6 +78,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "## 3. Node-side script time",
             "## 4. No-op cost",
             "## 5. Rollback on the node lab",
+            "## 6. Test suite wall time",
             "## Missed targets: why, and what would fix it",
         ]);
         const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
@@ -90,7 +91,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(text).toContain("[min–max]; 1 run per figure");
     });
 
-    test("targets table: the eight target figures and the lab figure (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
+    test("targets table: the eight target figures, the lab figure (left out with --no-lab) and the suite figure (not asked for); the 256- and 1024-node ones are not measured in this run", () => {
         const rows = tableAfter(text, "## Targets");
         expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
         expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
@@ -103,6 +104,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["3. Rollback rust-full → perl-only on a sandbox node / (its steps × one empty step)", "≤ 2 ×"],
             ["4. Second run with nothing to do / the transition before it (worst pair)", "< 20 %"],
             ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none set"],
+            ["6. Test suite wall time, parallel workers (as npm test runs it) vs --runInBand", "reported"],
         ]);
         expect(rows.slice(1).map((r) => r[3])).toEqual([
             "not measured",
@@ -114,8 +116,10 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             expect.stringMatching(/^(met|\*\*missed\*\*)$/),
             expect.stringMatching(/^(met|\*\*missed\*\*)$/),
             "no target",
+            "no target",
         ]);
         expect(rows[9][2]).toBe("not measured (--no-lab)");
+        expect(rows[10][2]).toBe("not measured (run with --suite)");
         expect(rows[4][2]).toBe("4 and 4");
         // The empty step and the rollback of the same run: the ratio is theirs.
         expect(rows[7][2]).toMatch(/^\d+\.\d\d × \(\d+ ms \/ \(9 × \d+\.\d ms\)\)$/);
@@ -240,16 +244,21 @@ describe("parseBenchArgs", () => {
     const out = path.join(ROOT, "bench", "results.md");
     const local = path.join(ROOT, LOCAL_RESULTS);
     test.each([
-        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true }],
+        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, suite: false }],
         // A quick (or any partial) run never overwrites the committed results.
-        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true }],
-        [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true }],
-        [["--quick", "--out", "bench/results.md"], { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true }],
+        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true, suite: false }],
+        [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true, suite: false }],
+        [
+            ["--quick", "--out", "bench/results.md"],
+            { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true, suite: false },
+        ],
         [
             ["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"],
-            { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true },
+            { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true, suite: false },
         ],
-        [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false }],
+        [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false, suite: false }],
+        // The suite figure is opt-in; a full run with it still writes the committed results.
+        [["--suite"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, suite: true }],
     ])("%j", (argv, expected) => {
         expect(parseBenchArgs(argv, "/tmp")).toEqual(expected);
     });
