@@ -648,8 +648,8 @@ function whyText(d: BenchData, m: Verdict): string {
         const collecting = full[0].steps.filter((st) => st.diagnostics).length;
         return (
             `Why: one empty step (the runner, the prelude parsed, the node lock, the state folder, the decision line) takes ${e.toFixed(1)} ms, ${(steps * e).toFixed(0)} ms for the ${steps} steps; the rollback takes ${msOf(full).median.toFixed(0)} ms. ` +
-            `On top of the fixed cost come each step's own checks and writes, each a process of its own (dpkg-query, sha256sum, systemctl --root, mktemp, mv), and ${collecting} diagnostics collection(s) of ${c.toFixed(0)} ms each. ` +
-            "What would fix it: fewer process starts in the hot paths (the collector first: dpkg-query once per package, systemctl once per unit, sha256sum, wc, dirname, mkdir and cat once per file), and the post-rollback bundle collected outside the rollback's chain."
+            `On top of the fixed cost come each step's own checks and writes, each a process of its own (dpkg-query, sha256sum, systemctl --root, cp, sync, mv; temp files are made by bash itself), and ${collecting} diagnostics collection(s) of ${c.toFixed(0)} ms each. ` +
+            "What would fix it: fewer process starts in the steps' own work (the collector's tar and gzip, tail, dpkg-query, sha256sum, stat and cp; the backup manifest's find, sort, xargs and sed)."
         );
     }
     if (m.figure.startsWith("3.")) {
@@ -668,7 +668,7 @@ function whyText(d: BenchData, m: Verdict): string {
                 .slice(0, 3)
                 .map((p) => `${p.id} ${p.ms.toFixed(0)} ms`)
                 .join(", ")}. ` +
-            "What would fix it: collect the post-rollback bundle after the verify step has reported (in the background or outside the rollback's chain: the pre-rollback bundle has to stay before the change); and fewer process starts, in the collector first (it runs dpkg-query once per package, systemctl once per unit, and sha256sum, wc, dirname, mkdir and cat once per file)."
+            "What would fix it: the steps of one command in one bash process (the step library parsed once per command, not once per step; today each step is a process of its own so that each has its own time limit, a `timeout` around it), and fewer process starts in the collector (tar and gzip, tail, dpkg-query, sha256sum, stat, cp, two mktemp) and in the backup manifest (find, sort, xargs, sed). The post-rollback bundle is already collected after the verify step, outside any step's time."
         );
     }
     if (m.figure.startsWith("4.")) {
