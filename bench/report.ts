@@ -663,7 +663,7 @@ function whyText(d: BenchData, m: Verdict): string {
         const floor = d.nodeSide.spawnFloor.median;
         const rest = total3 - collecting.length * c;
         return (
-            `Why: the ${per.length} steps run one after another, each a fresh \`/bin/sh\` and \`bash\` (floor ${floor.toFixed(1)} ms per step, ${(per.length * floor).toFixed(0)} ms for the rollback) that parses the shared prelude, takes the lock and writes its decision line, and each check or write is a process of its own (dpkg-query, sha256sum, systemctl --root, mktemp, mv). ` +
+            `Why: the ${per.length} steps run one after another, each a fresh \`/bin/sh\` and \`bash\` (floor ${floor.toFixed(1)} ms per step, ${(per.length * floor).toFixed(0)} ms for the rollback) that parses the shared prelude, takes the lock and writes its decision line, and each check or write is a process of its own (dpkg-query, sha256sum, systemctl --root, cp, sync, mv; temp files are made by bash itself). ` +
             `${collecting.length} of the steps (${collecting.map((p) => p.id).join(", ") || "none"}) collect a diagnostics bundle: the collector alone takes ${c.toFixed(0)} ms on this root, so about ${(collecting.length * c).toFixed(0)} ms of the ${total3.toFixed(0)} ms; the rest is ${rest.toFixed(0)} ms. Slowest steps: ${per
                 .slice(0, 3)
                 .map((p) => `${p.id} ${p.ms.toFixed(0)} ms`)
