@@ -78,6 +78,7 @@ const REAL = {
     "test/node/interrupt-kill.test.ts": "node scripts killed mid-step on sandbox roots, promtool",
     "test/node/interrupt-sandbox-writes.test.ts": "node scripts on sandbox roots, promtool",
     "test/node/lint.test.ts": "shellcheck and systemd-analyze verify",
+    "test/node/network-check.test.ts": "iproute2 in a network namespace the test makes (bridge, veth, vxlan), bash; dpkg and systemctl --root on a sandbox root",
     "test/node/temp-files.test.ts": "bash runs the prelude's temp-file functions on a temp folder (mkfifo, symlinks)",
     "test/node/step-library.test.ts": "the step library stub with bash on sandbox roots (dpkg, systemctl --root)",
     "test/node/rollback-matrix-leaving.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root (9 of the 15 rollbacks)",

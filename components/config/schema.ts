@@ -151,6 +151,9 @@ export const RestoreIdSchema = z
         "must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>, as in the snapshot's log line) or a transition id (4 to 64 lowercase hex digits)",
     );
 
+/** A Linux interface name: at most IFNAMSIZ - 1 = 15 bytes (include/uapi/linux/if.h), no '/' or space. */
+export const IFACE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$/;
+
 export const StackConfigSchema = z
     .object({
         cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be a cluster name (letters, digits, '.', '_', '-')"),
@@ -205,6 +208,18 @@ export const StackConfigSchema = z
          * `{ default: 600, package: 1200 }`; unlisted steps take `default`, else their own default.
          */
         stepTimeouts: StepTimeoutsSchema,
+        /** What verify checks of the running network besides /etc/network/interfaces (components/scripts/sh/network.sh). */
+        network: z
+            .object({
+                /** Interfaces that must exist and be up on every node (a runbook's storage VLANs and bonds), checked by name. */
+                requiredInterfaces: z
+                    .array(z.string().regex(IFACE_NAME_RE, "must be a Linux interface name (1 to 15 letters, digits, '_', '.', ':', '-')"))
+                    .max(64, "must list at most 64 interfaces")
+                    .refine((a) => new Set(a).size === a.length, "must not list an interface twice")
+                    .default([]),
+            })
+            .strict()
+            .default({}),
         /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
         sshPrivateKeys: z.record(z.string().min(1)).optional(),
         /** Blue-green Kubernetes releases (validated by parseBlueGreenConfig, in parseStackConfig). */
@@ -259,6 +274,7 @@ const JSON_KEYS = new Set([
     "soakSeconds",
     "ssh",
     "stepTimeouts",
+    "network",
     "sshPrivateKeys",
     "blueGreen",
     "monitoring",

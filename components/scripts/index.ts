@@ -20,6 +20,8 @@ export { DEFAULT_STEP_TIMEOUTS, LIBRARY_STEPS, MAX_STEP_TIMEOUT, NODE_STEPS } fr
 
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
+/** The running network against its configuration (verify, snapshot): part of the prelude. */
+const NETWORK = fs.readFileSync(path.join(SH_DIR, "network.sh"), "utf8");
 const BODIES: Record<NodeStep, string> = Object.fromEntries(NODE_STEPS.map((s) => [s, fs.readFileSync(path.join(SH_DIR, "steps", `${s}.sh`), "utf8")])) as Record<
     NodeStep,
     string
@@ -47,6 +49,7 @@ export function renderStepScript(step: NodeStep): string {
         renderBoundsPrelude(),
         renderPhaseFunctions(),
         LIB,
+        NETWORK,
         ...(STEP_SCRIPTS[step].diagnostics ? [renderDiagnosticsFunction()] : []),
         'parse_args "$@"',
         BODIES[step],
@@ -95,6 +98,7 @@ export function renderStepLibrary(): StepLibrary {
         renderBoundsPrelude(),
         renderPhaseFunctions(),
         LIB,
+        NETWORK,
         renderDiagnosticsFunction(),
         ...LIBRARY_STEPS.map((s) => `${stepFunctionName(s)}() {\n${BODIES[s].replace(/\n?$/, "\n")}}`),
         "",

@@ -114,6 +114,8 @@ function restoreArgs(i: StepInput, part: "node" | "cluster"): StepArgs {
             from: i.from,
             to: i.to,
             part,
+            // pmxcfs refuses writes without quorum: the restore checks it before it stages a file under /etc/pve.
+            "require-quorum": i.transport.clusterQuorum ? "1" : "0",
             ...(i.cfg.backups.restoreId !== undefined ? { "backup-id": i.cfg.backups.restoreId } : {}),
         },
     };
@@ -242,6 +244,8 @@ export const STEP_CATALOGUE = {
                 daemon: daemon(i),
                 "rust-service": i.cfg.commands.rustService,
                 "middleware-service": i.cfg.commands.middlewareService,
+                // Only when some are named: a stack without them keeps its inputs.
+                ...(i.cfg.network.requiredInterfaces.length > 0 ? { "required-interfaces": i.cfg.network.requiredInterfaces.join(",") } : {}),
             },
             argv: i.cfg.commands.verify,
         }),

@@ -68,7 +68,9 @@ describe("engine-fidelity findings on the node lab, by the replay of registered 
         for (const n of lab.nodes) {
             const log = await migrationLog(lab, n.name);
             expect(log.filter((l) => l.step === "verify").map((l) => l.result)).toEqual(["failed", "ok"]);
-            expect(log[log.length - 1].detail).toBe("phase rust-read-only verified; transition from perl-only complete");
+            expect(log[log.length - 1].detail).toBe(
+                "phase rust-read-only verified; running network matches /etc/network/interfaces (2 interfaces); transition from perl-only complete",
+            );
         }
     });
 

@@ -360,6 +360,8 @@ describe("a phase change changes exactly the expected resources", () => {
             from: "rust-sdn",
             to: "perl-only",
             part: "node",
+            // SSH nodes have a real pmxcfs: the restore checks quorum before it stages a file under /etc/pve.
+            "require-quorum": "1",
         });
         expect(optionsOf(records, "pve-east-cluster-restore").options).toEqual({
             root: "/",
@@ -368,6 +370,7 @@ describe("a phase change changes exactly the expected resources", () => {
             from: "rust-sdn",
             to: "perl-only",
             part: "cluster",
+            "require-quorum": "1",
         });
         expect(optionsOf(records, "pve2-legacy-apply")).toEqual({
             options: {
@@ -647,6 +650,7 @@ describe("the deployed phase comes from what the nodes verified (outputs after a
                 from: "rust-basic-write",
                 to: "rust-read-only",
                 part: "node",
+                "require-quorum": "1",
             });
             expect(byName(records, commandOf(records, `${n}-legacy-apply`)).dependsOn).toEqual(["pve-east-cluster-restore", commandOf(records, `${n}-restore`)]);
         }
@@ -684,6 +688,13 @@ describe("upstream rings are named in the current organization and project", () 
 
 describe("every step command: no previous output in its environment, its time limit in its command line", () => {
     const isCommand = (r: Recorded) => r.type === "command:remote:Command" || r.type === "command:local:Command";
+
+    test("network.requiredInterfaces reaches every node's verify step as --required-interfaces, and only when set", async () => {
+        const withNames = await runStack(values("perl-only", { network: JSON.stringify({ requiredInterfaces: ["bond0", "vmbr0.100"] }) }));
+        for (const n of ["pve1", "pve2", "pve3"]) expect(optionsOf(withNames.records, `${n}-verify`).options["required-interfaces"]).toBe("bond0,vmbr0.100");
+        const without = await runStack(values("perl-only"));
+        for (const n of ["pve1", "pve2", "pve3"]) expect("required-interfaces" in optionsOf(without.records, `${n}-verify`).options).toBe(false);
+    });
 
     test("ssh stack: limits from stepTimeouts (default and per step), sudo -n only for the non-root user", async () => {
         const nodes = [1, 2, 3].map((i) => ({

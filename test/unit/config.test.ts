@@ -335,3 +335,33 @@ describe("stack config", () => {
         expect(errorsOf({ ...base(), stepTimeouts: "{" })).toEqual(["pve-migration:stepTimeouts: must be a YAML object or list"]);
     });
 });
+
+describe("network.requiredInterfaces: the interfaces verify requires by name", () => {
+    test("default none; names kept in order", () => {
+        expect(parse(base()).network).toEqual({ requiredInterfaces: [] });
+        expect(parse({ ...base(), network: JSON.stringify({ requiredInterfaces: ["bond0", "vmbr0.100", "eno1:1"] }) }).network).toEqual({
+            requiredInterfaces: ["bond0", "vmbr0.100", "eno1:1"],
+        });
+    });
+    test.each([
+        [
+            "a name too long for the kernel",
+            { requiredInterfaces: ["abcdefghijklmnop"] },
+            ["pve-migration:network.requiredInterfaces[0]: must be a Linux interface name (1 to 15 letters, digits, '_', '.', ':', '-')"],
+        ],
+        [
+            "a name with a blank",
+            { requiredInterfaces: ["bond0", "vmbr 1"] },
+            ["pve-migration:network.requiredInterfaces[1]: must be a Linux interface name (1 to 15 letters, digits, '_', '.', ':', '-')"],
+        ],
+        [
+            "a command",
+            { requiredInterfaces: ["$(reboot)"] },
+            ["pve-migration:network.requiredInterfaces[0]: must be a Linux interface name (1 to 15 letters, digits, '_', '.', ':', '-')"],
+        ],
+        ["a name twice", { requiredInterfaces: ["bond0", "bond0"] }, ["pve-migration:network.requiredInterfaces: must not list an interface twice"]],
+        ["an unknown key", { required: ["bond0"] }, ["pve-migration:network: unknown key(s) required"]],
+    ])("%s is refused, naming the key", (_name, value, expected) => {
+        expect(errorsOf({ ...base(), network: JSON.stringify(value) })).toEqual(expected);
+    });
+});

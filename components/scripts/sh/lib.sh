@@ -388,6 +388,18 @@ atomic_write() {
   kill_point "written:${path##*/}"
 }
 
+# require_quorum WHAT: on a node (not a sandbox root), refuse (exit 69) unless the cluster is
+# quorate: without quorum pmxcfs makes /etc/pve read-only, and a write there would fail half-way.
+# The whole `pvecm status` report is read first: `pvecm status | grep -q` fails under pipefail
+# once grep has matched and pvecm, still writing, dies of SIGPIPE (seen on the node lab). A
+# failing pvecm leaves no "Quorate: Yes" line: not quorate.
+require_quorum() {
+  is_sandbox && return 0
+  local report
+  report=$(bounded 30 pvecm status 2>/dev/null) || report=""
+  grep -Eq '^Quorate:[[:space:]]+Yes' <<<"$report" || fail 69 "cluster is not quorate: /etc/pve is read-only; not $1"
+}
+
 # Service manager: a real node has systemd; a sandbox root has none, so only enablement
 # (systemctl --root) is changed there, and start/stop/restart are reported as skipped.
 unit_is_enabled() {

@@ -23,13 +23,8 @@ if [ -n "${OPT[backups-from]:-}" ]; then
       || fail 75 "refusing to write ${OPT[path]}: node $n has no backup for transition ${OPT[transition]} yet (its snapshot step has not run; a pulumi up --target must include every node's snapshot)"
   done
 fi
-if [ "${OPT[require-quorum]}" = 1 ] && ! is_sandbox; then
-  # Read the whole report first: `pvecm status | grep -q` fails under pipefail once grep has
-  # matched and pvecm, still writing, dies of SIGPIPE (seen on the node lab). A failing pvecm
-  # leaves no "Quorate: Yes" line: not quorate.
-  QUORUM=$(bounded 30 pvecm status 2>/dev/null) || QUORUM=""
-  grep -Eq '^Quorate:[[:space:]]+Yes' <<<"$QUORUM" \
-    || fail 69 "cluster is not quorate: /etc/pve is read-only; not writing ${OPT[path]}"
+if [ "${OPT[require-quorum]}" = 1 ]; then
+  require_quorum "writing ${OPT[path]}"
 fi
 OLD=none
 if [ -f "$TARGET" ]; then

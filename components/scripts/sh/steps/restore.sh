@@ -11,8 +11,12 @@
 # Every changed file is staged next to its target (.pve-restore.XXXXXX, a name of bounded
 # length whatever the target's) and renamed over it; staged files are removed on every exit
 # path, and those a killed run left are removed by the next one.
-# Options: --from --to --part node|cluster [--backup-id NAME|TRANSITION]
+# With --require-quorum 1 (a real pmxcfs), a file under /etc/pve is changed only while the
+# cluster is quorate: checked once, before the first such file is staged (nothing is renamed
+# before every file is staged, so a refusal changes nothing).
+# Options: --from --to --part node|cluster [--backup-id NAME|TRANSITION] [--require-quorum 0|1]
 require_opts part from
+[[ ${OPT[require-quorum]:-0} =~ ^[01]$ ]] || usage "--require-quorum must be 0 or 1"
 if [ -n "${OPT[backup-id]+set}" ]; then
   is_backup_name "${OPT[backup-id]}" || [[ ${OPT[backup-id]} =~ ^[0-9a-f]{4,64}$ ]] ||
     usage "--backup-id must be a backup's folder name (<yyyymmdd>T<hhmmss>Z-<transition id>) or a transition id (hex)"
@@ -121,6 +125,10 @@ for ((i = 0; i < ${#PAIRS[@]}; i += 2)); do
   target=${RP}${PAIRS[i + 1]}
   [ -f "$SRC/$rel" ] || continue
   if [ -f "$target" ] && [ ! -L "$target" ] && cmp -s -- "$SRC/$rel" "$target"; then continue; fi
+  if [ "${OPT[require-quorum]:-0}" = 1 ] && [[ $target == "${RP}/etc/pve/"* ]] && [ "${QUORATE:-0}" = 0 ]; then
+    require_quorum "restoring ${PAIRS[i + 1]} from backup $NAME"
+    QUORATE=1
+  fi
   dir=${target%/*}
   [ -d "$dir" ] || mkdir -p -- "$dir"
   pve_new_file tmp "$dir/.pve-restore.XXXXXX" 0600

@@ -3,6 +3,7 @@
 # write phase, takes a verified backup. Retention runs whenever a backup is needed, also when
 # the backup exists already: a run killed between the backup's rename and its pruning is
 # finished by the next one.
+# Refuses, before it writes anything, while /etc/network/interfaces.new is pending.
 # Options: --from --to --id --backup 0|1 --retention N --config-path P --rust-service S --middleware-service S
 require_opts id backup retention from config-path rust-service middleware-service
 check_write_path "${OPT[config-path]}"
@@ -13,6 +14,13 @@ ID=${OPT[id]}
 check_count retention "${OPT[retention]}" "$PVE_MAX_RETENTION"
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
 init_step
+# A pending /etc/network/interfaces.new (a change made through the Proxmox VE API or GUI and not
+# applied: pvenetcommit would activate it at the next boot, in the middle of the migration or
+# after a rollback) must be resolved first. Before anything is written.
+net_pending_config
+if [ -n "$NET_PENDING" ]; then
+  fail 75 "refusing to start the transition $FROM -> $TO: $NET_PENDING is pending (a network change made through the Proxmox VE API or GUI, not applied; pvenetcommit would activate it at the next boot). Apply it (Apply Configuration in the GUI, or pvesh set /nodes/$NODE/network) or remove it, then run again; nothing was changed"
+fi
 # The backup markers' folder (mark_backup below) is named after the node.
 remove_stale_temps "${RP}/etc/pve/nodes/$NODE/pve-network-rs"
 

@@ -1,8 +1,13 @@
 # verify: the node is in the phase it was asked for: the pinned package is installed, the
 # migration config is the one rendered, the Rust daemon is enabled (running) exactly when the
-# phase needs it, and the site's verify command (`pvenet status --verbose`) succeeds. Closes
-# the transition in progress.
-# Options: --transition ID --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service [-- VERIFY_ARGV...]
+# phase needs it, no /etc/network/interfaces.new is pending, the running network is what
+# /etc/network/interfaces says (on a node; a sandbox root has no network of its own:
+# components/scripts/sh/network.sh net_check_running, every required interface up too), and the
+# site's verify command (`pvenet status --verbose`) succeeds. Each network problem is a line
+# of its own (result=problem) in the output and the decision log. Closes the transition in
+# progress.
+# Options: --transition ID --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service
+#   [--required-interfaces IF1,IF2] [-- VERIFY_ARGV...]
 require_opts version config-path config-sha256 daemon rust-service middleware-service
 check_write_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
@@ -13,6 +18,14 @@ if ! [[ ${OPT[version]} =~ $PVE_DEB_VERSION_ERE ]] || [ "${#OPT[version]}" -gt "
 fi
 [ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the verify command has more than $PVE_MAX_COMMAND_ARGS arguments"
 check_site_argv "${CMD[@]}"
+REQUIRED=()
+if [ -n "${OPT[required-interfaces]:-}" ]; then
+  IFS=, read -r -a REQUIRED <<< "${OPT[required-interfaces]}"
+  [ "${#REQUIRED[@]}" -le 64 ] || usage "--required-interfaces: at most 64"
+  for r in "${REQUIRED[@]}"; do
+    [[ $r =~ ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$ ]] || usage "--required-interfaces: not an interface name"
+  done
+fi
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics)
 init_step
 
@@ -39,6 +52,19 @@ else
   unit_is_active "${OPT[rust-service]}" && PROBLEMS+=("${OPT[rust-service]} is running in $TO")
 fi
 is_sandbox || unit_is_active "${OPT[middleware-service]}" || PROBLEMS+=("${OPT[middleware-service]} is not running")
+net_pending_config
+[ -z "$NET_PENDING" ] || PROBLEMS+=("$NET_PENDING is pending (a network change not applied; pvenetcommit would activate it at the next boot)")
+# A sandbox root has no network of its own: the running network is checked on nodes only
+# (the node lab's tests check it for real).
+NET_NOTE=""
+if ! is_sandbox; then
+  net_check_running "${REQUIRED[@]}"
+  for p in "${NET_PROBLEMS[@]}"; do
+    log_line problem "network: $p"
+    PROBLEMS+=("network: $p")
+  done
+  [ "${#NET_PROBLEMS[@]}" -gt 0 ] || NET_NOTE="; running network matches /etc/network/interfaces ($NET_CHECKED interfaces)"
+fi
 if [ "${#CMD[@]}" -gt 0 ] && [ "${#PROBLEMS[@]}" -eq 0 ]; then
   if ! OUT=$(run_site_command "${CMD[@]}" 2>&1); then
     PROBLEMS+=("${CMD[0]} failed: $OUT")
@@ -73,7 +99,7 @@ elif [ -n "${OPT[transition]:-}" ] && [ "$(state_field transition.last id)" = "$
   DONE=""
 else
   print_verified
-  done_step ok "phase $TO verified"
+  done_step ok "phase $TO verified$NET_NOTE"
 fi
 DIAG=""
 if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ] && [[ $STAMP =~ ^[0-9]{8}T[0-9]{6}Z$ ]]; then
@@ -84,4 +110,4 @@ if [ "$(phase_index "$TO")" -lt "$(phase_index "$FROM")" ] && [[ $STAMP =~ ^[0-9
   fi
 fi
 print_verified
-done_step ok "phase $TO verified$DONE$DIAG"
+done_step ok "phase $TO verified$NET_NOTE$DONE$DIAG"
