@@ -434,6 +434,8 @@ describe("backups.restoreId in the stack config", () => {
             from: "rust-basic-write",
             to: "perl-only",
             part: "node",
+            // A sandbox root (transport local) has no pmxcfs: no quorum check.
+            "require-quorum": "0",
             "backup-id": id,
         });
         expect(stepArgs({ cfg, node, from: "rust-basic-write", to: "perl-only" }, "cluster-restore", "e3e3").options["backup-id"]).toBe(id);
@@ -447,6 +449,7 @@ describe("backups.restoreId in the stack config", () => {
             "from",
             "to",
             "part",
+            "require-quorum",
         ]);
     });
     test.each(["../x", "3FA2C1D9", "abc", "a".repeat(65), "20261121T101500Z-", "20261121T101500Z-3fa2c1d9\n", "-3fa2c1d9", "20261121-3fa2c1d9", " 3fa2c1d9"])(
