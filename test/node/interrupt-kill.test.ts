@@ -395,6 +395,9 @@ describe.each(scenarios.map((s) => [s.step, s] as const))("SIGKILL of %s, then a
         expect(fs.readdirSync(site.tmp)).toEqual([]);
         expect(endState(site)).toEqual(reference);
         sc.check?.(site);
+        // The post-rollback bundle's collector holds the lock (shared) until it exits, just after
+        // it renames the bundle into place: wait for that exit, bounded by waitFor.
+        waitFor(() => lockFree(site));
         expect(lockFree(site)).toBe(true);
         fs.rmSync(site.dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
     });
