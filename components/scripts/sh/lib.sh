@@ -203,13 +203,6 @@ pve_new_file() {
   fail 73 "cannot create a file in ${template%/*}: 50 random names taken"
 }
 
-# pve_mktemp DIR BASE: a new temp file named by pve_temp_name (mode 0600), its path printed.
-pve_mktemp() {
-  local t
-  pve_new_temp t "$1" "$2"
-  printf '%s\n' "$t"
-}
-
 # remove_stale_temps DIR...: remove the temp files and folders of pve_temp_name in each DIR
 # whose process has ended.
 remove_stale_temps() {
