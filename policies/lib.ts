@@ -88,7 +88,7 @@ export function nodesOf(r: Record): string[] {
 
 /** A node step of a command resource: the script it runs, its options and argv. */
 export interface Step {
-    /** The step's script: snapshot, package, units, config, services, restore, legacy-apply, verify (rules on a monitoring host). */
+    /** The step's script: snapshot, package, units, config, services, restore, legacy-apply, network-confirm, verify (rules on a monitoring host). */
     readonly script: string;
     /** Options of its arguments (`--name value`). */
     readonly options: { readonly [k: string]: string };

@@ -27,6 +27,12 @@ export const BOUNDS = {
     /** backups.retention: newest N backups kept (snapshot --retention). */
     retention: { min: 1, max: 100 },
     /**
+     * network.confirmTimeout, seconds (legacy-apply --confirm-timeout): the dead-man switch's
+     * deadline, well inside Proxmox VE HA's 60 s fencing window (a revert and its reload must end
+     * before a node without its network would fence itself).
+     */
+    confirmTimeout: { min: 5, max: 45, default: 30 },
+    /**
      * Arguments of one site command (commands.legacyApply, legacyValidate, verify,
      * monitoring.rulesFile.reload); legacy-apply gets the validate command's count as
      * --validate-argc.
@@ -97,6 +103,8 @@ function bashWord(v: string): string {
 export function renderBoundsPrelude(): string {
     const vars: [string, string | number][] = [
         ["PVE_MAX_RETENTION", BOUNDS.retention.max],
+        ["PVE_MIN_CONFIRM_TIMEOUT", BOUNDS.confirmTimeout.min],
+        ["PVE_MAX_CONFIRM_TIMEOUT", BOUNDS.confirmTimeout.max],
         ["PVE_MAX_COMMAND_ARGS", BOUNDS.commandArgs.max],
         ["PVE_MAX_ARG_LENGTH", BOUNDS.argLength.max],
         ["PVE_MAX_UNIT_NAME_LENGTH", BOUNDS.unitNameLength.max],

@@ -217,6 +217,25 @@ export const StackConfigSchema = z
                     .max(64, "must list at most 64 interfaces")
                     .refine((a) => new Set(a).size === a.length, "must not list an interface twice")
                     .default([]),
+                /**
+                 * Seconds from arming the dead-man switch (just before legacy-apply applies the network)
+                 * until the node reverts by itself unless network-confirm, over a new SSH connection,
+                 * confirmed the apply: well inside Proxmox VE HA's 60 s fencing window.
+                 */
+                confirmTimeout: z
+                    .number()
+                    .int("must be a whole number of seconds")
+                    .min(BOUNDS.confirmTimeout.min, `must be at least ${BOUNDS.confirmTimeout.min} s`)
+                    .max(BOUNDS.confirmTimeout.max, `must be at most ${BOUNDS.confirmTimeout.max} s: the node must revert well inside HA's 60 s fencing window`)
+                    .default(BOUNDS.confirmTimeout.default),
+                /** A site command network-confirm runs before it confirms (the cluster seen healthy); none by default. */
+                healthCommand: argv.optional(),
+                /**
+                 * Raise it to apply the network again after the dead-man switch reverted an apply (the
+                 * same transition, the same files): legacy-apply and network-confirm carry it, so the
+                 * engine runs both again. 0 (the default) is not carried.
+                 */
+                applyAttempt: z.number().int("must be a whole number").min(0, "must be 0 or more").max(1_000_000, "must be at most 1000000").default(0),
             })
             .strict()
             .default({}),

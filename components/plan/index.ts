@@ -6,8 +6,8 @@
  * measure them.
  *
  * Promotion:  snapshot(+backup) -> package, units -> config -> services -> verify
- * Rollback:   snapshot(+backup) -> config -> services -> restore, package, units
- *             -> legacy-apply -> verify
+ * Rollback:   snapshot(+backup, network saved) -> config -> services -> restore, package, units
+ *             -> legacy-apply (armed) | network-confirm (a new connection) -> verify
  * No change:  package, units -> config -> services -> verify (each idempotent)
  *
  * With a cluster-wide migration config the `config` step is one cluster step through the
@@ -15,7 +15,7 @@
  * cluster through the writer node.
  */
 import { Phase, transition, Transition } from "../phases";
-import { PlanContext, STEP_CATALOGUE, STEP_KINDS, StepDependency, StepKind } from "../steps/catalogue";
+import { PlanContext, STEP_CATALOGUE, STEP_KINDS, StepDependency, StepKind, StepPlacement } from "../steps/catalogue";
 
 export type { StepKind } from "../steps/catalogue";
 
@@ -138,14 +138,22 @@ export interface PlannedCommand {
 
 /**
  * The fewest commands that keep every ordering of the plan: a cluster step is a command of its
- * own, and a node's steps between two cluster steps are one command. A step's level is the
- * number of cluster steps on the longest chain of the plan that ends at it (a cluster step
- * counts for the steps after it); the node steps of one node and one level are one command, in
+ * own, and a node's steps between two cluster steps are one command. A step whose catalogue
+ * placement says `endsCommand` (legacy-apply: its confirmation must come over a new SSH
+ * connection) ends its command too. A step's level is the number of cluster steps and
+ * command-ending steps on the longest chain of the plan that ends at it (such a step counts for
+ * the steps after it); the node steps of one node and one level are one command, in
  * plan order. A step depends on a cluster step only across a level, so a command never waits
  * for a cluster step that waits for it: the commands form a graph without cycles (checked), in
  * which every dependency of the plan holds (a step after its dependencies, within its command
  * or through the command's dependencies).
  */
+/** Whether a step of `kind` ends its command (its catalogue placement's `endsCommand`). */
+function endsCommand(kind: StepKind): boolean {
+    const p: StepPlacement = STEP_CATALOGUE[kind].plan;
+    return p.endsCommand === true;
+}
+
 export function planCommands(plan: Plan): PlannedCommand[] {
     const byId = new Map(plan.steps.map((s) => [s.id, s]));
     const level = new Map<string, number>();
@@ -154,7 +162,7 @@ export function planCommands(plan: Plan): PlannedCommand[] {
         for (const d of s.dependsOn) {
             const dep = byId.get(d);
             if (!dep) throw new Error(`step ${s.id} depends on unknown step ${d}`);
-            l = Math.max(l, (level.get(d) ?? 0) + (dep.cluster ? 1 : 0));
+            l = Math.max(l, (level.get(d) ?? 0) + (dep.cluster || endsCommand(dep.kind) ? 1 : 0));
         }
         level.set(s.id, l);
     }

@@ -21,7 +21,19 @@ export { DEFAULT_STEP_TIMEOUTS, LIBRARY_STEPS, MAX_STEP_TIMEOUT, NODE_STEPS } fr
 const SH_DIR = path.join(__dirname, "sh");
 const LIB = fs.readFileSync(path.join(SH_DIR, "lib.sh"), "utf8");
 /** The running network against its configuration (verify, snapshot): part of the prelude. */
-const NETWORK = fs.readFileSync(path.join(SH_DIR, "network.sh"), "utf8");
+const NETWORK_FUNCTIONS = fs.readFileSync(path.join(SH_DIR, "network.sh"), "utf8");
+/**
+ * The dead-man switch's revert (sh/net-revert.sh): a standalone script that the arm writes to the
+ * node and a systemd timer runs, carried in the prelude as one single-quoted value.
+ */
+export const NET_REVERT_SCRIPT = fs.readFileSync(path.join(SH_DIR, "net-revert.sh"), "utf8");
+const NETWORK = [
+    NETWORK_FUNCTIONS,
+    "# The dead-man switch's revert script (sh/net-revert.sh), data: written to the node, run by its timer.",
+    "# shellcheck disable=SC2016",
+    `PVE_NET_REVERT_SCRIPT=${shQuote(NET_REVERT_SCRIPT)}`,
+    "",
+].join("\n");
 const BODIES: Record<NodeStep, string> = Object.fromEntries(NODE_STEPS.map((s) => [s, fs.readFileSync(path.join(SH_DIR, "steps", `${s}.sh`), "utf8")])) as Record<
     NodeStep,
     string

@@ -41,7 +41,8 @@ export interface StepInput {
 }
 
 /** The step kinds, one per catalogue entry (STEP_CATALOGUE below holds exactly these). */
-export type StepKind = "snapshot" | "package" | "units" | "config" | "cluster-config" | "services" | "restore" | "cluster-restore" | "legacy-apply" | "verify";
+export type StepKind =
+    "snapshot" | "package" | "units" | "config" | "cluster-config" | "services" | "restore" | "cluster-restore" | "legacy-apply" | "network-confirm" | "verify";
 
 /** What the plan knows when it places a step: the transition and the migration config's scope. */
 export interface PlanContext {
@@ -64,6 +65,8 @@ export interface StepPlacement {
     readonly when: (c: PlanContext) => boolean;
     /** The steps it runs after (each one planned: the plan refuses a dependency it did not plan). */
     readonly after: (c: PlanContext) => readonly StepDependency[];
+    /** The node's next steps run in a command of their own, over a new SSH connection (components/plan planCommands). */
+    readonly endsCommand?: boolean;
 }
 
 export interface StepEntry {
@@ -89,6 +92,15 @@ export function sha256Text(text: string): string {
 }
 
 const base = (i: StepInput) => ({ root: i.node.root, node: i.node.name, transition: i.transitionId });
+/**
+ * What makes the engine run the network apply and its confirmation again after a revert: the
+ * backup a person chose (backups.restoreId, carried as by the restore: another backup runs all
+ * three again) and network.applyAttempt (raised: the same files applied again).
+ */
+const applyAgain = (i: StepInput): Record<string, string> => ({
+    ...(i.cfg.backups.restoreId !== undefined ? { "backup-id": i.cfg.backups.restoreId } : {}),
+    ...(i.cfg.network.applyAttempt > 0 ? { "apply-attempt": String(i.cfg.network.applyAttempt) } : {}),
+});
 const daemon = (i: StepInput) => (phaseInfo(i.to).rustDaemon ? "1" : "0");
 
 function configArgs(i: StepInput, cluster: boolean): StepArgs {
@@ -137,6 +149,8 @@ export const STEP_CATALOGUE = {
                 "config-path": i.configPath,
                 "rust-service": i.cfg.commands.rustService,
                 "middleware-service": i.cfg.commands.middlewareService,
+                // A rollback applies the network (legacy-apply): save what runs for its dead-man switch.
+                ...(transition(i.from, i.to).kind === "rollback" ? { "network-guard": "1" } : {}),
             },
         }),
     },
@@ -217,12 +231,44 @@ export const STEP_CATALOGUE = {
     "legacy-apply": {
         script: "legacy-apply",
         owner: "MigrationNode",
-        plan: { cluster: false, when: rollback, after: (c) => (restoring(c) ? [{ same: "restore" }, { cluster: "cluster-restore" }] : [{ same: "services" }]) },
+        // Ends its command: network-confirm must reach the node over a new SSH connection.
+        plan: {
+            cluster: false,
+            when: rollback,
+            after: (c) => (restoring(c) ? [{ same: "restore" }, { cluster: "cluster-restore" }] : [{ same: "services" }]),
+            endsCommand: true,
+        },
         args: (i) => {
             const cmds = i.cfg.commands;
             return {
-                options: { ...base(i), from: i.from, to: i.to, "validate-argc": String(cmds.legacyValidate.length), "legacy-service": cmds.legacyService },
+                options: {
+                    ...base(i),
+                    from: i.from,
+                    to: i.to,
+                    "validate-argc": String(cmds.legacyValidate.length),
+                    "confirm-timeout": String(i.cfg.network.confirmTimeout),
+                    ...applyAgain(i),
+                },
                 argv: [...cmds.legacyValidate, ...cmds.legacyApply],
+            };
+        },
+    },
+    "network-confirm": {
+        script: "network-confirm",
+        owner: "MigrationNode",
+        plan: { cluster: false, when: rollback, after: () => [{ same: "legacy-apply" }] },
+        args: (i) => {
+            const health = i.cfg.network.healthCommand ?? [];
+            return {
+                options: {
+                    ...base(i),
+                    from: i.from,
+                    to: i.to,
+                    "legacy-service": i.cfg.commands.legacyService,
+                    ...(health.length > 0 ? { "health-argc": String(health.length) } : {}),
+                    ...applyAgain(i),
+                },
+                argv: health,
             };
         },
     },
@@ -232,7 +278,7 @@ export const STEP_CATALOGUE = {
         plan: {
             cluster: false,
             when: always,
-            after: (c) => (rollback(c) ? [{ same: "legacy-apply" }, { same: "package" }, { same: "units" }] : [{ same: "services" }]),
+            after: (c) => (rollback(c) ? [{ same: "network-confirm" }, { same: "package" }, { same: "units" }] : [{ same: "services" }]),
         },
         args: (i) => ({
             options: {

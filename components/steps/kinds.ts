@@ -29,6 +29,7 @@ export const STEP_SCRIPTS = {
     services: { timeout: 600, diagnostics: false, host: "node" },
     restore: { timeout: 300, diagnostics: false, host: "node" },
     "legacy-apply": { timeout: 900, diagnostics: false, host: "node" },
+    "network-confirm": { timeout: 600, diagnostics: false, host: "node" },
     verify: { timeout: 600, diagnostics: true, host: "node" },
     rules: { timeout: 600, diagnostics: false, host: "monitoring" },
 } as const satisfies Record<string, ScriptEntry>;

@@ -217,3 +217,139 @@ net_prefix() {
   done
   printf '%s' "$n"
 }
+
+# The network dead-man switch ------------------------------------------------------------------
+# Every network apply (legacy-apply) is armed first: a transient systemd timer on the node runs
+# net-guard/revert.sh (sh/net-revert.sh, PVE_NET_REVERT_SCRIPT below) after
+# network.confirmTimeout seconds unless network-confirm, the first step of the plan's next
+# command (a new SSH connection), takes the arm first. The arm is the file net-guard/armed:
+# the confirmation renames it to `confirmed`, the revert to `firing` (rename(2): exactly one
+# of them succeeds), so neither needs the node lock.
+NET_GUARD_UNIT=pve-migration-net-revert
+# The files a revert puts back, node paths (interfaces.d: its regular files).
+NET_GUARD_FILES=(/etc/network/interfaces /etc/network/interfaces.new /etc/frr/frr.conf)
+NET_GUARD_DIR=/etc/network/interfaces.d
+
+# net_guard_save ID: save the network files as they are at the start of transition ID (the
+# snapshot step, before any step of it changed a file) to net-guard/saved, once per transition
+# (a re-run keeps the first save: by then a restore may have changed the files). A temp folder
+# renamed into place. Sets NET_SAVED to what was saved.
+net_guard_save() {
+  local id=$1 g=$STATE_DIR/net-guard t p f saved_id n=0 rnd k r
+  kv_get_into saved_id "$g/saved/manifest" transition
+  if [ "$saved_id" = "$id" ]; then
+    NET_SAVED="the network files saved at the start of transition $id kept"
+    return 0
+  fi
+  [ -d "$g" ] || mkdir -p -- "$g"
+  pve_temp_name_into t "$g" ".saved"
+  rnd=""
+  for ((k = 0; k < 6; k++)); do
+    r=${SRANDOM:-$RANDOM}
+    rnd+=${PVE_TEMP_CHARS:r%62:1}
+  done
+  t=${t%XXXXXX}$rnd
+  mkdir -m 0700 -- "$t"
+  for p in "${NET_GUARD_FILES[@]}"; do
+    if [ -f "${RP}$p" ]; then
+      mkdir -p -- "$t/files${p%/*}"
+      cp -p -- "${RP}$p" "$t/files$p"
+      n=$((n + 1))
+    fi
+  done
+  if [ -d "${RP}$NET_GUARD_DIR" ]; then
+    mkdir -p -- "$t/files$NET_GUARD_DIR"
+    for f in "${RP}$NET_GUARD_DIR"/* "${RP}$NET_GUARD_DIR"/.[!.]*; do
+      if [ -f "$f" ]; then
+        cp -p -- "$f" "$t/files$NET_GUARD_DIR/"
+        n=$((n + 1))
+      fi
+    done
+  fi
+  printf 'transition=%s\nat=%s\nfiles=%s\n' "$id" "$(now_utc)" "$n" > "$t/manifest"
+  kill_point network-staged
+  # Killed between these two, the next run finds no set for this transition and saves it again
+  # (the step has changed nothing yet, so the files are still the transition's start).
+  rm -rf -- "$g/saved"
+  mv -T -- "$t" "$g/saved"
+  kill_point network-saved
+  NET_SAVED="saved $n network file(s) for the dead-man switch"
+}
+
+# net_guard_arm ID SECONDS: arm the revert of the apply about to run (fails, having applied
+# nothing, when the transition's start was not saved or the timer cannot be armed). A sandbox
+# root gets the arm and the revert script but no timer (it has no service manager).
+net_guard_arm() {
+  local id=$1 secs=$2 g=$STATE_DIR/net-guard saved_id out
+  kv_get_into saved_id "$g/saved/manifest" transition
+  [ "$saved_id" = "$id" ] ||
+    fail 66 "no network files saved at the start of transition $id under $g/saved (the snapshot step saves them): not applying a network change that could not be reverted"
+  atomic_write "$g/revert.sh" 0600 "$PVE_NET_REVERT_SCRIPT"
+  rm -f -- "$g/fired" "$g/confirmed" "$g/firing"
+  if ! is_sandbox; then
+    # A timer of an earlier arm stays loaded once elapsed (RemainAfterElapse): unload it first.
+    bounded 30 systemctl stop -- "$NET_GUARD_UNIT.timer" "$NET_GUARD_UNIT.service" >/dev/null 2>&1 || true
+    bounded 30 systemctl reset-failed -- "$NET_GUARD_UNIT.timer" "$NET_GUARD_UNIT.service" >/dev/null 2>&1 || true
+  fi
+  atomic_write "$g/armed" 0644 "transition=$id
+at=$EPOCHSECONDS
+timeout=$secs
+"
+  is_sandbox && return 0
+  # systemd-run(1): --on-active makes a transient .timer beside the transient .service; the
+  # command runs as argv (no shell), under RuntimeMaxSec so a hung reload cannot hold it.
+  if ! out=$(bounded 30 systemd-run --quiet --collect --unit="$NET_GUARD_UNIT" \
+    --description="pve-network-migration: revert the network apply of transition $id unless confirmed" \
+    --on-active="${secs}s" --timer-property=AccuracySec=1s --timer-property=RemainAfterElapse=no \
+    --property=RuntimeMaxSec=120 -- /bin/bash "$g/revert.sh" --root / --node "$NODE" --transition "$id" 2>&1); then
+    rm -f -- "$g/armed"
+    fail 70 "cannot arm the network dead-man switch (systemd-run): ${out//$'\n'/ }; nothing applied"
+  fi
+}
+
+# net_guard_revert_now ID REASON: revert at once (an apply that failed part-way), as the timer would.
+net_guard_revert_now() {
+  local g=$STATE_DIR/net-guard
+  if ! is_sandbox; then bounded 30 systemctl stop -- "$NET_GUARD_UNIT.timer" >/dev/null 2>&1 || true; fi
+  NET_REVERTED=$(bounded 150 bash "$g/revert.sh" --root "$ROOT" --node "$NODE" --transition "$1" --reason "$2" 2>&1) || true
+}
+
+# net_guard_confirm ID: take the arm of transition ID and stop its timer. NET_CONFIRM: confirmed
+# (NET_ARMED_AT, NET_TIMEOUT: when it was armed, its seconds), confirmed-before (an earlier run
+# took it), reverted (NET_REVERTED: the revert's own account), or none (nothing of ID armed).
+net_guard_confirm() {
+  local id=$1 g=$STATE_DIR/net-guard armed_id fired_id
+  NET_CONFIRM=none
+  NET_REVERTED=""
+  kv_get_into armed_id "$g/armed" transition
+  kv_get_into NET_ARMED_AT "$g/armed" at
+  kv_get_into NET_TIMEOUT "$g/armed" timeout
+  if [ "$armed_id" = "$id" ] && mv -T -- "$g/armed" "$g/confirmed" 2>/dev/null; then
+    if ! is_sandbox; then bounded 30 systemctl stop -- "$NET_GUARD_UNIT.timer" >/dev/null 2>&1 || true; fi
+    NET_CONFIRM=confirmed
+    return 0
+  fi
+  # This step's own command run again after it confirmed (killed before it finished): confirmed,
+  # so that the rest of the step (the legacy service's restart) runs.
+  kv_get_into armed_id "$g/confirmed" transition
+  if [ "$armed_id" = "$id" ]; then
+    kv_get_into NET_ARMED_AT "$g/confirmed" at
+    kv_get_into NET_TIMEOUT "$g/confirmed" timeout
+    NET_CONFIRM=confirmed-before
+    return 0
+  fi
+  # Lost to the revert, or it fired before: wait (bounded) for a revert in progress to finish.
+  local i=0
+  while [ -f "$g/firing" ] && [ ! -f "$g/fired" ] && [ "$i" -lt 150 ]; do
+    sleep 1
+    i=$((i + 1))
+  done
+  kv_get_into fired_id "$g/fired" transition
+  if [ "$fired_id" = "$id" ]; then
+    NET_CONFIRM=reverted
+    kv_get_into NET_REVERTED "$g/fired" detail
+    local at
+    kv_get_into at "$g/fired" at
+    NET_REVERTED="$NET_REVERTED (at $at)"
+  fi
+}

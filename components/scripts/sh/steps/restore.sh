@@ -107,6 +107,9 @@ fi
 # Pairs of (file in backup, target path).
 PAIRS=()
 if [ "${OPT[part]}" = node ]; then
+  # A restore that runs (again) supersedes the files a reverted apply left for applying again
+  # (net-guard/attempted): legacy-apply then applies what this restore puts in place.
+  rm -rf -- "$STATE_DIR/net-guard/attempted"
   PAIRS+=("interfaces" "/etc/network/interfaces")
   shopt -s nullglob
   for conf in "$SRC"/lxc/*.conf; do

@@ -5,14 +5,16 @@
 # finished by the next one.
 # Refuses, before it writes anything, while /etc/network/interfaces.new is pending.
 # Options: --from --to --id --backup 0|1 --retention N --config-path P --rust-service S --middleware-service S
+#   [--network-guard 0|1]
 require_opts id backup retention from config-path rust-service middleware-service
 check_write_path "${OPT[config-path]}"
 check_unit_name "${OPT[rust-service]}"
 check_unit_name "${OPT[middleware-service]}"
 ID=${OPT[id]}
 [[ $ID =~ ^[0-9a-f]{4,64}$ ]] || usage "--id must be hex"
+[[ ${OPT[network-guard]:-0} =~ ^[01]$ ]] || usage "--network-guard must be 0 or 1"
 check_count retention "${OPT[retention]}" "$PVE_MAX_RETENTION"
-TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups)
+TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics /var/lib/pve-network-rs/backups /var/lib/pve-network-rs/net-guard)
 init_step
 # A pending /etc/network/interfaces.new (a change made through the Proxmox VE API or GUI and not
 # applied: pvenetcommit would activate it at the next boot, in the middle of the migration or
@@ -20,6 +22,25 @@ init_step
 net_pending_config
 if [ -n "$NET_PENDING" ]; then
   fail 75 "refusing to start the transition $FROM -> $TO: $NET_PENDING is pending (a network change made through the Proxmox VE API or GUI, not applied; pvenetcommit would activate it at the next boot). Apply it (Apply Configuration in the GUI, or pvesh set /nodes/$NODE/network) or remove it, then run again; nothing was changed"
+fi
+# A transition that applies the network (a rollback: legacy-apply) saves the network files now,
+# for the dead-man switch (net_guard_save), once per transition. Its revert puts these files back
+# and reloads them, which brings back what runs only when they are what runs: on a node, the
+# running network is compared with them first (net_check_running) and a difference refuses the
+# transition before anything is written.
+GUARD_NOTE=""
+if [ "${OPT[network-guard]:-0}" = 1 ]; then
+  kv_get_into GUARD_SAVED "$STATE_DIR/net-guard/saved/manifest" transition
+  if [ "$GUARD_SAVED" != "$ID" ] && ! is_sandbox; then
+    NO_REQUIRED=()
+    net_check_running "${NO_REQUIRED[@]}"
+    if [ "${#NET_PROBLEMS[@]}" -gt 0 ]; then
+      for P in "${NET_PROBLEMS[@]}"; do log_line problem "network: $P"; done
+      fail 65 "refusing to start the transition $FROM -> $TO: the running network differs from /etc/network/interfaces (${#NET_PROBLEMS[@]} problem(s), the first: ${NET_PROBLEMS[0]}), so the dead-man switch of its network apply could not bring back what runs now. Make them agree (apply the file through pvesh set /nodes/$NODE/network, or correct it), then run again; nothing was changed"
+    fi
+  fi
+  net_guard_save "$ID"
+  GUARD_NOTE="; $NET_SAVED"
 fi
 # The backup markers' folder (mark_backup below) is named after the node.
 remove_stale_temps "${RP}/etc/pve/nodes/$NODE/pve-network-rs"
@@ -47,7 +68,7 @@ else
 fi
 if [ "${OPT[backup]}" != 1 ]; then
   finish_diagnostics
-  done_step unchanged "transition $ID recorded; $DIAG; no backup needed from $FROM to $TO"
+  done_step unchanged "transition $ID recorded; $DIAG; no backup needed from $FROM to $TO$GUARD_NOTE"
 fi
 
 BDIR=$(backups_dir)
@@ -99,9 +120,9 @@ for existing in "$BDIR"/*-"$ID"; do
     prune_backups
     finish_diagnostics
     if [ "$PRUNED" -gt 0 ]; then
-      done_step changed "backup ${existing##*/} exists and verifies; pruned $PRUNED (retention of an interrupted run); $DIAG"
+      done_step changed "backup ${existing##*/} exists and verifies; pruned $PRUNED (retention of an interrupted run); $DIAG$GUARD_NOTE"
     fi
-    done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG"
+    done_step unchanged "backup ${existing##*/} exists and verifies; $DIAG$GUARD_NOTE"
   fi
   rm -rf -- "$existing"
 done
@@ -141,4 +162,4 @@ mark_backup "$NAME"
 
 prune_backups
 finish_diagnostics
-done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED; $DIAG"
+done_step changed "backup $NAME taken ($(($(wc -l < "$BDIR/$NAME/MANIFEST.sha256") - 1)) files); pruned $PRUNED; $DIAG$GUARD_NOTE"
