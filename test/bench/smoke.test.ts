@@ -120,9 +120,9 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         ]);
         expect(rows[9][2]).toBe("not measured (--no-lab)");
         expect(rows[10][2]).toBe("not measured (run with --suite)");
-        expect(rows[4][2]).toBe("4 and 4");
+        expect(rows[4][2]).toBe("5 and 5");
         // The empty step and the rollback of the same run: the ratio is theirs.
-        expect(rows[7][2]).toMatch(/^\d+\.\d\d × \(\d+ ms \/ \(9 × \d+\.\d ms\)\)$/);
+        expect(rows[7][2]).toMatch(/^\d+\.\d\d × \(\d+ ms \/ \(10 × \d+\.\d ms\)\)$/);
         expect(rows[5][2]).toBe("1");
         // Every missed target has its why.
         const missed = rows.slice(1).filter((r) => r[3] === "**missed**");
@@ -171,14 +171,15 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         const rows = tableAfter(text, "## 2. Rollback critical path");
         expect(rows[0]).toEqual(["rollback", "nodes", "commands registered", "longest chain (registered)", "longest chain (plan)", "chain"]);
         // Commands: a node's steps between two cluster steps are one command (components/plan planCommands).
-        const restoring = "snapshot → cluster-config → cluster-restore → legacy-apply-verify";
+        // legacy-apply ends its command: network-confirm and verify come over a new connection.
+        const restoring = "snapshot → cluster-config → cluster-restore → legacy-apply → network-confirm-verify";
         expect(rows.slice(1)).toEqual([
-            ["rust-read-only → perl-only", "1", "3", "3", "3", "snapshot → cluster-config → services-package-units-legacy-apply-verify"],
-            ["rust-basic-write → perl-only", "1", "5", "4", "4", restoring],
-            ["rust-advanced → perl-only", "1", "5", "4", "4", restoring],
-            ["rust-sdn → perl-only", "1", "5", "4", "4", restoring],
-            ["rust-full → perl-only", "1", "5", "4", "4", restoring],
-            ["rust-full → perl-only", "3", "11", "4", "4", restoring],
+            ["rust-read-only → perl-only", "1", "4", "4", "4", "snapshot → cluster-config → services-package-units-legacy-apply → network-confirm-verify"],
+            ["rust-basic-write → perl-only", "1", "6", "5", "5", restoring],
+            ["rust-advanced → perl-only", "1", "6", "5", "5", restoring],
+            ["rust-sdn → perl-only", "1", "6", "5", "5", restoring],
+            ["rust-full → perl-only", "1", "6", "5", "5", restoring],
+            ["rust-full → perl-only", "3", "14", "5", "5", restoring],
         ]);
         expect(text).toContain(
             "the resources whose registration changes are `kubernetes:core/v1:Service pve-network-rs-active`, `kubernetes:core/v1:Service pve-network-rs-preview`; the longest chain among them is 1",
@@ -197,8 +198,8 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         ]);
         const rollbacks = tableAfter(text, "Rollbacks to perl-only:");
         expect(rollbacks.slice(1).map((r) => [r[0], r[1], r[2], r[4]])).toEqual([
-            ["rust-read-only → perl-only", "7", "no (nothing written by Rust)", "1"],
-            ...PHASES.slice(2).map((p) => [`${p} → perl-only`, "9", "yes", "1"]),
+            ["rust-read-only → perl-only", "8", "no (nothing written by Rust)", "1"],
+            ...PHASES.slice(2).map((p) => [`${p} → perl-only`, "10", "yes", "1"]),
         ]);
         const steps = tableAfter(text, "Rollback rust-full → perl-only, step by step:");
         expect(steps.slice(1).map((r) => [r[0], r[1], r[2]])).toEqual([
@@ -210,6 +211,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["pve0001-restore", "changed", ""],
             ["bench-cluster-restore", "changed", ""],
             ["pve0001-legacy-apply", "changed", ""],
+            ["pve0001-network-confirm", "changed", ""],
             // The post-rollback bundle is collected after the verify step, outside its time.
             ["pve0001-verify", "ok", ""],
         ]);

@@ -73,7 +73,7 @@ test("a cluster-wide rollback from the deployed phase: every node, restore, one 
     expect(p.transition).toEqual({ kind: "rollback", steps: -4, backupRequired: true, restoreRequired: true });
     expect(p.changingNodes).toEqual(NODES.prod);
     for (const n of p.nodes) {
-        expect(n.steps.map((s) => s.kind)).toEqual(["snapshot", "services", "package", "units", "restore", "legacy-apply", "verify"]);
+        expect(n.steps.map((s) => s.kind)).toEqual(["snapshot", "services", "package", "units", "restore", "legacy-apply", "network-confirm", "verify"]);
         expect(n.steps.find((s) => s.kind === "services")?.dependsOn).toEqual(["pve-west-cluster-config"]);
     }
     expect(p.clusterSteps).toEqual([
@@ -135,23 +135,25 @@ test("text output", async () => {
             "nodes changing: pve-east-02",
             "",
             "pve-east-02:",
-            "   1. pve-east-02-snapshot      snapshot",
-            "   2. pve-east-02-config        config           after pve-east-02-snapshot",
-            "   3. pve-east-02-services      services         after pve-east-02-config",
-            "   4. pve-east-02-package       package          after pve-east-02-services",
-            "   5. pve-east-02-units         units            after pve-east-02-services",
-            "   6. pve-east-02-restore       restore          after pve-east-02-services",
-            "   7. pve-east-02-legacy-apply  legacy-apply     after pve-east-02-restore, pve-east-cluster-restore",
-            "   8. pve-east-02-verify        verify           after pve-east-02-legacy-apply, pve-east-02-package, pve-east-02-units",
+            "   1. pve-east-02-snapshot         snapshot",
+            "   2. pve-east-02-config           config           after pve-east-02-snapshot",
+            "   3. pve-east-02-services         services         after pve-east-02-config",
+            "   4. pve-east-02-package          package          after pve-east-02-services",
+            "   5. pve-east-02-units            units            after pve-east-02-services",
+            "   6. pve-east-02-restore          restore          after pve-east-02-services",
+            "   7. pve-east-02-legacy-apply     legacy-apply     after pve-east-02-restore, pve-east-cluster-restore",
+            "   8. pve-east-02-network-confirm  network-confirm  after pve-east-02-legacy-apply",
+            "   9. pve-east-02-verify           verify           after pve-east-02-network-confirm, pve-east-02-package, pve-east-02-units",
             "cluster pve-east (once, through pve-east-02):",
-            "   1. pve-east-cluster-restore  cluster-restore  after pve-east-02-services",
+            "   1. pve-east-cluster-restore     cluster-restore  after pve-east-02-services",
             "",
-            "critical path (6 steps): pve-east-02-snapshot -> pve-east-02-config -> pve-east-02-services -> pve-east-02-restore -> pve-east-02-legacy-apply -> pve-east-02-verify",
+            "critical path (7 steps): pve-east-02-snapshot -> pve-east-02-config -> pve-east-02-services -> pve-east-02-restore -> pve-east-02-legacy-apply -> pve-east-02-network-confirm -> pve-east-02-verify",
             "",
             "commands (one resource each, its steps in this order; a failed one runs again whole, its finished steps find nothing to do):",
             "  pve-east-02-snapshot-config-services-package-units-restore  pve-east-02-snapshot, pve-east-02-config, pve-east-02-services, pve-east-02-package, pve-east-02-units, pve-east-02-restore",
             "  pve-east-cluster-restore                                    pve-east-cluster-restore  after pve-east-02-snapshot-config-services-package-units-restore",
-            "  pve-east-02-legacy-apply-verify                             pve-east-02-legacy-apply, pve-east-02-verify  after pve-east-02-snapshot-config-services-package-units-restore, pve-east-cluster-restore",
+            "  pve-east-02-legacy-apply                                    pve-east-02-legacy-apply  after pve-east-02-snapshot-config-services-package-units-restore, pve-east-cluster-restore",
+            "  pve-east-02-network-confirm-verify                          pve-east-02-network-confirm, pve-east-02-verify  after pve-east-02-legacy-apply, pve-east-02-snapshot-config-services-package-units-restore",
             "",
         ].join("\n"),
     );

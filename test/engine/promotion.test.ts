@@ -165,7 +165,7 @@ describe.each(["cluster", "node"] as const)("promotion %s-scope migration config
         expect(sorted(r2.ran)).toEqual(sorted(ids(back)));
         expect(sorted(ids(back))).toEqual(
             sorted(
-                NODES.flatMap((n) => ["snapshot", "services-package-units-restore", "legacy-apply-verify"].map((k) => `${n}-${k}`)).concat([
+                NODES.flatMap((n) => ["snapshot", "services-package-units-restore", "legacy-apply", "network-confirm-verify"].map((k) => `${n}-${k}`)).concat([
                     "lab-cluster-config",
                     "lab-cluster-restore",
                 ]),

@@ -112,7 +112,8 @@ test("the rollback plan has the steps each case fails", () => {
         "lab-cluster-config",
         "lab-cluster-restore",
         "pve2-services-package-units-restore",
-        "pve2-legacy-apply-verify",
+        "pve2-legacy-apply",
+        "pve2-network-confirm-verify",
     ]);
 });
 

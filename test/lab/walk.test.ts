@@ -185,9 +185,9 @@ describe("walk perl-only -> rust-full -> perl-only on the node lab, by the repla
         const r = await run("perl-only");
         const after = await probes();
         expect(ranSteps(lab, CLUSTER, r)).toEqual({
-            pve1: ["config", "legacy-apply", "package", "restore", "restore", "services", "snapshot", "units", "verify"],
-            pve2: ["legacy-apply", "package", "restore", "services", "snapshot", "units", "verify"],
-            pve3: ["legacy-apply", "package", "restore", "services", "snapshot", "units", "verify"],
+            pve1: ["config", "legacy-apply", "network-confirm", "package", "restore", "restore", "services", "snapshot", "units", "verify"],
+            pve2: ["legacy-apply", "network-confirm", "package", "restore", "services", "snapshot", "units", "verify"],
+            pve3: ["legacy-apply", "network-confirm", "package", "restore", "services", "snapshot", "units", "verify"],
         });
         expectOneLogLinePerStep(r, before, after, "rust-full", "perl-only");
         expectRestarted(before, after);

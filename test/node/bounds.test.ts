@@ -14,6 +14,7 @@ import { Phase } from "../../components/phases";
 import { NodeStep, STEP_KILL_AFTER_SECONDS, STEP_RUNNER, renderStepScript, shQuote, stepCommandLine } from "../../components/scripts";
 import { StepKind } from "../../components/plan";
 import { scriptOf, stepArgs } from "../../components/steps";
+import { waitForPostRollbackBundle } from "../../components/sandbox/run";
 import { makeLab, mustRun } from "../support/node";
 
 interface Run {
@@ -33,13 +34,22 @@ function runOne(
 ): Run {
     const node = cfg.nodes[0];
     const step: NodeStep = scriptOf(kind);
-    const args = stepArgs({ cfg, node, from, to }, kind);
+    const args = stepArgs({ cfg, node, from, to }, kind, TID);
     const rendered = stepCommandLine({ ...args, options: { ...args.options, ...opts.options } }, { step, timeLimit: cfg.stepTimeouts[step], sudo: opts.sudo });
     const line = opts.runner === undefined ? rendered : rendered.replace(shQuote(STEP_RUNNER), shQuote(opts.runner));
     const started = Date.now();
     // The 60 s bound only keeps a broken test from hanging jest; every case here ends well before it.
     const r = spawnSync("/bin/sh", ["-c", line], { input: opts.script ?? renderStepScript(step), encoding: "utf8", timeout: 60_000, env: opts.env ?? process.env });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
+
+/** The transition of every step run here; legacy-apply needs its network saved (saveNetwork). */
+const TID = "b0b0";
+
+/** The rollback's snapshot, which saves the network files for legacy-apply's dead-man switch. */
+function saveNetwork(cfg: StackConfig): void {
+    const r = runOne(cfg, "snapshot", "rust-read-only", "perl-only");
+    if (r.status !== 0) throw new Error(`snapshot failed (${r.status}): ${r.stdout}${r.stderr}`);
 }
 
 /** Processes (other than this one) whose command line or environment mention `text`: "pid: argv". */
@@ -86,6 +96,7 @@ describe("a step whose site command hangs fails within its time limit", () => {
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            saveNetwork(lab.config("perl-only"));
             const cfg = hungApply(lab.config("perl-only"), ["sleep", "600"]);
             const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { sudo });
             expect(r.status).toBe(124);
@@ -103,7 +114,7 @@ describe("a step whose site command hangs fails within its time limit", () => {
             const next = runOne(lab.config("perl-only"), "legacy-apply", "rust-read-only", "perl-only", { sudo, options: { "lock-timeout": "1" } });
             expect([next.status, next.stderr]).toEqual([0, ""]);
             expect(next.stdout).toMatch(
-                / node=pve1 from=rust-read-only to=perl-only step=legacy-apply result=changed detail=validated and applied through pvenet-legacy; restart of pve-network.service skipped: sandbox\n$/,
+                / node=pve1 from=rust-read-only to=perl-only step=legacy-apply result=changed detail=validated and applied through pvenet-legacy; armed the dead-man switch \(30 s; no timer: sandbox\): network-confirm confirms over a new connection\n$/,
             );
         } finally {
             lab.cleanup();
@@ -115,6 +126,7 @@ describe("a step whose site command hangs fails within its time limit", () => {
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            saveNetwork(lab.config("perl-only"));
             const cfg = hungApply(lab.config("perl-only"), ["bash", "-c", "trap '' TERM; sleep 600"]);
             const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only");
             expect(r.status).toBe(124);
@@ -126,7 +138,11 @@ describe("a step whose site command hangs fails within its time limit", () => {
             expect(leftover(root)).toEqual([]);
             const next = runOne(lab.config("perl-only"), "verify", "perl-only", "perl-only", { options: { "lock-timeout": "1" } });
             expect([next.status, next.stderr]).toEqual([0, ""]);
-            expect(next.stdout).toMatch(/ node=pve1 from=perl-only to=perl-only step=verify result=ok detail=phase perl-only verified\n$/);
+            // It closes the rollback the snapshot opened (saveNetwork) and starts its post-rollback bundle.
+            expect(next.stdout).toMatch(
+                / node=pve1 from=rust-read-only to=perl-only step=verify result=ok detail=phase perl-only verified; transition from rust-read-only complete; diagnostics \d{8}T\d{6}Z-b0b0-post-rollback \(collected after this step\)\n$/,
+            );
+            waitForPostRollbackBundle(root, TID);
         } finally {
             lab.cleanup();
         }
@@ -186,6 +202,7 @@ describe("site commands that read standard input get nothing; the step carries o
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            saveNetwork(lab.config("perl-only"));
             const cfg = withSite(lab.config("perl-only"), readers);
             const apply = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only");
             expect([apply.status, apply.stderr]).toEqual([0, ""]);
@@ -193,14 +210,17 @@ describe("site commands that read standard input get nothing; the step carries o
             expect(fs.readFileSync(path.join(root, "apply.stdin"), "utf8")).toBe("1|");
             // The actions after the site commands: the applied interfaces recorded, the decision logged.
             const sum = spawnSync("sha256sum", [path.join(root, "etc/network/interfaces")], { encoding: "utf8" }).stdout.split(" ")[0];
-            expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(sum);
+            expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(`${TID} ${sum}`);
             expect(apply.stdout).toMatch(
-                / step=legacy-apply result=changed detail=validated and applied through bash; restart of pve-network.service skipped: sandbox\n$/,
+                / step=legacy-apply result=changed detail=validated and applied through bash; armed the dead-man switch \(30 s; no timer: sandbox\): network-confirm confirms over a new connection\n$/,
             );
             const verify = runOne(cfg, "verify", "perl-only", "perl-only");
             expect([verify.status, verify.stderr]).toEqual([0, ""]);
             expect(fs.readFileSync(path.join(root, "verify.stdin"), "utf8")).toBe("");
-            expect(verify.stdout).toMatch(/ step=verify result=ok detail=phase perl-only verified\n$/);
+            expect(verify.stdout).toMatch(
+                / step=verify result=ok detail=phase perl-only verified; transition from rust-read-only complete; diagnostics \d{8}T\d{6}Z-b0b0-post-rollback \(collected after this step\)\n$/,
+            );
+            waitForPostRollbackBundle(root, TID);
         } finally {
             lab.cleanup();
         }
@@ -226,11 +246,12 @@ describe("site commands that read standard input get nothing; the step carries o
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            saveNetwork(lab.config("perl-only"));
             const cfg = withSite(lab.config("perl-only"), readers);
             const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: unwrappedScript(), runner: STREAMING_RUNNER });
             expect(r.status).toBe(0);
             expect(r.stdout).toBe("");
-            expect(fs.readFileSync(path.join(root, "validate.stdin"), "utf8")).toContain('atomic_write "$SEEN" 0644 "$SUM"');
+            expect(fs.readFileSync(path.join(root, "validate.stdin"), "utf8")).toContain('atomic_write "$SEEN" 0644 "$ID $SUM"');
             expect(fs.existsSync(path.join(root, "apply.stdin"))).toBe(false);
             expect(fs.existsSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"))).toBe(false);
         } finally {
@@ -243,12 +264,13 @@ describe("site commands that read standard input get nothing; the step carries o
         try {
             const root = lab.root("pve1");
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
+            saveNetwork(lab.config("perl-only"));
             const cfg = withSite(lab.config("perl-only"), readers);
             const r = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: unwrappedScript() });
             expect([r.status, r.stderr]).toEqual([0, ""]);
             expect(fs.readFileSync(path.join(root, "validate.stdin"), "utf8")).toBe("");
             const sum = spawnSync("sha256sum", [path.join(root, "etc/network/interfaces")], { encoding: "utf8" }).stdout.split(" ")[0];
-            expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(sum);
+            expect(fs.readFileSync(path.join(root, "var/lib/pve-network-rs/legacy-applied.sha256"), "utf8")).toBe(`${TID} ${sum}`);
         } finally {
             lab.cleanup();
         }
@@ -261,9 +283,10 @@ describe("site commands that read standard input get nothing; the step carries o
             mustRun(lab.config("perl-only"), "perl-only", "perl-only", "0");
             const cfg = lab.config("perl-only");
             const full = renderStepScript("legacy-apply");
-            // Cut after 90 % of its lines: the function pve_step_main is never closed.
+            // Cut before its last four lines: the function pve_step_main, which holds every line, is never closed.
             const lines = full.split("\n");
-            const cut = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: lines.slice(0, Math.floor(lines.length * 0.9)).join("\n") + "\n" });
+            expect(lines.slice(-4)).toEqual(["", "}", 'pve_step_main "$@"', ""]);
+            const cut = runOne(cfg, "legacy-apply", "rust-read-only", "perl-only", { script: lines.slice(0, -4).join("\n") + "\n" });
             expect(cut.status).toBe(2);
             expect(cut.stdout).toBe("");
             expect(cut.stderr).toMatch(/^legacy-apply: -c: line \d+: syntax error: unexpected end of file\n$/);

@@ -129,6 +129,8 @@ const scenarios: Scenario[] = [
             { name: "locked" },
             { name: "staged:transition", debris: /var\/lib\/pve-network-rs\/\.transition\.pve-tmp\.\d+\./ },
             { name: "written:transition" },
+            { name: "network-staged", debris: /net-guard\/\.saved\.pve-tmp\.\d+\.[A-Za-z0-9]{6}$/ },
+            { name: "network-saved" },
             { name: "diagnostics-started" },
             { name: "backup-staged", debris: /backups\/\.tmp-\d{8}T\d{6}Z-cafe$/ },
             { name: "backup-verified", debris: /backups\/\.tmp-\d{8}T\d{6}Z-cafe$/ },
@@ -141,8 +143,9 @@ const scenarios: Scenario[] = [
             // finished when the step was killed depends on timing; if not, the re-run collects it
             // (check() asserts that it exists either way).
             "backup-renamed":
-                /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
-            "pruned-one": /result=unchanged detail=backup \d{8}T\d{6}Z-cafe exists and verifies; diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?\n$/,
+                /result=changed detail=backup \d{8}T\d{6}Z-cafe exists and verifies; pruned 1 \(retention of an interrupted run\); diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?; the network files saved at the start of transition cafe kept\n$/,
+            "pruned-one":
+                /result=unchanged detail=backup \d{8}T\d{6}Z-cafe exists and verifies; diagnostics \d{8}T\d{6}Z-cafe-pre( exists)?; the network files saved at the start of transition cafe kept\n$/,
             "backup-staged": /result=changed detail=backup \d{8}T\d{6}Z-cafe taken \(5 files\); pruned 1; diagnostics /,
         },
         check(site) {
@@ -243,10 +246,30 @@ const scenarios: Scenario[] = [
         points: [
             { name: "locked" },
             { name: "validated" },
+            { name: "armed" },
             { name: "applied" },
             { name: "staged:legacy-applied.sha256", debris: /\.legacy-applied\.sha256\.pve-tmp\./ },
             { name: "finished" },
         ],
+    },
+    {
+        step: "network-confirm",
+        script: "network-confirm",
+        setup(site) {
+            plan(site, "perl-only", "perl-only", "0");
+            plan(site, "perl-only", "rust-read-only", "a1a1");
+            plan(site, "rust-read-only", "perl-only", "c0c0", "pve1-network-confirm");
+        },
+        run: (site) => planStep(site, "perl-only", "rust-read-only", "perl-only", "pve1-network-confirm", "c0c0"),
+        points: [{ name: "locked" }, { name: "confirmed" }, { name: "finished" }],
+        // Killed before or after it finished, the re-run finds the arm confirmed and restarts the
+        // legacy service again (a restart is idempotent; it may not have happened).
+        rerun: {
+            confirmed:
+                /result=changed detail=an earlier run of this step confirmed the network apply of transition c0c0 \(deadline 30 s\); the dead-man switch is disarmed; restart of pve-network\.service skipped: sandbox\n$/,
+            finished:
+                /result=changed detail=an earlier run of this step confirmed the network apply of transition c0c0 \(deadline 30 s\); the dead-man switch is disarmed; restart of pve-network\.service skipped: sandbox\n$/,
+        },
     },
     {
         step: "verify (closing a rollback: starts the post-rollback bundle)",
@@ -324,7 +347,11 @@ function endState(site: Site): Record<string, string> {
         if (st.isSymbolicLink()) out[key] = `-> ${fs.readlinkSync(p)}`;
         else if (st.isDirectory()) out[key] = "dir";
         else if (rel.endsWith(".tar.gz")) out[key] = "bundle";
-        else out[key] = noStamps(fs.readFileSync(p, "utf8")).replace(/^[0-9a-f]{64} {2}meta$/m, "HASH  meta");
+        // The dead-man switch's arm records when it was armed (epoch seconds): a re-run arms again.
+        else
+            out[key] = noStamps(fs.readFileSync(p, "utf8"))
+                .replace(/^[0-9a-f]{64} {2}meta$/m, "HASH  meta")
+                .replace(/^at=\d+$/m, "at=EPOCH");
     }
     return out;
 }

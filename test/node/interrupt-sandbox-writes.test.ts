@@ -225,8 +225,8 @@ describe("sandbox steps write only inside the lab folder (strace -f of every ste
             const cfg = lab.config("perl-only");
             traceStep("rules", rulesStepArgs(cfg.nodes[0], "/etc/prometheus/rules/pve-network.yml", "groups: []\n", true, []));
             // One node, cluster-wide config: perl-only (5 steps), two promotions (6 each), the rollback
-            // with both restores (9), then the rules step.
-            expect(traced).toBe(27);
+            // with both restores and the network confirmation (10), then the rules step.
+            expect(traced).toBe(28);
             expect([...outside].sort()).toEqual([]);
             // dpkg's log went to the root.
             expect(fs.readFileSync(path.join(lab.root("pve1"), "var/log/dpkg.log"), "utf8")).toMatch(/ status installed pve-network-rs:amd64 0\.5\.0-1\n/);

@@ -6,7 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LIBRARY_STEPS, NODE_STEPS, STEP_RUNNER, renderStepLibrary, renderStepScript, renderStepStub } from "../../components/scripts";
+import { LIBRARY_STEPS, NET_REVERT_SCRIPT, NODE_STEPS, STEP_RUNNER, renderStepLibrary, renderStepScript, renderStepStub, shQuote } from "../../components/scripts";
 import { makeLab, mustRun } from "../support/node";
 import { requireTools } from "../support/tools";
 
@@ -41,10 +41,29 @@ describe("shellcheck", () => {
         expect(r.stdout).toContain("SC2086");
     });
 
-    test("no step restarts the network", () => {
-        // (ifupdown2 appears only as a package name the diagnostics bundle records.)
-        for (const s of NODE_STEPS) expect(renderStepScript(s)).not.toMatch(/networking|\bifreload\b|\bifup\b|\bifdown\b/);
-        expect(renderStepLibrary().text).not.toMatch(/networking|\bifreload\b|\bifup\b|\bifdown\b/);
+    test("no step restarts the network; only the dead-man switch's revert reloads it, with ifreload -a", () => {
+        // (ifupdown2 appears only as a package name the diagnostics bundle records.) The revert
+        // script is carried in the prelude as one quoted value; outside it nothing touches the network.
+        const quoted = shQuote(NET_REVERT_SCRIPT);
+        for (const s of NODE_STEPS) {
+            const text = renderStepScript(s);
+            expect(text.split(quoted).length).toBe(2);
+            expect(text.replace(quoted, "''")).not.toMatch(/networking|\bifreload\b|\bifup\b|\bifdown\b/);
+        }
+        expect(renderStepLibrary().text.replace(quoted, "''")).not.toMatch(/networking|\bifreload\b|\bifup\b|\bifdown\b/);
+        const code = NET_REVERT_SCRIPT.split("\n").filter((l) => !/^\s*#/.test(l));
+        expect(code.flatMap((l) => l.match(/\b(?:ifreload|ifup|ifdown|networking)\b.*$/g) ?? [])).toEqual([
+            "ifreload -a 2>&1); then",
+            'ifreload -a: ok"',
+            "ifreload -a failed (exit $?): ${OUT//$'\\n'/ }\"",
+            'ifreload -a skipped: sandbox"',
+        ]);
+    });
+
+    test("the dead-man switch's revert script is shellcheck-clean on its own", () => {
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: NET_REVERT_SCRIPT, encoding: "utf8" });
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
     });
 });
 

@@ -79,6 +79,7 @@ describe("SIGKILL in the middle of a transition; the next run converges", () => 
                 "pve1-units:unchanged",
                 "pve1-restore:changed",
                 "pve1-legacy-apply:changed",
+                "pve1-network-confirm:changed",
                 "pve1-verify:ok",
             ]);
             expect(tomlAt(tomlPath).phase).toBe("perl-only");

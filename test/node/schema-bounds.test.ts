@@ -288,13 +288,67 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
             "service name longer than 240 characters",
         ],
         [
-            "a 241-character legacy service",
-            "legacy-apply",
+            "a 241-character legacy service (network-confirm)",
+            "network-confirm",
             "rust-basic-write",
             "perl-only",
             { "legacy-service": unit(241, "l") },
             undefined,
             "service name longer than 240 characters",
+        ],
+        [
+            "a confirm timeout of 4 s",
+            "legacy-apply",
+            "rust-basic-write",
+            "perl-only",
+            { "confirm-timeout": "4" },
+            undefined,
+            "--confirm-timeout must be 5 to 45 seconds",
+        ],
+        [
+            "a confirm timeout of 46 s",
+            "legacy-apply",
+            "rust-basic-write",
+            "perl-only",
+            { "confirm-timeout": "46" },
+            undefined,
+            "--confirm-timeout must be 5 to 45 seconds",
+        ],
+        [
+            "a confirm timeout of 30s",
+            "legacy-apply",
+            "rust-basic-write",
+            "perl-only",
+            { "confirm-timeout": "30s" },
+            undefined,
+            "--confirm-timeout must be 5 to 45 seconds",
+        ],
+        [
+            "a health command of 101 words",
+            "network-confirm",
+            "rust-basic-write",
+            "perl-only",
+            { "health-argc": "101" },
+            words(101, 1, ["true"]),
+            "--health-argc must be 1..100",
+        ],
+        [
+            "a health command shorter than its count",
+            "network-confirm",
+            "rust-basic-write",
+            "perl-only",
+            { "health-argc": "3" },
+            ["pvecm", "status"],
+            "--health-argc 3 does not match the 2 words after --",
+        ],
+        [
+            "a health command without its count",
+            "network-confirm",
+            "rust-basic-write",
+            "perl-only",
+            {},
+            ["pvecm", "status"],
+            "a health command after -- needs --health-argc",
         ],
         [
             "a 241-character service (services)",
@@ -359,8 +413,10 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
 
     test("the prelude of every step carries the bounds of components/config/bounds.ts", () => {
         const prelude = renderBoundsPrelude();
-        expect(prelude.split("\n").slice(1, 8)).toEqual([
+        expect(prelude.split("\n").slice(1, 10)).toEqual([
             "PVE_MAX_RETENTION=100",
+            "PVE_MIN_CONFIRM_TIMEOUT=5",
+            "PVE_MAX_CONFIRM_TIMEOUT=45",
             "PVE_MAX_COMMAND_ARGS=100",
             "PVE_MAX_ARG_LENGTH=512",
             "PVE_MAX_UNIT_NAME_LENGTH=240",
@@ -368,7 +424,7 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
             "PVE_MAX_PATH_COMPONENT_LENGTH=247",
             "PVE_MAX_VERSION_LENGTH=230",
         ]);
-        for (const s of ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"] as const) {
+        for (const s of ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "network-confirm", "verify", "rules"] as const) {
             expect(renderStepScript(s)).toContain(prelude);
         }
     });

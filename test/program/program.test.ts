@@ -341,16 +341,19 @@ describe("a phase change changes exactly the expected resources", () => {
         const deps = (n: string) => byName(records, n).dependsOn;
         // The snapshot's id comes from the record (known in a preview), not from the record's resource.
         const steps = (n: string) => parseCommand(byName(records, n).inputs.create).steps.map((x) => x.step);
-        // Three commands per node, split where a cluster step comes between: the snapshot; services,
-        // package, units, restore (after the cluster-wide config); legacy-apply, verify (after the cluster restore).
+        // Four commands per node, split where a cluster step comes between: the snapshot; services,
+        // package, units, restore (after the cluster-wide config); legacy-apply (after the cluster
+        // restore), which ends its command so that network-confirm, verify come over a new connection.
         expect(deps("pve1-snapshot")).toEqual(["pve1-step-library"]);
         expect(optionsOf(records, "pve1-snapshot").options.id).toBe(transitionId(byName(records, "pve-east-transition").inputs.keepers));
         expect(deps("pve-east-cluster-config")).toEqual(["pve1-snapshot", "pve2-snapshot", "pve3-snapshot"]);
         expect(deps("pve1-services-package-units-restore")).toEqual(["pve-east-cluster-config"]);
         expect(steps("pve1-services-package-units-restore")).toEqual(["services", "package", "units", "restore"]);
         expect(deps("pve-east-cluster-restore")).toEqual(["pve-east-cluster-config"]);
-        expect(deps("pve1-legacy-apply-verify")).toEqual(["pve-east-cluster-restore", "pve1-services-package-units-restore"]);
-        expect(steps("pve1-legacy-apply-verify")).toEqual(["legacy-apply", "verify"]);
+        expect(deps("pve1-legacy-apply")).toEqual(["pve-east-cluster-restore", "pve1-services-package-units-restore"]);
+        expect(steps("pve1-legacy-apply")).toEqual(["legacy-apply"]);
+        expect(deps("pve1-network-confirm-verify")).toEqual(["pve1-legacy-apply", "pve1-services-package-units-restore"]);
+        expect(steps("pve1-network-confirm-verify")).toEqual(["network-confirm", "verify"]);
         expect(optionsOf(records, "pve1-snapshot").options.backup).toBe("1");
         expect(optionsOf(records, "pve1-services").options.daemon).toBe("0");
         expect(optionsOf(records, "pve1-restore").options).toEqual({
@@ -380,14 +383,58 @@ describe("a phase change changes exactly the expected resources", () => {
                 from: "rust-sdn",
                 to: "perl-only",
                 "validate-argc": "4",
-                "legacy-service": "pve-network.service",
+                "confirm-timeout": "30",
             },
             argv: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces", "pvenet-legacy", "apply"],
         });
+        // No health command configured: network-confirm's new connection is the check; it restarts the legacy service.
+        expect(optionsOf(records, "pve2-network-confirm")).toEqual({
+            options: { root: "/", node: "pve2", transition: tid(records), from: "rust-sdn", to: "perl-only", "legacy-service": "pve-network.service" },
+        });
         expect(byName(records, "pve-east-cluster-restore").parent).toBe("pve-east-cluster-backups");
-        // Per node: snapshot, services, package, units, restore, legacy-apply, verify; plus the two cluster steps.
-        expect(r.steps).toHaveLength(3 * 7 + 2);
+        // Per node: snapshot, services, package, units, restore, legacy-apply, network-confirm, verify; plus the two cluster steps.
+        expect(r.steps).toHaveLength(3 * 8 + 2);
         expect(r.transition).toEqual({ from: "rust-sdn", to: "perl-only", kind: "rollback", id: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    });
+});
+
+describe("the dead-man switch's config reaches legacy-apply and network-confirm", () => {
+    test("network.confirmTimeout, healthCommand and a raised applyAttempt are carried; the snapshot saves the network", async () => {
+        const network = JSON.stringify({ confirmTimeout: 12, healthCommand: ["pvecm", "status"], applyAttempt: 2 });
+        const { records } = await runStack(values("perl-only", { network }), { phase: "rust-basic-write", phaseEnteredAt: "2026-11-01T00:00:00Z" });
+        expect(optionsOf(records, "pve1-legacy-apply")).toEqual({
+            options: {
+                root: "/",
+                node: "pve1",
+                transition: tid(records),
+                from: "rust-basic-write",
+                to: "perl-only",
+                "validate-argc": "4",
+                "confirm-timeout": "12",
+                "apply-attempt": "2",
+            },
+            argv: ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces", "pvenet-legacy", "apply"],
+        });
+        expect(optionsOf(records, "pve1-network-confirm")).toEqual({
+            options: {
+                root: "/",
+                node: "pve1",
+                transition: tid(records),
+                from: "rust-basic-write",
+                to: "perl-only",
+                "legacy-service": "pve-network.service",
+                "health-argc": "2",
+                "apply-attempt": "2",
+            },
+            argv: ["pvecm", "status"],
+        });
+        expect(optionsOf(records, "pve1-snapshot").options["network-guard"]).toBe("1");
+    });
+
+    test("a promotion arms nothing: no legacy-apply, no network-confirm, the snapshot saves no network", async () => {
+        const { records } = await runStack(values("rust-basic-write"), { phase: "rust-read-only", phaseEnteredAt: "2026-11-19T12:00:00Z" });
+        expect(records.filter((r) => /-(legacy-apply|network-confirm)/.test(r.name)).map((r) => r.name)).toEqual([]);
+        expect(optionsOf(records, "pve1-snapshot").options["network-guard"]).toBe(undefined);
     });
 });
 
@@ -548,7 +595,8 @@ describe("rings: the upstream's deployed phase, read through a stack reference",
             { phase: "rust-read-only", phaseEnteredAt: "2026-11-01T00:00:00Z" },
             { [UP]: { phase: "perl-only", phaseEnteredAt: "2026-11-21T11:30:00Z" } },
         );
-        expect(commandOf(records, "pve1-legacy-apply")).toBe("pve1-services-package-units-legacy-apply-verify");
+        expect(commandOf(records, "pve1-legacy-apply")).toBe("pve1-services-package-units-legacy-apply");
+        expect(commandOf(records, "pve1-network-confirm")).toBe("pve1-network-confirm-verify");
     });
 });
 

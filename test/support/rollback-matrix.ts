@@ -48,9 +48,19 @@ export function rollbackMatrix(pairs: [Phase, Phase][]): void {
                               "pve1-restore",
                               "lab-cluster-restore",
                               "pve1-legacy-apply",
+                              "pve1-network-confirm",
                               "pve1-verify",
                           ]
-                        : ["pve1-snapshot", "lab-cluster-config", "pve1-services", "pve1-package", "pve1-units", "pve1-legacy-apply", "pve1-verify"],
+                        : [
+                              "pve1-snapshot",
+                              "lab-cluster-config",
+                              "pve1-services",
+                              "pve1-package",
+                              "pve1-units",
+                              "pve1-legacy-apply",
+                              "pve1-network-confirm",
+                              "pve1-verify",
+                          ],
                 );
                 expect(tomlAt(path.join(lab.sandbox, "cluster-pve/network/migration.toml")).phase).toBe(to);
                 for (const n of lab.nodes) {

@@ -26,13 +26,14 @@ describe("step catalogue", () => {
             restore: ["restore", "Backups"],
             "cluster-restore": ["restore", "Backups"],
             "legacy-apply": ["legacy-apply", "MigrationNode"],
+            "network-confirm": ["network-confirm", "MigrationNode"],
             verify: ["verify", "MigrationNode"],
         });
         expect(STEP_KINDS.map(scriptOf)).toEqual(STEP_KINDS.map((k) => STEP_CATALOGUE[k].script));
     });
 
     test("the script list and default time limits are the catalogue's, one file in sh/steps/ each", () => {
-        expect(NODE_STEPS).toEqual(["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "verify", "rules"]);
+        expect(NODE_STEPS).toEqual(["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "network-confirm", "verify", "rules"]);
         expect(DEFAULT_STEP_TIMEOUTS).toEqual({
             snapshot: 600,
             package: 1200,
@@ -41,6 +42,7 @@ describe("step catalogue", () => {
             services: 600,
             restore: 300,
             "legacy-apply": 900,
+            "network-confirm": 600,
             verify: 600,
             rules: 600,
         });
@@ -74,6 +76,7 @@ describe("the plan places every step by its catalogue entry", () => {
             "cluster-restore",
             "config",
             "legacy-apply",
+            "network-confirm",
             "package",
             "restore",
             "services",
@@ -84,6 +87,7 @@ describe("the plan places every step by its catalogue entry", () => {
         expect(kindsOf("rust-advanced", "rust-basic-write", "cluster")).toEqual([
             "cluster-config",
             "legacy-apply",
+            "network-confirm",
             "package",
             "services",
             "snapshot",

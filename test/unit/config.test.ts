@@ -305,6 +305,7 @@ describe("stack config", () => {
             services: 600,
             restore: 300,
             "legacy-apply": 900,
+            "network-confirm": 600,
             verify: 600,
             rules: 600,
         });
@@ -316,6 +317,7 @@ describe("stack config", () => {
             services: 120,
             restore: 120,
             "legacy-apply": 5,
+            "network-confirm": 120,
             verify: 120,
             rules: 120,
         });
@@ -338,9 +340,11 @@ describe("stack config", () => {
 
 describe("network.requiredInterfaces: the interfaces verify requires by name", () => {
     test("default none; names kept in order", () => {
-        expect(parse(base()).network).toEqual({ requiredInterfaces: [] });
+        expect(parse(base()).network).toEqual({ requiredInterfaces: [], confirmTimeout: 30, applyAttempt: 0 });
         expect(parse({ ...base(), network: JSON.stringify({ requiredInterfaces: ["bond0", "vmbr0.100", "eno1:1"] }) }).network).toEqual({
             requiredInterfaces: ["bond0", "vmbr0.100", "eno1:1"],
+            confirmTimeout: 30,
+            applyAttempt: 0,
         });
     });
     test.each([
@@ -361,6 +365,34 @@ describe("network.requiredInterfaces: the interfaces verify requires by name", (
         ],
         ["a name twice", { requiredInterfaces: ["bond0", "bond0"] }, ["pve-migration:network.requiredInterfaces: must not list an interface twice"]],
         ["an unknown key", { required: ["bond0"] }, ["pve-migration:network: unknown key(s) required"]],
+    ])("%s is refused, naming the key", (_name, value, expected) => {
+        expect(errorsOf({ ...base(), network: JSON.stringify(value) })).toEqual(expected);
+    });
+});
+
+describe("network.confirmTimeout, healthCommand, applyAttempt: the dead-man switch of every network apply", () => {
+    test("defaults: 30 s, no health command, attempt 0; given values kept", () => {
+        expect(parse({ ...base(), network: JSON.stringify({ confirmTimeout: 5, healthCommand: ["pvecm", "status"], applyAttempt: 2 }) }).network).toEqual({
+            requiredInterfaces: [],
+            confirmTimeout: 5,
+            healthCommand: ["pvecm", "status"],
+            applyAttempt: 2,
+        });
+        expect(parse({ ...base(), network: JSON.stringify({ confirmTimeout: 45 }) }).network.confirmTimeout).toBe(45);
+    });
+    test.each([
+        ["a timeout under 5 s", { confirmTimeout: 4 }, ["pve-migration:network.confirmTimeout: must be at least 5 s"]],
+        [
+            "a timeout past 45 s",
+            { confirmTimeout: 46 },
+            ["pve-migration:network.confirmTimeout: must be at most 45 s: the node must revert well inside HA's 60 s fencing window"],
+        ],
+        ["a fractional timeout", { confirmTimeout: 7.5 }, ["pve-migration:network.confirmTimeout: must be a whole number of seconds"]],
+        ["a timeout as a string", { confirmTimeout: "30" }, ["pve-migration:network.confirmTimeout: Expected number, received string"]],
+        ["a negative attempt", { applyAttempt: -1 }, ["pve-migration:network.applyAttempt: must be 0 or more"]],
+        ["a fractional attempt", { applyAttempt: 1.5 }, ["pve-migration:network.applyAttempt: must be a whole number"]],
+        ["a huge attempt", { applyAttempt: 1_000_001 }, ["pve-migration:network.applyAttempt: must be at most 1000000"]],
+        ["a health command as a string", { healthCommand: "pvecm status" }, ["pve-migration:network.healthCommand: Expected array, received string"]],
     ])("%s is refused, naming the key", (_name, value, expected) => {
         expect(errorsOf({ ...base(), network: JSON.stringify(value) })).toEqual(expected);
     });

@@ -18,8 +18,8 @@ describe("step plans for every (from, to) pair", () => {
                 : t.kind === "promotion"
                   ? ["snapshot", "package", "units", "config", "services", "verify"]
                   : t.restoreRequired
-                    ? ["snapshot", "config", "services", "package", "units", "restore", "cluster-restore", "legacy-apply", "verify"]
-                    : ["snapshot", "config", "services", "package", "units", "legacy-apply", "verify"];
+                    ? ["snapshot", "config", "services", "package", "units", "restore", "cluster-restore", "legacy-apply", "network-confirm", "verify"]
+                    : ["snapshot", "config", "services", "package", "units", "legacy-apply", "network-confirm", "verify"];
         expect(kindsOn(from, to, "node")).toEqual(expected);
         expect(kindsOn(from, to, "node", "n2")).toEqual(expected.filter((k) => k !== "cluster-restore"));
     });
@@ -45,7 +45,7 @@ describe("step plans for every (from, to) pair", () => {
         ]);
     });
 
-    test("rollback order: lower phase, middleware and daemon, restore, legacy apply, verify", () => {
+    test("rollback order: lower phase, middleware and daemon, restore, legacy apply, its confirmation, verify", () => {
         const plan = planSteps({ cluster: "c", from: "rust-full", to: "perl-only", nodes: ["n1"], scope: "node", writerNode: "n1" });
         expect(plan.steps.map((s) => [s.id, s.dependsOn])).toEqual([
             ["n1-snapshot", []],
@@ -56,16 +56,25 @@ describe("step plans for every (from, to) pair", () => {
             ["n1-restore", ["n1-services"]],
             ["c-cluster-restore", ["n1-services"]],
             ["n1-legacy-apply", ["n1-restore", "c-cluster-restore"]],
-            ["n1-verify", ["n1-legacy-apply", "n1-package", "n1-units"]],
+            ["n1-network-confirm", ["n1-legacy-apply"]],
+            ["n1-verify", ["n1-network-confirm", "n1-package", "n1-units"]],
         ]);
-        expect(criticalPath(plan.steps)).toEqual(["n1-snapshot", "n1-config", "n1-services", "n1-restore", "n1-legacy-apply", "n1-verify"]);
+        expect(criticalPath(plan.steps)).toEqual(["n1-snapshot", "n1-config", "n1-services", "n1-restore", "n1-legacy-apply", "n1-network-confirm", "n1-verify"]);
     });
 
     test("nodes roll back in parallel: the critical path does not grow with the node count", () => {
         const nodes = Array.from({ length: 64 }, (_, i) => `n${i}`);
         const plan = planSteps({ cluster: "c", from: "rust-sdn", to: "perl-only", nodes, scope: "node", writerNode: "n0" });
-        expect(criticalPath(plan.steps)).toHaveLength(6);
+        expect(criticalPath(plan.steps)).toEqual(["n0-snapshot", "n0-config", "n0-services", "n0-restore", "n0-legacy-apply", "n0-network-confirm", "n0-verify"]);
         const clusterPlan = planSteps({ cluster: "c", from: "rust-sdn", to: "perl-only", nodes, scope: "cluster", writerNode: "n0" });
-        expect(criticalPath(clusterPlan.steps)).toEqual(["n0-snapshot", "c-cluster-config", "n0-services", "n0-restore", "n0-legacy-apply", "n0-verify"]);
+        expect(criticalPath(clusterPlan.steps)).toEqual([
+            "n0-snapshot",
+            "c-cluster-config",
+            "n0-services",
+            "n0-restore",
+            "n0-legacy-apply",
+            "n0-network-confirm",
+            "n0-verify",
+        ]);
     });
 });
