@@ -166,6 +166,17 @@ pve_new_temp() {
   pve_new_file "$1" "$template" "${4:-0600}"
 }
 
+# pve_random6_into VAR: set VAR to six random characters of PVE_TEMP_CHARS (a temp name's suffix).
+pve_random6_into() {
+  local _pve_k _pve_r _pve_s=""
+  for ((_pve_k = 0; _pve_k < 6; _pve_k++)); do
+    # SRANDOM (bash 5.1 and later: Debian 11 and 12) is 32 random bits from the kernel.
+    _pve_r=${SRANDOM:-$RANDOM}
+    _pve_s+=${PVE_TEMP_CHARS:_pve_r%62:1}
+  done
+  printf -v "$1" '%s' "$_pve_s"
+}
+
 # pve_new_file VAR TEMPLATE MODE: create a new empty file named TEMPLATE with its trailing six
 # X's replaced by random letters and digits (as mktemp does), with MODE (no execute bits), and
 # set VAR to its path. No process: under noclobber (set -C) bash opens a `>` target that does
@@ -177,18 +188,13 @@ pve_new_temp() {
 PVE_TEMP_CHARS=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 pve_new_file() {
   local -
-  local var=$1 template=$2 mode=$3 name try k r rnd mask
+  local var=$1 template=$2 mode=$3 name try rnd mask
   [[ $template == *XXXXXX ]] || fail 70 "pve_new_file: template ${template//[^[:print:]]/?} does not end in XXXXXX"
   [[ $mode =~ ^0?[0-6][0-6][0-6]$ ]] || fail 70 "pve_new_file: mode $mode is not 0000..0666 (no execute bits)"
   printf -v mask '%03o' $((0777 & ~8#${mode#0}))
   set -C
   for ((try = 0; try < 50; try++)); do
-    rnd=""
-    for ((k = 0; k < 6; k++)); do
-      # SRANDOM (bash 5.1 and later: Debian 11 and 12) is 32 random bits from the kernel.
-      r=${SRANDOM:-$RANDOM}
-      rnd+=${PVE_TEMP_CHARS:r%62:1}
-    done
+    pve_random6_into rnd
     name=${template%XXXXXX}$rnd
     if [ -e "$name" ] || [ -L "$name" ]; then continue; fi
     umask "$mask"

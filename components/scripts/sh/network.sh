@@ -235,7 +235,7 @@ NET_GUARD_DIR=/etc/network/interfaces.d
 # (a re-run keeps the first save: by then a restore may have changed the files). A temp folder
 # renamed into place. Sets NET_SAVED to what was saved.
 net_guard_save() {
-  local id=$1 g=$STATE_DIR/net-guard t p f saved_id n=0 rnd k r
+  local id=$1 g=$STATE_DIR/net-guard t p f saved_id n=0 rnd
   kv_get_into saved_id "$g/saved/manifest" transition
   if [ "$saved_id" = "$id" ]; then
     NET_SAVED="the network files saved at the start of transition $id kept"
@@ -243,11 +243,7 @@ net_guard_save() {
   fi
   [ -d "$g" ] || mkdir -p -- "$g"
   pve_temp_name_into t "$g" ".saved"
-  rnd=""
-  for ((k = 0; k < 6; k++)); do
-    r=${SRANDOM:-$RANDOM}
-    rnd+=${PVE_TEMP_CHARS:r%62:1}
-  done
+  pve_random6_into rnd
   t=${t%XXXXXX}$rnd
   mkdir -m 0700 -- "$t"
   for p in "${NET_GUARD_FILES[@]}"; do
