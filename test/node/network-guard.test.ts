@@ -301,6 +301,22 @@ describe("the network dead-man switch on a sandbox node (revert script run by th
         }
     });
 
+    test("network-confirm of a transition with nothing armed does nothing, and leaves another transition's arm to its timer", () => {
+        const rb = rollbackUpToApply();
+        try {
+            const { root } = rb;
+            const before = fs.readFileSync(guard(root, "armed"), "utf8");
+            const step = rb.steps.find((s) => s.kind === "network-confirm")!;
+            const r = runStep(rb.cfg, step, FROM, "perl-only", "d1d1");
+            expect([r.status, r.stderr]).toEqual([0, ""]);
+            expect(r.stdout).toMatch(/ step=network-confirm result=unchanged detail=no network apply of transition d1d1 waits for confirmation\n$/);
+            expect(fs.readFileSync(guard(root, "armed"), "utf8")).toBe(before);
+            expect(fs.existsSync(guard(root, "confirmed"))).toBe(false);
+        } finally {
+            rb.lab.cleanup();
+        }
+    });
+
     test("legacy-apply refuses, applying nothing, when the transition's start was not saved", () => {
         const rb = rollbackUpToApply();
         try {
