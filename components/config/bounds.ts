@@ -33,6 +33,11 @@ export const BOUNDS = {
      */
     confirmTimeout: { min: 5, max: 45, default: 30 },
     /**
+     * ha.settleTimeout, seconds (ha-enter --settle-timeout): how long ha-enter waits for the
+     * status command to see the node in HA maintenance, within ha-enter's default time limit.
+     */
+    haSettleTimeout: { min: 1, max: 1200, default: 300 },
+    /**
      * Arguments of one site command (commands.legacyApply, legacyValidate, verify,
      * monitoring.rulesFile.reload); legacy-apply gets the validate command's count as
      * --validate-argc.
@@ -105,6 +110,7 @@ export function renderBoundsPrelude(): string {
         ["PVE_MAX_RETENTION", BOUNDS.retention.max],
         ["PVE_MIN_CONFIRM_TIMEOUT", BOUNDS.confirmTimeout.min],
         ["PVE_MAX_CONFIRM_TIMEOUT", BOUNDS.confirmTimeout.max],
+        ["PVE_MAX_HA_SETTLE_TIMEOUT", BOUNDS.haSettleTimeout.max],
         ["PVE_MAX_COMMAND_ARGS", BOUNDS.commandArgs.max],
         ["PVE_MAX_ARG_LENGTH", BOUNDS.argLength.max],
         ["PVE_MAX_UNIT_NAME_LENGTH", BOUNDS.unitNameLength.max],

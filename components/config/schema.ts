@@ -239,6 +239,35 @@ export const StackConfigSchema = z
             })
             .strict()
             .default({}),
+        /**
+         * Proxmox VE HA maintenance around a node's services (README "HA maintenance"): with
+         * `maintenance: true`, every transition puts the node in HA maintenance before its services
+         * step (`ha-enter`) and takes it out after verify (`ha-leave`); a step that fails in between
+         * takes it out again on the node itself, as it was before the transition.
+         */
+        ha: z
+            .object({
+                maintenance: z.boolean().default(false),
+                /** Site command that puts the node in maintenance; `{node}` is the node's name. */
+                enterCommand: argv.default(["ha-manager", "crm-command", "node-maintenance", "enable", "{node}"]),
+                /** Site command that takes it out again. */
+                leaveCommand: argv.default(["ha-manager", "crm-command", "node-maintenance", "disable", "{node}"]),
+                /**
+                 * Site command that exits 0 when the node is in maintenance and 1 when it is not (none by
+                 * default): a node found in maintenance is left as found, and after entering, ha-enter
+                 * waits until it says so (settleTimeout).
+                 */
+                statusCommand: argv.optional(),
+                /** Seconds ha-enter waits for statusCommand to see the node in maintenance (its HA resources moved away). */
+                settleTimeout: z
+                    .number()
+                    .int("must be a whole number of seconds")
+                    .min(BOUNDS.haSettleTimeout.min, `must be at least ${BOUNDS.haSettleTimeout.min} s`)
+                    .max(BOUNDS.haSettleTimeout.max, `must be at most ${BOUNDS.haSettleTimeout.max} s`)
+                    .default(BOUNDS.haSettleTimeout.default),
+            })
+            .strict()
+            .default({}),
         /** Names of SSH private keys, as a Pulumi secret object: { default: "-----BEGIN ..." }. */
         sshPrivateKeys: z.record(z.string().min(1)).optional(),
         /** Blue-green Kubernetes releases (validated by parseBlueGreenConfig, in parseStackConfig). */
@@ -294,6 +323,7 @@ const JSON_KEYS = new Set([
     "ssh",
     "stepTimeouts",
     "network",
+    "ha",
     "sshPrivateKeys",
     "blueGreen",
     "monitoring",

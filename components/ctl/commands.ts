@@ -301,7 +301,15 @@ export function plan(s: Session, a: PlanArgs): number {
         );
     }
     const nodes = cfg.nodes.map((n) => n.name);
-    const p = planSteps({ cluster: cfg.cluster, from, to, nodes, scope: cfg.migrationConfig.scope, writerNode: cfg.migrationConfig.writerNode });
+    const p = planSteps({
+        cluster: cfg.cluster,
+        from,
+        to,
+        nodes,
+        scope: cfg.migrationConfig.scope,
+        writerNode: cfg.migrationConfig.writerNode,
+        haMaintenance: cfg.ha.maintenance,
+    });
     const view = {
         stack: a.stack,
         cluster: cfg.cluster,

@@ -9,6 +9,8 @@
  * Rollback:   snapshot(+backup, network saved) -> config -> services -> restore, package, units
  *             -> legacy-apply (armed) | network-confirm (a new connection) -> verify
  * No change:  package, units -> config -> services -> verify (each idempotent)
+ * With pve-migration:ha.maintenance, a transition's services come after ha-enter and its verify
+ * before ha-leave (HA maintenance around each node's services..verify).
  *
  * With a cluster-wide migration config the `config` step is one cluster step through the
  * writer node, after every node's earlier steps; sdn.cfg / storage.cfg are restored once per
@@ -38,6 +40,8 @@ export interface PlanInput {
     readonly nodes: readonly string[];
     readonly scope: "cluster" | "node";
     readonly writerNode: string;
+    /** pve-migration:ha.maintenance (default false): ha-enter before each node's services, ha-leave after its verify. */
+    readonly haMaintenance?: boolean;
 }
 
 export interface Plan {
@@ -52,7 +56,7 @@ export interface Plan {
  */
 export function planSteps(input: PlanInput): Plan {
     const t = transition(input.from, input.to);
-    const c: PlanContext = { transition: t, scope: input.scope };
+    const c: PlanContext = { transition: t, scope: input.scope, haMaintenance: input.haMaintenance === true };
     const planned = STEP_KINDS.filter((k) => STEP_CATALOGUE[k].plan.when(c));
     const nodeKinds = planned.filter((k) => !STEP_CATALOGUE[k].plan.cluster);
     const clusterKinds = planned.filter((k) => STEP_CATALOGUE[k].plan.cluster);

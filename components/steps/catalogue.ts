@@ -42,12 +42,26 @@ export interface StepInput {
 
 /** The step kinds, one per catalogue entry (STEP_CATALOGUE below holds exactly these). */
 export type StepKind =
-    "snapshot" | "package" | "units" | "config" | "cluster-config" | "services" | "restore" | "cluster-restore" | "legacy-apply" | "network-confirm" | "verify";
+    | "snapshot"
+    | "package"
+    | "units"
+    | "config"
+    | "cluster-config"
+    | "ha-enter"
+    | "services"
+    | "restore"
+    | "cluster-restore"
+    | "legacy-apply"
+    | "network-confirm"
+    | "verify"
+    | "ha-leave";
 
 /** What the plan knows when it places a step: the transition and the migration config's scope. */
 export interface PlanContext {
     readonly transition: Transition;
     readonly scope: "cluster" | "node";
+    /** pve-migration:ha.maintenance: each node's services..verify run in HA maintenance (ha-enter, ha-leave). */
+    readonly haMaintenance: boolean;
 }
 
 /**
@@ -84,6 +98,9 @@ const always = () => true;
 const inTransition = (c: PlanContext) => c.transition.kind !== "none";
 const rollback = (c: PlanContext) => c.transition.kind === "rollback";
 const restoring = (c: PlanContext) => c.transition.restoreRequired;
+const haMaintenance = (c: PlanContext) => inTransition(c) && c.haMaintenance;
+/** What the services step (or ha-enter before it) runs after: the node's config, or the cluster's. */
+const afterConfig = (c: PlanContext): StepDependency[] => [c.scope === "node" ? { same: "config" } : { cluster: "cluster-config" }];
 /** Package and units: after the snapshot in a promotion, after the services in a rollback (the Rust side goes last). */
 const packageAfter = (c: PlanContext): StepDependency[] => (rollback(c) ? [{ same: "services" }] : inTransition(c) ? [{ same: "snapshot" }] : []);
 
@@ -101,6 +118,20 @@ const applyAgain = (i: StepInput): Record<string, string> => ({
     ...(i.cfg.backups.restoreId !== undefined ? { "backup-id": i.cfg.backups.restoreId } : {}),
     ...(i.cfg.network.applyAttempt > 0 ? { "apply-attempt": String(i.cfg.network.applyAttempt) } : {}),
 });
+/**
+ * The steps a transition runs after ha-enter (pve-migration:ha.maintenance): `--ha-window 1` makes
+ * such a step, run again after a failure took the node out of HA maintenance, put it back first
+ * (sh/lib.sh ha_reenter). A promotion's package and units run before ha-enter.
+ */
+const HA_WINDOW: Readonly<Record<"promotion" | "rollback", readonly StepKind[]>> = {
+    promotion: ["services", "verify"],
+    rollback: ["services", "package", "units", "restore", "legacy-apply", "network-confirm", "verify"],
+};
+export function haWindowOf(i: StepInput, kind: StepKind): Record<string, string> {
+    const t = transition(i.from, i.to);
+    if (!i.cfg.ha.maintenance || t.kind === "none" || !HA_WINDOW[t.kind].includes(kind)) return {};
+    return { "ha-window": "1" };
+}
 const daemon = (i: StepInput) => (phaseInfo(i.to).rustDaemon ? "1" : "0");
 
 function configArgs(i: StepInput, cluster: boolean): StepArgs {
@@ -196,10 +227,28 @@ export const STEP_CATALOGUE = {
         plan: { cluster: true, when: (c) => c.scope === "cluster", after: (c) => [{ each: rollback(c) ? ["snapshot"] : ["package", "units"] }] },
         args: (i) => configArgs(i, true),
     },
+    "ha-enter": {
+        script: "ha-enter",
+        owner: "MigrationNode",
+        plan: { cluster: false, when: haMaintenance, after: afterConfig },
+        args: (i) => {
+            const ha = i.cfg.ha;
+            const status = ha.statusCommand ?? [];
+            return {
+                options: {
+                    ...base(i),
+                    "enter-argc": String(ha.enterCommand.length),
+                    "leave-argc": String(ha.leaveCommand.length),
+                    ...(status.length > 0 ? { "status-argc": String(status.length), "settle-timeout": String(ha.settleTimeout) } : {}),
+                },
+                argv: [...ha.enterCommand, ...ha.leaveCommand, ...status].map((w) => w.split("{node}").join(i.node.name)),
+            };
+        },
+    },
     services: {
         script: "services",
         owner: "SystemdUnits",
-        plan: { cluster: false, when: always, after: (c) => [c.scope === "node" ? { same: "config" } : { cluster: "cluster-config" }] },
+        plan: { cluster: false, when: always, after: (c) => (haMaintenance(c) ? [{ same: "ha-enter" }] : afterConfig(c)) },
         args: (i) => ({
             options: {
                 ...base(i),
@@ -295,6 +344,12 @@ export const STEP_CATALOGUE = {
             },
             argv: i.cfg.commands.verify,
         }),
+    },
+    "ha-leave": {
+        script: "ha-leave",
+        owner: "MigrationNode",
+        plan: { cluster: false, when: haMaintenance, after: () => [{ same: "verify" }] },
+        args: (i) => ({ options: base(i) }),
     },
 } as const satisfies Record<StepKind, StepEntry>;
 

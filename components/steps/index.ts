@@ -8,7 +8,7 @@ import { NodeConfig, StackConfig, migrationConfigPath } from "../config/schema";
 import { transportCapability } from "../node/capability";
 import { Plan, planSteps } from "../plan";
 import { StepArgs, renderMigrationToml } from "../scripts";
-import { NodeStep, STEP_CATALOGUE, StepKind } from "./catalogue";
+import { NodeStep, STEP_CATALOGUE, StepKind, haWindowOf } from "./catalogue";
 
 export { STEP_CATALOGUE, STEP_KINDS, STEP_SCRIPTS, ownedSteps, sha256Text, stepEntry } from "./catalogue";
 export type { NodeStep, ScriptEntry, StepEntry, StepInput, StepKind, StepOwner } from "./catalogue";
@@ -22,6 +22,7 @@ export function planFor(cfg: StackConfig, from: Phase, to: Phase): Plan {
         nodes: cfg.nodes.map((n) => n.name),
         scope: cfg.migrationConfig.scope,
         writerNode: cfg.migrationConfig.writerNode,
+        haMaintenance: cfg.ha.maintenance,
     });
 }
 
@@ -51,13 +52,16 @@ export function migrationToml(cfg: StackConfig, phase: Phase): string {
  */
 export function stepArgs(ctx: StepContext, kind: StepKind, transitionId = ""): StepArgs {
     const { cfg, node, to } = ctx;
-    return STEP_CATALOGUE[kind].args({
+    const input = {
         ...ctx,
         transitionId,
         configPath: migrationConfigPath(cfg, node.name),
         toml: migrationToml(cfg, to),
         transport: transportCapability(cfg),
-    });
+    };
+    const args = STEP_CATALOGUE[kind].args(input);
+    const window = haWindowOf(input, kind);
+    return Object.keys(window).length === 0 ? args : { ...args, options: { ...args.options, ...window } };
 }
 
 /** The node script that runs step `kind` (cluster steps run the node script of the same concern). */

@@ -30,6 +30,9 @@ export const STEP_SCRIPTS = {
     restore: { timeout: 300, diagnostics: false, host: "node" },
     "legacy-apply": { timeout: 900, diagnostics: false, host: "node" },
     "network-confirm": { timeout: 600, diagnostics: false, host: "node" },
+    // The lock (120 s), the status command, the enter command (300 s each) and the settle wait (ha.settleTimeout, default 300 s).
+    "ha-enter": { timeout: 1200, diagnostics: false, host: "node" },
+    "ha-leave": { timeout: 600, diagnostics: false, host: "node" },
     verify: { timeout: 600, diagnostics: true, host: "node" },
     rules: { timeout: 600, diagnostics: false, host: "monitoring" },
 } as const satisfies Record<string, ScriptEntry>;

@@ -22,18 +22,33 @@ describe("step catalogue", () => {
             units: ["units", "SystemdUnits"],
             config: ["config", "MigrationConfigFile"],
             "cluster-config": ["config", "MigrationConfigFile"],
+            "ha-enter": ["ha-enter", "MigrationNode"],
             services: ["services", "SystemdUnits"],
             restore: ["restore", "Backups"],
             "cluster-restore": ["restore", "Backups"],
             "legacy-apply": ["legacy-apply", "MigrationNode"],
             "network-confirm": ["network-confirm", "MigrationNode"],
             verify: ["verify", "MigrationNode"],
+            "ha-leave": ["ha-leave", "MigrationNode"],
         });
         expect(STEP_KINDS.map(scriptOf)).toEqual(STEP_KINDS.map((k) => STEP_CATALOGUE[k].script));
     });
 
     test("the script list and default time limits are the catalogue's, one file in sh/steps/ each", () => {
-        expect(NODE_STEPS).toEqual(["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "network-confirm", "verify", "rules"]);
+        expect(NODE_STEPS).toEqual([
+            "snapshot",
+            "package",
+            "units",
+            "config",
+            "services",
+            "restore",
+            "legacy-apply",
+            "network-confirm",
+            "ha-enter",
+            "ha-leave",
+            "verify",
+            "rules",
+        ]);
         expect(DEFAULT_STEP_TIMEOUTS).toEqual({
             snapshot: 600,
             package: 1200,
@@ -43,6 +58,8 @@ describe("step catalogue", () => {
             restore: 300,
             "legacy-apply": 900,
             "network-confirm": 600,
+            "ha-enter": 1200,
+            "ha-leave": 600,
             verify: 600,
             rules: 600,
         });
@@ -66,8 +83,8 @@ describe("step catalogue", () => {
 });
 
 describe("the plan places every step by its catalogue entry", () => {
-    const kindsOf = (from: Phase, to: Phase, scope: "node" | "cluster") =>
-        [...new Set(planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1" }).steps.map((s) => s.kind))].sort();
+    const kindsOf = (from: Phase, to: Phase, scope: "node" | "cluster", haMaintenance = false) =>
+        [...new Set(planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1", haMaintenance }).steps.map((s) => s.kind))].sort();
 
     test("the kinds a transition plans, per transition kind and scope", () => {
         expect(kindsOf("rust-read-only", "rust-read-only", "node")).toEqual(["config", "package", "services", "units", "verify"]);
@@ -97,10 +114,15 @@ describe("the plan places every step by its catalogue entry", () => {
     });
 
     test.each(all)("%s -> %s: a kind is planned exactly when its entry says so, with the dependencies its entry names", (from, to) => {
-        for (const scope of ["node", "cluster"] as const) {
-            const c = { transition: transition(from, to), scope };
-            const plan = planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1" });
-            expect(kindsOf(from, to, scope)).toEqual(STEP_KINDS.filter((k) => STEP_CATALOGUE[k].plan.when(c)).sort());
+        for (const [scope, haMaintenance] of [
+            ["node", false],
+            ["cluster", false],
+            ["node", true],
+            ["cluster", true],
+        ] as const) {
+            const c = { transition: transition(from, to), scope, haMaintenance };
+            const plan = planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope, writerNode: "n1", haMaintenance });
+            expect(kindsOf(from, to, scope, haMaintenance)).toEqual(STEP_KINDS.filter((k) => STEP_CATALOGUE[k].plan.when(c)).sort());
             for (const s of plan.steps) {
                 expect(s.cluster).toBe(STEP_CATALOGUE[s.kind].plan.cluster);
                 // Every dependency is a planned step (topoSort refuses an unknown one).

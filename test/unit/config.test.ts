@@ -306,6 +306,8 @@ describe("stack config", () => {
             restore: 300,
             "legacy-apply": 900,
             "network-confirm": 600,
+            "ha-enter": 1200,
+            "ha-leave": 600,
             verify: 600,
             rules: 600,
         });
@@ -318,6 +320,8 @@ describe("stack config", () => {
             restore: 120,
             "legacy-apply": 5,
             "network-confirm": 120,
+            "ha-enter": 120,
+            "ha-leave": 120,
             verify: 120,
             rules: 120,
         });
@@ -395,5 +399,32 @@ describe("network.confirmTimeout, healthCommand, applyAttempt: the dead-man swit
         ["a health command as a string", { healthCommand: "pvecm status" }, ["pve-migration:network.healthCommand: Expected array, received string"]],
     ])("%s is refused, naming the key", (_name, value, expected) => {
         expect(errorsOf({ ...base(), network: JSON.stringify(value) })).toEqual(expected);
+    });
+});
+
+describe("ha: Proxmox VE HA maintenance around a node's services", () => {
+    test("defaults: off, ha-manager's node-maintenance enable/disable for the node, no status command, 300 s to settle; given values kept", () => {
+        expect(parse(base()).ha).toEqual({
+            maintenance: false,
+            enterCommand: ["ha-manager", "crm-command", "node-maintenance", "enable", "{node}"],
+            leaveCommand: ["ha-manager", "crm-command", "node-maintenance", "disable", "{node}"],
+            settleTimeout: 300,
+        });
+        expect(parse({ ...base(), ha: JSON.stringify({ maintenance: true, statusCommand: ["ha-in-maintenance", "{node}"], settleTimeout: 60 }) }).ha).toEqual({
+            maintenance: true,
+            enterCommand: ["ha-manager", "crm-command", "node-maintenance", "enable", "{node}"],
+            leaveCommand: ["ha-manager", "crm-command", "node-maintenance", "disable", "{node}"],
+            statusCommand: ["ha-in-maintenance", "{node}"],
+            settleTimeout: 60,
+        });
+    });
+    test.each([
+        ["maintenance as a string", { maintenance: "yes" }, ["pve-migration:ha.maintenance: Expected boolean, received string"]],
+        ["an empty enter command", { enterCommand: [] }, ["pve-migration:ha.enterCommand: must name a command (a list of arguments)"]],
+        ["a settle time of 0", { settleTimeout: 0 }, ["pve-migration:ha.settleTimeout: must be at least 1 s"]],
+        ["a settle time past 1200 s", { settleTimeout: 1201 }, ["pve-migration:ha.settleTimeout: must be at most 1200 s"]],
+        ["an unknown key", { maintenanceMode: true }, ["pve-migration:ha: unknown key(s) maintenanceMode"]],
+    ])("%s is refused, naming the key", (_name, value, expected) => {
+        expect(errorsOf({ ...base(), ha: JSON.stringify(value) })).toEqual(expected);
     });
 });

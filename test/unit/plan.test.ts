@@ -1,5 +1,5 @@
 import { PHASES, Phase, transition } from "../../components/phases";
-import { criticalPath, planSteps } from "../../components/plan";
+import { criticalPath, planCommands, planSteps } from "../../components/plan";
 
 const all: [Phase, Phase][] = PHASES.flatMap((f) => PHASES.map((t) => [f, t] as [Phase, Phase]));
 
@@ -76,5 +76,55 @@ describe("step plans for every (from, to) pair", () => {
             "n0-network-confirm",
             "n0-verify",
         ]);
+    });
+
+    describe("with HA maintenance (pve-migration:ha.maintenance): ha-enter before each node's services, ha-leave after its verify", () => {
+        test.each(all)("%s -> %s: planned in every transition, not in a run with no change", (from, to) => {
+            const t = transition(from, to);
+            const plan = planSteps({ cluster: "c", from, to, nodes: ["n1", "n2"], scope: "node", writerNode: "n1", haMaintenance: true });
+            const on = (node: string) => plan.steps.filter((s) => s.node === node).map((s) => s.kind);
+            const without = kindsOn(from, to, "node", "n2");
+            if (t.kind === "none") {
+                expect(on("n2")).toEqual(without);
+                return;
+            }
+            const i = without.indexOf("services");
+            expect(on("n2")).toEqual([...without.slice(0, i), "ha-enter", ...without.slice(i), "ha-leave"]);
+            const step = (id: string) => plan.steps.find((s) => s.id === id)!;
+            expect(step("n2-ha-enter").dependsOn).toEqual(["n2-config"]);
+            expect(step("n2-services").dependsOn).toEqual(["n2-ha-enter"]);
+            expect(step("n2-ha-leave").dependsOn).toEqual(["n2-verify"]);
+        });
+
+        test("a promotion with a cluster-wide config: ha-enter after the cluster's config, in the command of the services", () => {
+            const plan = planSteps({
+                cluster: "c",
+                from: "rust-read-only",
+                to: "rust-basic-write",
+                nodes: ["n1", "n2"],
+                scope: "cluster",
+                writerNode: "n1",
+                haMaintenance: true,
+            });
+            expect(planCommands(plan).map((c) => [c.id, c.dependsOn])).toEqual([
+                ["n1-snapshot-package-units", []],
+                ["n2-snapshot-package-units", []],
+                ["c-cluster-config", ["n1-snapshot-package-units", "n2-snapshot-package-units"]],
+                ["n1-ha-enter-services-verify-ha-leave", ["c-cluster-config"]],
+                ["n2-ha-enter-services-verify-ha-leave", ["c-cluster-config"]],
+            ]);
+        });
+
+        test("a rollback out of the write phases: maintenance from before the services until after verify, over four commands", () => {
+            const plan = planSteps({ cluster: "c", from: "rust-full", to: "perl-only", nodes: ["n1"], scope: "cluster", writerNode: "n1", haMaintenance: true });
+            expect(planCommands(plan).map((c) => [c.id, c.dependsOn])).toEqual([
+                ["n1-snapshot", []],
+                ["c-cluster-config", ["n1-snapshot"]],
+                ["n1-ha-enter-services-package-units-restore", ["c-cluster-config"]],
+                ["c-cluster-restore", ["c-cluster-config"]],
+                ["n1-legacy-apply", ["c-cluster-restore", "n1-ha-enter-services-package-units-restore"]],
+                ["n1-network-confirm-verify-ha-leave", ["n1-ha-enter-services-package-units-restore", "n1-legacy-apply"]],
+            ]);
+        });
     });
 });

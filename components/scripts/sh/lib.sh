@@ -132,6 +132,7 @@ init_step() {
     remove_stale_temps "${RP}$d"
   done
   kill_point locked
+  ha_reenter
 }
 
 # Temp files. Every temp file or folder a step (or its diagnostics collector) makes is named
@@ -320,6 +321,8 @@ fail() {
 # `timeout`) makes the step fail with 70 instead, so the two cannot be confused.
 on_exit() {
   local rc=$?
+  # A failed step of a transition that put the node in HA maintenance takes it out again.
+  if [ "$rc" -ne 0 ] && [ "$LOG_READY" = 1 ] && [ "$STEP" != ha-leave ]; then ha_restore_on_failure || true; fi
   # A diagnostics job this step started and did not wait for (the step failed): wait for it,
   # so that it does not outlive the step (it removes its own temp files when done; it is
   # bounded by the step's time limit, which ends the whole process group).
@@ -582,4 +585,121 @@ restore_record() {
 # meta_get DIR KEY: a key=value line of a backup's meta file.
 meta_get() {
   kv_get "$1/meta" "$2"
+}
+
+# HA maintenance (ha-enter, ha-leave; README "HA maintenance") -----------------------------------
+# With pve-migration:ha.maintenance, ha-enter puts the node in Proxmox VE HA maintenance before its
+# services step and ha-leave takes it out after verify. ha-enter keeps on the node what it needs to
+# undo and redo that without the orchestrator: the site commands (NUL-separated words in
+# $STATE_DIR/ha/{enter,leave,status}.argv) and a state file (transition, state, settle):
+#   entering  ha-enter is running the enter command;
+#   entered   this transition put the node in maintenance;
+#   prior     the node was in maintenance before the transition (status command): left as found;
+#   restored  a step of the transition failed and took the node out again (ha_restore_on_failure);
+#   left      ha-leave took it out (or found it as it was).
+# A step of the transition that fails takes the node out again when this transition put it in
+# (on_exit), and a step after ha-enter (--ha-window 1) of the same transition, run again once the
+# cause is fixed, puts it back first (init_step: ha_reenter), so a resumed run runs under
+# maintenance again and ends with ha-leave.
+
+# ha_state_into STATE_VAR TRANSITION_VAR: the HA state file's state and transition ("" when absent).
+ha_state_into() {
+  kv_get_into "$1" "$STATE_DIR/ha/state" state
+  kv_get_into "$2" "$STATE_DIR/ha/state" transition
+}
+
+# ha_write_state STATE TRANSITION [SETTLE]
+ha_write_state() {
+  local settle=${3:-}
+  [ -n "$settle" ] || kv_get_into settle "$STATE_DIR/ha/state" settle
+  atomic_write "$STATE_DIR/ha/state" 0644 "transition=$2
+state=$1
+settle=${settle:-0}
+at=$(now_utc)
+"
+}
+
+# ha_save_argv NAME WORDS...: $STATE_DIR/ha/NAME.argv, the words NUL-separated (temp file + rename).
+ha_save_argv() {
+  local name=$1 tmp
+  shift
+  [ -d "$STATE_DIR/ha" ] || mkdir -p -- "$STATE_DIR/ha"
+  pve_new_temp tmp "$STATE_DIR/ha" ".$name.argv" 0600
+  printf '%s\0' "$@" > "$tmp"
+  mv -f -- "$tmp" "$STATE_DIR/ha/$name.argv"
+}
+
+# ha_saved_into ARRAY NAME: the words of $STATE_DIR/ha/NAME.argv (an empty array when absent).
+ha_saved_into() {
+  local -n _ha_out=$1
+  _ha_out=()
+  [ -f "$STATE_DIR/ha/$2.argv" ] || return 0
+  mapfile -d '' -t _ha_out < "$STATE_DIR/ha/$2.argv"
+}
+
+# ha_in_maintenance: the saved status command's verdict: 0 in maintenance, 1 not; exits 65 on any
+# other status (a status that cannot be read is not a verdict).
+ha_in_maintenance() {
+  local status=() rc=0 out
+  ha_saved_into status status
+  out=$(run_site_command "${status[@]}" 2>&1) || rc=$?
+  case "$rc" in
+    0) return 0 ;;
+    1) return 1 ;;
+    *) fail 65 "the HA status command ${status[0]} failed (exit $rc), so the node's HA maintenance state is unknown: ${out//[^[:print:]]/?}" ;;
+  esac
+}
+
+# ha_enter_now TRANSITION: run the saved enter command, then wait (settle seconds, every 2 s) until
+# the saved status command, if any, sees the node in maintenance. Sets HA_DONE to what it did.
+ha_enter_now() {
+  local enter=() status=() out settle start
+  ha_saved_into enter enter
+  ha_saved_into status status
+  kv_get_into settle "$STATE_DIR/ha/state" settle
+  ha_write_state entering "$1"
+  kill_point ha-entering
+  out=$(run_site_command "${enter[@]}" 2>&1) || fail 65 "the HA enter command ${enter[0]} failed: ${out//[^[:print:]]/?}"
+  kill_point ha-entered
+  HA_DONE="put $NODE in HA maintenance (${enter[*]})"
+  if [ "${#status[@]}" -gt 0 ]; then
+    start=$EPOCHSECONDS
+    until ha_in_maintenance; do
+      [ $((EPOCHSECONDS - start)) -lt "${settle:-0}" ] || fail 75 "$NODE is not in HA maintenance ${settle} s after ${enter[*]} (${status[*]} still says no)"
+      sleep 2
+    done
+    HA_DONE+="; ${status[0]} sees it in maintenance after $((EPOCHSECONDS - start)) s"
+  fi
+  ha_write_state entered "$1"
+}
+
+# ha_restore_on_failure: on_exit of a failed step. When this transition put the node in HA
+# maintenance (entering or entered), take it out again with the saved leave command, as it was
+# before the transition. Never fails the exit path: a leave that fails is logged.
+ha_restore_on_failure() {
+  local state of leave=() out
+  [ -n "$STATE_DIR" ] && [ -f "$STATE_DIR/ha/state" ] || return 0
+  ha_state_into state of
+  [ -n "${OPT[transition]:-}" ] && [ "$of" = "${OPT[transition]}" ] || return 0
+  case "$state" in entering | entered) ;; *) return 0 ;; esac
+  ha_saved_into leave leave
+  [ "${#leave[@]}" -gt 0 ] || return 0
+  if out=$(run_site_command "${leave[@]}" 2>&1); then
+    ha_write_state restored "$of"
+    log_line ha-restored "took $NODE out of HA maintenance after the failure, as it was before transition $of (${leave[*]}); a run of this transition's steps after ha-enter puts it back first"
+  else
+    log_line ha-restore-failed "could not take $NODE out of HA maintenance after the failure (${leave[*]}): ${out//[^[:print:]]/?}; it stays in maintenance"
+  fi
+}
+
+# ha_reenter: init_step of a step after ha-enter (--ha-window 1). A failure of this transition took
+# the node out of HA maintenance (restored): put it back before the step does anything.
+ha_reenter() {
+  local state of
+  [ "${OPT[ha-window]:-0}" = 1 ] || return 0
+  [ -f "$STATE_DIR/ha/state" ] || return 0
+  ha_state_into state of
+  [ "$state" = restored ] && [ "$of" = "${OPT[transition]:-}" ] || return 0
+  ha_enter_now "$of"
+  log_line ha-entered "$HA_DONE again: transition $of resumes after a failure had taken it out"
 }
