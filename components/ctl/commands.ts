@@ -13,6 +13,7 @@ import { planBasis } from "../deployed";
 import { DeployedLookup, deployedJson } from "./deployed";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "./errors";
+import { previewRestore, renderRestorePreview } from "./restore-preview";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
 import {
@@ -252,9 +253,13 @@ export interface PlanArgs {
     readonly base?: string;
     readonly to?: string;
     readonly json: boolean;
+    /** Read each node (read only) for what the restore would revert (restore-preview.ts). */
+    readonly readNodes?: boolean;
+    /** SSH private key file for --read-nodes over ssh. */
+    readonly identity?: string;
 }
 
-export function plan(s: Session, a: PlanArgs): number {
+export function plan(s: Session, a: PlanArgs): number | Promise<number> {
     const st = loadStack(readStackText(s.repo, a.stack), a.stack, s.repo);
     const cfg = requireConfig(st);
     const to = a.to !== undefined ? parsePhaseArg(a.to, "--to") : cfg.phase;
@@ -322,8 +327,21 @@ export function plan(s: Session, a: PlanArgs): number {
         toSource,
         plan: p,
     };
-    s.out(a.json ? JSON.stringify(planJson(view), null, 2) + "\n" : renderPlan(view));
-    return EXIT.OK;
+    if (a.readNodes !== true) {
+        s.out(a.json ? JSON.stringify(planJson(view), null, 2) + "\n" : renderPlan(view));
+        return EXIT.OK;
+    }
+    if (!p.transition.restoreRequired) {
+        const note = `${from} -> ${to} restores no backup: nothing to read from the nodes`;
+        s.out(a.json ? JSON.stringify({ ...planJson(view), restorePreview: [], restorePreviewNote: note }, null, 2) + "\n" : `${renderPlan(view)}\n${note}\n`);
+        return EXIT.OK;
+    }
+    return previewRestore(cfg, { identity: a.identity, now: s.now }).then((previews) => {
+        s.out(a.json ? JSON.stringify({ ...planJson(view), restorePreview: previews }, null, 2) + "\n" : renderPlan(view) + renderRestorePreview(previews));
+        // A node not read: 1 (as diagnostics collect); a restore that would refuse: pulumi up would fail there.
+        if (previews.some((x) => x.error !== undefined)) return EXIT.VIOLATIONS;
+        return previews.some((x) => x.refused !== undefined) ? EXIT.REFUSED : EXIT.OK;
+    });
 }
 
 // ---- health / check ----

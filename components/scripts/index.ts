@@ -75,6 +75,34 @@ export function renderStepScript(step: NodeStep): string {
     return script;
 }
 
+/** The read-only preview of a restore (sh/restore-preview.sh): run by `migration-ctl plan --read-nodes`, not a step. */
+const RESTORE_PREVIEW = fs.readFileSync(path.join(SH_DIR, "restore-preview.sh"), "utf8");
+
+/**
+ * The whole bash script that lists what a rollback's restore would change on a node, read only
+ * (sh/restore-preview.sh): the prelude of a step (bounds, phase functions, sh/lib.sh, whose
+ * backup selection it shares with the restore step) without init_step, so it takes no lock and
+ * writes nothing. Fed on stdin to `bash -s`; one function called on its last line, as a step.
+ */
+export function renderRestorePreviewScript(): string {
+    return [
+        "#!/bin/bash",
+        "# pve-network-migration: what a rollback's restore would change on this node (read only). Rendered from components/scripts; do not edit.",
+        "# shellcheck disable=SC2034,SC2317",
+        "pve_preview_main() {",
+        "exec </dev/null",
+        "STEP=restore-preview",
+        renderBoundsPrelude(),
+        renderPhaseFunctions(),
+        LIB,
+        'parse_args "$@"',
+        RESTORE_PREVIEW,
+        "}",
+        'pve_preview_main "$@"',
+        "",
+    ].join("\n");
+}
+
 /**
  * The step library: every node step's code in one file, installed on each node once and run by
  * the steps' stubs (renderStepStub), so that the registered inputs (and the state the engine

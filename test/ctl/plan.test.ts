@@ -228,3 +228,36 @@ test("a transition pulumi up refuses (perl-only -> rust-full) prints no plan: ex
         stderr: "migration-ctl: plan: canary-a rust-read-only -> rust-advanced is refused: promotion from rust-read-only to rust-advanced skips 1 phase(s); promote one phase at a time (next: rust-basic-write); pulumi up --stack canary-a stops before any step runs, so there is no plan to show\n",
     });
 });
+
+describe("--read-nodes: what a rollback's restore would revert, read from each node (the dev stack's sandbox roots)", () => {
+    test("--identity without --read-nodes is a usage error", async () => {
+        expect(await repo.ctl(["plan", "--stack", "dev", "--from", "rust-basic-write", "--identity", "key"])).toEqual({
+            code: EXIT.USAGE,
+            stdout: "",
+            stderr: "migration-ctl: plan: --identity goes with --read-nodes (see migration-ctl plan --help)\n",
+        });
+    });
+
+    test("a transition that restores nothing reads nothing and says so", async () => {
+        const r = await repo.ctl(["plan", "--json", "--stack", "dev", "--from", "rust-read-only", "--read-nodes"]);
+        expect(r.code).toBe(EXIT.OK);
+        const p = JSON.parse(r.stdout) as PlanJson & { restorePreview: unknown[]; restorePreviewNote: string };
+        expect([p.restorePreview, p.restorePreviewNote]).toEqual([[], "rust-read-only -> perl-only restores no backup: nothing to read from the nodes"]);
+    });
+
+    test("a node that cannot be read is named in the plan, and the exit status is 1", async () => {
+        const r = await repo.ctl(["plan", "--stack", "dev", "--from", "rust-basic-write", "--read-nodes"]);
+        expect(r.code).toBe(EXIT.VIOLATIONS);
+        const sandbox = repo.path(".sandbox/dev");
+        expect(r.stdout.slice(r.stdout.indexOf("\nwhat the restore will revert"))).toBe(
+            [
+                "",
+                "what the restore will revert (read from each node now, read only):",
+                ...["pve1", "pve2", "pve3"].map(
+                    (n) => `  ${n}: not read: node ${n}: sandbox root ${sandbox}/${n} (pve-migration:sandboxDir/<node>) is not a folder`,
+                ),
+                "",
+            ].join("\n"),
+        );
+    });
+});

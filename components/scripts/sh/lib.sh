@@ -587,6 +587,73 @@ meta_get() {
   kv_get "$1/meta" "$2"
 }
 
+# restore_select_backup: the backup a restore takes (restore, and the read-only preview of what it
+# would change): exactly the one recorded on entering the write phases, or the one --backup-id
+# names; never another. Sets NAME, HOW and SRC; refuses (fail 66 missing, 65 otherwise) with
+# $REFUSE appended when it is not there intact, of this node and transition, and (when recorded)
+# of a Perl-managed state.
+restore_select_backup() {
+  local bdir want b found=() record want_t
+  bdir=$(backups_dir)
+  if [ -n "${OPT[backup-id]+set}" ]; then
+    # Chosen by a person: exactly that backup, after the same checks of node and own id.
+    want=${OPT[backup-id]}
+    HOW="chosen by --backup-id"
+    if is_backup_name "$want"; then
+      NAME=$want
+    else
+      shopt -s nullglob
+      for b in "$bdir"/*-"$want"; do
+        is_backup_name "${b##*/}" && found+=("${b##*/}")
+      done
+      shopt -u nullglob
+      [ "${#found[@]}" -gt 0 ] || fail 66 "no backup of transition $want (--backup-id) under $bdir: $REFUSE"
+      [ "${#found[@]}" -eq 1 ] || fail 65 "${#found[@]} backups of transition $want (--backup-id) under $bdir (${found[*]}): $REFUSE"
+      NAME=${found[0]}
+    fi
+    want_t=""
+  else
+    # The backup the snapshot recorded on entering the write phases; no other is ever taken.
+    record=$(restore_record)
+    if [ -L "$record" ] || [ ! -f "$record" ]; then
+      fail 66 "no backup of a Perl-managed state is recorded in $record: $REFUSE (restore a chosen backup with pve-migration:backups.restoreId)"
+    fi
+    NAME=$(kv_get "$record" id)
+    want_t=$(kv_get "$record" transition)
+    if ! is_backup_name "$NAME" || ! [[ $want_t =~ ^[0-9a-f]{4,64}$ ]]; then
+      fail 65 "the record $record does not name a backup and its transition: $REFUSE"
+    fi
+    HOW="recorded in $record"
+  fi
+  SRC="$bdir/$NAME"
+  if ! backup_check "$SRC" "$NAME" "$want_t"; then
+    case "$BACKUP_PROBLEM" in
+      "is missing") fail 66 "backup $NAME ($HOW) is missing: $REFUSE" ;;
+      *) fail 65 "backup $NAME ($HOW) $BACKUP_PROBLEM: $REFUSE" ;;
+    esac
+  fi
+  if [ -z "${OPT[backup-id]+set}" ] && [ "$(meta_get "$SRC" perl_state)" != 1 ]; then
+    fail 65 "backup $NAME ($HOW) is not of a Perl-managed state: $REFUSE"
+  fi
+}
+
+# restore_pairs node|cluster: PAIRS, the (file in backup $SRC, node path) pairs a restore of that
+# part puts back: interfaces and the node's lxc/*.conf, or sdn.cfg and storage.cfg.
+restore_pairs() {
+  local conf
+  PAIRS=()
+  if [ "$1" = node ]; then
+    PAIRS+=("interfaces" "/etc/network/interfaces")
+    shopt -s nullglob
+    for conf in "$SRC"/lxc/*.conf; do
+      PAIRS+=("lxc/${conf##*/}" "/etc/pve/nodes/$NODE/lxc/${conf##*/}")
+    done
+    shopt -u nullglob
+  else
+    PAIRS+=("sdn.cfg" "/etc/pve/sdn.cfg" "storage.cfg" "/etc/pve/storage.cfg")
+  fi
+}
+
 # HA maintenance (ha-enter, ha-leave; README "HA maintenance") -----------------------------------
 # With pve-migration:ha.maintenance, ha-enter puts the node in Proxmox VE HA maintenance before its
 # services step and ha-leave takes it out after verify. ha-enter keeps on the node what it needs to

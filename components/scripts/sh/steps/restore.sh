@@ -60,65 +60,14 @@ restore_on_exit() {
 trap 'restore_on_exit; on_exit' EXIT
 remove_staged_leftovers
 
-BDIR=$(backups_dir)
 REFUSE="refusing to restore, nothing changed"
-if [ -n "${OPT[backup-id]+set}" ]; then
-  # Chosen by a person: exactly that backup, after the same checks of node and own id.
-  WANT=${OPT[backup-id]}
-  HOW="chosen by --backup-id"
-  if is_backup_name "$WANT"; then
-    NAME=$WANT
-  else
-    shopt -s nullglob
-    FOUND=()
-    for b in "$BDIR"/*-"$WANT"; do
-      is_backup_name "${b##*/}" && FOUND+=("${b##*/}")
-    done
-    shopt -u nullglob
-    [ "${#FOUND[@]}" -gt 0 ] || fail 66 "no backup of transition $WANT (--backup-id) under $BDIR: $REFUSE"
-    [ "${#FOUND[@]}" -eq 1 ] || fail 65 "${#FOUND[@]} backups of transition $WANT (--backup-id) under $BDIR (${FOUND[*]}): $REFUSE"
-    NAME=${FOUND[0]}
-  fi
-  WANT_T=""
-else
-  # The backup the snapshot recorded on entering the write phases; no other is ever taken.
-  RECORD=$(restore_record)
-  if [ -L "$RECORD" ] || [ ! -f "$RECORD" ]; then
-    fail 66 "no backup of a Perl-managed state is recorded in $RECORD: $REFUSE (restore a chosen backup with pve-migration:backups.restoreId)"
-  fi
-  NAME=$(kv_get "$RECORD" id)
-  WANT_T=$(kv_get "$RECORD" transition)
-  if ! is_backup_name "$NAME" || ! [[ $WANT_T =~ ^[0-9a-f]{4,64}$ ]]; then
-    fail 65 "the record $RECORD does not name a backup and its transition: $REFUSE"
-  fi
-  HOW="recorded in $RECORD"
-fi
-SRC="$BDIR/$NAME"
-if ! backup_check "$SRC" "$NAME" "$WANT_T"; then
-  case "$BACKUP_PROBLEM" in
-    "is missing") fail 66 "backup $NAME ($HOW) is missing: $REFUSE" ;;
-    *) fail 65 "backup $NAME ($HOW) $BACKUP_PROBLEM: $REFUSE" ;;
-  esac
-fi
-if [ -z "${OPT[backup-id]+set}" ] && [ "$(meta_get "$SRC" perl_state)" != 1 ]; then
-  fail 65 "backup $NAME ($HOW) is not of a Perl-managed state: $REFUSE"
-fi
-
-# Pairs of (file in backup, target path).
-PAIRS=()
+restore_select_backup
 if [ "${OPT[part]}" = node ]; then
   # A restore that runs (again) supersedes the files a reverted apply left for applying again
   # (net-guard/attempted): legacy-apply then applies what this restore puts in place.
   rm -rf -- "$STATE_DIR/net-guard/attempted"
-  PAIRS+=("interfaces" "/etc/network/interfaces")
-  shopt -s nullglob
-  for conf in "$SRC"/lxc/*.conf; do
-    PAIRS+=("lxc/${conf##*/}" "/etc/pve/nodes/$NODE/lxc/${conf##*/}")
-  done
-  shopt -u nullglob
-else
-  PAIRS+=("sdn.cfg" "/etc/pve/sdn.cfg" "storage.cfg" "/etc/pve/storage.cfg")
 fi
+restore_pairs "${OPT[part]}"
 
 # Stage every changed file next to its target first (a file is unchanged when its bytes are
 # the backup's: cmp, which needs no parsing of names), then rename them all.
