@@ -64,7 +64,7 @@ export interface LabRollbackSample {
     readonly steps: LabStepTime[];
 }
 
-/** Runs of figure 5 at most: each needs a walk up to rust-full first (about 30 s a run). */
+/** Runs of figure 5 at most: each needs a walk up to rust-full first (about 30 s a run); figure 7 (the same lab session) makes as many, each a walk and a wait for the timer. */
 export const MAX_LAB_RUNS = 3;
 
 /** Figure 5, or why it was not measured. */
@@ -378,7 +378,7 @@ function revertSection(d: BenchData): string {
             "The node's own revert is the time of its migration.log line `step=network-revert result=reverted` minus that of its `step=legacy-apply result=changed` line (written when the apply has ended), in whole seconds (the log's resolution).",
         "",
         `Reachable again (t1 − t0): ${secSummary(reach)} (target: within confirmTimeout + ${TARGETS.revertOverTimeoutS} s = ${sec((m.timeoutS + TARGETS.revertOverTimeoutS) * 1000)} in every run), ${secSummary({ ...reach, median: reach.median - m.timeoutS * 1000, min: reach.min - m.timeoutS * 1000, max: reach.max - m.timeoutS * 1000 })} after the timeout. ` +
-            `The first failed connection started ${formatSummary(summarize(m.samples.map((x) => x.unreachableMs)))} ms after t0 (the last one that succeeded before it ended at ${formatSummary(summarize(m.samples.map((x) => x.lastReachableMs)))} ms). ` +
+            `The first failed connection started ${formatSummary(summarize(m.samples.map((x) => x.unreachableMs)))} ms after t0 (the last one that succeeded among those started before it ended at ${formatSummary(summarize(m.samples.map((x) => x.lastReachableMs)))} ms: a handshake can outlast the 200 ms between two connections, so that one can end after the first failed one started; the address was still there when it ended). ` +
             `The node's own revert: ${formatSummary(summarize(m.samples.map((x) => x.nodeRevertS)))} s after its apply by its log. ` +
             `With the default confirmTimeout of ${def} s the same overhead gives ${formatSummary(summarize(m.samples.map(atDefaultTimeoutS)), 2)} s, against Proxmox HA's ${TARGETS.haFencingS} s fencing window.`,
         "",

@@ -266,7 +266,7 @@ describe("figure 7: a bad network apply on the node lab, reachable again", () =>
         expect(section).toContain("`ssh -o ConnectTimeout=1 root@10.181.0.12 true`");
         expect(section).toContain(
             "Reachable again (t1 − t0): 12.61 [12.10–13.79] s (target: within confirmTimeout + 15 s = 25.00 s in every run), 2.61 [2.10–3.79] s after the timeout. " +
-                "The first failed connection started 200 [140–287] ms after t0 (the last one that succeeded before it ended at -10 [-70–100] ms). " +
+                "The first failed connection started 200 [140–287] ms after t0 (the last one that succeeded among those started before it ended at -10 [-70–100] ms: a handshake can outlast the 200 ms between two connections, so that one can end after the first failed one started; the address was still there when it ended). " +
                 "The node's own revert: 11 [10–11] s after its apply by its log. " +
                 "With the default confirmTimeout of 30 s the same overhead gives 32.61 [32.10–33.79] s, against Proxmox HA's 60 s fencing window.\n",
         );
