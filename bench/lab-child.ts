@@ -4,22 +4,31 @@
  *
  * Starts the node lab fresh (three nspawn nodes, lab/index.ts), and per run walks the lab stack
  * from perl-only to rust-full one phase at a time, then rolls it back to perl-only in one run,
- * timing that rollback. Every `pulumi up` is the project's program through the replay of
- * registered resources (test/support/replay: a stand-in for the Pulumi engine and
+ * timing that rollback (figure 5). Then, in the same lab session (the lab boots once), per run
+ * one bad network apply on pve2 and the time until pve2 answers a new SSH connection again
+ * (figure 7, bench/lab-revert.ts). Every `pulumi up` is the project's program through the
+ * replay of registered resources (test/support/replay: a stand-in for the Pulumi engine and
  * @pulumi/command that executes the registered commands over real OpenSSH); the step times are
  * the replay's ops (start and end of each command, ms from the start of the run). Writes
- * LabRollbackSample[] as JSON to the request's `out` file; tears the lab down at the end.
+ * LabSamples as JSON to the request's `out` file; tears the lab down at the end.
  */
 import * as fs from "fs";
 import { startLab, teardown } from "../lab";
 import { PHASES } from "../components/phases";
 import { ReplayState } from "../test/support/replay";
 import { Up, up } from "../test/support/program-replay";
-import type { LabRollbackSample, LabStepTime } from "./report";
+import { measureBadApply } from "./lab-revert";
+import type { LabRevertSample, LabRollbackSample, LabStepTime } from "./report";
 
 export interface LabRequest {
     readonly runs: number;
     readonly out: string;
+}
+
+/** What the child writes: figure 5's runs, then figure 7's. */
+export interface LabSamples {
+    readonly rollback: LabRollbackSample[];
+    readonly revert: LabRevertSample[];
 }
 
 function check(r: Up, phase: string): void {
@@ -52,7 +61,17 @@ async function main(reqFile: string): Promise<void> {
             samples.push({ nodes: lab.nodes.length, wallMs, steps });
             process.stderr.write(`bench: lab rollback rust-full -> perl-only, run ${i + 1}/${req.runs}: ${wallMs.toFixed(0)} ms, ${steps.length} steps\n`);
         }
-        fs.writeFileSync(req.out, JSON.stringify(samples));
+        const revert: LabRevertSample[] = [];
+        const session = { state };
+        for (let i = 0; i < req.runs; i++) {
+            const x = await measureBadApply(lab, session);
+            revert.push(x);
+            process.stderr.write(
+                `bench: lab bad network apply on ${x.node}, run ${i + 1}/${req.runs}: reachable again ${x.reachableMs} ms after the apply started (unreachable from ${x.unreachableMs} ms; confirmTimeout ${x.confirmTimeoutS} s; the node's revert ${x.nodeRevertS} s after its apply by its log; ${x.failedProbes} of ${x.probes} probes failed, ${x.failedOutside} of them outside the unreachable window)\n`,
+            );
+        }
+        const out: LabSamples = { rollback: samples, revert };
+        fs.writeFileSync(req.out, JSON.stringify(out));
     } finally {
         await teardown(lab.stateDir);
     }

@@ -4,6 +4,7 @@
  * fix it (from the diagnosis runs). Pure: no I/O.
  */
 import { PHASES, Phase } from "../components/phases";
+import { BOUNDS } from "../components/config/bounds";
 import type { ProgramSample } from "./program-child";
 import type { PlanSample } from "./node-side";
 import type { CodeState, Machine } from "./machine";
@@ -63,11 +64,43 @@ export interface LabRollbackSample {
     readonly steps: LabStepTime[];
 }
 
-/** Runs of figure 5 at most: each needs a walk up to rust-full first (about 30 s a run). */
+/** Runs of figure 5 at most: each needs a walk up to rust-full first (about 30 s a run); figure 7 (the same lab session) makes as many, each a walk and a wait for the timer. */
 export const MAX_LAB_RUNS = 3;
 
 /** Figure 5, or why it was not measured. */
 export type LabRollback = { readonly skipped: string } | { readonly nodes: number; readonly samples: LabRollbackSample[] };
+
+/** network.confirmTimeout of figure 7's runs, s (bench/lab-revert.ts; the default is BOUNDS.confirmTimeout.default). */
+export const REVERT_CONFIRM_TIMEOUT_S = 10;
+
+/**
+ * One bad network apply on the node lab (figure 7, bench/lab-revert.ts). Times are ms from t0,
+ * the start of the node's legacy-apply command in the rollback that applies the bad file (the
+ * replay's op start), on the host's clock.
+ */
+export interface LabRevertSample {
+    readonly node: string;
+    /** Its management address (what the probes dial). */
+    readonly address: string;
+    /** network.confirmTimeout of the run, s. */
+    readonly confirmTimeoutS: number;
+    /** End of the last new ssh connection that succeeded before the first failed one (negative: before t0). */
+    readonly lastReachableMs: number;
+    /** Start of the first new ssh connection started after t0 that failed. */
+    readonly unreachableMs: number;
+    /** t1 - t0: end of the first new ssh connection that succeeded among those started after the first failed one. */
+    readonly reachableMs: number;
+    /** The node's migration.log: its network-revert line's time minus its legacy-apply line's, s (whole seconds: the log's resolution). */
+    readonly nodeRevertS: number;
+    /** Probe connections started during the run, and how many of them failed. */
+    readonly probes: number;
+    readonly failedProbes: number;
+    /** Failed probes outside the unreachable window (started before its first failed probe, or after the probe that gave t1). */
+    readonly failedOutside: number;
+}
+
+/** Figure 7, or why it was not measured. */
+export type LabRevert = { readonly skipped: string } | { readonly nodes: number; readonly samples: LabRevertSample[] };
 
 export interface BenchData {
     readonly date: Date;
@@ -99,6 +132,8 @@ export interface BenchData {
     readonly lab?: LabRollback;
     /** Figure 6: the test suite with workers and in band (bench/suite.ts), or why not measured. */
     readonly suite?: SuiteResult | { readonly skipped: string };
+    /** Figure 7: a bad network apply on the node lab, reachable again (absent in data from before it existed). */
+    readonly labRevert?: LabRevert;
 }
 
 export const TARGETS = {
@@ -110,6 +145,10 @@ export const TARGETS = {
     rollbackFullMs: 300,
     rollbackOverEmptySteps: 2,
     noopRatio: 0.2,
+    /** Figure 7: reachable again within network.confirmTimeout + this, s. */
+    revertOverTimeoutS: 15,
+    /** Figure 7: Proxmox HA's fencing window, s: with the default confirmTimeout the node must be back well before it. */
+    haFencingS: 60,
 } as const;
 
 export interface Verdict {
@@ -260,7 +299,102 @@ export function verdicts(d: BenchData): Verdict[] {
         met: undefined,
         noTarget: true,
     });
+    v.push(...revertVerdicts(d));
     return v;
+}
+
+/** Figure 7's samples, all of one confirmTimeout (a mix is an error), or undefined when not measured. */
+function revertSamples(d: BenchData): { timeoutS: number; samples: LabRevertSample[] } | undefined {
+    const r = d.labRevert;
+    if (!r || "skipped" in r) return undefined;
+    const timeouts = [...new Set(r.samples.map((x) => x.confirmTimeoutS))];
+    if (timeouts.length !== 1) throw new Error(`figure 7: the runs had different confirmTimeouts (${timeouts.join(", ")} s)`);
+    return { timeoutS: timeouts[0], samples: r.samples };
+}
+
+/** Per run: what reachable-again would be with the default confirmTimeout, s (the default plus the measured overhead over the run's own timeout). */
+export function atDefaultTimeoutS(x: LabRevertSample): number {
+    return BOUNDS.confirmTimeout.default + (x.reachableMs / 1000 - x.confirmTimeoutS);
+}
+
+/** Figure 7's two rows: reachable again against confirmTimeout + 15 s, and the bound at the default timeout against HA's fencing window. */
+export function revertVerdicts(d: BenchData): Verdict[] {
+    const m = revertSamples(d);
+    const timeoutS = m?.timeoutS ?? REVERT_CONFIRM_TIMEOUT_S;
+    const def = BOUNDS.confirmTimeout.default;
+    const why = `not measured (${d.labRevert && "skipped" in d.labRevert ? d.labRevert.skipped : "no lab data"})`;
+    const reach = m ? summarize(m.samples.map((x) => x.reachableMs)) : undefined;
+    const limitMs = (timeoutS + TARGETS.revertOverTimeoutS) * 1000;
+    const atDefault = m ? summarize(m.samples.map(atDefaultTimeoutS)) : undefined;
+    return [
+        {
+            figure: `7. Bad network apply on the node lab (management address left out), confirmTimeout ${timeoutS} s: start of the apply → a new ssh connection succeeds`,
+            target: `≤ ${sec(limitMs)} (confirmTimeout + ${TARGETS.revertOverTimeoutS} s), every run`,
+            measured: reach ? secSummary(reach) : why,
+            met: reach ? reach.max <= limitMs : undefined,
+        },
+        {
+            figure: `7. The same with the default confirmTimeout (${def} s): ${def} s + the measured (reachable − confirmTimeout)`,
+            target: `< ${sec(TARGETS.haFencingS * 1000)} (Proxmox HA's fencing window), every run`,
+            measured: atDefault ? `${formatSummary(atDefault, 2)} s` : why,
+            met: atDefault ? atDefault.max < TARGETS.haFencingS : undefined,
+        },
+    ];
+}
+
+function revertSection(d: BenchData): string {
+    const head = "## 7. Bad network apply on the node lab: reachable again";
+    const m = revertSamples(d);
+    if (!m) {
+        const r = d.labRevert;
+        return [
+            head,
+            "",
+            `Not measured: ${r && "skipped" in r ? r.skipped : "no lab data"}. It runs on the node lab after section 5's runs (root, systemd-nspawn and debootstrap: lab/host.ts), and is left out with \`--no-lab\`.`,
+        ].join("\n");
+    }
+    const x0 = m.samples[0];
+    const def = BOUNDS.confirmTimeout.default;
+    const reach = summarize(m.samples.map((x) => x.reachableMs));
+    const rows = m.samples.map((x, i) => [
+        String(i + 1),
+        String(x.lastReachableMs),
+        String(x.unreachableMs),
+        String(x.reachableMs),
+        atDefaultTimeoutS(x).toFixed(2),
+        String(x.nodeRevertS),
+        `${x.probes} (${x.failedProbes}; ${x.failedOutside})`,
+    ]);
+    return [
+        head,
+        "",
+        `The network dead-man switch (README "The dead-man switch of every network apply") on the same lab as section 5, after its runs; ${m.samples.length} run(s) (at most ${MAX_LAB_RUNS}), with \`network.confirmTimeout\` = ${m.timeoutS} s (the default is ${def} s). ` +
+            `Each run provokes what test/lab/dead-man.test.ts does: the stack walks perl-only → rust-read-only → rust-basic-write with ${x0.node}'s own interfaces (that backup is the good one) and back to rust-read-only; ${x0.node}'s /etc/network/interfaces without its management interface (host0, ${x0.address}) is the Perl-era file the next backup records (rust-basic-write), the good file is written back, and the stack rolls back to perl-only: the restore brings the bad file back, \`legacy-apply\` (\`ifreload -a\`) takes the address away, nothing can confirm over a new connection, and the node's transient systemd timer puts the saved files back and runs \`ifreload -a\` again. ` +
+            "Then a run with a correct config (`backups.restoreId` naming the good backup) restores, applies and confirms, and the next run starts from perl-only.",
+        "",
+        `t0 is the start of ${x0.node}'s \`legacy-apply\` command in that rollback (the replay's op start, host clock; its ssh connection, the validation and the timer's arm come before the \`ifreload -a\` that takes the address away, so t1 − t0 is an upper bound on apply → reachable). ` +
+            `t1 is the end of the first new ssh connection that succeeds (\`ssh -o ConnectTimeout=1 root@${x0.address} true\`, pinned host key, as the lab dials) among those started after the first one that failed after t0: the host starts one every 200 ms without waiting for the one before (each killed after 5 s), from the start of that \`pulumi up\` to its end (at most 90 s and 450 connections), so t1 is at most 200 ms later than the end of the earliest connection that could have succeeded; t1 includes that connection's handshake. ` +
+            "Failed connections outside the window (started before its first failed one, or after the one that gave t1) are counted apart in the table, such as a connection started just before t0 whose handshake had not ended when the address went. " +
+            "The node's own revert is the time of its migration.log line `step=network-revert result=reverted` minus that of its `step=legacy-apply result=changed` line (written when the apply has ended), in whole seconds (the log's resolution).",
+        "",
+        `Reachable again (t1 − t0): ${secSummary(reach)} (target: within confirmTimeout + ${TARGETS.revertOverTimeoutS} s = ${sec((m.timeoutS + TARGETS.revertOverTimeoutS) * 1000)} in every run), ${secSummary({ ...reach, median: reach.median - m.timeoutS * 1000, min: reach.min - m.timeoutS * 1000, max: reach.max - m.timeoutS * 1000 })} after the timeout. ` +
+            `The first failed connection started ${formatSummary(summarize(m.samples.map((x) => x.unreachableMs)))} ms after t0 (the last one that succeeded among those started before it ended at ${formatSummary(summarize(m.samples.map((x) => x.lastReachableMs)))} ms: a handshake can outlast the 200 ms between two connections, so that one can end after the first failed one started; the address was still there when it ended). ` +
+            `The node's own revert: ${formatSummary(summarize(m.samples.map((x) => x.nodeRevertS)))} s after its apply by its log. ` +
+            `With the default confirmTimeout of ${def} s the same overhead gives ${formatSummary(summarize(m.samples.map(atDefaultTimeoutS)), 2)} s, against Proxmox HA's ${TARGETS.haFencingS} s fencing window.`,
+        "",
+        table(
+            [
+                "run",
+                "last connection before (ms after t0)",
+                "first failed, its start (ms)",
+                "reachable again (ms)",
+                `with confirmTimeout ${def} s (s)`,
+                "node's revert by its log (s)",
+                "connections (failed; of them outside the window)",
+            ],
+            rows,
+        ),
+    ].join("\n");
 }
 
 function suiteSection(d: BenchData): string {
@@ -584,6 +718,16 @@ function perNodeMix(x: MeasuredSample, nodes: number): { total: number; text: st
 }
 
 function whyText(d: BenchData, m: Verdict): string {
+    if (m.figure.startsWith("7.")) {
+        const r = revertSamples(d)!;
+        const over = summarize(r.samples.map((x) => x.reachableMs / 1000 - x.confirmTimeoutS));
+        const node = summarize(r.samples.map((x) => x.nodeRevertS));
+        return (
+            `Why: the node answered a new connection ${formatSummary(over, 2)} s after its confirmTimeout of ${r.timeoutS} s; by its own log it reverted ${formatSummary(node)} s after its apply. ` +
+            "The time after the timeout is the revert itself (the files put back, `ifreload -a`, bounded at 60 s) and the link and sshd answering again; section 7 has each run. " +
+            "What would fix it: a shorter `ifreload` (only the interfaces the revert changed: `ifreload` of those, not `-a`), or a smaller confirmTimeout."
+        );
+    }
     if (m.figure.startsWith("1. Plan")) {
         const s = sizeOf(d, 256)!;
         const x = s.samples;
@@ -718,6 +862,8 @@ export function renderResults(d: BenchData): string {
         labSection(d),
         "",
         suiteSection(d),
+        "",
+        revertSection(d),
         "",
         missesSection(d, v),
         "",

@@ -5,7 +5,8 @@
  * (2) the rollback critical path from the registered graph, and the blue-green flip;
  * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do;
  * (5) a 3-node rollback on the node lab, step by step (where the lab can start); (6) with
- * --suite, the test suite's wall time with parallel jest workers beside --runInBand.
+ * --suite, the test suite's wall time with parallel jest workers beside --runInBand; (7) on the
+ * same lab as (5), a bad network apply and the time until the node is reachable again.
  * Writes the results file with the machine, the date and each figure as median [min–max],
  * against the targets.
  */
@@ -19,7 +20,7 @@ import { applyColorFragment, flipColor, parseBlueGreenConfig } from "../componen
 import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
 import { codeState, load1, machine, sourceDigest } from "./machine";
 import { measureNodeSide } from "./node-side";
-import { measureLabRollback } from "./lab-rollback";
+import { measureLab } from "./lab-rollback";
 import { measureSuite } from "./suite";
 import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
@@ -124,8 +125,8 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
         const floor = spawnFloor(Math.max(10, o.runs * 4));
         const nodeSide = measureNodeSide({ runs: o.runs, workDir: path.join(workDir, "node"), log });
 
-        log(`rollback rust-full -> perl-only on the node lab${o.lab ? "" : " (skipped: --no-lab)"}`);
-        const lab = measureLabRollback({ runs: o.runs, workDir: path.join(workDir, "lab"), projectDir: PROJECT_DIR, enabled: o.lab });
+        log(`rollback rust-full -> perl-only and a bad network apply on the node lab${o.lab ? "" : " (skipped: --no-lab)"}`);
+        const { rollback: lab, revert: labRevert } = measureLab({ runs: o.runs, workDir: path.join(workDir, "lab"), projectDir: PROJECT_DIR, enabled: o.lab });
         if ("skipped" in lab && o.lab) log(`node lab skipped: ${lab.skipped}`);
 
         const from: Phase = "rust-full";
@@ -183,6 +184,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
                 rollbackProcesses: nodeSide.rollbackProcesses,
             },
             lab,
+            labRevert,
             suite: suite ?? { skipped: "run with --suite" },
         };
     } finally {

@@ -17,7 +17,7 @@ export interface BenchOptions {
     readonly sizes: number[];
     readonly out: string;
     readonly diagnose: boolean;
-    /** Figure 5, the rollback on the node lab (where the lab can start). */
+    /** Figures 5 and 7, the rollback and a bad network apply on the node lab (where the lab can start). */
     readonly lab: boolean;
     /** Figure 6, the test suite with parallel workers beside --runInBand (bench/suite.ts). */
     readonly suite: boolean;
@@ -57,7 +57,7 @@ export function benchArgs(o: Readonly<Record<string, unknown>>, cwd: string): Be
 export const BENCH: ToolDecl = {
     name: "bench",
     description:
-        "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab, the test suite's wall time.",
+        "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab, the test suite's wall time, a bad network apply on the node lab (reachable again).",
     commands: [
         {
             name: "",
@@ -68,7 +68,10 @@ export const BENCH: ToolDecl = {
                 { flags: "--sizes <LIST>", description: `ring sizes for the plan and policy cost (default ${DEFAULT_SIZES.join(",")})` },
                 { flags: "--out <FILE>", description: `results file (default: ${COMMITTED_RESULTS} for a full run, else ${LOCAL_RESULTS})` },
                 { flags: "--no-diagnose", description: "skip the diagnosis run (stack formatting, SDK promise count)" },
-                { flags: "--no-lab", description: "skip the rollback on the node lab (run by default where the lab can start: root, systemd-nspawn)" },
+                {
+                    flags: "--no-lab",
+                    description: "skip the node lab figures, the rollback and the bad network apply (run by default where the lab can start: root, systemd-nspawn)",
+                },
                 { flags: "--suite", description: "also time the test suite with parallel jest workers and with --runInBand (about 20 minutes more)" },
             ],
             run: async ({ opts, io }) => {

@@ -3,11 +3,14 @@
  * (bench/report.ts labStepRows, the verdict row and section 5 of renderResults). The lab run
  * itself is bench/lab-child.ts, measured by `npm run bench` where the lab can start. And figure 6
  * (the test suite with workers beside --runInBand, bench/suite.ts): its row and section from a
- * given result, and the summary line it reads from each jest run.
+ * given result, and the summary line it reads from each jest run. And figure 7 (a bad network
+ * apply on the node lab, reachable again): bench/lab-revert.ts reachability on given probes, its
+ * two verdict rows and section 7 from given samples.
  */
 import { summaryCounts } from "../../bench/suite";
-import { LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
+import { LabRevertSample, LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
 import { labUnavailable } from "../../bench/lab-rollback";
+import { reachability } from "../../bench/lab-revert";
 
 const sample = (wallMs: number, steps: [string, number, number][]): LabRollbackSample => ({
     nodes: 3,
@@ -34,7 +37,7 @@ const SAMPLES = [
 ];
 
 /** The smallest BenchData the verdicts and the lab section read (other figures not measured). */
-function data(lab: BenchData["lab"], suite?: BenchData["suite"]): BenchData {
+function data(lab: BenchData["lab"], suite?: BenchData["suite"], labRevert?: BenchData["labRevert"]): BenchData {
     return {
         date: new Date("2026-12-01T00:00:00Z"),
         argv: [],
@@ -57,6 +60,7 @@ function data(lab: BenchData["lab"], suite?: BenchData["suite"]): BenchData {
         },
         lab,
         suite,
+        labRevert,
     } as unknown as BenchData;
 }
 
@@ -176,5 +180,135 @@ describe("figure 6: the test suite's wall time, workers beside --runInBand", () 
     test("summaryCounts reads the summary reporter's line, and nothing else", () => {
         expect(summaryCounts("x\ntests: 12 passed, 0 failed, 1 skipped\n")).toEqual({ passed: 12, failed: 0, skipped: 1 });
         expect(summaryCounts("Tests: 12 passed, 12 total")).toBeUndefined();
+    });
+});
+
+describe("figure 7: a bad network apply on the node lab, reachable again", () => {
+    const rev = (reachableMs: number, unreachableMs: number, lastReachableMs: number, nodeRevertS: number, probes: [number, number, number]): LabRevertSample => ({
+        node: "pve2",
+        address: "10.181.0.12",
+        confirmTimeoutS: 10,
+        lastReachableMs,
+        unreachableMs,
+        reachableMs,
+        nodeRevertS,
+        probes: probes[0],
+        failedProbes: probes[1],
+        failedOutside: probes[2],
+    });
+    const REVERTS = [rev(12614, 140, -70, 11, [98, 61, 2]), rev(13786, 287, 100, 10, [111, 78, 5]), rev(12100, 200, -10, 11, [95, 60, 0])];
+
+    test("reachability: the first failed probe after t0, the first success after it by its end, the last success before it", () => {
+        const t0 = 1_000_000;
+        const p = (start: number, end: number, ok: boolean) => ({ startedAt: t0 + start, endedAt: t0 + end, ok });
+        const probes = [
+            p(-600, -200, true),
+            // Started before t0: its handshake was cut (outside the window).
+            p(-300, 4700, false),
+            p(-100, 250, true),
+            p(150, 5150, false),
+            p(350, 1350, false),
+            // Started first, ends after the one that gives t1.
+            p(11_300, 12_700, true),
+            // Inside the window (started before the probe that gives t1).
+            p(11_500, 12_500, false),
+            // t1: the first success by its end.
+            p(11_700, 12_400, true),
+            // After the probe that gives t1 (outside the window).
+            p(11_900, 12_900, false),
+            p(12_100, 12_600, true),
+        ];
+        expect(reachability(probes, t0)).toEqual({ lastReachableMs: 250, unreachableMs: 150, reachableMs: 12_400, failedOutside: 2 });
+        expect(reachability([...probes].reverse(), t0)).toEqual({ lastReachableMs: 250, unreachableMs: 150, reachableMs: 12_400, failedOutside: 2 });
+    });
+
+    test("reachability: never unreachable after t0, never back, or never seen reachable before, is an error", () => {
+        const p = (start: number, end: number, ok: boolean) => ({ startedAt: start, endedAt: end, ok });
+        expect(() => reachability([p(0, 100, true), p(200, 300, true)], 0)).toThrow(
+            "no probe started after the apply failed (2 probes): the node never became unreachable",
+        );
+        expect(() => reachability([p(0, 100, true), p(200, 1200, false), p(400, 1400, false)], 0)).toThrow(
+            "no probe succeeded after the first failed one (3 probes, the last started 400 ms after the apply)",
+        );
+        expect(() => reachability([p(0, 1000, false), p(200, 300, true)], 0)).toThrow(
+            "no probe succeeded before the first failed one: the loop did not see the node reachable before the apply",
+        );
+    });
+
+    test("the two verdict rows: reachable again against confirmTimeout + 15 s, the default timeout's bound against HA's 60 s", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, { nodes: 3, samples: REVERTS });
+        expect(verdicts(d).filter((v) => v.figure.startsWith("7."))).toEqual([
+            {
+                figure: "7. Bad network apply on the node lab (management address left out), confirmTimeout 10 s: start of the apply → a new ssh connection succeeds",
+                target: "≤ 25.00 s (confirmTimeout + 15 s), every run",
+                measured: "12.61 [12.10–13.79] s",
+                met: true,
+            },
+            {
+                figure: "7. The same with the default confirmTimeout (30 s): 30 s + the measured (reachable − confirmTimeout)",
+                target: "< 60.00 s (Proxmox HA's fencing window), every run",
+                measured: "32.61 [32.10–33.79] s",
+                met: true,
+            },
+        ]);
+        const text = renderResults(d);
+        expect(text).toContain(
+            "| 7. Bad network apply on the node lab (management address left out), confirmTimeout 10 s: start of the apply → a new ssh connection succeeds | ≤ 25.00 s (confirmTimeout + 15 s), every run | 12.61 [12.10–13.79] s | met |\n" +
+                "| 7. The same with the default confirmTimeout (30 s): 30 s + the measured (reachable − confirmTimeout) | < 60.00 s (Proxmox HA's fencing window), every run | 32.61 [32.10–33.79] s | met |\n",
+        );
+    });
+
+    test("the section: the summary line and one row per run", () => {
+        const text = renderResults(data({ skipped: "--no-lab" }, undefined, { nodes: 3, samples: REVERTS }));
+        const section = text.slice(text.indexOf("## 7. Bad network apply on the node lab: reachable again"), text.indexOf("## Missed targets"));
+        expect(section).toContain("with `network.confirmTimeout` = 10 s (the default is 30 s). ");
+        expect(section).toContain("without its management interface (host0, 10.181.0.12)");
+        expect(section).toContain("`ssh -o ConnectTimeout=1 root@10.181.0.12 true`");
+        expect(section).toContain(
+            "Reachable again (t1 − t0): 12.61 [12.10–13.79] s (target: within confirmTimeout + 15 s = 25.00 s in every run), 2.61 [2.10–3.79] s after the timeout. " +
+                "The first failed connection started 200 [140–287] ms after t0 (the last one that succeeded among those started before it ended at -10 [-70–100] ms: a handshake can outlast the 200 ms between two connections, so that one can end after the first failed one started; the address was still there when it ended). " +
+                "The node's own revert: 11 [10–11] s after its apply by its log. " +
+                "With the default confirmTimeout of 30 s the same overhead gives 32.61 [32.10–33.79] s, against Proxmox HA's 60 s fencing window.\n",
+        );
+        expect(section.split("\n").filter((l) => /^\| (run|\d) /.test(l))).toEqual([
+            "| run | last connection before (ms after t0) | first failed, its start (ms) | reachable again (ms) | with confirmTimeout 30 s (s) | node's revert by its log (s) | connections (failed; of them outside the window) |",
+            "| 1 | -70 | 140 | 12614 | 32.61 | 11 | 98 (61; 2) |",
+            "| 2 | 100 | 287 | 13786 | 33.79 | 10 | 111 (78; 5) |",
+            "| 3 | -10 | 200 | 12100 | 32.10 | 11 | 95 (60; 0) |",
+        ]);
+    });
+
+    test("a run past confirmTimeout + 15 s misses the first target, with its why; the default timeout's bound can still be met", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, { nodes: 3, samples: [REVERTS[0], rev(26_000, 300, 0, 25, [150, 120, 1])] });
+        const v = verdicts(d).filter((x) => x.figure.startsWith("7."));
+        expect(v.map((x) => [x.measured, x.met])).toEqual([
+            ["19.31 [12.61–26.00] s", false],
+            ["39.31 [32.61–46.00] s", true],
+        ]);
+        expect(renderResults(d)).toContain(
+            "- **7. Bad network apply on the node lab (management address left out), confirmTimeout 10 s: start of the apply → a new ssh connection succeeds** (target ≤ 25.00 s (confirmTimeout + 15 s), every run, measured 19.31 [12.61–26.00] s).\n" +
+                "  Why: the node answered a new connection 9.31 [2.61–16.00] s after its confirmTimeout of 10 s; by its own log it reverted 18 [11–25] s after its apply. ",
+        );
+    });
+
+    test("runs of different confirmTimeouts are refused", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, { nodes: 3, samples: [REVERTS[0], { ...REVERTS[1], confirmTimeoutS: 30 }] });
+        expect(() => verdicts(d)).toThrow("figure 7: the runs had different confirmTimeouts (10, 30 s)");
+    });
+
+    test("skipped: both rows and the section say why", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, { skipped: "--no-lab" });
+        expect(
+            verdicts(d)
+                .filter((v) => v.figure.startsWith("7."))
+                .map((v) => [v.measured, v.met]),
+        ).toEqual([
+            ["not measured (--no-lab)", undefined],
+            ["not measured (--no-lab)", undefined],
+        ]);
+        expect(renderResults(d)).toContain(
+            "## 7. Bad network apply on the node lab: reachable again\n\nNot measured: --no-lab. It runs on the node lab after section 5's runs (root, systemd-nspawn and debootstrap: lab/host.ts), and is left out with `--no-lab`.\n",
+        );
+        expect(verdicts(data({ skipped: "--no-lab" })).find((v) => v.figure.startsWith("7."))?.measured).toBe("not measured (no lab data)");
     });
 });

@@ -79,6 +79,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "## 4. No-op cost",
             "## 5. Rollback on the node lab",
             "## 6. Test suite wall time",
+            "## 7. Bad network apply on the node lab: reachable again",
             "## Missed targets: why, and what would fix it",
         ]);
         const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
@@ -91,7 +92,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(text).toContain("[min–max]; 1 run per figure");
     });
 
-    test("targets table: the eight target figures, the lab figure (left out with --no-lab) and the suite figure (not asked for); the 256- and 1024-node ones are not measured in this run", () => {
+    test("targets table: the eight target figures, the lab figure (left out with --no-lab), the suite figure (not asked for) and the bad network apply's two (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
         const rows = tableAfter(text, "## Targets");
         expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
         expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
@@ -105,6 +106,14 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             ["4. Second run with nothing to do / the transition before it (worst pair)", "< 20 %"],
             ["5. Rollback rust-full → perl-only on the node lab, 3 nodes, wall time", "none set"],
             ["6. Test suite wall time, parallel workers (as npm test runs it) vs --runInBand", "reported"],
+            [
+                "7. Bad network apply on the node lab (management address left out), confirmTimeout 10 s: start of the apply → a new ssh connection succeeds",
+                "≤ 25.00 s (confirmTimeout + 15 s), every run",
+            ],
+            [
+                "7. The same with the default confirmTimeout (30 s): 30 s + the measured (reachable − confirmTimeout)",
+                "< 60.00 s (Proxmox HA's fencing window), every run",
+            ],
         ]);
         expect(rows.slice(1).map((r) => r[3])).toEqual([
             "not measured",
@@ -117,9 +126,16 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             expect.stringMatching(/^(met|\*\*missed\*\*)$/),
             "no target",
             "no target",
+            "not measured",
+            "not measured",
         ]);
         expect(rows[9][2]).toBe("not measured (--no-lab)");
         expect(rows[10][2]).toBe("not measured (run with --suite)");
+        expect(rows[11][2]).toBe("not measured (--no-lab)");
+        expect(rows[12][2]).toBe("not measured (--no-lab)");
+        expect(text).toContain(
+            "## 7. Bad network apply on the node lab: reachable again\n\nNot measured: --no-lab. It runs on the node lab after section 5's runs (root, systemd-nspawn and debootstrap: lab/host.ts), and is left out with `--no-lab`.\n",
+        );
         expect(rows[4][2]).toBe("5 and 5");
         // The empty step and the rollback of the same run: the ratio is theirs.
         expect(rows[7][2]).toMatch(/^\d+\.\d\d × \(\d+ ms \/ \(10 × \d+\.\d ms\)\)$/);
