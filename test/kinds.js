@@ -101,6 +101,7 @@ const SERIAL = {
     "test/lab/findings.test.ts": "the node lab (systemd-nspawn, sshd, journald)",
     "test/lab/lab.test.ts": "the node lab (systemd-nspawn, systemctl)",
     "test/lab/metrics.test.ts": "the node lab and a real Prometheus",
+    "test/lab/node-safety.test.ts": "the node lab (systemd-nspawn, sshd) and its no-quorum switch",
     "test/lab/walk.test.ts": "the node lab (systemd-nspawn, sshd)",
     "test/node/bounds.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root; asserts step time limits",
     "test/replay/ssh.test.ts": "a real sshd on loopback; asserts dial and command time bounds",
