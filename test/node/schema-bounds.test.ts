@@ -413,10 +413,11 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
 
     test("the prelude of every step carries the bounds of components/config/bounds.ts", () => {
         const prelude = renderBoundsPrelude();
-        expect(prelude.split("\n").slice(1, 10)).toEqual([
+        expect(prelude.split("\n").slice(1, 11)).toEqual([
             "PVE_MAX_RETENTION=100",
             "PVE_MIN_CONFIRM_TIMEOUT=5",
             "PVE_MAX_CONFIRM_TIMEOUT=45",
+            "PVE_MAX_HA_SETTLE_TIMEOUT=1200",
             "PVE_MAX_COMMAND_ARGS=100",
             "PVE_MAX_ARG_LENGTH=512",
             "PVE_MAX_UNIT_NAME_LENGTH=240",
@@ -424,7 +425,20 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
             "PVE_MAX_PATH_COMPONENT_LENGTH=247",
             "PVE_MAX_VERSION_LENGTH=230",
         ]);
-        for (const s of ["snapshot", "package", "units", "config", "services", "restore", "legacy-apply", "network-confirm", "verify", "rules"] as const) {
+        for (const s of [
+            "snapshot",
+            "package",
+            "units",
+            "config",
+            "services",
+            "restore",
+            "legacy-apply",
+            "network-confirm",
+            "ha-enter",
+            "ha-leave",
+            "verify",
+            "rules",
+        ] as const) {
             expect(renderStepScript(s)).toContain(prelude);
         }
     });
