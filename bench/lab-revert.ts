@@ -86,35 +86,7 @@ export function reachability(probes: readonly ProbeResult[], t0: number): Reacha
 
 /** The `ssh` arguments of a probe: as lab.exec dials (pinned host key, the lab's client key), ConnectTimeout 1 s. */
 function probeArgs(lab: Lab, node: string, knownHosts: string): string[] {
-    const n = lab.nodes.find((x) => x.name === node);
-    if (!n) throw new Error(`lab: no node ${node}`);
-    return [
-        "-F",
-        "/dev/null",
-        "-i",
-        lab.privateKeyPath,
-        "-p",
-        String(n.port),
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        `UserKnownHostsFile=${knownHosts}`,
-        "-o",
-        "GlobalKnownHostsFile=/dev/null",
-        "-o",
-        "HostKeyAlgorithms=ssh-ed25519",
-        "-o",
-        `ConnectTimeout=${PROBE_CONNECT_TIMEOUT_S}`,
-        "-o",
-        "LogLevel=QUIET",
-        `root@${n.address}`,
-        "--",
-        "true",
-    ];
+    return lab.sshArgs(node, knownHosts, { user: "root", connectTimeout: PROBE_CONNECT_TIMEOUT_S, logLevel: "QUIET" }, "true");
 }
 
 function probeOnce(args: readonly string[]): Promise<ProbeResult> {

@@ -148,16 +148,14 @@ export class Lab {
         return this.nspawnPid(this.node(name).name) !== undefined;
     }
 
-    /** Run argv on the node over real ssh, the node's host key pinned; argv is single-quoted. */
-    exec(name: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    /**
+     * The `ssh` arguments that reach node `name` as the lab dials it: no user configuration, the
+     * lab's client key only, the node's host key pinned through `knownHosts`, then `remote` (one
+     * word: the remote shell's command line).
+     */
+    sshArgs(name: string, knownHosts: string, o: { user: string; connectTimeout: number; logLevel: string }, remote: string): string[] {
         const n = this.node(name);
-        if (argv.length === 0) throw new Error("lab.exec: argv must name a command");
-        const user = opts.user ?? "root";
-        if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`lab.exec: bad user ${JSON.stringify(user)}`);
-        const kh = fs.mkdtempSync(path.join(os.tmpdir(), "pve-lab-kh-"));
-        const known = path.join(kh, "known_hosts");
-        fs.writeFileSync(known, `${n.address} ${opts.hostKey ?? n.hostKey}\n`, { mode: 0o600 });
-        const args = [
+        return [
             "-F",
             "/dev/null",
             "-i",
@@ -171,19 +169,31 @@ export class Lab {
             "-o",
             "StrictHostKeyChecking=yes",
             "-o",
-            `UserKnownHostsFile=${known}`,
+            `UserKnownHostsFile=${knownHosts}`,
             "-o",
             "GlobalKnownHostsFile=/dev/null",
             "-o",
             "HostKeyAlgorithms=ssh-ed25519",
             "-o",
-            "ConnectTimeout=5",
+            `ConnectTimeout=${o.connectTimeout}`,
             "-o",
-            "LogLevel=ERROR",
-            `${user}@${n.address}`,
+            `LogLevel=${o.logLevel}`,
+            `${o.user}@${n.address}`,
             "--",
-            argv.map(shQuote).join(" "),
+            remote,
         ];
+    }
+
+    /** Run argv on the node over real ssh, the node's host key pinned; argv is single-quoted. */
+    exec(name: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+        const n = this.node(name);
+        if (argv.length === 0) throw new Error("lab.exec: argv must name a command");
+        const user = opts.user ?? "root";
+        if (!/^[a-z_][a-z0-9_-]*$/.test(user)) throw new Error(`lab.exec: bad user ${JSON.stringify(user)}`);
+        const kh = fs.mkdtempSync(path.join(os.tmpdir(), "pve-lab-kh-"));
+        const known = path.join(kh, "known_hosts");
+        fs.writeFileSync(known, `${n.address} ${opts.hostKey ?? n.hostKey}\n`, { mode: 0o600 });
+        const args = this.sshArgs(name, known, { user, connectTimeout: 5, logLevel: "ERROR" }, argv.map(shQuote).join(" "));
         return new Promise((resolve, reject) => {
             const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
             let stdout = "";

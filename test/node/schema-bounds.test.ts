@@ -15,7 +15,7 @@ import { parseMonitoringConfig } from "../../components/monitoring";
 import { Phase } from "../../components/phases";
 import { StepKind } from "../../components/plan";
 import { buildStandInDeb } from "../../components/sandbox";
-import { NodeStep, renderStepScript, stepCommandLine } from "../../components/scripts";
+import { NODE_STEPS, NodeStep, renderStepScript, stepCommandLine } from "../../components/scripts";
 import { scriptOf, stepArgs } from "../../components/steps";
 import { localValues } from "../support/config";
 import { makeLab, mustRun } from "../support/node";
@@ -425,20 +425,7 @@ describe("shared bounds: the scripts refuse out-of-bound values given directly (
             "PVE_MAX_PATH_COMPONENT_LENGTH=247",
             "PVE_MAX_VERSION_LENGTH=230",
         ]);
-        for (const s of [
-            "snapshot",
-            "package",
-            "units",
-            "config",
-            "services",
-            "restore",
-            "legacy-apply",
-            "network-confirm",
-            "ha-enter",
-            "ha-leave",
-            "verify",
-            "rules",
-        ] as const) {
+        for (const s of NODE_STEPS) {
             expect(renderStepScript(s)).toContain(prelude);
         }
     });

@@ -87,10 +87,9 @@ is_sandbox() {
   [ "$ROOT" != "/" ]
 }
 
-# Common options: --root --node [--to] [--from]; sets up the lock and the decision log.
-# Without --to (steps that do not depend on the phase) from/to are those of the transition in
-# progress, else of the last completed one.
-init_step() {
+# init_root: --root and --node checked; ROOT, RP, NODE and STATE_DIR set. Reads and writes nothing
+# (init_step builds on it; the read-only restore preview uses it alone).
+init_root() {
   require_opts root node
   ROOT=${OPT[root]}
   RP=${ROOT%/}
@@ -99,6 +98,13 @@ init_step() {
   [[ ${OPT[node]} =~ $PVE_NODE_NAME_ERE ]] || usage "--node is not a node name"
   NODE=${OPT[node]}
   STATE_DIR=${RP}/var/lib/pve-network-rs
+}
+
+# Common options: --root --node [--to] [--from]; sets up the lock and the decision log.
+# Without --to (steps that do not depend on the phase) from/to are those of the transition in
+# progress, else of the last completed one.
+init_step() {
+  init_root
   local t_from t_to
   kv_get_into t_from "$STATE_DIR/transition" from
   kv_get_into t_to "$STATE_DIR/transition" to

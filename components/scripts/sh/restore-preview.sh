@@ -8,14 +8,8 @@
 # Output, one record a line; values that may hold any byte are base64 (one line, no wrapping):
 #   backup NAME
 #   file changed|added|unchanged BASE64(node path) BASE64(current content) BASE64(backup content)
-require_opts root node parts
-ROOT=${OPT[root]}
-RP=${ROOT%/}
-check_abs_path "$ROOT"
-[ -d "$ROOT" ] || usage "root $ROOT is not a directory"
-[[ ${OPT[node]} =~ $PVE_NODE_NAME_ERE ]] || usage "--node is not a node name"
-NODE=${OPT[node]}
-STATE_DIR=${RP}/var/lib/pve-network-rs
+require_opts parts
+init_root
 case "${OPT[parts]}" in
   node) PARTS=(node) ;;
   node,cluster) PARTS=(node cluster) ;;
