@@ -54,6 +54,9 @@ const UNIT = {
     "test/unit/plan.test.ts": "pure: step plans",
     "test/unit/render.test.ts": "pure: TOML, unit and script rendering",
     "test/unit/transport.test.ts": "pure: transports",
+    "test/guard/decide.test.ts": "pure: the rollback guard's decision (cooldown, retry cap, flapping, alert-only, escalation)",
+    "test/guard/triggers.test.ts": "pure: the rollback guard's triggers as PromQL, and their verdicts",
+    "test/guard/guard.test.ts": "the rollback guard on a temp git repository: stand-in queries, a stand-in for the Automation API's up, a loopback webhook",
 };
 
 const REAL = {
@@ -69,6 +72,8 @@ const REAL = {
     "test/engine/rollback.test.ts": "node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
     "test/gates/contract-https.test.ts": "openssl certificates, spawns the compiled contract-test (dist/bin)",
     "test/gates/metrics-prometheus.test.ts": "real Prometheus, spawns the compiled metrics-gate (dist/bin)",
+    "test/guard/prometheus.test.ts": "real Prometheus scraping a stand-in exporter the test changes while it runs",
+    "test/guard/unit.test.ts": "systemd-analyze verify of the guard's rendered unit",
     "test/gates/rules.test.ts": "promtool",
     "test/monitoring/alert-rules.test.ts": "promtool and a real Prometheus",
     "test/node/backups-names.test.ts": "node scripts on sandbox roots (sha256sum, dpkg)",

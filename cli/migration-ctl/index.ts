@@ -8,6 +8,7 @@ import { EXIT } from "../errors";
 import { check } from "./check";
 import { colorFlip, colorGet, colorSet } from "./color";
 import { diagnosticsCollect, diagnosticsCompare } from "./diagnostics";
+import { guard } from "./guard";
 import { health } from "./health";
 import { phaseGet } from "./phase-get";
 import { phaseSet } from "./phase-set";
@@ -52,7 +53,7 @@ applied with pulumi up --stack <stack>.`,
         color: "blue-green active color (pve-migration:blueGreen)",
         diagnostics: "diagnostics bundles: collect from the nodes, compare two",
     },
-    commands: [phaseGet, phaseSet, rollback, plan, health, check, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare],
+    commands: [phaseGet, phaseSet, rollback, plan, health, check, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare, guard],
     footer: `${DEPLOYED}\n\n${EXIT_CODES}\n`,
 };
 

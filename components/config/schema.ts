@@ -13,6 +13,7 @@ import { ConfigError, NAMESPACE, addressSchema, argvSchema, hostKeySchema, missi
 import { hasOwn } from "./own";
 import { ParsedMonitoringConfig, parseMonitoringConfig } from "./monitoring";
 import { BlueGreenConfig, parseBlueGreenConfig } from "./bluegreen";
+import { RollbackSchema } from "./rollback";
 
 export {
     NAMESPACE,
@@ -276,6 +277,8 @@ export const StackConfigSchema = z
         kubeconfig: z.string().min(1).optional(),
         /** Alert rules and monitoring host (validated by parseMonitoringConfig, in parseStackConfig). */
         monitoring: z.unknown().optional(),
+        /** The automatic rollback guard (components/guard; components/config/rollback.ts). */
+        rollback: RollbackSchema.optional(),
     })
     .strict();
 
@@ -324,6 +327,7 @@ const JSON_KEYS = new Set([
     "stepTimeouts",
     "network",
     "ha",
+    "rollback",
     "sshPrivateKeys",
     "blueGreen",
     "monitoring",
