@@ -2,7 +2,10 @@
  * A real Prometheus (Debian's /usr/bin/prometheus, on loopback) scrapes the node lab's
  * exporters (the lab daemon stand-in's busybox httpd on 10.181.0.1x:9187, started by the
  * program's services step through the replay of registered resources) and `metrics-gate`
- * (runMetricsGate) judges the soak window: zero fallbacks pass, fallbacks on one node fail.
+ * (runMetricsGate) judges the soak window: zero fallbacks pass, fallbacks on one node fail. Then
+ * the rollback guard (components/guard) sees the same fallbacks and rolls the ring back: its
+ * commit in a temporary repository holding the lab's stack file, and its `up` a stand-in for the
+ * Automation API's that runs the program through the replay of registered resources on the lab.
  * Needs root and systemd-nspawn, as lab.test.ts.
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
@@ -16,6 +19,10 @@ import { runMetricsGate, MetricsGateOptions } from "../../components/gates/metri
 import { freePort, tempDir } from "../gates/helpers";
 import { PROMETHEUS_BIN, rawQuery, sleep } from "../gates/prometheus";
 import { upLab } from "../support/lab-scenarios";
+import { ReplayState } from "../support/replay";
+import { evaluateOnce } from "../../components/guard";
+import { realDeps } from "../../components/guard";
+import YAML from "yaml";
 
 jest.setTimeout(120_000);
 
@@ -29,6 +36,8 @@ let prom: { url: string; child: ChildProcess; exited: Promise<void> };
 let enteredMs: number;
 let contractReport: string;
 let applies = 1;
+/** The replay's checkpoint of the lab stack (the rollback guard's `up` goes on from it). */
+let state: ReplayState;
 
 /**
  * Prometheus 3 refuses a scrape whose Content-Type is not a known exposition format unless the
@@ -120,6 +129,7 @@ beforeAll(async () => {
     setAll({});
     const r = await upLab(lab, { phase: PHASE });
     expect(r.replay.errors).toEqual([]);
+    state = r.state;
     enteredMs = Date.now();
     prom = await startLabPrometheus();
     const args = parseContractArgs([
@@ -206,5 +216,63 @@ describe("metrics-gate against a real Prometheus scraping the node lab", () => {
             ["pve3", 0],
         ]);
         expect(r.reasons).toEqual([`${f} fallback(s) over the soak window (allowed: 0)`]);
+    });
+});
+
+describe("the rollback guard on the node lab: a fallback raised on one node rolls the ring back", () => {
+    it("evaluates the real Prometheus, commits the rollback to perl-only, and its up (the replay on the lab) takes every node there", async () => {
+        // The lab's stack file in a repository of its own, with the guard's block (the SSH key stays out: only the replay uses it).
+        const repoDir = path.join(dir, "repo");
+        const { values } = lab.stackConfig({ phase: PHASE });
+        const config: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(values)) {
+            if (k === "sshPrivateKeys") continue;
+            let parsed: unknown = v;
+            try {
+                parsed = JSON.parse(v);
+            } catch {
+                // a plain string
+            }
+            config[`pve-migration:${k}`] = parsed;
+        }
+        config["pve-migration:rollback"] = {
+            enabled: true,
+            automatic: true,
+            prometheus: { url: prom.url },
+            triggers: { healthCheckInterval: 1, fallbackWindow: 30 },
+        };
+        fs.mkdirSync(path.join(repoDir, "stacks"), { recursive: true });
+        fs.writeFileSync(path.join(repoDir, "stacks", "Pulumi.lab.yaml"), YAML.stringify({ config }));
+        const git = (...a: string[]) => execFileSync("git", ["-C", repoDir, ...a], { encoding: "utf8" });
+        git("init", "-q", "-b", "main");
+        git("add", "-A");
+        git("-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "lab stack");
+
+        const ups: string[] = [];
+        const deployed: string[] = [];
+        const deps = {
+            ...realDeps(),
+            // A stand-in for the Automation API's up: the program through the replay, with the phase the guard committed.
+            up: async ({ workDir, stack }: { workDir: string; stack: string }) => {
+                const phase = (YAML.parse(fs.readFileSync(path.join(workDir, "stacks", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, string> })
+                    .config["pve-migration:phase"];
+                ups.push(phase);
+                const r = await upLab(lab, { phase, state });
+                state = r.state;
+                deployed.push(String(r.outputs.phase));
+                return { result: r.replay.errors.length === 0 ? ("succeeded" as const) : ("failed" as const), message: r.replay.errors.join("; ") };
+            },
+        };
+        const rec = await evaluateOnce({ repo: repoDir, stack: "lab", stateDir: path.join(dir, "guard") }, deps);
+        expect(rec.decision).toBe("act");
+        expect(rec.reasons).toEqual([expect.stringMatching(/^fallback on pve2: [0-9.]+ > 0 over 30 s$/)]);
+        expect(rec.triggers.filter((t) => t.holds).map((t) => [t.name, t.subject])).toEqual([["fallback", "pve2"]]);
+        expect(rec.action?.what).toBe("rollback of lab rust-read-only -> perl-only");
+        expect(rec.action?.result).toBe("done");
+        expect(rec.action?.commit).toBe(git("rev-parse", "HEAD").trim());
+        expect(ups).toEqual(["perl-only"]);
+        // The stack outputs come from what every node verified (README "What the real engine does").
+        expect(deployed).toEqual(["perl-only"]);
+        expect(git("show", "HEAD:stacks/Pulumi.lab.yaml")).toContain("pve-migration:phase: perl-only");
     });
 });
