@@ -74,6 +74,7 @@ const REAL = {
     "test/gates/metrics-prometheus.test.ts": "real Prometheus, spawns the compiled metrics-gate (dist/bin)",
     "test/guard/prometheus.test.ts": "real Prometheus scraping a stand-in exporter the test changes while it runs",
     "test/guard/unit.test.ts": "systemd-analyze verify of the guard's rendered unit",
+    "test/guard/chart.test.ts": "real Helm: helm lint and helm template of charts/rollback-guard",
     "test/gates/rules.test.ts": "promtool",
     "test/monitoring/alert-rules.test.ts": "promtool and a real Prometheus",
     "test/node/backups-names.test.ts": "node scripts on sandbox roots (sha256sum, dpkg)",
