@@ -79,6 +79,8 @@ export const RollbackSchema = z
         commit: z
             .object({
                 mode: z.enum(["main", "branch"]).default("main"),
+                /** Push the commit to `origin` (the checked-out branch, or the guard's branch) before pulumi up. */
+                push: z.boolean().default(false),
                 /** branch mode: a site command run with the branch name appended (it opens the pull request). */
                 pullRequestCommand: argvSchema.optional(),
             })

@@ -244,6 +244,13 @@ async function actIn(
         `rollback guard: ${what}\n\n${reasons.map((r) => `- ${r}`).join("\n")}\n`,
     );
     const commit = git(workDir, "rev-parse", "HEAD");
+    if (rb.commit.push) {
+        try {
+            git(workDir, "push", "-q", "origin", branch ?? "HEAD");
+        } catch (e) {
+            return { what, file: w.file, commit, branch, result: "failed", error: `the commit is not pushed: ${(e as Error).message}` };
+        }
+    }
     if (branch !== undefined && rb.commit.pullRequestCommand) {
         const [cmd, ...args] = rb.commit.pullRequestCommand;
         const r = spawnSync(cmd, [...args, branch], { cwd: workDir, encoding: "utf8", timeout: 120_000 });

@@ -251,6 +251,25 @@ describe("a node ring (canary-b)", () => {
         ).toEqual([`worktree ${repo.dir}`]);
     });
 
+    test("commit.push: the commit reaches origin before up; a push that fails is a failed action, and up does not run", async () => {
+        const origin = path.join(repo.aux, "origin.git");
+        repo.git("init", "-q", "--bare", origin);
+        repo.git("remote", "add", "origin", origin);
+        const h = setUp({ commit: { mode: "main", push: true } }, "rust-advanced");
+        repo.git("push", "-q", "origin", "main");
+        h.answers = { fallback: 1 };
+        const r = await evaluateOnce(h.o, h.deps);
+        expect(r.action?.result).toBe("done");
+        expect(repo.git("--git-dir", origin, "rev-parse", "main").trim()).toBe(r.action?.commit);
+        expect(h.ups.length).toBe(1);
+
+        repo.git("remote", "set-url", "origin", path.join(repo.aux, "missing.git"));
+        h.clock = T0 + 300_000;
+        const failed = await evaluateOnce(h.o, h.deps);
+        expect([failed.action?.result, failed.action?.error?.split(":")[0]]).toEqual(["failed", "the commit is not pushed"]);
+        expect(h.ups.length).toBe(1);
+    });
+
     test("an up that fails counts as an action (failed) toward the cap", async () => {
         const h = setUp();
         h.upResult = "failed";
