@@ -428,3 +428,51 @@ describe("ha: Proxmox VE HA maintenance around a node's services", () => {
         expect(errorsOf({ ...base(), ha: JSON.stringify(value) })).toEqual(expected);
     });
 });
+
+describe("rollback: the automatic rollback guard", () => {
+    test("defaults around the one required key, prometheus.url", () => {
+        expect(parse({ ...base(), rollback: JSON.stringify({ enabled: true, prometheus: { url: "http://prom:9090" } }) }).rollback).toEqual({
+            enabled: true,
+            automatic: false,
+            emergency: false,
+            prometheus: { url: "http://prom:9090" },
+            interval: 30,
+            triggers: {
+                healthCheckFailures: 3,
+                healthCheckInterval: 60,
+                errorRateThreshold: 0.1,
+                errorRateWindow: 300,
+                responseTimeThreshold: 5000,
+                responseTimeWindow: 300,
+                cpuThreshold: 0.95,
+                memoryThreshold: 0.9,
+                sustainedSeconds: 120,
+                fallbackWindow: 300,
+                applyLatencyRatio: 1,
+                applyLatencyWindow: 300,
+            },
+            queries: {},
+            cooldownPeriod: 300,
+            maximumRetries: 5,
+            commit: { mode: "main", push: false },
+        });
+        expect(parse(base()).rollback).toBeUndefined();
+    });
+    test.each([
+        ["no prometheus", { enabled: true }, ["pve-migration:rollback.prometheus: Required"]],
+        [
+            "an error rate of 110 %",
+            { prometheus: { url: "http://p" }, triggers: { errorRateThreshold: 1.1 } },
+            ["pve-migration:rollback.triggers.errorRateThreshold: must be at most 1"],
+        ],
+        ["retries 0", { prometheus: { url: "http://p" }, maximumRetries: 0 }, ["pve-migration:rollback.maximumRetries: must be at least 1"]],
+        ["an unknown trigger", { prometheus: { url: "http://p" }, triggers: { diskFull: 1 } }, ["pve-migration:rollback.triggers: unknown key(s) diskFull"]],
+        [
+            "a target that is not a phase",
+            { prometheus: { url: "http://p" }, targetPhase: "perl" },
+            [expect.stringMatching(/^pve-migration:rollback\.targetPhase: /)],
+        ],
+    ])("%s is refused, naming the key", (_name, value, expected) => {
+        expect(errorsOf({ ...base(), rollback: JSON.stringify(value) })).toEqual(expected);
+    });
+});
