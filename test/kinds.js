@@ -73,6 +73,7 @@ const REAL = {
     "test/gates/contract-https.test.ts": "openssl certificates, spawns the compiled contract-test (dist/bin)",
     "test/gates/metrics-prometheus.test.ts": "real Prometheus, spawns the compiled metrics-gate (dist/bin)",
     "test/guard/prometheus.test.ts": "real Prometheus scraping a stand-in exporter the test changes while it runs",
+    "test/guard/prometheus-bluegreen.test.ts": "real Prometheus scraping a stand-in exporter of both colors' pods, changed while it runs",
     "test/guard/unit.test.ts": "systemd-analyze verify of the guard's rendered unit",
     "test/guard/chart.test.ts": "real Helm: helm lint and helm template of charts/rollback-guard",
     "test/gates/rules.test.ts": "promtool",

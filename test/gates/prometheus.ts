@@ -67,8 +67,8 @@ export interface Prometheus {
     stop(): Promise<void>;
 }
 
-/** Start Prometheus scraping each node's exporter path, with `instance="<node>:9187"`. */
-export async function startPrometheus(dir: string, exporterPort: number, nodes: string[]): Promise<Prometheus> {
+/** Start Prometheus scraping each node's exporter path, with `instance="<node>:9187"`, and `extraJobs` (scrape_configs entries, YAML). */
+export async function startPrometheus(dir: string, exporterPort: number, nodes: string[], extraJobs = ""): Promise<Prometheus> {
     const port = await freePort();
     const jobs = nodes
         .map(
@@ -80,7 +80,7 @@ export async function startPrometheus(dir: string, exporterPort: number, nodes: 
         )
         .join("\n");
     const config = path.join(dir, "prometheus.yml");
-    fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${jobs}\n`);
+    fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${[jobs, extraJobs].filter((j) => j !== "").join("\n")}\n`);
     const log = fs.openSync(path.join(dir, "prometheus.log"), "w");
     const child: ChildProcess = spawn(
         PROMETHEUS_BIN,
