@@ -12,7 +12,9 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { RollbackSchema } from "../../components/config/rollback";
-import { realDeps } from "../../components/guard";
+import { GuardDeps, evaluateOnce, realDeps } from "../../components/guard";
+import { TestRepo } from "../ctl/helpers";
+import YAML from "yaml";
 import { Trigger, TriggerResult, judge, nodeTriggers } from "../../components/guard/triggers";
 import { Prometheus, sleep, startPrometheus } from "../gates/prometheus";
 import { requireTools } from "../support/tools";
@@ -30,6 +32,8 @@ const values: Record<string, NodeValues> = {
     pve1: { fallback: 5, applySum: 0, applyCount: 0, down: false },
     pve2: { fallback: 0, applySum: 0, applyCount: 0, down: false },
     pve3: { fallback: 0, applySum: 0, applyCount: 0, down: false },
+    // canary-b's node, for the guard end to end.
+    "pve-east-02": { fallback: 0, applySum: 0, applyCount: 0, down: false },
 };
 /** Seconds each apply of pve3 takes from now on (one apply per scrape). */
 let applySeconds = 0.4;
@@ -66,7 +70,7 @@ beforeAll(async () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "guard-prom-"));
     // pve4 is not scraped at all: it has no series.
-    prom = await startPrometheus(dir, (server.address() as net.AddressInfo).port, ["pve1", "pve2", "pve3"]);
+    prom = await startPrometheus(dir, (server.address() as net.AddressInfo).port, ["pve1", "pve2", "pve3", "pve-east-02"]);
 });
 
 afterAll(async () => {
@@ -140,4 +144,56 @@ test("apply latency: 0.4 s per apply is below the 0.5 s Perl baseline; 2 s per a
     const above = await until("pve3", "applyLatency", true);
     expect(above.holds).toBe(true);
     expect(above.value).toBeGreaterThan(BASELINE);
+});
+
+test("end to end: the guard acts on a real fallback, waits out its cooldown, acts again, then escalates at the retry cap (real Prometheus, stand-in up)", async () => {
+    const repo = new TestRepo();
+    try {
+        repo.setPhase("canary-b", "rust-advanced");
+        const block = {
+            enabled: true,
+            automatic: true,
+            prometheus: { url: prom.url },
+            cooldownPeriod: 4,
+            maximumRetries: 2,
+            triggers: { healthCheckInterval: 1, fallbackWindow: 30 },
+        };
+        const text = YAML.stringify({ "pve-migration:rollback": block })
+            .trimEnd()
+            .split("\n")
+            .map((l) => `  ${l}`)
+            .join("\n");
+        repo.write(repo.stackFile("canary-b"), `${repo.read(repo.stackFile("canary-b")).trimEnd()}\n${text}\n`);
+        repo.commit("canary-b with its guard");
+        const ups: string[] = [];
+        // A stand-in for the Automation API's up (no Pulumi CLI here): it records the stack's phase as committed.
+        const deps: GuardDeps = {
+            ...realDeps(),
+            up: async ({ workDir }) => {
+                ups.push(/pve-migration:phase: (\S+)/.exec(fs.readFileSync(path.join(workDir, "stacks/Pulumi.canary-b.yaml"), "utf8"))![1]);
+                return { result: "succeeded", message: "stand-in" };
+            },
+        };
+        const o = { repo: repo.dir, stack: "canary-b", stateDir: path.join(repo.aux, "guard") };
+        await sleep(2000);
+        expect((await evaluateOnce(o, deps)).decision).toBe("healthy");
+        values["pve-east-02"].fallback = 2;
+        const decisions: string[] = [];
+        const end = Date.now() + 40_000;
+        while (Date.now() < end && !decisions.includes("escalate")) {
+            const d = (await evaluateOnce(o, deps)).decision;
+            if (decisions[decisions.length - 1] !== d) decisions.push(d);
+            await sleep(500);
+        }
+        // Healthy until Prometheus scraped the increase; then act, the cooldown, act, and at the cap (2) escalate at once.
+        expect(decisions.filter((d) => d !== "healthy")).toEqual(["act", "cooldown", "act", "escalate"]);
+        expect(ups).toEqual(["rust-basic-write", "rust-read-only"]);
+        expect(repo.git("log", "--format=%s", "-3").trim().split("\n")).toEqual([
+            "rollback guard: rollback of canary-b rust-basic-write -> rust-read-only",
+            "rollback guard: rollback of canary-b rust-advanced -> rust-basic-write",
+            "canary-b with its guard",
+        ]);
+    } finally {
+        repo.cleanup();
+    }
 });
