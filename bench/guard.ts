@@ -203,7 +203,7 @@ async function oneRun(x: RunInput): Promise<{ intervalS: number; sample: GuardSa
         const opts: GuardOptions = { repo: x.repo, stack: GUARD_STACK, stateDir: path.join(x.dir, "guard-state") };
         let failed: Error | undefined;
         let ended = false;
-        const running = runGuard(opts, guardDeps, (r) => records.push(r), stop).then(
+        void runGuard(opts, guardDeps, (r) => records.push(r), stop).then(
             () => (ended = true),
             (e: Error) => ((failed = e), (ended = true)),
         );
@@ -264,8 +264,9 @@ async function oneRun(x: RunInput): Promise<{ intervalS: number; sample: GuardSa
                 },
             };
         } finally {
+            // Bounded, and no timer left behind: after a stop the guard ends once its evaluation in flight has.
             stopGuard();
-            await Promise.race([running, sleep(READY_MS)]);
+            for (const end = Date.now() + READY_MS; !ended && Date.now() < end;) await sleep(POLL_MS);
         }
     } finally {
         await prom.stop();
