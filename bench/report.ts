@@ -102,6 +102,50 @@ export interface LabRevertSample {
 /** Figure 7, or why it was not measured. */
 export type LabRevert = { readonly skipped: string } | { readonly nodes: number; readonly samples: LabRevertSample[] };
 
+/** Runs of figure 8 at most: each waits out at least one guard interval (30 s) after a healthy evaluation. */
+export const MAX_GUARD_RUNS = 3;
+
+/**
+ * One run of figure 8 (bench/guard.ts): a fallback raised on a node of a ring the rollback guard
+ * watches, and the guard's action. Times are ms from t_raise, when the stand-in exporter's
+ * counter went up, on the host's clock.
+ */
+export interface GuardSample {
+    /** Healthy evaluations before the raise. */
+    readonly healthyBefore: number;
+    /** t_raise − the start of the last healthy evaluation before it (the run's place in the guard's schedule). */
+    readonly raiseAfterEvaluationMs: number;
+    /** t_hold: the time of the first of the bench's queries whose answer says the fallback trigger holds. */
+    readonly holdMs: number;
+    /** The start of the evaluation that acted (its decision record's `at`). */
+    readonly evaluationMs: number;
+    /** That evaluation's queries (its decision record's durationsMs.evaluate). */
+    readonly queryMs: number;
+    /** t_act: when the stand-in for the Automation API's up was called (after the stack file edit and the commit). */
+    readonly actMs: number;
+    /** The rollback commit the guard made. */
+    readonly commit: string;
+    /** Its committer time by `git log` (whole seconds) − t_raise's whole second, s. */
+    readonly commitGitS: number;
+}
+
+/** Figure 8, or why it was not measured. */
+export type GuardFigure =
+    | { readonly skipped: string }
+    | {
+          readonly stack: string;
+          readonly node: string;
+          /** rollback.interval, s (the default). */
+          readonly intervalS: number;
+          /** Prometheus's scrape_interval, s. */
+          readonly scrapeIntervalS: number;
+          /** rollback.triggers.fallbackWindow, s. */
+          readonly fallbackWindowS: number;
+          /** How often the bench asks Prometheus whether the trigger holds, ms. */
+          readonly pollMs: number;
+          readonly samples: GuardSample[];
+      };
+
 export interface BenchData {
     readonly date: Date;
     readonly argv: string[];
@@ -134,6 +178,8 @@ export interface BenchData {
     readonly suite?: SuiteResult | { readonly skipped: string };
     /** Figure 7: a bad network apply on the node lab, reachable again (absent in data from before it existed). */
     readonly labRevert?: LabRevert;
+    /** Figure 8: the rollback guard, a trigger holding in Prometheus to its action (absent in data from before it existed). */
+    readonly guard?: GuardFigure;
 }
 
 export const TARGETS = {
@@ -149,6 +195,10 @@ export const TARGETS = {
     revertOverTimeoutS: 15,
     /** Figure 7: Proxmox HA's fencing window, s: with the default confirmTimeout the node must be back well before it. */
     haFencingS: 60,
+    /** Figure 8: the guard's action starts within Prometheus's scrape interval + this, s, after a trigger holds there (issue 16). */
+    guardOverScrapeS: 30,
+    /** Figure 8: the runbook's recovery time objective, s (raise → action starting must be well inside it). */
+    rtoS: 300,
 } as const;
 
 export interface Verdict {
@@ -300,7 +350,98 @@ export function verdicts(d: BenchData): Verdict[] {
         noTarget: true,
     });
     v.push(...revertVerdicts(d));
+    v.push(...guardVerdicts(d));
     return v;
+}
+
+/** Figure 8's data when measured. */
+function guardData(d: BenchData): Exclude<GuardFigure, { skipped: string }> | undefined {
+    return d.guard && "samples" in d.guard ? d.guard : undefined;
+}
+
+/** Per run: t_act − t_hold, ms (the figure). */
+export const holdToActMs = (x: GuardSample): number => x.actMs - x.holdMs;
+
+/** Figure 8's two rows: trigger holds → action starts against scrape interval + 30 s, and raise → action against the runbook's RTO. */
+export function guardVerdicts(d: BenchData): Verdict[] {
+    const g = guardData(d);
+    const why = `not measured (${d.guard && "skipped" in d.guard ? d.guard.skipped : "no guard data"})`;
+    const intervalS = g?.intervalS ?? 30;
+    const scrapeS = g?.scrapeIntervalS ?? 1;
+    const limitMs = (scrapeS + TARGETS.guardOverScrapeS) * 1000;
+    const hold = g ? summarize(g.samples.map(holdToActMs)) : undefined;
+    const raise = g ? summarize(g.samples.map((x) => x.actMs)) : undefined;
+    return [
+        {
+            figure: `8. Rollback guard (interval ${intervalS} s, Prometheus scrape ${scrapeS} s): the fallback trigger holds in Prometheus → the guard's action starts`,
+            target: `≤ ${sec(limitMs)} (scrape interval + ${TARGETS.guardOverScrapeS} s), every run`,
+            measured: hold ? secSummary(hold) : why,
+            met: hold ? hold.max <= limitMs : undefined,
+        },
+        {
+            figure: "8. The same from the fallback counter's raise: raise → the guard's action starts",
+            target: `< ${sec(TARGETS.rtoS * 1000)} (the runbook's 5-minute RTO), every run`,
+            measured: raise ? secSummary(raise) : why,
+            met: raise ? raise.max < TARGETS.rtoS * 1000 : undefined,
+        },
+    ];
+}
+
+function guardSection(d: BenchData): string {
+    const head = "## 8. Rollback guard: a trigger holds in Prometheus → the action starts";
+    const g = guardData(d);
+    if (!g) {
+        return [
+            head,
+            "",
+            `Not measured: ${d.guard && "skipped" in d.guard ? d.guard.skipped : "no guard data"}. It needs Debian's Prometheus (/usr/bin/prometheus, package prometheus) and git, runs on 127.0.0.1 only, and is left out with \`--no-guard\`.`,
+        ].join("\n");
+    }
+    const s = (ms: number) => (ms / 1000).toFixed(2);
+    const hold = summarize(g.samples.map(holdToActMs));
+    const raise = summarize(g.samples.map((x) => x.actMs));
+    const editCommit = (x: GuardSample) => x.actMs - x.evaluationMs - x.queryMs;
+    const rows = g.samples.map((x, i) => [
+        String(i + 1),
+        String(x.healthyBefore),
+        s(x.raiseAfterEvaluationMs),
+        s(x.holdMs),
+        s(x.evaluationMs - x.holdMs),
+        String(x.queryMs),
+        String(editCommit(x)),
+        `${x.commit} (${x.commitGitS} s)`,
+        s(holdToActMs(x)),
+        s(x.actMs),
+    ]);
+    return [
+        head,
+        "",
+        `The automatic rollback guard (components/guard \`runGuard\`, as \`migration-ctl guard --stack ${g.stack}\` runs it) on a temporary git repository holding this project's stacks/, ${g.stack} (a node ring of one node, ${g.node}, at rust-read-only) given a \`pve-migration:rollback\` block: \`automatic: true\`, the default \`interval\` of ${g.intervalS} s, \`triggers.fallbackWindow\` ${g.fallbackWindowS} s, \`triggers.healthCheckInterval\` ${g.scrapeIntervalS} s. ` +
+            `Its queries go through its own Prometheus client (realDeps().query) to a real Prometheus (Debian's /usr/bin/prometheus on 127.0.0.1, \`scrape_interval\` ${g.scrapeIntervalS} s, a fresh TSDB each run) that scrapes a stand-in exporter on 127.0.0.1 serving \`pve_network_fallback_total\` for ${g.node}. ` +
+            "Its `up` is a stand-in for the Automation API's (no Pulumi CLI here) that records when it is called: the action starting, after the stack file edit (rust-read-only → perl-only) and its commit; the commit and the stack file are checked after each run. " +
+            `${g.samples.length} run(s) (at most ${MAX_GUARD_RUNS}: each waits out at least one interval), each with a fresh Prometheus, guard state folder and repository (reset to its first commit): the guard starts once Prometheus has scraped the exporter and no trigger holds, makes a healthy evaluation, and run i of n raises the counter from 0 to 1 (t_raise) (i − ½)/n of the interval after that evaluation's start, so that the runs sample the guard's schedule evenly, as a fault at a random moment would.`,
+        "",
+        `t_hold is the first moment Prometheus's own answer to the fallback trigger's query (\`sum(increase(pve_network_fallback_total{...}[${g.fallbackWindowS}s]))\` > 0, asked by the bench every ${g.pollMs} ms from t_raise, each at the time it is asked) holds; t_act is when the stand-in up is called. ` +
+            `Hold → action (t_act − t_hold): ${secSummary(hold)} (target: at most the scrape interval + ${TARGETS.guardOverScrapeS} s = ${sec((g.scrapeIntervalS + TARGETS.guardOverScrapeS) * 1000)} in every run); raise → action (t_act − t_raise): ${secSummary(raise)}, against the runbook's 5-minute RTO (${sec(TARGETS.rtoS * 1000)}). ` +
+            `The trigger held ${secSummary(summarize(g.samples.map((x) => x.holdMs)))} after the raise (the next scrape, to the bench's ${g.pollMs} ms). ` +
+            `With an \`interval\` of ${g.intervalS} s the guard sees a trigger at its next evaluation: t_act − t_hold is spread over 0 to ${g.intervalS} s by where t_hold falls in the guard's schedule (the runs' spread above is that of their raises, not noise), plus that evaluation's queries (${formatSummary(summarize(g.samples.map((x) => x.queryMs)))} ms) and the stack file edit and commit (${formatSummary(summarize(g.samples.map(editCommit)))} ms); a trigger that holds just after an evaluation started waits the whole interval.`,
+        "",
+        table(
+            [
+                "run",
+                "healthy evaluations before",
+                "raise after a healthy evaluation's start (s)",
+                "holds after the raise (s)",
+                "acting evaluation's start after the hold (s)",
+                "its queries (ms)",
+                "edit and commit (ms)",
+                "commit (git log time, whole s after the raise)",
+                "hold → action (s)",
+                "raise → action (s)",
+            ],
+            rows,
+        ),
+    ].join("\n");
 }
 
 /** Figure 7's samples, all of one confirmTimeout (a mix is an error), or undefined when not measured. */
@@ -718,6 +859,22 @@ function perNodeMix(x: MeasuredSample, nodes: number): { total: number; text: st
 }
 
 function whyText(d: BenchData, m: Verdict): string {
+    if (m.figure.startsWith("8. The same")) {
+        const g = guardData(d)!;
+        return (
+            `Why: raise → action is the time until Prometheus's answer holds (${secSummary(summarize(g.samples.map((x) => x.holdMs)))}: the next scrape) plus hold → action (${secSummary(summarize(g.samples.map(holdToActMs)))}: the guard's next evaluation, at most its \`interval\` of ${g.intervalS} s later, its queries, the edit and the commit); section 8 has each run. ` +
+            "What would fix it: a shorter `rollback.interval`, or a faster Prometheus and repository."
+        );
+    }
+    if (m.figure.startsWith("8.")) {
+        const g = guardData(d)!;
+        const late = g.samples.filter((x) => holdToActMs(x) > (g.scrapeIntervalS + TARGETS.guardOverScrapeS) * 1000);
+        return (
+            `Why: the guard acts at its first evaluation after the trigger holds, at most its \`interval\` (${g.intervalS} s) later, plus that evaluation's queries and the stack file edit and commit; ` +
+            `${late.length} run(s) took longer (section 8: the acting evaluation started ${late.map((x) => ((x.evaluationMs - x.holdMs) / 1000).toFixed(2)).join(", ") || "-"} s after the hold, its queries took ${late.map((x) => x.queryMs).join(", ") || "-"} ms): a slow Prometheus answer, a later evaluation than the one after the hold (the trigger stopped holding in between), or a slow commit. ` +
+            "What would fix it: a shorter `rollback.interval`, or a faster Prometheus and repository."
+        );
+    }
     if (m.figure.startsWith("7.")) {
         const r = revertSamples(d)!;
         const over = summarize(r.samples.map((x) => x.reachableMs / 1000 - x.confirmTimeoutS));
@@ -864,6 +1021,8 @@ export function renderResults(d: BenchData): string {
         suiteSection(d),
         "",
         revertSection(d),
+        "",
+        guardSection(d),
         "",
         missesSection(d, v),
         "",

@@ -6,7 +6,9 @@
  * (3) node-side script time on sandbox roots; (4) the cost of a second run with nothing to do;
  * (5) a 3-node rollback on the node lab, step by step (where the lab can start); (6) with
  * --suite, the test suite's wall time with parallel jest workers beside --runInBand; (7) on the
- * same lab as (5), a bad network apply and the time until the node is reachable again.
+ * same lab as (5), a bad network apply and the time until the node is reachable again; (8) the
+ * automatic rollback guard against a real Prometheus on loopback, from a trigger holding to the
+ * guard's action starting.
  * Writes the results file with the machine, the date and each figure as median [min–max],
  * against the targets.
  */
@@ -21,6 +23,7 @@ import { changedResources, longestChain, stepGraph, isNodeStep } from "./graph";
 import { codeState, load1, machine, sourceDigest } from "./machine";
 import { measureNodeSide } from "./node-side";
 import { measureLab } from "./lab-rollback";
+import { measureGuard } from "./guard";
 import { measureSuite } from "./suite";
 import { evaluatePolicies, policyProblems, recordRun } from "./record";
 import { BenchData, CostSize, FlipResult, MeasuredSample, PathRow, renderResults, verdicts } from "./report";
@@ -129,6 +132,12 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
         const { rollback: lab, revert: labRevert } = measureLab({ runs: o.runs, workDir: path.join(workDir, "lab"), projectDir: PROJECT_DIR, enabled: o.lab });
         if ("skipped" in lab && o.lab) log(`node lab skipped: ${lab.skipped}`);
 
+        log(
+            `the rollback guard against a real Prometheus on 127.0.0.1, trigger holds -> action starts${o.guard ? " (about 40 s a run)" : " (skipped: --no-guard)"}`,
+        );
+        const guard = await measureGuard({ runs: o.runs, workDir: path.join(workDir, "guard"), projectDir: PROJECT_DIR, enabled: o.guard, log });
+        if ("skipped" in guard && o.guard) log(`rollback guard skipped: ${guard.skipped}`);
+
         const from: Phase = "rust-full";
         const to: Phase = "perl-only";
         const sizes: CostSize[] = [];
@@ -185,6 +194,7 @@ export async function runBench(o: BenchOptions, argv: readonly string[]): Promis
             },
             lab,
             labRevert,
+            guard,
             suite: suite ?? { skipped: "run with --suite" },
         };
     } finally {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab] [--suite]`:
+ * `npm run bench [-- --quick | --runs N] [--sizes 3,32,256,1024] [--out FILE] [--no-diagnose] [--no-lab] [--no-guard] [--suite]`:
  * the benchmarks of bench/run.ts. A single-command tool.
  *
  * Only a full run (5 runs, the default sizes) writes the committed bench/results.md by default;
@@ -19,6 +19,8 @@ export interface BenchOptions {
     readonly diagnose: boolean;
     /** Figures 5 and 7, the rollback and a bad network apply on the node lab (where the lab can start). */
     readonly lab: boolean;
+    /** Figure 8, the rollback guard against a real Prometheus on loopback (bench/guard.ts). */
+    readonly guard: boolean;
     /** Figure 6, the test suite with parallel workers beside --runInBand (bench/suite.ts). */
     readonly suite: boolean;
 }
@@ -51,13 +53,13 @@ export function benchArgs(o: Readonly<Record<string, unknown>>, cwd: string): Be
     const full = runs === DEFAULT_RUNS && sizes.join(",") === DEFAULT_SIZES.join(",");
     const outRaw = stringOption(o.out);
     const out = outRaw !== undefined ? path.resolve(cwd, outRaw) : path.join(packageRoot(), full ? COMMITTED_RESULTS : LOCAL_RESULTS);
-    return { runs, sizes, out, diagnose: o.diagnose !== false, lab: o.lab !== false, suite: o.suite === true };
+    return { runs, sizes, out, diagnose: o.diagnose !== false, lab: o.lab !== false, guard: o.guard !== false, suite: o.suite === true };
 }
 
 export const BENCH: ToolDecl = {
     name: "bench",
     description:
-        "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab, the test suite's wall time, a bad network apply on the node lab (reachable again).",
+        "Benchmarks: plan and policy cost by ring size, rollback critical path, node-side scripts, no-op run, rollback on the node lab, the test suite's wall time, a bad network apply on the node lab (reachable again), the rollback guard from a trigger holding in Prometheus to its action.",
     commands: [
         {
             name: "",
@@ -71,6 +73,11 @@ export const BENCH: ToolDecl = {
                 {
                     flags: "--no-lab",
                     description: "skip the node lab figures, the rollback and the bad network apply (run by default where the lab can start: root, systemd-nspawn)",
+                },
+                {
+                    flags: "--no-guard",
+                    description:
+                        "skip the rollback guard figure, a trigger holding in a real Prometheus (/usr/bin/prometheus, on 127.0.0.1) to the guard's action (run by default; about 40 s a run, at most 3 runs)",
                 },
                 { flags: "--suite", description: "also time the test suite with parallel jest workers and with --runInBand (about 20 minutes more)" },
             ],

@@ -22,7 +22,7 @@ const UNIT = {
     "test/ctl/readme.test.ts": "in-process: every README migration-ctl command on a temp copy of the shipped stacks",
     "test/support/tools.test.ts": "pure: the missing-tool message from a PATH the test makes",
     "test/unit/catalogue.test.ts": "pure: the step catalogue, the plan's kinds and the registration check",
-    "test/bench/lab-figure.test.ts": "pure: the lab and suite figures' rows and verdicts from given samples",
+    "test/bench/lab-figure.test.ts": "pure: the lab, suite and rollback guard figures' rows and verdicts from given samples",
     "test/bluegreen/chart.test.ts": "mock runtime: Helm values against the chart's values schema (ajv)",
     "test/bluegreen/colors.test.ts": "pure: colour rules",
     "test/bluegreen/component.test.ts": "mock runtime: BlueGreenRelease's resources",

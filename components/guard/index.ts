@@ -373,7 +373,11 @@ export function resetState(o: GuardOptions): void {
     writeAtomic(stateFile(o), JSON.stringify(EMPTY_STATE, null, 2) + "\n");
 }
 
-/** Run until `stop` resolves: one evaluation every `rollback.interval` seconds, holding the stack's lock. */
+/**
+ * Run until `stop` resolves: one evaluation every `rollback.interval` seconds, holding the stack's
+ * lock. The wait's timer is cleared when `stop` ends it, so that a stopped guard's process exits
+ * at once instead of when the interval would have ended.
+ */
 export async function runGuard(o: GuardOptions, deps: GuardDeps, log: (r: DecisionRecord) => void, stop: Promise<void>): Promise<void> {
     const release = takeLock(o);
     let stopped = false;
@@ -383,7 +387,9 @@ export async function runGuard(o: GuardOptions, deps: GuardDeps, log: (r: Decisi
             const r = await evaluateOnce(o, deps);
             log(r);
             const { rb } = loadConfig(o);
-            await Promise.race([new Promise((res) => setTimeout(res, rb.interval * 1000)), stop]);
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([new Promise((res) => (timer = setTimeout(res, rb.interval * 1000))), stop]);
+            clearTimeout(timer);
         }
     } finally {
         release();

@@ -5,11 +5,14 @@
  * (the test suite with workers beside --runInBand, bench/suite.ts): its row and section from a
  * given result, and the summary line it reads from each jest run. And figure 7 (a bad network
  * apply on the node lab, reachable again): bench/lab-revert.ts reachability on given probes, its
- * two verdict rows and section 7 from given samples.
+ * two verdict rows and section 7 from given samples. And figure 8 (the rollback guard, a trigger
+ * holding in Prometheus to its action starting; measured by bench/guard.ts): its two verdict rows,
+ * section 8 and the why of a missed target from given samples.
  */
 import { summaryCounts } from "../../bench/suite";
-import { LabRevertSample, LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
+import { GuardSample, LabRevertSample, LabRollbackSample, labStepRows, verdicts, BenchData, renderResults } from "../../bench/report";
 import { labUnavailable } from "../../bench/lab-rollback";
+import { guardUnavailable } from "../../bench/guard";
 import { reachability } from "../../bench/lab-revert";
 
 const sample = (wallMs: number, steps: [string, number, number][]): LabRollbackSample => ({
@@ -37,7 +40,7 @@ const SAMPLES = [
 ];
 
 /** The smallest BenchData the verdicts and the lab section read (other figures not measured). */
-function data(lab: BenchData["lab"], suite?: BenchData["suite"], labRevert?: BenchData["labRevert"]): BenchData {
+function data(lab: BenchData["lab"], suite?: BenchData["suite"], labRevert?: BenchData["labRevert"], guard?: BenchData["guard"]): BenchData {
     return {
         date: new Date("2026-12-01T00:00:00Z"),
         argv: [],
@@ -61,6 +64,7 @@ function data(lab: BenchData["lab"], suite?: BenchData["suite"], labRevert?: Ben
         lab,
         suite,
         labRevert,
+        guard,
     } as unknown as BenchData;
 }
 
@@ -310,5 +314,120 @@ describe("figure 7: a bad network apply on the node lab, reachable again", () =>
             "## 7. Bad network apply on the node lab: reachable again\n\nNot measured: --no-lab. It runs on the node lab after section 5's runs (root, systemd-nspawn and debootstrap: lab/host.ts), and is left out with `--no-lab`.\n",
         );
         expect(verdicts(data({ skipped: "--no-lab" })).find((v) => v.figure.startsWith("7."))?.measured).toBe("not measured (no lab data)");
+    });
+});
+
+describe("figure 8: the rollback guard, a trigger holding in Prometheus → the action starting", () => {
+    const run = (raiseAfterEvaluationMs: number, holdMs: number, evaluationMs: number, queryMs: number, actMs: number, commitGitS: number): GuardSample => ({
+        healthyBefore: 1,
+        raiseAfterEvaluationMs,
+        holdMs,
+        evaluationMs,
+        queryMs,
+        actMs,
+        commit: "b59e2118d411",
+        commitGitS,
+    });
+    // Raised 5, 15 and 25 s after a healthy evaluation's start: the next one comes 25, 15 and 5 s after the raise.
+    const RUNS = [run(5000, 1000, 25_010, 4, 25_060, 25), run(15_000, 1100, 15_012, 3, 15_058, 15), run(25_000, 900, 5011, 5, 5062, 5)];
+    const figure = (samples: GuardSample[]): BenchData["guard"] => ({
+        stack: "canary-b",
+        node: "pve-east-02",
+        intervalS: 30,
+        scrapeIntervalS: 1,
+        fallbackWindowS: 60,
+        pollMs: 100,
+        samples,
+    });
+    const section = (d: BenchData) => {
+        const text = renderResults(d);
+        return text.slice(text.indexOf("## 8. Rollback guard"), text.indexOf("## Missed targets"));
+    };
+
+    test("the two verdict rows: hold → action against scrape interval + 30 s, raise → action against the 5-minute RTO", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, undefined, figure(RUNS));
+        expect(verdicts(d).filter((v) => v.figure.startsWith("8."))).toEqual([
+            {
+                figure: "8. Rollback guard (interval 30 s, Prometheus scrape 1 s): the fallback trigger holds in Prometheus → the guard's action starts",
+                target: "≤ 31.00 s (scrape interval + 30 s), every run",
+                measured: "13.96 [4.16–24.06] s",
+                met: true,
+            },
+            {
+                figure: "8. The same from the fallback counter's raise: raise → the guard's action starts",
+                target: "< 300.00 s (the runbook's 5-minute RTO), every run",
+                measured: "15.06 [5.06–25.06] s",
+                met: true,
+            },
+        ]);
+        expect(renderResults(d)).toContain(
+            "| 8. Rollback guard (interval 30 s, Prometheus scrape 1 s): the fallback trigger holds in Prometheus → the guard's action starts | ≤ 31.00 s (scrape interval + 30 s), every run | 13.96 [4.16–24.06] s | met |\n" +
+                "| 8. The same from the fallback counter's raise: raise → the guard's action starts | < 300.00 s (the runbook's 5-minute RTO), every run | 15.06 [5.06–25.06] s | met |\n",
+        );
+    });
+
+    test("the section: the setup, the summary and one row per run", () => {
+        const text = section(data({ skipped: "--no-lab" }, undefined, undefined, figure(RUNS)));
+        expect(text).toContain(
+            "canary-b (a node ring of one node, pve-east-02, at rust-read-only) given a `pve-migration:rollback` block: `automatic: true`, the default `interval` of 30 s, `triggers.fallbackWindow` 60 s, `triggers.healthCheckInterval` 1 s. ",
+        );
+        expect(text).toContain("(Debian's /usr/bin/prometheus on 127.0.0.1, `scrape_interval` 1 s, a fresh TSDB each run)");
+        expect(text).toContain("3 run(s) (at most 3: each waits out at least one interval)");
+        expect(text).toContain(
+            "t_hold is the first moment Prometheus's own answer to the fallback trigger's query (`sum(increase(pve_network_fallback_total{...}[60s]))` > 0, asked by the bench every 100 ms from t_raise, each at the time it is asked) holds; t_act is when the stand-in up is called. " +
+                "Hold → action (t_act − t_hold): 13.96 [4.16–24.06] s (target: at most the scrape interval + 30 s = 31.00 s in every run); raise → action (t_act − t_raise): 15.06 [5.06–25.06] s, against the runbook's 5-minute RTO (300.00 s). " +
+                "The trigger held 1.00 [0.90–1.10] s after the raise (the next scrape, to the bench's 100 ms). " +
+                "With an `interval` of 30 s the guard sees a trigger at its next evaluation: t_act − t_hold is spread over 0 to 30 s by where t_hold falls in the guard's schedule (the runs' spread above is that of their raises, not noise), plus that evaluation's queries (4 [3–5] ms) and the stack file edit and commit (46 [43–46] ms); a trigger that holds just after an evaluation started waits the whole interval.\n",
+        );
+        expect(text.split("\n").filter((l) => /^\| (run|\d) /.test(l))).toEqual([
+            "| run | healthy evaluations before | raise after a healthy evaluation's start (s) | holds after the raise (s) | acting evaluation's start after the hold (s) | its queries (ms) | edit and commit (ms) | commit (git log time, whole s after the raise) | hold → action (s) | raise → action (s) |",
+            "| 1 | 1 | 5.00 | 1.00 | 24.01 | 4 | 46 | b59e2118d411 (25 s) | 24.06 | 25.06 |",
+            "| 2 | 1 | 15.00 | 1.10 | 13.91 | 3 | 43 | b59e2118d411 (15 s) | 13.96 | 15.06 |",
+            "| 3 | 1 | 25.00 | 0.90 | 4.11 | 5 | 46 | b59e2118d411 (5 s) | 4.16 | 5.06 |",
+        ]);
+    });
+
+    test("a run past scrape interval + 30 s misses the first target, with its why; the RTO is still met", () => {
+        // The trigger held just after an evaluation started: the next one came a whole interval later, and its queries were slow.
+        const d = data({ skipped: "--no-lab" }, undefined, undefined, figure([RUNS[0], run(200, 1000, 32_400, 40, 32_500, 32)]));
+        expect(
+            verdicts(d)
+                .filter((v) => v.figure.startsWith("8."))
+                .map((v) => [v.measured, v.met]),
+        ).toEqual([
+            ["27.78 [24.06–31.50] s", false],
+            ["28.78 [25.06–32.50] s", true],
+        ]);
+        expect(renderResults(d)).toContain(
+            "- **8. Rollback guard (interval 30 s, Prometheus scrape 1 s): the fallback trigger holds in Prometheus → the guard's action starts** (target ≤ 31.00 s (scrape interval + 30 s), every run, measured 27.78 [24.06–31.50] s).\n" +
+                "  Why: the guard acts at its first evaluation after the trigger holds, at most its `interval` (30 s) later, plus that evaluation's queries and the stack file edit and commit; " +
+                "1 run(s) took longer (section 8: the acting evaluation started 31.40 s after the hold, its queries took 40 ms): a slow Prometheus answer, a later evaluation than the one after the hold (the trigger stopped holding in between), or a slow commit. " +
+                "What would fix it: a shorter `rollback.interval`, or a faster Prometheus and repository.\n",
+        );
+    });
+
+    test("skipped: both rows and the section say why", () => {
+        const d = data({ skipped: "--no-lab" }, undefined, undefined, { skipped: "--no-guard" });
+        expect(
+            verdicts(d)
+                .filter((v) => v.figure.startsWith("8."))
+                .map((v) => [v.figure, v.measured, v.met]),
+        ).toEqual([
+            [
+                "8. Rollback guard (interval 30 s, Prometheus scrape 1 s): the fallback trigger holds in Prometheus → the guard's action starts",
+                "not measured (--no-guard)",
+                undefined,
+            ],
+            ["8. The same from the fallback counter's raise: raise → the guard's action starts", "not measured (--no-guard)", undefined],
+        ]);
+        expect(renderResults(d)).toContain(
+            "## 8. Rollback guard: a trigger holds in Prometheus → the action starts\n\nNot measured: --no-guard. It needs Debian's Prometheus (/usr/bin/prometheus, package prometheus) and git, runs on 127.0.0.1 only, and is left out with `--no-guard`.\n",
+        );
+        expect(verdicts(data({ skipped: "--no-lab" })).find((v) => v.figure.startsWith("8."))?.measured).toBe("not measured (no guard data)");
+    });
+
+    test("guardUnavailable names the missing tools and their packages, or nothing where both are there", () => {
+        const why = guardUnavailable();
+        expect(why === undefined || /^missing tool (\/usr\/bin\/prometheus \(install package prometheus\)|git \(install package git\))/.test(why)).toBe(true);
     });
 });

@@ -41,7 +41,7 @@ function tableAfter(text: string, after: string): string[][] {
     return [rows[0], ...rows.slice(2)];
 }
 
-describe("a tiny run of the harness (3 nodes, 1 run)", () => {
+describe("a tiny run of the harness (3 nodes, 1 run; without the lab figures and the rollback guard's, which take minutes)", () => {
     let dir: string;
     let out: string;
     let status: number | null;
@@ -51,11 +51,15 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
     beforeAll(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "pve-bench-smoke-"));
         out = path.join(dir, "results.md");
-        const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "bin/bench.ts", "--sizes", "3", "--runs", "1", "--no-lab", "--out", out], {
-            cwd: ROOT,
-            encoding: "utf8",
-            timeout: 110_000,
-        });
+        const r = spawnSync(
+            process.execPath,
+            ["-r", "ts-node/register/transpile-only", "bin/bench.ts", "--sizes", "3", "--runs", "1", "--no-lab", "--no-guard", "--out", out],
+            {
+                cwd: ROOT,
+                encoding: "utf8",
+                timeout: 110_000,
+            },
+        );
         status = r.status;
         stderr = r.stderr;
         text = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
@@ -80,11 +84,12 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "## 5. Rollback on the node lab",
             "## 6. Test suite wall time",
             "## 7. Bad network apply on the node lab: reachable again",
+            "## 8. Rollback guard: a trigger holds in Prometheus → the action starts",
             "## Missed targets: why, and what would fix it",
         ]);
         const nproc = execFileSync("nproc", { encoding: "utf8" }).trim();
         expect(text).toMatch(
-            /^Written by `npm run bench -- --sizes 3 --runs 1 --no-lab --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m,
+            /^Written by `npm run bench -- --sizes 3 --runs 1 --no-lab --no-guard --out \S+` \(bench\/run\.ts\) on \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, in \d+ s\. Code: commit \S+/m,
         );
         expect(text).toContain(`, ${nproc} CPUs (nproc), `);
         expect(text).toContain(`Node.js ${process.version}, `);
@@ -92,7 +97,7 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
         expect(text).toContain("[min–max]; 1 run per figure");
     });
 
-    test("targets table: the eight target figures, the lab figure (left out with --no-lab), the suite figure (not asked for) and the bad network apply's two (left out with --no-lab); the 256- and 1024-node ones are not measured in this run", () => {
+    test("targets table: the eight target figures, the lab figure (left out with --no-lab), the suite figure (not asked for), the bad network apply's two (left out with --no-lab) and the rollback guard's two (left out with --no-guard); the 256- and 1024-node ones are not measured in this run", () => {
         const rows = tableAfter(text, "## Targets");
         expect(rows[0]).toEqual(["figure", "target", "measured", "verdict"]);
         expect(rows.slice(1).map((r) => [r[0], r[1]])).toEqual([
@@ -114,6 +119,11 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
                 "7. The same with the default confirmTimeout (30 s): 30 s + the measured (reachable − confirmTimeout)",
                 "< 60.00 s (Proxmox HA's fencing window), every run",
             ],
+            [
+                "8. Rollback guard (interval 30 s, Prometheus scrape 1 s): the fallback trigger holds in Prometheus → the guard's action starts",
+                "≤ 31.00 s (scrape interval + 30 s), every run",
+            ],
+            ["8. The same from the fallback counter's raise: raise → the guard's action starts", "< 300.00 s (the runbook's 5-minute RTO), every run"],
         ]);
         expect(rows.slice(1).map((r) => r[3])).toEqual([
             "not measured",
@@ -128,11 +138,18 @@ describe("a tiny run of the harness (3 nodes, 1 run)", () => {
             "no target",
             "not measured",
             "not measured",
+            "not measured",
+            "not measured",
         ]);
         expect(rows[9][2]).toBe("not measured (--no-lab)");
         expect(rows[10][2]).toBe("not measured (run with --suite)");
         expect(rows[11][2]).toBe("not measured (--no-lab)");
         expect(rows[12][2]).toBe("not measured (--no-lab)");
+        expect(rows[13][2]).toBe("not measured (--no-guard)");
+        expect(rows[14][2]).toBe("not measured (--no-guard)");
+        expect(text).toContain(
+            "## 8. Rollback guard: a trigger holds in Prometheus → the action starts\n\nNot measured: --no-guard. It needs Debian's Prometheus (/usr/bin/prometheus, package prometheus) and git, runs on 127.0.0.1 only, and is left out with `--no-guard`.\n",
+        );
         expect(text).toContain(
             "## 7. Bad network apply on the node lab: reachable again\n\nNot measured: --no-lab. It runs on the node lab after section 5's runs (root, systemd-nspawn and debootstrap: lab/host.ts), and is left out with `--no-lab`.\n",
         );
@@ -262,21 +279,22 @@ describe("parseBenchArgs", () => {
     const out = path.join(ROOT, "bench", "results.md");
     const local = path.join(ROOT, LOCAL_RESULTS);
     test.each([
-        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, suite: false }],
+        [[], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, guard: true, suite: false }],
         // A quick (or any partial) run never overwrites the committed results.
-        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true, suite: false }],
-        [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true, suite: false }],
+        [["--quick"], { runs: 3, sizes: [3, 32, 256, 1024], out: local, diagnose: true, lab: true, guard: true, suite: false }],
+        [["--sizes", "3"], { runs: 5, sizes: [3], out: local, diagnose: true, lab: true, guard: true, suite: false }],
         [
             ["--quick", "--out", "bench/results.md"],
-            { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true, suite: false },
+            { runs: 3, sizes: [3, 32, 256, 1024], out: path.join("/tmp", "bench/results.md"), diagnose: true, lab: true, guard: true, suite: false },
         ],
         [
             ["--runs", "7", "--sizes", "256,3,32,3", "--no-diagnose", "--out", "/tmp/x.md"],
-            { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true, suite: false },
+            { runs: 7, sizes: [3, 32, 256], out: "/tmp/x.md", diagnose: false, lab: true, guard: true, suite: false },
         ],
-        [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false, suite: false }],
+        [["--no-lab"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: false, guard: true, suite: false }],
+        [["--no-guard"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, guard: false, suite: false }],
         // The suite figure is opt-in; a full run with it still writes the committed results.
-        [["--suite"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, suite: true }],
+        [["--suite"], { runs: 5, sizes: [3, 32, 256, 1024], out, diagnose: true, lab: true, guard: true, suite: true }],
     ])("%j", (argv, expected) => {
         expect(parseBenchArgs(argv, "/tmp")).toEqual(expected);
     });

@@ -13,7 +13,18 @@ import * as net from "net";
 import * as path from "path";
 import YAML from "yaml";
 import { CliError } from "../../cli/errors";
-import { DecisionRecord, GuardDeps, GuardOptions, decisionLogFile, evaluateOnce, readState, resetState, stackTriggers, takeLock } from "../../components/guard";
+import {
+    DecisionRecord,
+    GuardDeps,
+    GuardOptions,
+    decisionLogFile,
+    evaluateOnce,
+    readState,
+    resetState,
+    runGuard,
+    stackTriggers,
+    takeLock,
+} from "../../components/guard";
 import { TriggerName, colorTriggers } from "../../components/guard/triggers";
 import { loadStack, readStackText, requireConfig } from "../../components/ctl/repo";
 import { postJson } from "../../components/guard/webhook";
@@ -290,6 +301,27 @@ describe("a node ring (canary-b)", () => {
         const again = takeLock(h.o);
         expect(fs.readFileSync(path.join(h.o.stateDir, "canary-b.lock"), "utf8")).toBe(`${process.pid}\n`);
         again();
+        expect(fs.existsSync(path.join(h.o.stateDir, "canary-b.lock"))).toBe(false);
+    });
+
+    test("runGuard: a stop ends it without waiting out the interval, leaves no timer behind (a stopped guard's process exits at once) and frees the lock", async () => {
+        const h = setUp({ interval: 3600 });
+        const timers = () => process.getActiveResourcesInfo().filter((x) => x === "Timeout").length;
+        const before = timers();
+        let stop = () => {};
+        const stopped = new Promise<void>((r) => (stop = r));
+        const decisions: string[] = [];
+        await runGuard(
+            h.o,
+            h.deps,
+            (r) => {
+                decisions.push(r.decision);
+                stop();
+            },
+            stopped,
+        );
+        expect(decisions).toEqual(["healthy"]);
+        expect(timers()).toBe(before);
         expect(fs.existsSync(path.join(h.o.stateDir, "canary-b.lock"))).toBe(false);
     });
 
