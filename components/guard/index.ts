@@ -231,18 +231,24 @@ async function actIn(
     }
     const w = written as WriteResult | undefined;
     if (w === undefined || !w.written) return { what, result: "escalated", error: `nothing was written: ${out.join("").trim()}`, branch };
-    git(workDir, "add", "--", w.file);
-    git(
-        workDir,
-        "-c",
-        "user.name=pve-migration rollback guard",
-        "-c",
-        "user.email=rollback-guard@localhost",
-        "commit",
-        "-q",
-        "-m",
-        `rollback guard: ${what}\n\n${reasons.map((r) => `- ${r}`).join("\n")}\n`,
-    );
+    try {
+        git(workDir, "add", "--", w.file);
+        git(
+            workDir,
+            "-c",
+            "user.name=pve-migration rollback guard",
+            "-c",
+            "user.email=rollback-guard@localhost",
+            "commit",
+            "-q",
+            "-m",
+            `rollback guard: ${what}\n\n${reasons.map((r) => `- ${r}`).join("\n")}\n`,
+        );
+    } catch (e) {
+        // Not committed: the file goes back to what is committed, so a later action starts from it, not from this edit.
+        git(workDir, "checkout", "-q", "HEAD", "--", w.file);
+        throw e;
+    }
     const commit = git(workDir, "rev-parse", "HEAD");
     if (rb.commit.push) {
         try {
@@ -335,7 +341,13 @@ export async function evaluateOnce(o: GuardOptions, deps: GuardDeps): Promise<De
         next = { ...state, escalated: { at: t0, reason: d.why } };
         notify = true;
     } else if (d.kind === "act") {
-        action = await act(o, cfg, rb, deps, d.reasons);
+        // Whatever fails inside the action (git, the pull request command) is a failed action: it is
+        // recorded, so the cooldown and the retry cap hold and a restarted guard does not act again at once.
+        action = await act(o, cfg, rb, deps, d.reasons).catch((e: unknown): ActionRecord => ({
+            what: `action on ${o.stack}`,
+            result: "failed",
+            error: (e as Error).message,
+        }));
         next = {
             ...state,
             actions: [...state.actions, { at: t0, what: action.what, result: action.result }],

@@ -281,6 +281,22 @@ describe("a node ring (canary-b)", () => {
         expect(h.ups.length).toBe(1);
     });
 
+    test("a git failure inside the action is a recorded failed action: the cooldown holds, nothing acts twice", async () => {
+        const h = setUp();
+        h.answers = { fallback: 1 };
+        // A pre-commit hook that refuses: the stack file is edited, the commit fails.
+        fs.writeFileSync(path.join(repo.dir, ".git/hooks/pre-commit"), "#!/bin/sh\necho refused by hook >&2\nexit 1\n", { mode: 0o755 });
+        const r = await evaluateOnce(h.o, h.deps);
+        expect([r.action?.what, r.action?.result]).toEqual(["action on canary-b", "failed"]);
+        expect(r.action?.error).toContain("refused by hook");
+        expect(readState(h.o).actions).toEqual([{ at: T0, what: "action on canary-b", result: "failed" }]);
+        expect(h.ups).toEqual([]);
+        // The edit is undone: the checkout is as committed.
+        expect(repo.git("status", "--porcelain")).toBe("");
+        h.clock = T0 + 60_000;
+        expect((await evaluateOnce(h.o, h.deps)).decision).toBe("cooldown");
+    });
+
     test("an up that fails counts as an action (failed) toward the cap", async () => {
         const h = setUp();
         h.upResult = "failed";
