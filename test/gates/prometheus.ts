@@ -80,7 +80,10 @@ export async function startPrometheus(dir: string, exporterPort: number, nodes: 
         )
         .join("\n");
     const config = path.join(dir, "prometheus.yml");
-    fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${[jobs, extraJobs].filter((j) => j !== "").join("\n")}\n`);
+    fs.writeFileSync(
+        config,
+        `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${[jobs, extraJobs].filter((j) => j !== "").join("\n")}\n`,
+    );
     const log = fs.openSync(path.join(dir, "prometheus.log"), "w");
     const child: ChildProcess = spawn(
         PROMETHEUS_BIN,
