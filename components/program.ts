@@ -13,6 +13,7 @@ import { setOwn } from "./config/own";
 import { EvidenceRecord, evidencePath, gateEvidence } from "./evidence";
 import { Phase, checkTransition, transition } from "./phases";
 import { checkRing, UpstreamState } from "./rings";
+import { windowRefusal } from "./windows";
 import { Attempt, PlanBasis, VerifiedNode, enteredAt, parseVerified, planBasis, readDeployedOutputs, verifiedPhase } from "./deployed";
 import { ClusterMigration, TransitionRecord, transitionId } from "./cluster";
 import { transportFor } from "./node/transport";
@@ -165,6 +166,8 @@ export function transitionRecord(
         behindUntilSoaked: String(cfg.ring?.behindUntilSoaked ?? false),
         plaintextSecretKeys: plaintextSecretKeys.join(","),
         evidence,
+        // Only when set: a stack without windows keeps its record's keepers.
+        ...(cfg.windows !== undefined ? { windows: JSON.stringify(cfg.windows) } : {}),
     };
 }
 
@@ -188,6 +191,10 @@ export function guardErrors(cfg: StackConfig, from: Phase, upstream: UpstreamSta
         errors.push(`${NAMESPACE}:phase: ${r}`);
     }
     if (verdict.allowed) for (const r of evidence.reasons) errors.push(`${NAMESPACE}:phase: promotion from ${from} to ${cfg.phase} needs passing evidence: ${r}`);
+    if (transition(from, cfg.phase).kind === "promotion") {
+        const closed = windowRefusal(cfg.windows, now);
+        if (closed !== undefined) errors.push(`${NAMESPACE}:windows: ${closed}`);
+    }
     return errors;
 }
 

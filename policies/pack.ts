@@ -14,6 +14,7 @@ import { phaseTransition, transitionRecord } from "./phases";
 import { ringOrder } from "./rings";
 import { noPlaintextSecrets } from "./secrets";
 import { clusterFileSingleWriter, snapshotTakesBackup, stepPhases } from "./steps";
+import { changeWindow } from "./windows";
 
 export const PACK_NAME = "pve-network-migration";
 
@@ -30,6 +31,7 @@ export const POLICIES: Policies = [
     snapshotTakesBackup,
     ringOrder,
     soakAndEvidence,
+    changeWindow,
     fallbackEnabled,
     perlApi,
     packagePinned,

@@ -54,6 +54,7 @@ const UNIT = {
     "test/unit/plan.test.ts": "pure: step plans",
     "test/unit/render.test.ts": "pure: TOML, unit and script rendering",
     "test/unit/transport.test.ts": "pure: transports",
+    "test/unit/windows.test.ts": "pure: change windows in time zones and across DST changes",
     "test/guard/decide.test.ts": "pure: the rollback guard's decision (cooldown, retry cap, flapping, alert-only, escalation)",
     "test/guard/triggers.test.ts": "pure: the rollback guard's triggers as PromQL, and their verdicts",
     "test/guard/guard.test.ts": "the rollback guard on a temp git repository: stand-in queries, a stand-in for the Automation API's up, a loopback webhook",

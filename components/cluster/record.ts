@@ -36,6 +36,8 @@ export interface TransitionRecord {
     readonly plaintextSecretKeys: string;
     /** Evidence for leaving `from` by promotion: "" (not a promotion) or the gate's JSON summary. */
     readonly evidence: string;
+    /** pve-migration:windows as JSON, only when the stack sets it (the change-window policy reads it). */
+    readonly windows?: string;
 }
 
 /** Every field of the record except `kind`, in order. */

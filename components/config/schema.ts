@@ -14,6 +14,7 @@ import { hasOwn } from "./own";
 import { ParsedMonitoringConfig, parseMonitoringConfig } from "./monitoring";
 import { BlueGreenConfig, parseBlueGreenConfig } from "./bluegreen";
 import { RollbackSchema } from "./rollback";
+import { WindowsSchema } from "../windows";
 
 export {
     NAMESPACE,
@@ -277,6 +278,8 @@ export const StackConfigSchema = z
         kubeconfig: z.string().min(1).optional(),
         /** Alert rules and monitoring host (validated by parseMonitoringConfig, in parseStackConfig). */
         monitoring: z.unknown().optional(),
+        /** Change windows: a promotion only inside one (components/windows). */
+        windows: WindowsSchema.optional(),
         /** The automatic rollback guard (components/guard; components/config/rollback.ts). */
         rollback: RollbackSchema.optional(),
     })
@@ -328,6 +331,7 @@ const JSON_KEYS = new Set([
     "network",
     "ha",
     "rollback",
+    "windows",
     "sshPrivateKeys",
     "blueGreen",
     "monitoring",

@@ -21,6 +21,7 @@ import { NAMESPACE } from "../config/schema";
 import { Phase, TransitionKind, checkTransition, previousPhase, transition } from "../phases";
 import { DeployedJson, deployedJson } from "./deployed";
 import { Context, EvidenceReport, Loaded, deployedMismatch, evidenceGate, resolveUpstream, ringReasons } from "./rules";
+import { windowRefusal } from "../windows";
 import { stackFileRel } from "../config/stackfile";
 
 export type ChangeKind = "added" | "removed" | "modified" | "unchanged";
@@ -188,6 +189,10 @@ function checkOne(name: string, input: CheckInput): CheckStackReport {
             evidence = evidenceGate(hs.config, from, ctx, { minSoakSeconds: minSoak, deployed: base === undefined ? undefined : deployed });
             if (!evidence.required) notes.push(`no evidence needed to leave ${from}: ${evidence.notRequiredBecause}`);
             violations.push(...evidence.reasons);
+        }
+        if (hs.config) {
+            const closed = windowRefusal(hs.config.windows, ctx.now);
+            if (closed !== undefined) violations.push(`${NAMESPACE}:windows: ${closed}`);
         }
         if (base !== undefined) {
             const mismatch = deployedMismatch(name, from, deployed);

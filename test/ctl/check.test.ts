@@ -57,6 +57,27 @@ describe("check: promotions", () => {
         expectCheckGolden("check-valid-promotion.json", stdout, repo.git("rev-parse", "main").trim());
     });
 
+    test("a promotion outside the stack's change windows is a violation naming the next window; inside one it passes", async () => {
+        repo.setPhase("canary-a", "rust-basic-write");
+        const file = repo.stackFile("canary-a");
+        const promoted = repo.read(file).trimEnd();
+        /** The stack file with pve-migration:windows appended (its weekly windows in UTC). */
+        const withWindows = (days: string, end: string) =>
+            repo.write(file, `${promoted}\n  pve-migration:windows:\n    timeZone: UTC\n    weekly:\n      - { days: [${days}], start: "00:00", end: "${end}" }\n`);
+        withWindows("sat", "01:00");
+        repo.commit("promote canary-a inside its windows only");
+        const { code, report } = await checkJson(["--deployed-file", noDeployed]);
+        expect(code).toBe(EXIT.VIOLATIONS);
+        // --now is Sunday 2026-11-01 12:00 UTC.
+        expect(stackOf(report, "canary-a").violations).toEqual([
+            "pve-migration:windows: a promotion is allowed only inside a change window: sun 2026-11-01 12:00 UTC is outside every weekly change window; the next window opens sat 2026-11-07 00:00 UTC (2026-11-07T00:00:00Z); a rollback is always allowed",
+        ]);
+        withWindows("sun", "24:00");
+        repo.commit("open on Sundays");
+        const open = await checkJson(["--deployed-file", noDeployed]);
+        expect([open.code, stackOf(open.report, "canary-a").violations]).toEqual([EXIT.OK, []]);
+    });
+
     test("a skipped phase is a violation naming the next phase", async () => {
         repo.setPhase("canary-a", "rust-advanced");
         repo.commit("skip");

@@ -92,7 +92,7 @@ describe("as a subprocess (npm run policy)", () => {
         const r = npmPolicy("--stack", "canary-a", "--from", "perl-only");
         expect(r.status).toBe(1);
         const lines = r.stdout.trimEnd().split("\n");
-        expect(lines[0]).toMatch(/^policy check of stack canary-a: perl-only -> rust-basic-write, \d+ resources, 16 policies \(pack pve-network-migration\)$/);
+        expect(lines[0]).toMatch(/^policy check of stack canary-a: perl-only -> rust-basic-write, \d+ resources, 17 policies \(pack pve-network-migration\)$/);
         expect(lines.slice(1)).toEqual([
             ...PLACEHOLDER_NOTES,
             `mandatory phase-transition  ${RECORD_URN}`,
@@ -175,6 +175,7 @@ describe("in-process", () => {
             "snapshot-takes-backup",
             "ring-order",
             "soak-and-evidence",
+            "change-window",
             "fallback-enabled",
             "perl-api",
             "package-pinned",

@@ -59,6 +59,7 @@ describe("happy paths: no policy of the pack reports anything", () => {
         "snapshot-takes-backup",
         "ring-order",
         "soak-and-evidence",
+        "change-window",
         "fallback-enabled",
         "perl-api",
         "package-pinned",
@@ -290,6 +291,26 @@ describe("ring-order", () => {
     test("a rollback is never held back by the upstream", async () => {
         const rs = editKeepers(canaryB(), (k) => ((k.from = "rust-sdn"), (k.upstreamPhase = "perl-only")));
         expect(await messages(ring, rs)).toEqual([]);
+    });
+});
+
+describe("change-window", () => {
+    const windows = JSON.stringify({ timeZone: "Europe/Berlin", weekly: [{ days: ["mon", "tue", "wed", "thu", "fri"], start: "09:00", end: "16:00" }], freeze: [] });
+    const withWindows = (rs: readonly RecordedResource[]) => editKeepers(copy(rs), (k) => (k.windows = windows));
+    test("a promotion inside a window passes; outside, it is refused naming the next window", async () => {
+        expect(await messages("change-window", withWindows(canary), { "change-window": { now: "2026-12-07T08:30:00Z" } })).toEqual([]);
+        expect(await messages("change-window", withWindows(canary), { "change-window": { now: "2026-12-12T10:00:00Z" } })).toEqual([
+            "promotion of canary-a from rust-read-only to rust-basic-write: a promotion is allowed only inside a change window: sat 2026-12-12 11:00 Europe/Berlin is outside every weekly change window; the next window opens mon 2026-12-14 09:00 Europe/Berlin (2026-12-14T08:00:00Z); a rollback is always allowed",
+        ]);
+    });
+    test("a rollback outside every window passes", async () => {
+        expect(await messages("change-window", withWindows(prodRollback), { "change-window": { now: "2026-12-12T10:00:00Z" } })).toEqual([]);
+    });
+    test("windows in the record that are not what the program writes are reported", async () => {
+        const bad = editKeepers(copy(canary), (k) => (k.windows = "{"));
+        expect(await messages("change-window", bad)).toEqual([
+            "promotion of canary-a from rust-read-only to rust-basic-write: the change windows in the transition record are not JSON",
+        ]);
     });
 });
 

@@ -207,5 +207,5 @@ test("importing every policy module (not index.ts) starts no server", () => {
     const script = `for (const m of ${JSON.stringify(modules)}) require(m); console.error("loaded " + require("./pack").POLICIES.length);`;
     const r = spawnSync(process.execPath, [...NODE_ARGS, "-e", script], { cwd: POLICY_DIR, encoding: "utf8", timeout: 60000 });
     // A PolicyPack would print its port on stdout and keep the process alive (killed by the timeout).
-    expect({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.trim() }).toEqual({ status: 0, signal: null, stdout: "", stderr: "loaded 16" });
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr.trim() }).toEqual({ status: 0, signal: null, stdout: "", stderr: "loaded 17" });
 });

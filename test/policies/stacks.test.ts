@@ -25,7 +25,7 @@ describe("every example stack passes the whole pack", () => {
         expect(summary(r.violations)).toEqual([]);
         expect(r.errors).toEqual([]);
         expect(r.passed).toBe(true);
-        expect(r.policiesRun).toHaveLength(16);
+        expect(r.policiesRun).toHaveLength(17);
         expect(skipPreview(r)).toEqual([null, [], []]);
         expect(r.from).toBe(r.to);
     });
