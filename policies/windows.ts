@@ -1,5 +1,5 @@
 /**
- * Change windows (README "Change windows"): a promotion only inside one of the stack's windows
+ * Change windows (README "Configure a stack", key `windows`): a promotion only inside one of the stack's windows
  * (`pve-migration:windows`, carried in the transition record's `windows` keeper when set), judged
  * at the moment the policy runs (before the record is created, so before any node step), with the
  * program's own rule (components/windows windowRefusal). A rollback is always allowed.

@@ -1,5 +1,5 @@
 /**
- * Change windows (`pve-migration:windows`; README "Change windows"): weekly windows in a time zone
+ * Change windows (`pve-migration:windows`; README "Configure a stack", key `windows`): weekly windows in a time zone
  * and freeze dates. A promotion outside a window is refused by the program, the policy pack and
  * `migration-ctl check`, naming the next window; a rollback is always allowed. Pure.
  *
