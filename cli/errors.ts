@@ -34,6 +34,8 @@ export const EXIT = {
     IO: 9,
     /** `health` found nothing wrong, but the deployed phase of every stack is unknown: the deployed checks did not run. */
     DEPLOYED_UNKNOWN: 10,
+    /** `drift`: a node differs from what the stack deployed (not 2, which is a usage error in every command). */
+    DRIFT: 12,
     /** A bug: an exception no command expected. */
     INTERNAL: 70,
 } as const;

@@ -90,6 +90,7 @@ const REAL = {
     "test/node/network-guard.test.ts": "the dead-man switch's steps and its revert script with bash on sandbox roots (dpkg, systemctl --root)",
     "test/node/ha-maintenance.test.ts": "ha-enter and ha-leave with a stand-in ha-manager on sandbox roots (dpkg, systemctl --root)",
     "test/node/restore-preview.test.ts": "the read-only restore preview with bash on sandbox roots (dpkg, systemctl --root)",
+    "test/node/drift.test.ts": "migration-ctl drift's read-only node check with bash on sandbox roots (dpkg, systemctl --root)",
     "test/node/temp-files.test.ts": "bash runs the prelude's temp-file functions on a temp folder (mkfifo, symlinks)",
     "test/node/step-library.test.ts": "the step library stub with bash on sandbox roots (dpkg, systemctl --root)",
     "test/node/rollback-matrix-leaving.test.ts": "node scripts on sandbox roots with dpkg, systemctl --root (9 of the 15 rollbacks)",

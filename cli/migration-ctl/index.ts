@@ -8,6 +8,7 @@ import { EXIT } from "../errors";
 import { check } from "./check";
 import { colorFlip, colorGet, colorSet } from "./color";
 import { diagnosticsCollect, diagnosticsCompare } from "./diagnostics";
+import { drift } from "./drift";
 import { guard } from "./guard";
 import { health } from "./health";
 import { phaseGet } from "./phase-get";
@@ -30,6 +31,7 @@ export const EXIT_CODES = `exit codes:
   ${EXIT.REFUSED}   change refused: illegal transition, ring order, not a lower phase, flip not possible
   ${EXIT.IO}   file or git I/O error
   ${EXIT.DEPLOYED_UNKNOWN}  health: nothing wrong in the configured phases, but no stack's deployed phase is known (deployed checks not run)
+  ${EXIT.DRIFT}  drift: a node differs from what the stack deployed
   ${EXIT.INTERNAL}  internal error`;
 
 const DEPLOYED = `deployed phase: from --deployed-file; else pulumi stack output --json --stack <stack> when a pulumi
@@ -53,7 +55,7 @@ applied with pulumi up --stack <stack>.`,
         color: "blue-green active color (pve-migration:blueGreen)",
         diagnostics: "diagnostics bundles: collect from the nodes, compare two",
     },
-    commands: [phaseGet, phaseSet, rollback, plan, health, check, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare, guard],
+    commands: [phaseGet, phaseSet, rollback, plan, health, check, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare, drift, guard],
     footer: `${DEPLOYED}\n\n${EXIT_CODES}\n`,
 };
 

@@ -14,6 +14,7 @@ import { DeployedLookup, deployedJson } from "./deployed";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
 import { CtlError, EXIT } from "./errors";
 import { previewRestore, renderRestorePreview } from "./restore-preview";
+import { driftOfStack, renderDrift } from "./drift";
 import { healthReport } from "./health";
 import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
 import {
@@ -342,6 +343,27 @@ export function plan(s: Session, a: PlanArgs): number | Promise<number> {
         if (previews.some((x) => x.error !== undefined)) return EXIT.VIOLATIONS;
         return previews.some((x) => x.refused !== undefined) ? EXIT.REFUSED : EXIT.OK;
     });
+}
+
+// ---- drift ----
+
+/** `migration-ctl drift`: verify's checks, read only, on every node, against the deployed phase (drift.ts). */
+export async function drift(s: Session, a: { stack: string; json: boolean; identity?: string }): Promise<number> {
+    const cfg = requireConfig(loadStack(readStackText(s.repo, a.stack), a.stack, s.repo));
+    const dep = s.deployed(a.stack);
+    const phase: Phase = dep.known ? dep.phase : cfg.phase;
+    const source = dep.known
+        ? `deployed, ${describeDeployedJson(deployedJson(dep))}`
+        : `configured; the deployed phase is ${describeDeployedJson(deployedJson(dep))}`;
+    const nodes = await driftOfStack(cfg, phase, { identity: a.identity });
+    const drifted = nodes.some((n) => (n.drift ?? []).length > 0);
+    const unread = nodes.some((n) => n.error !== undefined);
+    s.out(
+        a.json
+            ? JSON.stringify({ schemaVersion: 1, command: "drift", stack: a.stack, phase, phaseSource: source, drifted, nodes }, null, 2) + "\n"
+            : renderDrift(a.stack, phase, source, nodes),
+    );
+    return drifted ? EXIT.DRIFT : unread ? EXIT.VIOLATIONS : EXIT.OK;
 }
 
 // ---- health / check ----

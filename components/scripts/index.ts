@@ -77,6 +77,34 @@ export function renderStepScript(step: NodeStep): string {
 
 /** The read-only preview of a restore (sh/restore-preview.sh): run by `migration-ctl plan --read-nodes`, not a step. */
 const RESTORE_PREVIEW = fs.readFileSync(path.join(SH_DIR, "restore-preview.sh"), "utf8");
+/** The read-only drift check (sh/drift-check.sh): run by `migration-ctl drift`, not a step. */
+const DRIFT_CHECK = fs.readFileSync(path.join(SH_DIR, "drift-check.sh"), "utf8");
+
+/** A read-only node script: a step's prelude (with the network checks) and `body`, no init_step (no lock, no write, no log). */
+function renderReadOnlyScript(name: string, what: string, body: string): string {
+    return [
+        "#!/bin/bash",
+        `# pve-network-migration: ${what} (read only). Rendered from components/scripts; do not edit.`,
+        "# shellcheck disable=SC2034,SC2317",
+        "pve_readonly_main() {",
+        "exec </dev/null",
+        `STEP=${name}`,
+        renderBoundsPrelude(),
+        renderPhaseFunctions(),
+        LIB,
+        NETWORK,
+        'parse_args "$@"',
+        body,
+        "}",
+        'pve_readonly_main "$@"',
+        "",
+    ].join("\n");
+}
+
+/** The whole bash script `migration-ctl drift` runs on a node (sh/drift-check.sh, verify's checks read only). */
+export function renderDriftScript(): string {
+    return renderReadOnlyScript("drift-check", "what differs from what the stack deployed", DRIFT_CHECK);
+}
 
 /**
  * The whole bash script that lists what a rollback's restore would change on a node, read only
@@ -85,22 +113,7 @@ const RESTORE_PREVIEW = fs.readFileSync(path.join(SH_DIR, "restore-preview.sh"),
  * writes nothing. Fed on stdin to `bash -s`; one function called on its last line, as a step.
  */
 export function renderRestorePreviewScript(): string {
-    return [
-        "#!/bin/bash",
-        "# pve-network-migration: what a rollback's restore would change on this node (read only). Rendered from components/scripts; do not edit.",
-        "# shellcheck disable=SC2034,SC2317",
-        "pve_preview_main() {",
-        "exec </dev/null",
-        "STEP=restore-preview",
-        renderBoundsPrelude(),
-        renderPhaseFunctions(),
-        LIB,
-        'parse_args "$@"',
-        RESTORE_PREVIEW,
-        "}",
-        'pve_preview_main "$@"',
-        "",
-    ].join("\n");
+    return renderReadOnlyScript("restore-preview", "what a rollback's restore would change on this node", RESTORE_PREVIEW);
 }
 
 /**

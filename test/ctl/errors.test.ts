@@ -109,8 +109,12 @@ describe("exit codes and messages", () => {
 
     test("usage errors: exit 2, one line naming the argument and the help to read", async () => {
         const usage = (m: string, words = "") => `${m} (see migration-ctl${words ? ` ${words}` : ""} --help)`;
-        oneLine(await repo.ctl([]), EXIT.USAGE, usage("missing command (phase, rollback, plan, health, check, color, diagnostics, guard)"));
-        oneLine(await repo.ctl(["promote"]), EXIT.USAGE, usage('unknown command "promote" (phase, rollback, plan, health, check, color, diagnostics, guard)'));
+        oneLine(await repo.ctl([]), EXIT.USAGE, usage("missing command (phase, rollback, plan, health, check, color, diagnostics, drift, guard)"));
+        oneLine(
+            await repo.ctl(["promote"]),
+            EXIT.USAGE,
+            usage('unknown command "promote" (phase, rollback, plan, health, check, color, diagnostics, drift, guard)'),
+        );
         oneLine(await repo.ctl(["phase"]), EXIT.USAGE, usage("phase: missing sub-command (get, set)", "phase"));
         oneLine(await repo.ctl(["phase", "unset"]), EXIT.USAGE, usage('phase: unknown sub-command "unset" (get, set)', "phase"));
         oneLine(await repo.ctl(["diagnostics"]), EXIT.USAGE, usage("diagnostics: missing sub-command (collect, compare)", "diagnostics"));

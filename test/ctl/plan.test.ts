@@ -261,3 +261,24 @@ describe("--read-nodes: what a rollback's restore would revert, read from each n
         );
     });
 });
+
+describe("drift (the dev stack's sandbox roots not made: every node not read)", () => {
+    test("text: each node named with why; exit 1; --json the same", async () => {
+        const r = await repo.ctl(["drift", "--stack", "dev"]);
+        const sandbox = repo.path(".sandbox/dev");
+        expect(r).toEqual({
+            code: EXIT.VIOLATIONS,
+            stdout: [
+                "drift of dev against perl-only (configured; the deployed phase is unknown (no pulumi CLI)):",
+                ...["pve1", "pve2", "pve3"].map(
+                    (n) => `  ${n}: not read: node ${n}: sandbox root ${sandbox}/${n} (pve-migration:sandboxDir/<node>) is not a folder`,
+                ),
+                "result: 0 of 3 node(s) drifted, 3 not read",
+                "",
+            ].join("\n"),
+            stderr: "",
+        });
+        const j = await repo.ctl(["drift", "--stack", "dev", "--json"]);
+        expect(JSON.parse(j.stdout)).toMatchObject({ schemaVersion: 1, command: "drift", stack: "dev", phase: "perl-only", drifted: false });
+    });
+});

@@ -1,5 +1,6 @@
 /**
- * HA maintenance, the restore preview and the restore's quorum rule on the node lab, for real:
+ * HA maintenance, the restore preview, the restore's quorum rule and migration-ctl drift's check
+ * on the node lab, for real:
  * Debian nodes under systemd-nspawn reached over OpenSSH, the program's registered commands run by
  * the replay of registered resources (a stand-in for the Pulumi engine and @pulumi/command).
  * `ha-manager` on the nodes is a stand-in this test writes (no Proxmox VE HA stack here): it logs
@@ -11,6 +12,7 @@ import * as path from "path";
 import { Lab, startLab, teardown } from "../../lab";
 import { parseStackConfig } from "../../components/config/schema";
 import { previewRestore } from "../../components/ctl/restore-preview";
+import { driftOfStack } from "../../components/ctl/drift";
 import { ReplayState } from "../support/replay";
 import { Up, up } from "../support/program-replay";
 import { PROJECT_DIR, STACK, migrationLog, ok, sh, stackValues } from "../support/lab-scenarios";
@@ -179,5 +181,23 @@ describe("HA maintenance, the restore preview and the restore's quorum rule on r
         expect(fs.readFileSync(path.join(lab.pveDir, "storage.cfg"), "utf8")).toBe(PERL_STORAGE);
         for (const n of lab.nodes) expect((await lab.exec(n.name, ["test", "-e", `/var/lib/ha-standin/maintenance-${n.name}`])).code).toBe(1);
         expect((await haCalls("pve2")).slice(-2)).toEqual([enable("pve2"), disable("pve2")]);
+    });
+
+    it("migration-ctl drift's check over ssh, read only: in step after the rollback; an interface configured but not applied on pve2 is named", async () => {
+        const { values, secretKeys } = stackValues(lab, { phase: "perl-only", extra: { ha: HA } });
+        const cfg = parseStackConfig({ values, secretKeys: new Set(secretKeys), stack: STACK, projectDir: PROJECT_DIR });
+        const logs = await Promise.all(lab.nodes.map((n) => ok(lab, n.name, ["cat", "/var/log/pve-network/migration.log"])));
+        expect(await driftOfStack(cfg, "perl-only", { identity: lab.privateKeyPath })).toEqual([
+            { node: "pve1", lastVerified: "perl-only", drift: [] },
+            { node: "pve2", lastVerified: "perl-only", drift: [] },
+        ]);
+        await ok(lab, "pve2", sh("printf 'auto vmbr7\\niface vmbr7 inet manual\\n\\tbridge-ports none\\n' > /etc/network/interfaces.d/drift"));
+        const drifted = await driftOfStack(cfg, "perl-only", { identity: lab.privateKeyPath });
+        expect(drifted[0]).toEqual({ node: "pve1", lastVerified: "perl-only", drift: [] });
+        expect(drifted[1].drift![0]).toBe("network: vmbr7: auto in /etc/network/interfaces.d/drift but not in the kernel");
+        await ok(lab, "pve2", ["rm", "/etc/network/interfaces.d/drift"]);
+        expect((await driftOfStack(cfg, "perl-only", { identity: lab.privateKeyPath }))[1].drift).toEqual([]);
+        // Read only: the decision logs did not change.
+        expect(await Promise.all(lab.nodes.map((n) => ok(lab, n.name, ["cat", "/var/log/pve-network/migration.log"])))).toEqual(logs);
     });
 });

@@ -660,6 +660,45 @@ restore_pairs() {
   fi
 }
 
+# verify_state VERSION CONFIG_PATH CONFIG_SHA256 DAEMON RUST_SERVICE MIDDLEWARE_SERVICE [REQUIRED_IF...]:
+# what verify checks of the node, read only (verify, and migration-ctl drift's check): the pinned
+# package, the migration config's checksum, the Rust daemon enabled (running) exactly when DAEMON
+# is 1, the middleware running, no pending interfaces.new, and on a node the running network
+# against /etc/network/interfaces (a sandbox root has no network of its own). Sets PROBLEMS (one
+# text each; the network's prefixed "network: "), NET_PROBLEMS and NET_NOTE. $TO names the phase.
+verify_state() {
+  local version=$1 cfgpath=$2 sha=$3 daemon=$4 rust=$5 mw=$6 installed p
+  shift 6
+  PROBLEMS=() NET_PROBLEMS=() NET_NOTE=""
+  installed=$(dpkg-query --admindir="${RP}/var/lib/dpkg" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
+  [ "$installed" = "ii $version" ] || PROBLEMS+=("pve-network-rs is '${installed:-not installed}', expected $version")
+  if [ ! -f "${RP}$cfgpath" ]; then
+    PROBLEMS+=("$cfgpath is missing")
+  elif [ "$(sha256_file "${RP}$cfgpath")" != "$sha" ]; then
+    PROBLEMS+=("$cfgpath differs from the rendered config for $TO")
+  fi
+  if [ "$daemon" = 1 ]; then
+    unit_is_enabled "$rust" || PROBLEMS+=("$rust is not enabled")
+    is_sandbox || unit_is_active "$rust" || PROBLEMS+=("$rust is not running")
+  else
+    unit_is_enabled "$rust" && PROBLEMS+=("$rust is enabled in $TO")
+    unit_is_active "$rust" && PROBLEMS+=("$rust is running in $TO")
+  fi
+  is_sandbox || unit_is_active "$mw" || PROBLEMS+=("$mw is not running")
+  net_pending_config
+  [ -z "$NET_PENDING" ] || PROBLEMS+=("$NET_PENDING is pending (a network change not applied; pvenetcommit would activate it at the next boot)")
+  # A sandbox root has no network of its own: the running network is checked on nodes only
+  # (the node lab's tests check it for real).
+  if ! is_sandbox; then
+    net_check_running "$@"
+    for p in "${NET_PROBLEMS[@]}"; do
+      PROBLEMS+=("network: $p")
+    done
+    [ "${#NET_PROBLEMS[@]}" -gt 0 ] || NET_NOTE="; running network matches /etc/network/interfaces ($NET_CHECKED interfaces)"
+  fi
+  return 0
+}
+
 # HA maintenance (ha-enter, ha-leave; README "HA maintenance") -----------------------------------
 # With pve-migration:ha.maintenance, ha-enter puts the node in Proxmox VE HA maintenance before its
 # services step and ha-leave takes it out after verify. ha-enter keeps on the node what it needs to

@@ -35,36 +35,10 @@ print_verified() {
   printf 'pve-migration-verified node=%s phase=%s transition=%s at=%s\n' "$NODE" "$TO" "${OPT[transition]:-}" "$(now_utc)"
 }
 
-PROBLEMS=()
-INSTALLED=$(dpkg-query --admindir="${RP}/var/lib/dpkg" -W -f='${db:Status-Abbrev}${Version}' pve-network-rs 2>/dev/null || true)
-[ "$INSTALLED" = "ii ${OPT[version]}" ] || PROBLEMS+=("pve-network-rs is '${INSTALLED:-not installed}', expected ${OPT[version]}")
-CFG=${RP}${OPT[config-path]}
-if [ ! -f "$CFG" ]; then
-  PROBLEMS+=("${OPT[config-path]} is missing")
-elif [ "$(sha256_file "$CFG")" != "${OPT[config-sha256]}" ]; then
-  PROBLEMS+=("${OPT[config-path]} differs from the rendered config for $TO")
-fi
-if [ "${OPT[daemon]}" = 1 ]; then
-  unit_is_enabled "${OPT[rust-service]}" || PROBLEMS+=("${OPT[rust-service]} is not enabled")
-  is_sandbox || unit_is_active "${OPT[rust-service]}" || PROBLEMS+=("${OPT[rust-service]} is not running")
-else
-  unit_is_enabled "${OPT[rust-service]}" && PROBLEMS+=("${OPT[rust-service]} is enabled in $TO")
-  unit_is_active "${OPT[rust-service]}" && PROBLEMS+=("${OPT[rust-service]} is running in $TO")
-fi
-is_sandbox || unit_is_active "${OPT[middleware-service]}" || PROBLEMS+=("${OPT[middleware-service]} is not running")
-net_pending_config
-[ -z "$NET_PENDING" ] || PROBLEMS+=("$NET_PENDING is pending (a network change not applied; pvenetcommit would activate it at the next boot)")
-# A sandbox root has no network of its own: the running network is checked on nodes only
-# (the node lab's tests check it for real).
-NET_NOTE=""
-if ! is_sandbox; then
-  net_check_running "${REQUIRED[@]}"
-  for p in "${NET_PROBLEMS[@]}"; do
-    log_line problem "network: $p"
-    PROBLEMS+=("network: $p")
-  done
-  [ "${#NET_PROBLEMS[@]}" -gt 0 ] || NET_NOTE="; running network matches /etc/network/interfaces ($NET_CHECKED interfaces)"
-fi
+verify_state "${OPT[version]}" "${OPT[config-path]}" "${OPT[config-sha256]}" "${OPT[daemon]}" "${OPT[rust-service]}" "${OPT[middleware-service]}" "${REQUIRED[@]}"
+for p in "${NET_PROBLEMS[@]}"; do
+  log_line problem "network: $p"
+done
 if [ "${#CMD[@]}" -gt 0 ] && [ "${#PROBLEMS[@]}" -eq 0 ]; then
   if ! OUT=$(run_site_command "${CMD[@]}" 2>&1); then
     PROBLEMS+=("${CMD[0]} failed: $OUT")
