@@ -6,7 +6,18 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { LIBRARY_STEPS, NET_REVERT_SCRIPT, NODE_STEPS, STEP_RUNNER, renderStepLibrary, renderStepScript, renderStepStub, shQuote } from "../../components/scripts";
+import {
+    LIBRARY_STEPS,
+    NET_REVERT_SCRIPT,
+    NODE_STEPS,
+    STEP_RUNNER,
+    renderDriftScript,
+    renderRestorePreviewScript,
+    renderStepLibrary,
+    renderStepScript,
+    renderStepStub,
+    shQuote,
+} from "../../components/scripts";
 import { makeLab, mustRun } from "../support/node";
 import { requireTools } from "../support/tools";
 
@@ -17,6 +28,14 @@ describe("shellcheck", () => {
         const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: renderStepScript(step), encoding: "utf8" });
         expect(r.stdout).toBe("");
         expect(r.status).toBe(0);
+    });
+
+    test.each([
+        ["the restore preview", renderRestorePreviewScript],
+        ["the drift check", renderDriftScript],
+    ])("%s (a read-only script of migration-ctl) is shellcheck-clean", (_name, render) => {
+        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: render(), encoding: "utf8" });
+        expect([r.stdout, r.status]).toEqual(["", 0]);
     });
 
     // The library disables four checks that its steps' reuse of names trips across bodies; the steps above are checked without them.

@@ -6,25 +6,10 @@
 # per difference (none: in step).
 # Options: --root R --node N --to PHASE --version V --config-path P --config-sha256 H --daemon 0|1
 #   --rust-service S --middleware-service S [--required-interfaces IF,...] [-- VERIFY_ARGV...]
-require_opts to version config-path config-sha256 daemon rust-service middleware-service
+require_opts to
 is_phase "${OPT[to]}" || usage "--to is not a phase"
-check_write_path "${OPT[config-path]}"
-check_unit_name "${OPT[rust-service]}"
-check_unit_name "${OPT[middleware-service]}"
-[[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
+check_verify_args
 [[ ${OPT[config-sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--config-sha256 must be 64 hex digits"
-if ! [[ ${OPT[version]} =~ $PVE_DEB_VERSION_ERE ]] || [ "${#OPT[version]}" -gt "$PVE_MAX_VERSION_LENGTH" ]; then
-  usage "--version is not a Debian version of at most $PVE_MAX_VERSION_LENGTH characters"
-fi
-[ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the verify command has more than $PVE_MAX_COMMAND_ARGS arguments"
-check_site_argv "${CMD[@]}"
-REQUIRED=()
-if [ -n "${OPT[required-interfaces]:-}" ]; then
-  IFS=, read -r -a REQUIRED <<< "${OPT[required-interfaces]}"
-  for r in "${REQUIRED[@]}"; do
-    [[ $r =~ ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$ ]] || usage "--required-interfaces: not an interface name"
-  done
-fi
 init_root
 TO=${OPT[to]}
 kv_get_into LAST "$STATE_DIR/transition.last" to

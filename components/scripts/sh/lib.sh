@@ -660,6 +660,31 @@ restore_pairs() {
   fi
 }
 
+# check_verify_args: verify's options (and migration-ctl drift's check's), refused with exit 64 before
+# anything is read: --version --config-path --config-sha256 --daemon --rust-service
+# --middleware-service [--required-interfaces IF,...] [-- VERIFY_ARGV...]. Sets REQUIRED.
+check_verify_args() {
+  local r
+  require_opts version config-path config-sha256 daemon rust-service middleware-service
+  check_write_path "${OPT[config-path]}"
+  check_unit_name "${OPT[rust-service]}"
+  check_unit_name "${OPT[middleware-service]}"
+  [[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
+  if ! [[ ${OPT[version]} =~ $PVE_DEB_VERSION_ERE ]] || [ "${#OPT[version]}" -gt "$PVE_MAX_VERSION_LENGTH" ]; then
+    usage "--version is not a Debian version of at most $PVE_MAX_VERSION_LENGTH characters"
+  fi
+  [ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the verify command has more than $PVE_MAX_COMMAND_ARGS arguments"
+  check_site_argv "${CMD[@]}"
+  REQUIRED=()
+  if [ -n "${OPT[required-interfaces]:-}" ]; then
+    IFS=, read -r -a REQUIRED <<< "${OPT[required-interfaces]}"
+    [ "${#REQUIRED[@]}" -le 64 ] || usage "--required-interfaces: at most 64"
+    for r in "${REQUIRED[@]}"; do
+      [[ $r =~ ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$ ]] || usage "--required-interfaces: not an interface name"
+    done
+  fi
+}
+
 # verify_state VERSION CONFIG_PATH CONFIG_SHA256 DAEMON RUST_SERVICE MIDDLEWARE_SERVICE [REQUIRED_IF...]:
 # what verify checks of the node, read only (verify, and migration-ctl drift's check): the pinned
 # package, the migration config's checksum, the Rust daemon enabled (running) exactly when DAEMON

@@ -8,24 +8,7 @@
 # progress.
 # Options: --transition ID --version --config-path --config-sha256 --daemon 0|1 --rust-service --middleware-service
 #   [--required-interfaces IF1,IF2] [-- VERIFY_ARGV...]
-require_opts version config-path config-sha256 daemon rust-service middleware-service
-check_write_path "${OPT[config-path]}"
-check_unit_name "${OPT[rust-service]}"
-check_unit_name "${OPT[middleware-service]}"
-[[ ${OPT[daemon]} =~ ^[01]$ ]] || usage "--daemon must be 0 or 1"
-if ! [[ ${OPT[version]} =~ $PVE_DEB_VERSION_ERE ]] || [ "${#OPT[version]}" -gt "$PVE_MAX_VERSION_LENGTH" ]; then
-  usage "--version is not a Debian version of at most $PVE_MAX_VERSION_LENGTH characters"
-fi
-[ "${#CMD[@]}" -le "$PVE_MAX_COMMAND_ARGS" ] || usage "the verify command has more than $PVE_MAX_COMMAND_ARGS arguments"
-check_site_argv "${CMD[@]}"
-REQUIRED=()
-if [ -n "${OPT[required-interfaces]:-}" ]; then
-  IFS=, read -r -a REQUIRED <<< "${OPT[required-interfaces]}"
-  [ "${#REQUIRED[@]}" -le 64 ] || usage "--required-interfaces: at most 64"
-  for r in "${REQUIRED[@]}"; do
-    [[ $r =~ ^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$ ]] || usage "--required-interfaces: not an interface name"
-  done
-fi
+check_verify_args
 TEMP_DIRS=(/var/lib/pve-network-rs/diagnostics)
 init_step
 
