@@ -11,6 +11,13 @@ import { Lab, makeLab, mustRun, simulateRustWrites, tree } from "../support/node
 
 const NOW = new Date("2030-01-01T00:00:00Z");
 
+/** The backup node `node` took entering rust-basic-write (each node names its own by the second it was taken). */
+function enteredOn(lab: Lab, node: string): string {
+    return fs.readdirSync(path.join(lab.root(node), "var/lib/pve-network-rs/backups")).find((b) => b.endsWith("-a2a2"))!;
+}
+const takenOf = (b: string) => `${b.slice(0, 4)}-${b.slice(4, 6)}-${b.slice(6, 8)}T${b.slice(9, 11)}:${b.slice(11, 13)}:${b.slice(13, 15)}Z`;
+const ageOf = (b: string) => Math.round((NOW.getTime() - Date.parse(takenOf(b))) / 1000);
+
 /** Two nodes walked perl-only -> rust-read-only -> rust-basic-write, then written by the Rust side. */
 function inWritePhase(): { lab: Lab; entered: string } {
     const lab = makeLab(["pve1", "pve2"]);
@@ -18,9 +25,7 @@ function inWritePhase(): { lab: Lab; entered: string } {
     mustRun(lab.config("rust-read-only"), "perl-only", "rust-read-only", "a1a1");
     mustRun(lab.config("rust-basic-write"), "rust-read-only", "rust-basic-write", "a2a2");
     for (const n of lab.nodes) simulateRustWrites(lab.root(n), n, "rs");
-    const dir = path.join(lab.root("pve1"), "var/lib/pve-network-rs/backups");
-    const entered = fs.readdirSync(dir).find((b) => b.endsWith("-a2a2"))!;
-    return { lab, entered };
+    return { lab, entered: enteredOn(lab, "pve1") };
 }
 
 describe("the restore preview on sandbox roots (read only)", () => {
@@ -33,11 +38,12 @@ describe("the restore preview on sandbox roots (read only)", () => {
             // Read only: not a byte changed on either root (no lock file, no log line).
             for (const n of lab.nodes) expect(tree(lab.root(n))).toEqual(before[n]);
 
-            const taken = `${entered.slice(0, 4)}-${entered.slice(4, 6)}-${entered.slice(6, 8)}T${entered.slice(9, 11)}:${entered.slice(11, 13)}:${entered.slice(13, 15)}Z`;
-            const age = Math.round((NOW.getTime() - Date.parse(taken)) / 1000);
+            const taken = takenOf(entered);
+            const age = ageOf(entered);
+            const pve2 = enteredOn(lab, "pve2");
             expect(previews.map((p) => [p.node, p.parts, p.backup, p.backupTakenAt, p.backupAgeSeconds, p.refused, p.error])).toEqual([
                 ["pve1", ["node", "cluster"], entered, taken, age, undefined, undefined],
-                ["pve2", ["node"], entered.replace(/-a2a2$/, "-a2a2"), taken, age, undefined, undefined],
+                ["pve2", ["node"], pve2, takenOf(pve2), ageOf(pve2), undefined, undefined],
             ]);
             const pve1 = previews[0].files!;
             const lxc = fs.readdirSync(path.join(lab.root("pve1"), "etc/pve/nodes/pve1/lxc")).sort();
