@@ -90,6 +90,7 @@ export interface StepInterrupted extends StepKeys {
     readonly at: string;
 }
 
+/** An event of a step resource (a planned command). */
 export type StepEvent = StepStarted | StepFinished | StepFailed | StepInterrupted;
 
 /** A resource that is not a step (a custom resource, not a provider): same events, fewer keys. */
