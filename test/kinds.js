@@ -58,6 +58,7 @@ const UNIT = {
     "test/guard/decide.test.ts": "pure: the rollback guard's decision (cooldown, retry cap, flapping, alert-only, escalation)",
     "test/guard/triggers.test.ts": "pure: the rollback guard's triggers as PromQL, and their verdicts",
     "test/pipeline/events.test.ts": "pure: engine events (recorded by pulumi/pulumi's tests, and hand-written) mapped to step events",
+    "test/pipeline/progress.test.ts": "pure: the per-node progress lines, and the display's escape sequences on a fake stream",
     "test/guard/guard.test.ts": "the rollback guard on a temp git repository: stand-in queries, a stand-in for the Automation API's up, a loopback webhook",
 };
 
