@@ -36,6 +36,14 @@ export const EXIT = {
     DEPLOYED_UNKNOWN: 10,
     /** `drift`: a node differs from what the stack deployed (not 2, which is a usage error in every command). */
     DRIFT: 12,
+    /** `plan --out`, `up`: a gate refuses the change (check's rules: transition, ring order, soak, evidence, change window); Pulumi did not run. */
+    GATE_REFUSED: 13,
+    /** `plan --out`, `up`: a mandatory policy of the pack refuses the change (the offline policy check); Pulumi did not run. */
+    POLICY_REFUSED: 14,
+    /** `apply`: the saved plan is for another stack or project, its stack file changed since, it is too old, or it holds no plan. */
+    PLAN_REFUSED: 15,
+    /** `up`, `plan --out`, `apply`: no Pulumi CLI (the message says how to install it). */
+    NO_PULUMI: 16,
     /** A bug: an exception no command expected. */
     INTERNAL: 70,
 } as const;

@@ -16,6 +16,7 @@
 // jest.config.js refuses to start when a test file is in no list, in two, or a listed file is gone.
 
 const UNIT = {
+    "test/pipeline/planfile.test.ts": "pure: the pipeline's backend environment, saved plan folder and refusals, summary nodes (temp folders)",
     "test/cli/command.test.ts": "in-process: every CLI's declarations, help, --version and errors",
     "test/cli/import-cycles.test.ts": "pure: walks the import graph of components/, cli/ and policies/",
     "test/ctl/json-writes.test.ts": "in-process migration-ctl --json on writing commands, temp git repositories",

@@ -5,6 +5,7 @@
  */
 import { ToolDecl, helpText, processIo, runTool } from "../command";
 import { EXIT } from "../errors";
+import { apply } from "./apply";
 import { check } from "./check";
 import { colorFlip, colorGet, colorSet } from "./color";
 import { diagnosticsCollect, diagnosticsCompare } from "./diagnostics";
@@ -15,6 +16,7 @@ import { phaseGet } from "./phase-get";
 import { phaseSet } from "./phase-set";
 import { plan } from "./plan";
 import { rollback } from "./rollback";
+import { up } from "./up";
 import { CtlIo } from "./session";
 
 export type { CtlIo } from "./session";
@@ -32,6 +34,12 @@ export const EXIT_CODES = `exit codes:
   ${EXIT.IO}   file or git I/O error
   ${EXIT.DEPLOYED_UNKNOWN}  health: nothing wrong in the configured phases, but no stack's deployed phase is known (deployed checks not run)
   ${EXIT.DRIFT}  drift: a node differs from what the stack deployed
+  ${EXIT.GATE_REFUSED}  up, plan --out: refused by a gate (check's rules); Pulumi did not run
+  ${EXIT.POLICY_REFUSED}  up, plan --out: refused by the policy pack; Pulumi did not run
+  ${EXIT.PLAN_REFUSED}  apply: the saved plan may not be applied (another stack, a changed stack file, too old)
+  ${EXIT.NO_PULUMI}  up, plan --out, apply: no Pulumi CLI (the message says how to install it)
+  plan --out --detailed-exitcode: 2 the plan holds changes (a usage error writes no summary.json)
+  up, apply: 1 the update failed; plan --out: 1 the preview failed
   ${EXIT.INTERNAL}  internal error`;
 
 const DEPLOYED = `deployed phase: from --deployed-file; else pulumi stack output --json --stack <stack> when a pulumi
@@ -55,7 +63,7 @@ applied with pulumi up --stack <stack>.`,
         color: "blue-green active color (pve-migration:blueGreen)",
         diagnostics: "diagnostics bundles: collect from the nodes, compare two",
     },
-    commands: [phaseGet, phaseSet, rollback, plan, health, check, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare, drift, guard],
+    commands: [phaseGet, phaseSet, rollback, plan, health, check, up, apply, colorGet, colorSet, colorFlip, diagnosticsCollect, diagnosticsCompare, drift, guard],
     footer: `${DEPLOYED}\n\n${EXIT_CODES}\n`,
 };
 

@@ -1,10 +1,12 @@
 /** `migration-ctl plan`. */
 import * as path from "path";
 import type * as Commands from "../../components/ctl/commands";
+import type * as Pipeline from "../pipeline";
 import { CommandDecl } from "../command";
 import { UsageError } from "../errors";
 import { stringOption } from "../values";
-import { CtlIo, requiredOption, session } from "./session";
+import { CtlIo, pipelineIo, requiredOption, session } from "./session";
+import { PIPELINE_EVENTS_HELP } from "./up";
 
 export const plan: CommandDecl<CtlIo> = {
     name: "plan",
@@ -17,6 +19,9 @@ export const plan: CommandDecl<CtlIo> = {
         { flags: "--json", description: "print JSON (below)" },
         { flags: "--read-nodes", description: "read each node (read only) for what a rollback's restore would revert" },
         { flags: "--identity <FILE>", description: "ssh private key for --read-nodes (transport ssh)" },
+        { flags: "--out <DIR>", description: "a pipeline plan: gates, policies, pulumi preview --save-plan into DIR (below)" },
+        { flags: "--detailed-exitcode", description: "with --out: exit 2 when the plan holds changes (terraform's convention)" },
+        { flags: "--install-cli", description: "with --out: install the Pulumi CLI into .tools/pulumi when none is found" },
     ],
     help: `Which nodes change and which steps run on each, in order, for the transition pulumi up --stack S
 would make (README "What runs on a node"; components/plan). Touches nothing.
@@ -38,9 +43,52 @@ from: the deployed phase when known (--deployed-file or pulumi); else --from PHA
       writer node). Off by default: a pull request's CI cannot reach the nodes. With --json:
       "restorePreview":[{"node","parts","backup","backupTakenAt","backupAgeSeconds",
       "files":[{"path","change","diff"}],"refused","error"}]. Exit 1 when a node could not be
-      read, 8 when a restore would refuse.`,
+      read, 8 when a restore would refuse.
+
+--out DIR: a plan a pipeline stores and applies later with migration-ctl apply DIR. From the
+      deployed phase (the stack's outputs, through the Automation API) to the configured one: runs
+      the gates (check's rules) and the policy pack (offline), then pulumi preview --save-plan
+      (Automation API; needs the Pulumi CLI, see migration-ctl up --help for the backend) and
+      writes DIR/pulumi-plan.json (only when it may be applied), DIR/plan-meta.json (what apply
+      checks), DIR/summary.json and DIR/summary.txt: the transition, per node the step commands the
+      program registers with the operation the preview planned, the gate and evidence and soak
+      verdicts, every policy result, the engine's change counts, and with --read-nodes what a
+      restore would revert. DIR is created; a folder with other files is refused.
+      Exit 0 planned (no changes, or changes without --detailed-exitcode), 2 changes (with
+      --detailed-exitcode), 1 the preview failed, 13 refused by a gate, 14 refused by the policy
+      pack, 16 no Pulumi CLI. A usage error also exits 2, as in every command: it writes no
+      summary.json, a plan always does.
+${PIPELINE_EVENTS_HELP}`,
     run: ({ opts, io }) => {
         const stack = requiredOption(opts, "stack", "--stack", "plan");
+        const out = stringOption(opts.out);
+        if (out === undefined) {
+            for (const [key, flag] of [
+                ["detailedExitcode", "--detailed-exitcode"],
+                ["installCli", "--install-cli"],
+            ] as const)
+                if (opts[key] === true) throw new UsageError(`plan: ${flag} goes with --out`);
+        } else {
+            for (const [key, flag] of [
+                ["from", "--from"],
+                ["base", "--base"],
+                ["to", "--to"],
+            ] as const)
+                if (opts[key] !== undefined)
+                    throw new UsageError(`plan: ${flag} does not go with --out (a saved plan is from the deployed phase to the configured one)`);
+            if (out === "") throw new UsageError("plan: --out must not be empty");
+            const identityOut = stringOption(opts.identity);
+            if (identityOut !== undefined && opts.readNodes !== true) throw new UsageError("plan: --identity goes with --read-nodes");
+            const s = session(opts, io);
+            return (require("../pipeline") as typeof Pipeline).runPlanOut(s, pipelineIo(opts, io), {
+                stack,
+                out: path.resolve(io.cwd, out),
+                detailedExitcode: opts.detailedExitcode === true,
+                readNodes: opts.readNodes === true,
+                identity: identityOut !== undefined ? path.resolve(io.cwd, identityOut) : undefined,
+                installCli: opts.installCli === true,
+            });
+        }
         const from = stringOption(opts.from);
         const base = stringOption(opts.base);
         if (from !== undefined && base !== undefined) throw new UsageError("plan: give --from or --base, not both");

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { Session, WriteResult } from "../../components/ctl/commands";
 import type { DeployedLookup } from "../../components/ctl/deployed";
+import type { PulumiRunner } from "../../components/automation";
 import { Io } from "../command";
 import { UsageError } from "../errors";
 import { stringOption } from "../values";
@@ -10,6 +11,16 @@ import { stringOption } from "../values";
 export interface CtlIo extends Io {
     /** Deployed states; overrides --deployed-file and the pulumi CLI (for callers and tests). */
     readonly deployed?: DeployedLookup;
+    /** Runs Pulumi for up, plan --out and apply; default: the Automation API (tests: a stand-in). */
+    readonly runner?: PulumiRunner;
+    /** The terminal's width, for the progress display. */
+    readonly columns?: number;
+}
+
+/** The pipeline's io of a command: its runner, --json, and whether stderr is a terminal. */
+export function pipelineIo(opts: Readonly<Record<string, unknown>>, io: CtlIo): import("../pipeline").PipelineIo {
+    const { automationRunner } = require("../../components/automation") as typeof import("../../components/automation");
+    return { runner: io.runner ?? automationRunner(), env: io.env, json: opts.json === true, tty: io.stderrIsTTY === true, columns: io.columns };
 }
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

@@ -61,6 +61,11 @@ export interface PulumiRunner {
     cliVersion(cliRoot?: string): Promise<string | undefined>;
     /** Install the CLI into `cliRoot` with the Automation API's installer; returns its version. */
     installCli(cliRoot: string): Promise<string>;
+    /**
+     * The stack's outputs (`pulumi stack output --json`), secret values as "[secret]"; undefined
+     * when the stack does not exist in the backend (it never deployed).
+     */
+    outputs(t: Omit<RunTarget, "onEvent" | "create">): Promise<Record<string, unknown> | undefined>;
     /** `pulumi preview --save-plan <planFile>`. */
     preview(t: RunTarget & { readonly savePlan: string }): Promise<RunResult>;
     /** `pulumi up`, with `--plan <plan>` when given. */
@@ -96,6 +101,21 @@ export function automationRunner(): PulumiRunner {
             const auto = await load();
             const cmd = await auto.PulumiCommand.install({ root: cliRoot });
             return cmd.version?.toString() ?? "unknown";
+        },
+        async outputs(t) {
+            const auto = await load();
+            const pulumiCommand = await auto.PulumiCommand.get(t.cliRoot !== undefined ? { root: t.cliRoot } : undefined);
+            let s;
+            try {
+                s = await auto.LocalWorkspace.selectStack({ stackName: t.stack, workDir: t.workDir }, { pulumiCommand, envVars: { ...t.envVars } });
+            } catch (e) {
+                // automation/errors.js createCommandError: stderr matching /no stack named.*found/ (what
+                // `pulumi stack select` of a missing stack prints) becomes a StackNotFoundError.
+                if (e instanceof auto.StackNotFoundError) return undefined;
+                throw e;
+            }
+            const out = await s.outputs();
+            return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.secret ? "[secret]" : v.value]));
         },
         async preview(t) {
             try {

@@ -282,6 +282,18 @@ export const StackConfigSchema = z
         windows: WindowsSchema.optional(),
         /** The automatic rollback guard (components/guard; components/config/rollback.ts). */
         rollback: RollbackSchema.optional(),
+        /** Pipelines (migration-ctl plan --out / apply): how old a saved plan may be when applied. */
+        pipeline: z
+            .object({
+                planMaxAgeMinutes: z
+                    .number()
+                    .int("must be a whole number of minutes")
+                    .min(1, "must be at least 1 minute")
+                    .max(10080, "must be at most 10080 minutes (7 days)")
+                    .default(60),
+            })
+            .strict()
+            .default({}),
     })
     .strict();
 
@@ -332,6 +344,7 @@ const JSON_KEYS = new Set([
     "ha",
     "rollback",
     "windows",
+    "pipeline",
     "sshPrivateKeys",
     "blueGreen",
     "monitoring",

@@ -8,7 +8,7 @@ import { COLORS, parseBlueGreenConfig } from "../config/bluegreen";
 import { ConfigError, NAMESPACE } from "../config/schema";
 import { PHASES, Phase, checkTransition, isPhase, phaseIndex, phaseInfo, previousPhase, transition } from "../phases";
 import { planSteps } from "../plan";
-import { checkChanges } from "./check";
+import { CheckStackReport, checkChanges } from "./check";
 import { planBasis } from "../deployed";
 import { DeployedLookup, deployedJson } from "./deployed";
 import { FILE_HEADERS_ONLY, createTwoFilesPatch } from "diff";
@@ -16,7 +16,8 @@ import { CtlError, EXIT } from "./errors";
 import { previewRestore, renderRestorePreview } from "./restore-preview";
 import { driftOfStack, renderDrift } from "./drift";
 import { healthReport } from "./health";
-import { describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
+import { PlanView, describeDeployedJson, planJson, renderCheck, renderHealth, renderPlan } from "./render";
+import type { StackConfig } from "../config/schema";
 import {
     LoadedStack,
     checkStackName,
@@ -260,7 +261,18 @@ export interface PlanArgs {
     readonly identity?: string;
 }
 
-export function plan(s: Session, a: PlanArgs): number | Promise<number> {
+/**
+ * The transition `pulumi up --stack S` would make and its step plan: to = the configured phase
+ * (or --to), from = the deployed phase when known, else --from, else the phase at --base. Throws
+ * a CtlError when the program would refuse it (nothing registered, no plan to show).
+ */
+export function planView(
+    s: Session,
+    a: Pick<PlanArgs, "stack" | "from" | "base" | "to"> & {
+        /** Plan an illegal transition too, instead of refusing it (a caller that reports it through gateReport). */
+        readonly unchecked?: boolean;
+    },
+): PlanView & { readonly config: StackConfig; readonly from: Phase; readonly to: Phase } {
     const st = loadStack(readStackText(s.repo, a.stack), a.stack, s.repo);
     const cfg = requireConfig(st);
     const to = a.to !== undefined ? parsePhaseArg(a.to, "--to") : cfg.phase;
@@ -299,7 +311,7 @@ export function plan(s: Session, a: PlanArgs): number | Promise<number> {
         throw new CtlError(EXIT.USAGE, `plan: the deployed phase of ${a.stack} is ${describeDeployedJson(deployedJson(dep))}; give --from PHASE or --base REV`);
     }
     const verdict = checkTransition(from, to);
-    if (!verdict.allowed) {
+    if (!verdict.allowed && a.unchecked !== true) {
         // The program refuses this before registering anything (components/program.ts guardErrors): no step would run.
         throw new CtlError(
             EXIT.REFUSED,
@@ -316,7 +328,7 @@ export function plan(s: Session, a: PlanArgs): number | Promise<number> {
         writerNode: cfg.migrationConfig.writerNode,
         haMaintenance: cfg.ha.maintenance,
     });
-    const view = {
+    return {
         stack: a.stack,
         cluster: cfg.cluster,
         scope: cfg.migrationConfig.scope,
@@ -327,7 +339,14 @@ export function plan(s: Session, a: PlanArgs): number | Promise<number> {
         to,
         toSource,
         plan: p,
+        config: cfg,
     };
+}
+
+export function plan(s: Session, a: PlanArgs): number | Promise<number> {
+    const { config: cfg, ...view } = planView(s, a);
+    const { from, to } = view;
+    const p = view.plan;
     if (a.readNodes !== true) {
         s.out(a.json ? JSON.stringify(planJson(view), null, 2) + "\n" : renderPlan(view));
         return EXIT.OK;
@@ -343,6 +362,27 @@ export function plan(s: Session, a: PlanArgs): number | Promise<number> {
         if (previews.some((x) => x.error !== undefined)) return EXIT.VIOLATIONS;
         return previews.some((x) => x.refused !== undefined) ? EXIT.REFUSED : EXIT.OK;
     });
+}
+
+/**
+ * The gates of `stack`'s change from `from` (the deployed phase) to its configured phase: the
+ * rules `check` applies to a pull request (legal transition, ring order and soak, evidence,
+ * change windows), with the stack file at `from` as the base side. A pipeline's plan runs these
+ * before it previews, so a refusal names its reason before the engine starts.
+ */
+export function gateReport(s: Session, stack: string, from: Phase): CheckStackReport {
+    const head = loadAll(s.repo);
+    const st = loadStack(readStackText(s.repo, stack), stack, s.repo);
+    const baseText = st.phase === from ? st.text : editYaml(st.text, st.file, [{ path: ["config", `${NAMESPACE}:phase`], value: from }]);
+    const base = new Map(head);
+    base.set(
+        stack,
+        loadEither(() => loadStack(baseText, stack, s.repo), stack),
+    );
+    const report = checkChanges({ baseRev: `deployed (${from})`, mergeBase: "", base, head, ctx: contextOf(s) });
+    const mine = report.stacks.find((r) => r.stack === stack);
+    if (mine === undefined) throw new Error(`gateReport: ${stack} missing from its own check`);
+    return mine;
 }
 
 // ---- drift ----

@@ -4,6 +4,7 @@
  * (no shell) and `--end-of-options` before any user-given revision.
  */
 import { execFileSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "../../cli/errors";
@@ -199,4 +200,30 @@ export function stacksAtRev(repo: string, sha: string): Map<string, string> {
 /** The text of one stack file at `sha`; undefined when the stack has no file there. */
 export function stackTextAtRev(repo: string, sha: string, stack: string): string | undefined {
     return stacksAtRev(repo, sha).get(stack);
+}
+
+/** Which version of a stack file a saved plan was made from. */
+export interface StackFileIdentity {
+    /** Repository-relative path. */
+    readonly file: string;
+    /** sha256 of its text. */
+    readonly sha256: string;
+    /** The last commit that changed it (null: not a git repository, or never committed). */
+    readonly commit: string | null;
+    /** It differs from that commit (uncommitted changes). */
+    readonly dirty: boolean;
+    /** The commit checked out (null: not a git repository, or no commit yet). */
+    readonly head: string | null;
+}
+
+/** The identity of `stacks/Pulumi.<stack>.yaml` in `repo` now. */
+export function stackFileIdentity(repo: string, stack: string): StackFileIdentity {
+    const file = stackFileRel(stack);
+    const text = readStackText(repo, stack);
+    const sha256 = crypto.createHash("sha256").update(text).digest("hex");
+    const last = git(repo, ["log", "-1", "--format=%H", "--", file]);
+    const commit = last.ok && last.out.trim() !== "" ? last.out.trim() : null;
+    const status = git(repo, ["status", "--porcelain", "--", file]);
+    const head = git(repo, ["rev-parse", "--verify", "--quiet", "HEAD"]);
+    return { file, sha256, commit, dirty: commit === null || (status.ok && status.out.trim() !== ""), head: head.ok ? head.out.trim() : null };
 }
