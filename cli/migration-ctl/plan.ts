@@ -2,6 +2,7 @@
 import * as path from "path";
 import type * as Commands from "../../components/ctl/commands";
 import type * as Pipeline from "../pipeline";
+import type * as PolicyCheck from "../policy-check";
 import { CommandDecl } from "../command";
 import { UsageError } from "../errors";
 import { stringOption } from "../values";
@@ -22,6 +23,7 @@ export const plan: CommandDecl<CtlIo> = {
         { flags: "--out <DIR>", description: "a pipeline plan: gates, policies, pulumi preview --save-plan into DIR (below)" },
         { flags: "--detailed-exitcode", description: "with --out: exit 2 when the plan holds changes (terraform's convention)" },
         { flags: "--install-cli", description: "with --out: install the Pulumi CLI into .tools/pulumi when none is found" },
+        { flags: "--policy-config <FILE>", description: "with --out: policy pack config for the offline check, as for pulumi --policy-pack-config" },
     ],
     help: `Which nodes change and which steps run on each, in order, for the transition pulumi up --stack S
 would make (README "What runs on a node"; components/plan). Touches nothing.
@@ -66,8 +68,9 @@ ${PIPELINE_EVENTS_HELP}`,
             for (const [key, flag] of [
                 ["detailedExitcode", "--detailed-exitcode"],
                 ["installCli", "--install-cli"],
+                ["policyConfig", "--policy-config"],
             ] as const)
-                if (opts[key] === true) throw new UsageError(`plan: ${flag} goes with --out`);
+                if (opts[key] !== undefined && opts[key] !== false) throw new UsageError(`plan: ${flag} goes with --out`);
         } else {
             for (const [key, flag] of [
                 ["from", "--from"],
@@ -80,6 +83,7 @@ ${PIPELINE_EVENTS_HELP}`,
             const identityOut = stringOption(opts.identity);
             if (identityOut !== undefined && opts.readNodes !== true) throw new UsageError("plan: --identity goes with --read-nodes");
             const s = session(opts, io);
+            const policyConfig = stringOption(opts.policyConfig);
             return (require("../pipeline") as typeof Pipeline).runPlanOut(s, pipelineIo(opts, io), {
                 stack,
                 out: path.resolve(io.cwd, out),
@@ -87,6 +91,7 @@ ${PIPELINE_EVENTS_HELP}`,
                 readNodes: opts.readNodes === true,
                 identity: identityOut !== undefined ? path.resolve(io.cwd, identityOut) : undefined,
                 installCli: opts.installCli === true,
+                policyConfig: policyConfig !== undefined ? (require("../policy-check") as typeof PolicyCheck).readPolicyConfig(io.cwd, policyConfig) : undefined,
             });
         }
         const from = stringOption(opts.from);

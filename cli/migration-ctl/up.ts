@@ -1,6 +1,8 @@
 /** `migration-ctl up`. */
 import type * as Pipeline from "../pipeline";
+import type * as PolicyCheck from "../policy-check";
 import { CommandDecl } from "../command";
+import { stringOption } from "../values";
 import { CtlIo, pipelineIo, requiredOption, session } from "./session";
 
 export const PIPELINE_EVENTS_HELP = `--json: one JSON object per line: every engine event in this project's terms, then a summary
@@ -17,6 +19,7 @@ export const up: CommandDecl<CtlIo> = {
     options: [
         { flags: "--stack <S>", description: "the stack (required)" },
         { flags: "--install-cli", description: "install the Pulumi CLI into .tools/pulumi when none is found" },
+        { flags: "--policy-config <FILE>", description: "policy pack config for the offline check, as for pulumi --policy-pack-config" },
         { flags: "--json", description: "JSON lines: engine events, then a summary (below)" },
     ],
     help: `Runs pulumi up --stack S through the Pulumi Automation API, after this project's gates
@@ -38,6 +41,11 @@ Exit 0 the update succeeded, 1 it failed, 13 refused by a gate, 14 refused by th
     run: ({ opts, io }) => {
         const stack = requiredOption(opts, "stack", "--stack", "up");
         const s = session(opts, io);
-        return (require("../pipeline") as typeof Pipeline).runUp(s, pipelineIo(opts, io), { stack, installCli: opts.installCli === true });
+        const policyConfig = stringOption(opts.policyConfig);
+        return (require("../pipeline") as typeof Pipeline).runUp(s, pipelineIo(opts, io), {
+            stack,
+            installCli: opts.installCli === true,
+            policyConfig: policyConfig !== undefined ? (require("../policy-check") as typeof PolicyCheck).readPolicyConfig(io.cwd, policyConfig) : undefined,
+        });
     },
 };

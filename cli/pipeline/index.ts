@@ -10,6 +10,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import type { PolicyPackConfig } from "@pulumi/policy";
 import type { PulumiRunner, EngineEvent, RunResult } from "../../components/automation";
 import { Session, gateReport, planView } from "../../components/ctl/commands";
 import { Deployed, parseOutputs } from "../../components/ctl/deployed";
@@ -225,8 +226,20 @@ interface Preflight {
     readonly policy: Awaited<ReturnType<typeof checkStack>>;
 }
 
+/**
+ * The pack config of the offline check: the site's (--policy-config), and the change-window
+ * policy judging at the session's time (--now, else the clock), the instant the gates judge at,
+ * unless the site's config sets its `now` (policies/windows.ts; a value may be a bare level).
+ */
+export function packConfigAt(given: PolicyPackConfig | undefined, now: Date): PolicyPackConfig {
+    const cw = given?.["change-window"];
+    if (cw !== null && typeof cw === "object" && "now" in cw) return { ...given };
+    const base = typeof cw === "string" ? { enforcementLevel: cw } : ((cw as Record<string, unknown> | undefined) ?? {});
+    return { ...given, "change-window": { ...base, now: now.toISOString() } } as PolicyPackConfig;
+}
+
 /** The transition, check's gates and the policy pack's verdict, before Pulumi runs. */
-async function preflight(p: Prepared): Promise<Preflight> {
+async function preflight(p: Prepared, policyConfig: PolicyPackConfig | undefined): Promise<Preflight> {
     let view: ReturnType<typeof planView>;
     try {
         view = planView(p.s, { stack: p.stack, unchecked: true });
@@ -236,7 +249,15 @@ async function preflight(p: Prepared): Promise<Preflight> {
         throw e;
     }
     const gate = gateReport(p.s, p.stack, view.from);
-    const policy = await checkStack({ projectDir: p.s.repo, stack: p.stack, from: view.from, deployed: p.s.deployed, now: p.s.now, preview: true });
+    const policy = await checkStack({
+        projectDir: p.s.repo,
+        stack: p.stack,
+        from: view.from,
+        deployed: p.s.deployed,
+        now: p.s.now,
+        preview: true,
+        policyConfig: packConfigAt(policyConfig, p.s.now),
+    });
     return { view, gate, policy };
 }
 
@@ -271,12 +292,14 @@ function gateOk(g: ReturnType<typeof gateReport>): boolean {
 export interface UpArgs {
     readonly stack: string;
     readonly installCli: boolean;
+    /** --policy-config: the site's pack config for the offline check. */
+    readonly policyConfig?: PolicyPackConfig;
 }
 
 /** `migration-ctl up --stack S`: the main job in one command. */
 export async function runUp(s0: Session, io: PipelineIo, a: UpArgs): Promise<number> {
     const p = await prepare(s0, io, a.stack, { installCli: a.installCli, sandbox: true });
-    const f = await preflight(p);
+    const f = await preflight(p, a.policyConfig);
     const refused = refusalOf(f);
     if (refused !== undefined) throw new CliError(refused.code, `up: ${refused.message}; Pulumi did not run`, refused.details);
     if (!io.json) p.s.err(`pulumi up --stack ${a.stack}: ${f.view.from} -> ${f.view.to} (${f.view.plan.transition.kind})\n`);
@@ -311,6 +334,8 @@ export interface PlanOutArgs {
     readonly readNodes: boolean;
     readonly identity?: string;
     readonly installCli: boolean;
+    /** --policy-config: the site's pack config for the offline check. */
+    readonly policyConfig?: PolicyPackConfig;
 }
 
 /** `migration-ctl plan --stack S --out DIR`: gates, policies, `pulumi preview --save-plan`, the summary. */
@@ -318,7 +343,7 @@ export async function runPlanOut(s0: Session, io: PipelineIo, a: PlanOutArgs): P
     preparePlanDir(a.out, "--out");
     const p = await prepare(s0, io, a.stack, { installCli: a.installCli, sandbox: false });
     const identity = stackFileIdentity(p.s.repo, a.stack);
-    const f = await preflight(p);
+    const f = await preflight(p, a.policyConfig);
     const refused = refusalOf(f);
     const sink = new EventSink(p.s, io, allCommands(p.cfg));
     let engine: PlanSummary["engine"] = { ran: false, result: null, changes: {}, message: refused !== undefined ? `not run: ${refused.message}` : "not run" };

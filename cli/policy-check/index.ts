@@ -23,6 +23,16 @@ function readJsonFile(file: string, flag: string): string {
     }
 }
 
+/** A policy pack config file (`--policy-config FILE`, the format of pulumi --policy-pack-config); errors name the flag. */
+export function readPolicyConfig(cwd: string, file: string): PolicyPackConfig {
+    const text = readJsonFile(path.resolve(cwd, file), "policy-config");
+    try {
+        return JSON.parse(text) as PolicyPackConfig;
+    } catch (e) {
+        throw new UsageError(`--policy-config ${file}: not valid JSON: ${(e as Error).message}`);
+    }
+}
+
 /** The folder of Pulumi.yaml: the nearest one at or above `cwd`, else this package's. */
 export function findProjectDir(cwd: string): string {
     for (let d = cwd; ; d = path.dirname(d)) {
@@ -142,15 +152,7 @@ stack policies run only after every step).`,
                 // The one --deployed-file parser (migration-ctl's): its errors are exit 2, one line naming the file.
                 const deployed = deployedFile !== undefined ? deployedFromFile(path.resolve(io.cwd, deployedFile)) : undefined;
                 const configFile = stringOption(opts.policyConfig);
-                let policyConfig: PolicyPackConfig | undefined;
-                if (configFile !== undefined) {
-                    const text = readJsonFile(path.resolve(io.cwd, configFile), "policy-config");
-                    try {
-                        policyConfig = JSON.parse(text);
-                    } catch (e) {
-                        throw new UsageError(`--policy-config ${configFile}: not valid JSON: ${(e as Error).message}`);
-                    }
-                }
+                const policyConfig = configFile !== undefined ? readPolicyConfig(io.cwd, configFile) : undefined;
                 const stackFile = stringOption(opts.stackFile);
                 const json = opts.json === true;
                 // The Pulumi SDK and the pack load only here: --help and usage errors need neither.

@@ -109,11 +109,11 @@ describe("exit codes and messages", () => {
 
     test("usage errors: exit 2, one line naming the argument and the help to read", async () => {
         const usage = (m: string, words = "") => `${m} (see migration-ctl${words ? ` ${words}` : ""} --help)`;
-        oneLine(await repo.ctl([]), EXIT.USAGE, usage("missing command (phase, rollback, plan, health, check, color, diagnostics, drift, guard)"));
+        oneLine(await repo.ctl([]), EXIT.USAGE, usage("missing command (phase, rollback, plan, health, check, up, apply, color, diagnostics, drift, guard)"));
         oneLine(
             await repo.ctl(["promote"]),
             EXIT.USAGE,
-            usage('unknown command "promote" (phase, rollback, plan, health, check, color, diagnostics, drift, guard)'),
+            usage('unknown command "promote" (phase, rollback, plan, health, check, up, apply, color, diagnostics, drift, guard)'),
         );
         oneLine(await repo.ctl(["phase"]), EXIT.USAGE, usage("phase: missing sub-command (get, set)", "phase"));
         oneLine(await repo.ctl(["phase", "unset"]), EXIT.USAGE, usage('phase: unknown sub-command "unset" (get, set)', "phase"));
@@ -191,14 +191,18 @@ describe("--help", () => {
     test("the main help lists every command with its one-line summary", () => {
         const lines = help("").split("\n");
         const at = lines.indexOf("Commands:");
-        expect(lines.slice(at + 1, at + 8).map((l) => l.trim().split(/\s{2,}/))).toEqual([
+        expect(lines.slice(at + 1, at + 12).map((l) => l.trim().split(/\s{2,}/))).toEqual([
             ["phase", "configured and deployed phase of the stacks"],
             ["rollback [options]", "write the previous (or a given lower) phase"],
             ["plan [options]", "which nodes change, which steps run on each, in order"],
             ["health [options]", "phase uniformity, ring order, soak of all stacks"],
             ["check [options]", "check every stack config change since REV (pull requests)"],
+            ["up [options]", "the main job in one command: gates, policies, pulumi up (Automation API)"],
+            ["apply [options] <DIR>", "pulumi up --plan on exactly a plan saved by plan --out"],
             ["color", "blue-green active color (pve-migration:blueGreen)"],
             ["diagnostics", "diagnostics bundles: collect from the nodes, compare two"],
+            ["drift [options]", "which nodes differ from what the stack deployed (read only)"],
+            ["guard [options]", "the automatic rollback guard of a stack (pve-migration:rollback)"],
         ]);
     });
 

@@ -33,6 +33,8 @@ export interface ReplayRunnerOptions {
     readonly now?: Date;
     /** Fail a step resource by name (as a non-zero exit would). */
     readonly fail?: (resourceName: string) => string | undefined;
+    /** Make every preview fail with this message (as the CLI's first error line). */
+    readonly previewError?: string;
 }
 
 export interface RunnerCall {
@@ -113,6 +115,7 @@ export class ReplayRunner implements PulumiRunner {
         const what = `pulumi preview --stack ${t.stack} --save-plan ${t.savePlan}`;
         const missing = this.missing(t, what);
         if (missing !== undefined) return missing;
+        if (this.o.previewError !== undefined) return { result: "failed", changes: {}, message: `${what}: ${this.o.previewError}` };
         const r = await this.run(t, true);
         const changes = emitEvents(r.replay.ops, r.state, true, t.onEvent, r.replay.errors);
         if (r.replay.errored) return { result: "failed", changes, message: `${what}: ${r.replay.errors[0]}` };
