@@ -44,6 +44,11 @@ const EXAMPLES: Record<string, Example> = {
         run: { notRun: "reaches canary-a's node over SSH (test/diagnostics collects from sandbox nodes)" },
     },
     "diagnostics compare A.tar.gz B.tar.gz": { run: { notRun: "placeholder bundles (test/diagnostics compares real ones)" } },
+    "up --stack dev --install-cli": {
+        run: { notRun: "needs the Pulumi CLI, or downloads it (test/pipeline runs up with the replay runner, and the real Automation API without a CLI: exit 16)" },
+    },
+    "plan --stack canary-a --out plan/ --detailed-exitcode": { run: { notRun: "needs the Pulumi CLI (test/pipeline plans the dev stack with the replay runner)" } },
+    "apply plan/ --json": { run: { notRun: "needs a saved plan and the Pulumi CLI (test/pipeline applies plans with the replay runner)" } },
 };
 
 let repo: TestRepo;

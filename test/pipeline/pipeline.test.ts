@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { automationRunner } from "../../components/automation";
 import { main } from "../../cli/migration-ctl";
@@ -212,6 +213,19 @@ describe("migration-ctl up (replay runner, a stand-in for the CLI)", () => {
         expect(r.code).toBe(16);
         expect(lines(r.stderr).slice(-1)[0]).toMatch(/^migration-ctl: no Pulumi CLI \(none on PATH, none in .*\/\.tools\/pulumi\): install it /);
         expect(await automationRunner().cliVersion(undefined)).toBeUndefined();
+    });
+
+    test("npm run e2e (test/e2e/run.ts) on this machine, which has no Pulumi CLI: exit 1, saying what it needs", () => {
+        const r = spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "test/e2e/run.ts")], {
+            cwd: ROOT,
+            encoding: "utf8",
+            env: { PATH: [path.dirname(process.execPath), "/usr/bin", "/bin"].join(":"), HOME: os.tmpdir() },
+        });
+        expect([r.status, r.stdout, r.stderr]).toEqual([
+            1,
+            "",
+            "e2e: needs the Pulumi CLI (none on PATH, none in .tools/pulumi): https://www.pulumi.com/docs/iac/download-install/\n",
+        ]);
     });
 
     test("another stack without PULUMI_BACKEND_URL uses the CLI's login; a self-managed backend without a passphrase is refused before anything runs", async () => {
