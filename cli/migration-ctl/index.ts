@@ -25,7 +25,7 @@ export const EXIT_CODES = `exit codes:
   ${EXIT.OK}   done (check, health: nothing wrong)
   ${EXIT.VIOLATIONS}   check or health found violations (listed in the report); diagnostics collect: a node failed
   ${EXIT.USAGE}   usage error (unknown command or flag, missing or bad value)
-  ${EXIT.UNKNOWN_STACK}   unknown stack (no stacks/Pulumi.<stack>.yaml)
+  ${EXIT.UNKNOWN_STACK}   unknown stack (no stacks/Pulumi.<stack>.yaml; up, plan --out: not in the backend)
   ${EXIT.UNKNOWN_VALUE}   unknown phase (or color)
   ${EXIT.MALFORMED_YAML}   malformed YAML in a stack file (nothing written)
   ${EXIT.INVALID_CONFIG}   invalid stack config (nothing written)

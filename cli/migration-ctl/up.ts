@@ -29,15 +29,16 @@ and its policy pack (the offline check) passed for the transition from the deplo
 Backend: PULUMI_BACKEND_URL when set; else for the dev stack a local file backend in the
 project (.pulumi-state/, gitignored), else the Pulumi CLI's login. The dev stack: its sandbox
 (npm run dev:sandbox) is created when missing, the stack is created when missing, and an empty
-passphrase is used when PULUMI_CONFIG_PASSPHRASE(_FILE) is not set (it holds no secret).
+passphrase is used when PULUMI_CONFIG_PASSPHRASE(_FILE) is not set (it holds no secret). Any
+other stack must exist in the backend (exit 3 otherwise: pulumi stack init creates a ring).
 
 Needs the Pulumi CLI (.tools/pulumi, else on PATH); without one it says how to install it, or
 installs it with the Automation API's installer when given --install-cli.
 
 ${PIPELINE_EVENTS_HELP}
 
-Exit 0 the update succeeded, 1 it failed, 13 refused by a gate, 14 refused by the policy pack,
-16 no Pulumi CLI.`,
+Exit 0 the update succeeded, 1 it failed, 3 the stack does not exist in the backend, 13 refused
+by a gate, 14 refused by the policy pack, 16 no Pulumi CLI.`,
     run: ({ opts, io }) => {
         const stack = requiredOption(opts, "stack", "--stack", "up");
         const s = session(opts, io);

@@ -200,6 +200,14 @@ async function prepare(s0: Session, io: PipelineIo, stack: string, o: { installC
     if (backend.projectLocal && backend.dir !== undefined) fs.mkdirSync(backend.dir, { recursive: true });
     // What the stack deployed, from its own outputs through the same runner (the backend above).
     const raw = await io.runner.outputs({ workDir: s0.repo, stack, envVars: backend.envVars, cliRoot });
+    if (raw === undefined && stack !== DEV_STACK) {
+        // Only the dev stack is created on the fly: a ring's stack missing from the backend is more
+        // likely the wrong backend than a new ring, and a new stack plans every node from perl-only.
+        throw new CliError(
+            EXIT.UNKNOWN_STACK,
+            `stack ${stack} does not exist in the backend (${backend.url}): check PULUMI_BACKEND_URL or pulumi login; a new ring is created deliberately with pulumi stack init ${stack}`,
+        );
+    }
     const source = `pulumi stack outputs (${backend.url})`;
     const mine: Deployed =
         raw === undefined ? { known: true, phase: "perl-only", source: `${source}: no stack ${stack} yet`, neverDeployed: true } : parseOutputs(raw, source);
@@ -304,7 +312,14 @@ export async function runUp(s0: Session, io: PipelineIo, a: UpArgs): Promise<num
     if (refused !== undefined) throw new CliError(refused.code, `up: ${refused.message}; Pulumi did not run`, refused.details);
     if (!io.json) p.s.err(`pulumi up --stack ${a.stack}: ${f.view.from} -> ${f.view.to} (${f.view.plan.transition.kind})\n`);
     const sink = new EventSink(p.s, io, allCommands(p.cfg));
-    const r = await io.runner.up({ workDir: p.s.repo, stack: a.stack, envVars: p.backend.envVars, create: true, cliRoot: p.cliRoot, onEvent: sink.onEvent });
+    const r = await io.runner.up({
+        workDir: p.s.repo,
+        stack: a.stack,
+        envVars: p.backend.envVars,
+        create: a.stack === DEV_STACK,
+        cliRoot: p.cliRoot,
+        onEvent: sink.onEvent,
+    });
     return finishRun(p.s, io, "up", a.stack, r, sink.finish());
 }
 

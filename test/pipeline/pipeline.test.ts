@@ -215,6 +215,30 @@ describe("migration-ctl up (replay runner, a stand-in for the CLI)", () => {
         expect(await automationRunner().cliVersion(undefined)).toBeUndefined();
     });
 
+    test("a stack other than dev missing from the backend: exit 3 naming the backend, nothing created", async () => {
+        const p = pipe();
+        const r = await p.ctl(["up", "--stack", "canary-a"], { env: { PULUMI_BACKEND_URL: "file:///nonexistent-backend", PULUMI_CONFIG_PASSPHRASE: "x" } });
+        expect([r.code, lines(r.stderr)]).toEqual([
+            3,
+            [
+                "backend: file:///nonexistent-backend (PULUMI_BACKEND_URL)",
+                "migration-ctl: stack canary-a does not exist in the backend (file:///nonexistent-backend): check PULUMI_BACKEND_URL or pulumi login; a new ring is created deliberately with pulumi stack init canary-a",
+            ],
+        ]);
+        const plan = await p.ctl(["plan", "--stack", "prod", "--out", "p1"], { env: { PULUMI_CONFIG_PASSPHRASE: "x" } });
+        expect([plan.code, lines(plan.stderr).slice(-1)]).toEqual([
+            3,
+            [
+                "migration-ctl: stack prod does not exist in the backend (pulumi login): check PULUMI_BACKEND_URL or pulumi login; a new ring is created deliberately with pulumi stack init prod",
+            ],
+        ]);
+        expect(p.runner.calls.map((c) => [c.op, c.stack])).toEqual([
+            ["outputs", "canary-a"],
+            ["outputs", "prod"],
+        ]);
+        expect(fs.existsSync("/nonexistent-backend")).toBe(false);
+    });
+
     test("npm run e2e (test/e2e/run.ts) on this machine, which has no Pulumi CLI: exit 1, saying what it needs", () => {
         const r = spawnSync(path.join(ROOT, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(ROOT, "test/e2e/run.ts")], {
             cwd: ROOT,
