@@ -18,7 +18,8 @@ import { loadStack, readStackText, requireConfig, stackFileIdentity } from "../.
 import { previewRestore } from "../../components/ctl/restore-preview";
 import type { StackConfig } from "../../components/config/schema";
 import { PHASES } from "../../components/phases";
-import { PlannedCommand, planCommands, planSteps } from "../../components/plan";
+import { PlannedCommand, planCommands } from "../../components/plan";
+import { planFor } from "../../components/steps";
 import { Backend, DEV_STACK, backendFor } from "../../components/pipeline/backend";
 import { EventMapper, PipelineEvent, PipelineSummary, eventCommands, resourceName } from "../../components/pipeline/events";
 import { ProgressDisplay } from "../../components/pipeline/progress";
@@ -83,19 +84,7 @@ async function ensureCli(s: Session, io: PipelineIo, install: boolean): Promise<
  */
 export function allCommands(cfg: StackConfig): PlannedCommand[] {
     const byId = new Map<string, PlannedCommand>();
-    for (const from of PHASES)
-        for (const to of PHASES) {
-            const p = planSteps({
-                cluster: cfg.cluster,
-                from,
-                to,
-                nodes: cfg.nodes.map((n) => n.name),
-                scope: cfg.migrationConfig.scope,
-                writerNode: cfg.migrationConfig.writerNode,
-                haMaintenance: cfg.ha.maintenance,
-            });
-            for (const c of planCommands(p)) if (!byId.has(c.id)) byId.set(c.id, c);
-        }
+    for (const from of PHASES) for (const to of PHASES) for (const c of planCommands(planFor(cfg, from, to))) if (!byId.has(c.id)) byId.set(c.id, c);
     return [...byId.values()];
 }
 
@@ -189,11 +178,16 @@ export function outputsDigest(raw: Record<string, unknown> | undefined): string 
     return crypto.createHash("sha256").update(JSON.stringify(sorted)).digest("hex");
 }
 
-async function prepare(s0: Session, io: PipelineIo, stack: string, o: { installCli: boolean; sandbox: boolean }): Promise<Prepared> {
-    const st = loadStack(readStackText(s0.repo, stack), stack, s0.repo);
+/** A stack's typed config and its backend (the stack file's `secretsprovider:` decides whether a passphrase is needed). */
+function stackAndBackend(repo: string, stack: string, env: NodeJS.ProcessEnv): { cfg: StackConfig; backend: Backend } {
+    const st = loadStack(readStackText(repo, stack), stack, repo);
     const cfg = requireConfig(st);
     const provider = (st.doc.toJS() as { secretsprovider?: unknown } | null)?.secretsprovider;
-    const backend = backendFor(s0.repo, stack, io.env, typeof provider === "string" ? provider : undefined);
+    return { cfg, backend: backendFor(repo, stack, env, typeof provider === "string" ? provider : undefined) };
+}
+
+async function prepare(s0: Session, io: PipelineIo, stack: string, o: { installCli: boolean; sandbox: boolean }): Promise<Prepared> {
+    const { cfg, backend } = stackAndBackend(s0.repo, stack, io.env);
     for (const n of backend.notes) s0.err(`${n}\n`);
     if (o.sandbox && stack === DEV_STACK && cfg.transport === "local") ensureDevSandbox(s0, cfg);
     const cliRoot = await ensureCli(s0, io, o.installCli);
@@ -468,10 +462,7 @@ export interface ApplyArgs {
 /** `migration-ctl apply DIR`: `pulumi up --plan` on exactly the saved plan, after checking it still applies. */
 export async function runApply(s0: Session, io: PipelineIo, a: ApplyArgs): Promise<number> {
     const meta = readPlanMeta(a.dir);
-    const st = loadStack(readStackText(s0.repo, meta.stack), meta.stack, s0.repo);
-    const cfg = requireConfig(st);
-    const provider = (st.doc.toJS() as { secretsprovider?: unknown } | null)?.secretsprovider;
-    const backend = backendFor(s0.repo, meta.stack, io.env, typeof provider === "string" ? provider : undefined);
+    const { cfg, backend } = stackAndBackend(s0.repo, meta.stack, io.env);
     const identity = stackFileIdentity(s0.repo, meta.stack);
     const refusals = planRefusals(meta, a.dir, {
         project: readProjectName(s0.repo),
