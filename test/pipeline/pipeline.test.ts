@@ -541,6 +541,41 @@ describe("migration-ctl plan --out and apply (replay runner, a stand-in for the 
         expect((await p.ctl(["apply", "p1", "--now", NOW])).code).toBe(15);
     });
 
+    test("--read-nodes: a rollback out of a write phase lists, per node, the backup its restore takes and the files it would change", async () => {
+        const p = pipe();
+        await p.deployed();
+        const walk = async (phase: string) => {
+            p.repo.setPhase("dev", phase as never);
+            p.repo.commit(`dev: ${phase}`);
+            expect((await p.ctl(["up", "--stack", "dev"])).code).toBe(0);
+            expect((await p.ctl(["up", "--stack", "dev"])).code).toBe(0);
+        };
+        await walk("rust-read-only");
+        await walk("rust-basic-write");
+        // A change on pve2 after the backup: the restore would revert it.
+        const interfaces = p.repo.path(".sandbox/dev/pve2/etc/network/interfaces");
+        fs.appendFileSync(interfaces, "\nauto vmbr7\n");
+        p.repo.setPhase("dev", "rust-read-only");
+        p.repo.commit("dev: roll back");
+        const r = await p.ctl(["plan", "--stack", "dev", "--out", "p1", "--read-nodes"]);
+        expect(r.code).toBe(0);
+        const s = p.json("p1/summary.json") as Record<string, any>;
+        expect([s.transition.kind, s.transition.restoreRequired, s.restorePreview.read]).toEqual(["rollback", true, true]);
+        const nodes = s.restorePreview.nodes as { node: string; parts: string[]; backup: string; files: { path: string; change: string }[] }[];
+        expect(
+            nodes.map((n) => [
+                n.node,
+                n.parts,
+                /^\d{8}T\d{6}Z-[0-9a-f]+$/.test(n.backup),
+                n.files.filter((f) => f.change !== "unchanged").map((f) => `${f.path} ${f.change}`),
+            ]),
+        ).toEqual([
+            ["pve1", ["node", "cluster"], true, []],
+            ["pve2", ["node"], true, ["/etc/network/interfaces changed"]],
+            ["pve3", ["node"], true, []],
+        ]);
+    });
+
     test("usage errors name the flag and write nothing", async () => {
         const p = pipe();
         const cases: [string[], string][] = [
