@@ -20,7 +20,13 @@ export interface CtlIo extends Io {
 /** The pipeline's io of a command: its runner, --json, and whether stderr is a terminal. */
 export function pipelineIo(opts: Readonly<Record<string, unknown>>, io: CtlIo): import("../pipeline").PipelineIo {
     const { automationRunner } = require("../../components/automation") as typeof import("../../components/automation");
-    return { runner: io.runner ?? automationRunner(), env: io.env, json: opts.json === true, tty: io.stderrIsTTY === true, columns: io.columns ?? process.stderr.columns };
+    return {
+        runner: io.runner ?? automationRunner(),
+        env: io.env,
+        json: opts.json === true,
+        tty: io.stderrIsTTY === true,
+        columns: io.columns ?? process.stderr.columns,
+    };
 }
 
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
