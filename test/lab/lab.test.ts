@@ -176,9 +176,9 @@ describe("node lab (real nspawn nodes)", () => {
         expect(await ok("pve1", ["systemctl", "is-active", "pve-network.service"])).toBe("active\n");
     });
 
-    it("pvenet-legacy validate and apply bring up vmbr9 with a veth port from /etc/network/interfaces", async () => {
+    it("pvenet-legacy validate and apply bring up vmbr9 with a veth port from /etc/network/interfaces (a /32 of the lab subnet: no route beside eth0's)", async () => {
         await ok("pve3", ["ip", "link", "add", "veth9a", "type", "veth", "peer", "name", "veth9b"]);
-        const stanza = "\nauto vmbr9\niface vmbr9 inet static\n\taddress 192.168.99.1/24\n\tbridge-ports veth9a\n\tbridge-stp off\n\tbridge-fd 0\n";
+        const stanza = "\nauto vmbr9\niface vmbr9 inet static\n\taddress 10.181.0.213/32\n\tbridge-ports veth9a\n\tbridge-stp off\n\tbridge-fd 0\n";
         await ok("pve3", sh("cat >> /etc/network/interfaces"), { input: stanza });
         expect(await ok("pve3", ["pvenet-legacy", "validate", "--config", "/etc/network/interfaces"])).toBe(
             "pvenet-legacy (stand-in): /etc/network/interfaces is valid\n",
@@ -192,7 +192,7 @@ describe("node lab (real nspawn nodes)", () => {
         expect(links.find((l) => l.ifname === "vmbr9")?.link_type).toBe("ether");
         expect(links.find((l) => l.ifname === "veth9a")?.master).toBe("vmbr9");
         const addrs = JSON.parse(await ok("pve3", ["ip", "-j", "addr", "show", "dev", "vmbr9"])) as { addr_info: { local: string; prefixlen: number }[] }[];
-        expect(addrs[0].addr_info.filter((a) => a.local.includes(".")).map((a) => `${a.local}/${a.prefixlen}`)).toEqual(["192.168.99.1/24"]);
+        expect(addrs[0].addr_info.filter((a) => a.local.includes(".")).map((a) => `${a.local}/${a.prefixlen}`)).toEqual(["10.181.0.213/32"]);
         const log = await ok("pve3", ["cat", "/var/log/pve-network/legacy-calls.log"]);
         expect(
             log
