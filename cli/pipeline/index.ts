@@ -373,6 +373,9 @@ export async function runPlanOut(s0: Session, io: PipelineIo, a: PlanOutArgs): P
         verdict = r.result === "failed" ? "error" : hasChanges(r.changes) ? "changes" : "no-changes";
         // preview.go writes the plan only on success; a failed preview must not leave one to apply.
         if (verdict === "error") fs.rmSync(planFile, { force: true });
+        // The CLI creates it with os.Create (pulumi/pulumi pkg/cmd/pulumi/plan/plan.go Write: mode
+        // 0666 before the umask); a plan may hold encrypted secrets: owner-only, as the folder's other files.
+        else if (fs.existsSync(planFile)) fs.chmodSync(planFile, 0o600);
     }
     sink.finish();
     const code = {

@@ -285,7 +285,8 @@ describe("migration-ctl plan --out and apply (replay runner, a stand-in for the 
         const r = await p.ctl(["plan", "--stack", "dev", "--out", "p1", "--detailed-exitcode", "--now", NOW]);
         expect(r.code).toBe(2);
         expect(fs.readdirSync(p.repo.path("p1")).sort()).toEqual(["plan-meta.json", "pulumi-plan.json", "summary.json", "summary.txt"]);
-        expect((fs.statSync(p.repo.path("p1/summary.json")).mode & 0o777).toString(8)).toBe("600");
+        for (const f of ["plan-meta.json", "pulumi-plan.json", "summary.json", "summary.txt"])
+            expect([f, (fs.statSync(p.repo.path(`p1/${f}`)).mode & 0o777).toString(8)]).toEqual([f, "600"]);
         const s = p.json("p1/summary.json") as Record<string, any>;
         const identity = { file: "stacks/Pulumi.dev.yaml", commit: p.repo.git("log", "-1", "--format=%H", "--", "stacks/Pulumi.dev.yaml").trim(), dirty: false };
         expect({ ...s, stackFile: { ...s.stackFile, sha256: "-" }, transition: { ...s.transition, fromSource: "-" } }).toEqual({
