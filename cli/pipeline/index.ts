@@ -30,6 +30,7 @@ import {
     PlanVerdict,
     SUMMARY_JSON,
     SUMMARY_TEXT,
+    appliable,
     planRefusals,
     preparePlanDir,
     readPlanMeta,
@@ -391,7 +392,6 @@ export async function runPlanOut(s0: Session, io: PipelineIo, a: PlanOutArgs): P
         : !a.readNodes
           ? { read: false, note: "not read (give --read-nodes to read the nodes, read only)" }
           : { read: true, nodes: await previewRestore(p.cfg, { identity: a.identity, now: p.s.now }) };
-    const appliable = verdict === "changes" || verdict === "no-changes";
     const summary: PlanSummary = {
         schemaVersion: 1,
         command: "plan",
@@ -400,7 +400,7 @@ export async function runPlanOut(s0: Session, io: PipelineIo, a: PlanOutArgs): P
         createdAt: p.s.now.toISOString(),
         verdict,
         exitCode: code,
-        planFile: appliable ? PULUMI_PLAN_FILE : null,
+        planFile: appliable(verdict) ? PULUMI_PLAN_FILE : null,
         stackFile: { file: identity.file, sha256: identity.sha256, commit: identity.commit, dirty: identity.dirty },
         backend: p.backend.url,
         transition: {
