@@ -89,14 +89,27 @@ export function mountsUnder(dir: string): string[] {
         .sort((a, b) => b.length - a.length);
 }
 
-/** A live (not zombie) process whose command line satisfies `match`. */
+/**
+ * A live (not zombie) process whose command line satisfies `match`.
+ * A process inside execve reads an empty /proc/<pid>/cmdline for a moment: the kernel installs the
+ * new mm in exec_mmap() and sets its arg_start/arg_end only later, in create_elf_tables()
+ * (fs/exec.c, fs/binfmt_elf.c), and proc_pid_cmdline_read() returns 0 bytes while they are 0.
+ * The lab's `sh -c ... exec systemd-nspawn` passes through that window, so an empty command line
+ * is read again (up to 200 ms) before it counts; treated as "not ours", it once made the lab
+ * report a booting node as exited (CI, stop 24).
+ */
 export function processAlive(pid: number, match: (argv: string[]) => boolean): boolean {
-    try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return false;
-        return match(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean));
-    } catch {
-        return false;
+    for (let tries = 0; ; tries++) {
+        let argv: string[];
+        try {
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return false;
+            argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+        } catch {
+            return false;
+        }
+        if (argv.length > 0 || tries >= 40) return match(argv);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     }
 }
 

@@ -288,24 +288,41 @@ export class Lab {
             { detached: true, stdio: ["ignore", log, log] },
         );
         fs.closeSync(log);
+        // Our own child: its exit event says for certain that it ended (and how), where a /proc read
+        // can only say "not found now". Node emits it while the loop runs, unref'd or not.
+        let exited: string | undefined;
+        child.on("exit", (code, signal) => (exited = signal ? `signal ${signal}` : `exit status ${code}`));
         child.unref();
         if (!child.pid) throw new Error(`lab: node ${name}: systemd-nspawn did not start`);
         const s = this.readState();
         this.writeState({ ...s, pids: { ...s.pids, [name]: child.pid } });
-        await this.waitRunning(n, child.pid);
+        await this.waitRunning(n, child.pid, () => exited);
     }
 
-    private async waitRunning(n: LabNode, pid: number): Promise<void> {
+    /** The last lines of a node's console log, for an error (a CI log is all a failed run leaves). */
+    private consoleTail(name: string): string {
+        try {
+            const lines = fs.readFileSync(this.dir(name, "console.log"), "utf8").trimEnd().split("\n");
+            return lines.length === 1 && lines[0] === "" ? "(empty)" : lines.slice(-12).join(" | ");
+        } catch (e) {
+            return `(unreadable: ${(e as Error).message})`;
+        }
+    }
+
+    private async waitRunning(n: LabNode, pid: number, exited: () => string | undefined): Promise<void> {
         const deadline = Date.now() + BOOT_TIMEOUT_MS;
         let what = "systemd-nspawn to start the node's systemd";
         let last = "";
         const fail = (why: string) =>
             new Error(
-                `lab: node ${n.name} ${why} after ${BOOT_TIMEOUT_MS / 1000} s (waited for ${what}${last ? `; last answer: ${last}` : ""}); console log: ${this.dir(n.name, "console.log")}`,
+                `lab: node ${n.name} ${why} after ${BOOT_TIMEOUT_MS / 1000} s (waited for ${what}${last ? `; last answer: ${last}` : ""}); console log ${this.dir(n.name, "console.log")}: ${this.consoleTail(n.name)}`,
             );
         while (Date.now() < deadline) {
-            if (!processAlive(pid, isNspawnOf(n.name))) {
-                throw new Error(`lab: node ${n.name}: systemd-nspawn exited while waiting for ${what}; console log: ${this.dir(n.name, "console.log")}`);
+            const how = exited();
+            if (how) {
+                throw new Error(
+                    `lab: node ${n.name}: systemd-nspawn ended (${how}) while waiting for ${what}; console log ${this.dir(n.name, "console.log")}: ${this.consoleTail(n.name)}`,
+                );
             }
             const leader = leaderPid(pid);
             if (leader) {

@@ -64,6 +64,7 @@ const UNIT = {
 };
 
 const REAL = {
+    "test/lab/host.test.ts": "the lab's process probe against real sh and sleep processes passing through execve",
     "test/pipeline/pipeline.test.ts":
         "migration-ctl up, plan --out, apply with the replay runner: node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
     "test/pipeline/e2e-walk.test.ts": "the e2e walk with the replay runner: node scripts on sandbox roots with dpkg and a dpkg-deb-built package",
