@@ -12,7 +12,10 @@ check_verify_args
 [[ ${OPT[config-sha256]} =~ ^[0-9a-f]{64}$ ]] || usage "--config-sha256 must be 64 hex digits"
 init_root
 TO=${OPT[to]}
-kv_get_into LAST "$STATE_DIR/transition.last" to
+# The phase verify last recorded (steps/verify.sh); a node verified before it recorded one: the
+# phase its last closed transition went to.
+kv_get_into LAST "$STATE_DIR/verified" phase
+[ -n "$LAST" ] || kv_get_into LAST "$STATE_DIR/transition.last" to
 kv_get_into OPEN_FROM "$STATE_DIR/transition" from
 kv_get_into OPEN_TO "$STATE_DIR/transition" to
 printf 'phase %s\n' "${LAST:--}"

@@ -30,6 +30,11 @@ fi
 if [ "${#PROBLEMS[@]}" -gt 0 ]; then
   fail 70 "$(IFS=';'; printf '%s' "${PROBLEMS[*]}")"
 fi
+# The phase this node last verified, for migration-ctl drift (drift-check.sh): a first deployment
+# opens no transition, so transition.last alone would not say it. Written only when it changes.
+kv_get_into WAS "$STATE_DIR/verified" phase
+[ "$WAS" = "$TO" ] || atomic_write "$STATE_DIR/verified" 0644 "phase=$TO
+"
 # Closing the transition: transition -> transition.last, for a rollback with the time it was
 # closed, which names the post-rollback diagnostics bundle. A run killed after the close is finished by the
 # next run of the same transition (it starts the bundle if it is not there).
