@@ -11,6 +11,7 @@ export const drift: CommandDecl<CtlIo> = {
     options: [
         { flags: "--stack <S>", description: "the stack (required)" },
         { flags: "--identity <FILE>", description: "ssh private key (transport ssh)" },
+        { flags: "--detailed-exitcode", description: "exit 2 (not 12) when a node drifted (terraform's convention)" },
         { flags: "--json", description: "print JSON (below)" },
     ],
     help: `Runs verify's own checks on every node of the stack, read only (no lock, nothing written, no log
@@ -21,7 +22,9 @@ migration config's checksum, the Rust daemon and the middleware, a pending inter
 running network against /etc/network/interfaces, and the site's verify command. A pulumi up with
 no change runs no step, so this is how an operator finds drift.
 
-Exit 0 every node in step, 12 a node drifted, 1 a node could not be read.
+Exit 0 every node in step, 12 a node drifted (2 with --detailed-exitcode, as terraform plan
+-refresh-only -detailed-exitcode; opt-in, because 2 is a usage error in every other case, which
+prints no report), 1 a node could not be read (drift wins when both).
 --json: {"schemaVersion":1,"command":"drift","stack","phase","phaseSource","drifted",
         "nodes":[{"node","lastVerified","drift":[],"error"}]}`,
     run: ({ opts, io }) => {
@@ -31,6 +34,7 @@ Exit 0 every node in step, 12 a node drifted, 1 a node could not be read.
         return (require("../../components/ctl/commands") as typeof Commands).drift(s, {
             stack,
             json: opts.json === true,
+            detailedExitcode: opts.detailedExitcode === true,
             identity: identity !== undefined ? path.resolve(io.cwd, identity) : undefined,
         });
     },

@@ -39,6 +39,7 @@ export const EXIT_CODES = `exit codes:
   ${EXIT.PLAN_REFUSED}  apply: the saved plan may not be applied (another stack, a changed stack file, too old)
   ${EXIT.NO_PULUMI}  up, plan --out, apply: no Pulumi CLI (the message says how to install it)
   plan --out --detailed-exitcode: 2 the plan holds changes (a usage error writes no summary.json)
+  drift --detailed-exitcode: 2 a node drifted (a usage error prints no report)
   up, apply: 1 the update failed; plan --out: 1 the preview failed
   ${EXIT.INTERNAL}  internal error`;
 

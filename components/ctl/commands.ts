@@ -387,8 +387,11 @@ export function gateReport(s: Session, stack: string, from: Phase): CheckStackRe
 
 // ---- drift ----
 
+/** `drift --detailed-exitcode`'s code when a node drifted (terraform's "changes present", as plan's). */
+export const EXIT_DRIFT_DETAILED = 2;
+
 /** `migration-ctl drift`: verify's checks, read only, on every node, against the deployed phase (drift.ts). */
-export async function drift(s: Session, a: { stack: string; json: boolean; identity?: string }): Promise<number> {
+export async function drift(s: Session, a: { stack: string; json: boolean; detailedExitcode?: boolean; identity?: string }): Promise<number> {
     const cfg = requireConfig(loadStack(readStackText(s.repo, a.stack), a.stack, s.repo));
     const dep = s.deployed(a.stack);
     const phase: Phase = dep.known ? dep.phase : cfg.phase;
@@ -403,7 +406,8 @@ export async function drift(s: Session, a: { stack: string; json: boolean; ident
             ? JSON.stringify({ schemaVersion: 1, command: "drift", stack: a.stack, phase, phaseSource: source, drifted, nodes }, null, 2) + "\n"
             : renderDrift(a.stack, phase, source, nodes),
     );
-    return drifted ? EXIT.DRIFT : unread ? EXIT.VIOLATIONS : EXIT.OK;
+    // --detailed-exitcode: terraform's 2 for "differs" (plan -refresh-only -detailed-exitcode).
+    return drifted ? (a.detailedExitcode === true ? EXIT_DRIFT_DETAILED : EXIT.DRIFT) : unread ? EXIT.VIOLATIONS : EXIT.OK;
 }
 
 // ---- health / check ----

@@ -598,3 +598,57 @@ describe("migration-ctl plan --out and apply (replay runner, a stand-in for the 
         expect(p.runner.calls).toEqual([]);
     });
 });
+
+describe("migration-ctl drift after up (replay runner, a stand-in for the CLI; drift reads the sandbox roots itself)", () => {
+    test("in step: exit 0; a pending interfaces.new on pve2: exit 12 naming it, 2 with --detailed-exitcode, --json drifted", async () => {
+        const p = pipe();
+        await p.deployed();
+        const source = "configured; the deployed phase is unknown (no pulumi CLI)";
+        const clean = await p.ctl(["drift", "--stack", "dev"]);
+        expect(clean).toEqual({
+            code: 0,
+            stdout: [
+                `drift of dev against perl-only (${source}):`,
+                "  pve1: in step",
+                "  pve2: in step",
+                "  pve3: in step",
+                "result: 0 of 3 node(s) drifted",
+                "",
+            ].join("\n"),
+            stderr: "",
+        });
+        fs.writeFileSync(p.repo.path(".sandbox/dev/pve2/etc/network/interfaces.new"), "auto vmbr1\n");
+        const pending = "/etc/network/interfaces.new is pending (a network change not applied; pvenetcommit would activate it at the next boot)";
+        const drifted = await p.ctl(["drift", "--stack", "dev"]);
+        expect(drifted).toEqual({
+            code: 12,
+            stdout: [
+                `drift of dev against perl-only (${source}):`,
+                "  pve1: in step",
+                "  pve2: drifted",
+                `    ${pending}`,
+                "  pve3: in step",
+                "result: 1 of 3 node(s) drifted",
+                "",
+            ].join("\n"),
+            stderr: "",
+        });
+        const detailed = await p.ctl(["drift", "--stack", "dev", "--detailed-exitcode"]);
+        expect([detailed.code, detailed.stdout]).toEqual([2, drifted.stdout]);
+        const j = await p.ctl(["drift", "--stack", "dev", "--json", "--detailed-exitcode"]);
+        expect(j.code).toBe(2);
+        expect(JSON.parse(j.stdout)).toEqual({
+            schemaVersion: 1,
+            command: "drift",
+            stack: "dev",
+            phase: "perl-only",
+            phaseSource: source,
+            drifted: true,
+            nodes: [
+                { node: "pve1", lastVerified: "perl-only", drift: [] },
+                { node: "pve2", lastVerified: "perl-only", drift: [pending] },
+                { node: "pve3", lastVerified: "perl-only", drift: [] },
+            ],
+        });
+    });
+});
